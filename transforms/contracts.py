@@ -1,0 +1,156 @@
+"""Landing-zone datasets as declared by the ODCS contracts in data_contracts/ (the single source of the
+ingestion schema: names, Chinese aliases, types, business keys, rules).
+
+Conventions inside each contract (custom properties):
+- schema `datasetKind`: `snapshot` (master data; newest drop is the whole truth) or `event` (drops add rows).
+- schema `requireOneOf`: list of alternatives, each a list of columns that must all be filled; a row needs
+  at least one complete alternative (e.g. `[[cn_code], [material_id]]`).
+- property `lingtanType`: how the text is parsed (text, decimal, int, date, bool, country, unit,
+  compound_unit, currency, cn_code, hs_code, enum, goods_category, json, period, unlocode).
+- property `aliases`: accepted header spellings besides the English name (Chinese aliases).
+- property `allowedValues` (enum), `unitDimensions` (unit), `unitColumn` (quantity → its unit column),
+  `default` (value the engines use when empty).
+- `logicalTypeOptions` `minimum` / `maximum` / `exclusiveMinimum` / `pattern`: row rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from transforms.paths import CONTRACTS_DIR
+from transforms.text import norm_key
+
+LINEAGE_SCHEMA = {
+    "_drop_date": pl.Date,  # the landing partition the row came from
+    "_file": pl.String,  # path of the file within the landing zone
+    "_row_number": pl.Int64,  # 1-based data row below the header
+    "_source_row_id": pl.String,  # "<dataset>/<drop>/<file>#<row>": joins a mart row back to its source
+}
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "text": pl.String(), "decimal": pl.Float64(), "int": pl.Int64(), "date": pl.Date(), "bool": pl.Boolean(),
+    "country": pl.String(), "unit": pl.String(), "compound_unit": pl.String(), "currency": pl.String(),
+    "cn_code": pl.String(), "hs_code": pl.String(), "enum": pl.String(), "goods_category": pl.String(),
+    "json": pl.String(), "period": pl.String(), "unlocode": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    description: str = ""
+    required: bool = False
+    key: bool = False
+    aliases: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
+    unit_dimensions: tuple[str, ...] = ()
+    unit_column: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: float | None = None
+    pattern: str | None = None
+    default: Any = None
+
+    @property
+    def dtype(self) -> pl.DataType:
+        return POLARS_TYPES[self.kind]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    kind: str  # snapshot | event
+    columns: tuple[Column, ...]
+    require_one_of: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    description: str = ""
+    contract_version: str = ""
+    contract_path: Path = field(default=Path(), compare=False)
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.name for c in self.columns if c.key]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def schema(self) -> pl.Schema:
+        """Polars schema of the raw lake table: contract columns then lineage columns."""
+        return pl.Schema({c.name: c.dtype for c in self.columns} | LINEAGE_SCHEMA)
+
+    @cache  # noqa: B019 - frozen dataclass, a handful of instances
+    def header_map(self) -> dict[str, str]:
+        """Normalised header spelling → column name (English name and every alias, any case)."""
+        out: dict[str, str] = {}
+        for c in self.columns:
+            for spelling in (c.name, *c.aliases):
+                out[norm_key(spelling)] = c.name
+        return out
+
+
+def _custom(props: list[dict] | None) -> dict[str, Any]:
+    return {p["property"]: p["value"] for p in (props or [])}
+
+
+def _column(p: dict, keys_seen: set[str]) -> Column:
+    cp = _custom(p.get("customProperties"))
+    opts = p.get("logicalTypeOptions") or {}
+    kind = cp.get("lingtanType", "text")
+    if kind not in POLARS_TYPES:
+        raise ValueError(f"column {p['name']}: unknown lingtanType {kind!r}")
+    return Column(
+        name=p["name"], kind=kind, description=p.get("description", ""), required=bool(p.get("required")),
+        key=bool(p.get("primaryKey")), aliases=tuple(cp.get("aliases", ())), allowed=tuple(cp.get("allowedValues", ())),
+        unit_dimensions=tuple(cp.get("unitDimensions", ())), unit_column=cp.get("unitColumn"),
+        minimum=opts.get("minimum"), maximum=opts.get("maximum"), exclusive_minimum=opts.get("exclusiveMinimum"),
+        pattern=opts.get("pattern"), default=cp.get("default"),
+    )
+
+
+def load_contract(path: Path) -> Dataset:
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (obj,) = doc["schema"]
+    cp = _custom(obj.get("customProperties"))
+    props = sorted(obj["properties"], key=lambda p: p.get("primaryKeyPosition", 0) if p.get("primaryKey") else 0)
+    keys_seen: set[str] = set()
+    cols = tuple(_column(p, keys_seen) for p in obj["properties"])
+    del props
+    return Dataset(
+        name=obj["name"], kind=cp.get("datasetKind", "event"), columns=cols,
+        require_one_of=tuple(tuple(tuple(alt) for alt in group) for group in cp.get("requireOneOf", [])),
+        description=obj.get("description", ""), contract_version=str(doc.get("version", "")), contract_path=path,
+    )
+
+
+@cache
+def datasets() -> dict[str, Dataset]:
+    """Every landing dataset, by name, in file-name order."""
+    out = {}
+    for p in sorted(CONTRACTS_DIR.glob("*.odcs.yaml")):
+        if p.name.startswith("out_"):
+            continue  # outbound contracts (marts) are not landing datasets
+        d = load_contract(p)
+        out[d.name] = d
+    return out
+
+
+def dataset(name: str) -> Dataset:
+    try:
+        return datasets()[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(datasets())}") from None

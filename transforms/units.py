@@ -1,0 +1,170 @@
+"""Units: the one table every quantity is converted with (never by guessing from magnitude).
+
+Each unit has a dimension and a factor to the dimension's base unit:
+mass → t, energy → GJ, volume → m3 (liquids, and gas at billing conditions), gas_normal → Nm3
+(0 °C, 101.325 kPa), distance → km, pieces → pcs, emissions → tCO2 (mass of a gas). Compound units such as
+`GJ/t` or `tCO2/TJ` are a numerator over a denominator and convert factor by factor.
+
+Gas volumes in `m3` are at the supplier's billing temperature (20 °C unless the stream says otherwise) and
+turn into Nm3 by the ideal-gas ratio 273.15 / (273.15 + t): see `gas_m3_to_nm3_factor`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import polars as pl
+
+from transforms.text import key_expr, norm_key
+
+BASE = {"mass": "t", "energy": "GJ", "volume": "m3", "gas_normal": "Nm3", "distance": "km", "pieces": "pcs",
+        "emissions": "tCO2", "nitrogen": "kgN"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    symbol: str
+    dimension: str
+    to_base: float  # multiply a value in this unit by this to get the base unit
+    aliases: tuple[str, ...] = ()
+
+
+UNITS: tuple[Unit, ...] = (
+    Unit("t", "mass", 1.0, ("tonne", "tonnes", "ton", "tons", "吨", "公吨")),
+    Unit("kg", "mass", 1e-3, ("kilogram", "kilograms", "千克", "公斤", "kgs")),
+    Unit("g", "mass", 1e-6, ("gram", "grams", "克")),
+    Unit("lb", "mass", 0.45359237e-3, ("lbs", "pound", "pounds", "磅")),
+    Unit("kt", "mass", 1e3, ("千吨", "Gg")),
+    Unit("Mt", "mass", 1e6, ("百万吨",)),
+    Unit("万吨", "mass", 1e4, ()),
+    Unit("MWh", "energy", 3.6, ("兆瓦时", "mwh")),
+    Unit("kWh", "energy", 3.6e-3, ("千瓦时", "度", "kwh", "kw·h", "kw.h", "kw h")),
+    Unit("GWh", "energy", 3600.0, ("吉瓦时", "百万千瓦时")),
+    Unit("万kWh", "energy", 36.0, ("万千瓦时", "万度")),
+    Unit("GJ", "energy", 1.0, ("吉焦", "gigajoule")),
+    Unit("TJ", "energy", 1e3, ("太焦", "terajoule")),
+    Unit("MJ", "energy", 1e-3, ("兆焦", "megajoule")),
+    Unit("tce", "energy", 29.3076, ("吨标准煤", "吨标煤")),
+    Unit("m3", "volume", 1.0, ("m³", "cbm", "立方米", "方", "cubic metre", "cubic meter")),
+    Unit("L", "volume", 1e-3, ("l", "litre", "liter", "litres", "liters", "升")),
+    Unit("kL", "volume", 1.0, ("kl", "千升")),
+    Unit("万立方米", "volume", 1e4, ("万m3", "万方")),
+    Unit("Nm3", "gas_normal", 1.0, ("nm³", "标准立方米", "标方", "normal cubic metre")),
+    Unit("1000Nm3", "gas_normal", 1e3, ("1000 nm3", "kNm3", "千标准立方米", "千标方")),
+    Unit("万Nm3", "gas_normal", 1e4, ("万标准立方米", "万标方", "10^4nm3", "10⁴nm3")),
+    Unit("km", "distance", 1.0, ("kilometre", "kilometer", "kilometres", "公里", "千米")),
+    Unit("mi", "distance", 1.609344, ("mile", "miles", "英里")),
+    Unit("pcs", "pieces", 1.0, ("pc", "piece", "pieces", "件", "个", "只", "套", "支", "根", "unit", "units", "ea")),
+    Unit("tCO2", "emissions", 1.0, ("tco2e", "t co2", "t co2e", "吨二氧化碳", "tonne co2")),
+    Unit("kgCO2", "emissions", 1e-3, ("kgco2e", "kg co2", "kg co2e", "千克二氧化碳")),
+    Unit("gCO2", "emissions", 1e-6, ("gco2e", "g co2", "g co2e")),
+    Unit("kgN", "nitrogen", 1.0, ("kg n",)),
+)
+
+
+@cache
+def _by_key() -> dict[str, Unit]:
+    out: dict[str, Unit] = {}
+    for u in UNITS:
+        for name in (u.symbol, *u.aliases):
+            key = norm_key(name)
+            if key in out and out[key] != u:
+                raise ValueError(f"unit alias {name!r} is ambiguous")
+            out[key] = u
+    return out
+
+
+def lookup(symbol: str | None) -> Unit | None:
+    """A unit by any accepted spelling (case-insensitive, NFKC), or None. Compound units: see `compound`."""
+    if symbol is None:
+        return None
+    return _by_key().get(norm_key(symbol))
+
+
+def canonical_expr(expr: pl.Expr, dimensions: tuple[str, ...] | None = None) -> pl.Expr:
+    """Polars: spelling → canonical symbol (e.g. `千瓦时` → `kWh`), null when unknown or of another dimension."""
+    pairs = {k: u.symbol for k, u in _by_key().items() if dimensions is None or u.dimension in dimensions}
+    return key_expr(expr).replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.String)
+
+
+def factor(from_symbol: str, to_symbol: str) -> float:
+    """Multiplier from one unit to another of the same dimension (also compound units `a/b`)."""
+    a, b = compound(from_symbol), compound(to_symbol)
+    if a is None or b is None:
+        raise ValueError(f"unknown unit {from_symbol if a is None else to_symbol!r}")
+    (an, ad), (bn, bd) = a, b
+    if an.dimension != bn.dimension or (ad and bd and ad.dimension != bd.dimension) or (bool(ad) != bool(bd)):
+        raise ValueError(f"cannot convert {from_symbol} to {to_symbol}: different dimensions")
+    f = an.to_base / bn.to_base
+    if ad and bd:
+        f *= bd.to_base / ad.to_base
+    return f
+
+
+def compound(symbol: str) -> tuple[Unit, Unit | None] | None:
+    """Parse `num` or `num/den` (e.g. `GJ/t`, `tCO2/TJ`, `kgCO2e/kWh`); None when a part is unknown."""
+    parts = [p for p in norm_key(symbol).replace("per", "/").split("/")]
+    if len(parts) == 1:
+        u = lookup(parts[0])
+        return (u, None) if u else None
+    if len(parts) != 2:
+        return None
+    n, d = lookup(parts[0].strip()), lookup(parts[1].strip())
+    return (n, d) if n and d else None
+
+
+def canonical_compound(symbol: str | None) -> str | None:
+    """Canonical spelling of a simple or compound unit, or None when not understood."""
+    if symbol is None:
+        return None
+    c = compound(symbol)
+    if c is None:
+        return None
+    n, d = c
+    return n.symbol if d is None else f"{n.symbol}/{d.symbol}"
+
+
+def dimension_of(symbol: str) -> str | None:
+    u = lookup(symbol)
+    return u.dimension if u else None
+
+
+def to_factor_expr(unit: pl.Expr, target: str) -> pl.Expr:
+    """Polars: factor that converts a value in the row's unit (canonical symbol) to `target`; null if not
+    convertible (other dimension or unknown). Use: `value * to_factor_expr(pl.col('unit'), 't')`."""
+    t = lookup(target)
+    if t is None:
+        raise ValueError(f"unknown unit {target!r}")
+    pairs = {u.symbol: u.to_base / t.to_base for u in UNITS if u.dimension == t.dimension}
+    return unit.replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.Float64)
+
+
+def gas_m3_to_nm3_factor(reference_c: float | pl.Expr = 20.0) -> float | pl.Expr:
+    """Ideal-gas ratio from a billing volume at `reference_c` °C (101.325 kPa) to normal conditions (0 °C)."""
+    return 273.15 / (273.15 + reference_c)
+
+
+def gas_factor_expr(unit: pl.Expr, target: str, reference_c: pl.Expr) -> pl.Expr:
+    """Polars: factor converting a gas volume in `unit` (m3-family or Nm3-family) to `target` (Nm3-family),
+    applying the ideal-gas ratio for m3 at `reference_c` (null → 20 °C)."""
+    t = lookup(target)
+    if t is None or t.dimension != "gas_normal":
+        raise ValueError("gas target must be a normal-volume unit such as Nm3 or 1000Nm3")
+    normal = to_factor_expr(unit, target)
+    billed = {u.symbol: u.to_base / t.to_base for u in UNITS if u.dimension == "volume"}
+    ratio = 273.15 / (273.15 + reference_c.fill_null(20.0))
+    return pl.coalesce(normal, unit.replace_strict(list(billed), list(billed.values()), default=None,
+                                                   return_dtype=pl.Float64) * ratio)
+
+
+CURRENCIES = ("CNY", "EUR", "USD", "HKD", "JPY", "KRW", "GBP", "CHF", "SEK", "DKK", "PLN", "CZK", "HUF", "RON",
+              "BGN", "TRY", "INR", "VND", "THB", "MYR", "IDR", "SGD", "AUD", "CAD", "RUB", "BRL", "ZAR", "TWD")
+
+
+def currency_expr(expr: pl.Expr) -> pl.Expr:
+    """ISO 4217 code (upper case) or null; `RMB`/`人民币`/`元` are CNY, `欧元` EUR, `美元` USD."""
+    extra = {"rmb": "CNY", "人民币": "CNY", "元": "CNY", "欧元": "EUR", "美元": "USD", "€": "EUR", "¥": "CNY",
+             "$": "USD"}
+    pairs = {c.lower(): c for c in CURRENCIES} | extra
+    return key_expr(expr).replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.String)
