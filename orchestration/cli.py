@@ -1,0 +1,173 @@
+"""The `lingtan` command line: demo data, the nightly run, reports, an SQL shell, reference data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="lingtan (零碳): factory records in, CBAM embedded emissions, footprints and inventories out.")
+reports_app = typer.Typer(no_args_is_help=True, help="List and fetch published reports.")
+refdata_app = typer.Typer(no_args_is_help=True, help="Reference data (default values, factors) from official files.")
+app.add_typer(reports_app, name="reports")
+app.add_typer(refdata_app, name="refdata")
+
+_DEBUG = False
+
+
+def _quiet_env() -> None:
+    for k, v in {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
+                 "DAGSTER_DISABLE_TELEMETRY": "1"}.items():
+        os.environ.setdefault(k, v)
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main_options(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False) -> None:
+    global _DEBUG
+    _DEBUG = debug
+    _quiet_env()
+
+
+@app.command()
+def demo(
+    landing: Annotated[str, typer.Option(help="Folder (or s3://bucket/prefix) to fill.")] = "",
+    scale: Annotated[float, typer.Option(help="Multiplies volumes (1 ≈ 20,000 invoice lines a year).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same bytes.")] = 7,
+) -> None:
+    """Write a realistic demo landing zone (two plants, suppliers, logistics, exports; a few bad rows)."""
+    from orchestration.lib.home import landing_uri
+
+    target = landing_uri(landing or None)
+    from orchestration.demo import generate
+
+    if target.startswith("s3://"):
+        import tempfile
+
+        from orchestration.lib.storage import Landing
+
+        with tempfile.TemporaryDirectory() as tmp:
+            manifest = generate(Path(tmp), scale=scale, seed=seed)
+            zone = Landing.open(target)
+            for p in sorted(Path(tmp).rglob("*")):
+                if p.is_file():
+                    zone.write(p.relative_to(tmp).as_posix(), p.read_bytes())
+    else:
+        manifest = generate(Path(target), scale=scale, seed=seed)
+    total = sum(getattr(manifest, "rows_written", {}).values()) if hasattr(manifest, "rows_written") else None
+    typer.echo(f"demo landing zone written to {target}" + (f" ({total:,} rows)" if total else ""))
+
+
+@app.command()
+def run(
+    landing: Annotated[str, typer.Option(help="Landing zone: folder or s3://bucket/prefix.")] = "",
+    home: Annotated[str, typer.Option(help="Home for lake, warehouse, reports, run records.")] = "",
+    date_: Annotated[str, typer.Option("--date", help="Process drops up to this date (YYYY-MM-DD).")] = "",
+) -> None:
+    """The nightly job: ingest every unprocessed drop up to --date, compute, build marts, gate, publish."""
+    from orchestration.pipeline import run_nightly
+
+    try:
+        up_to = date.fromisoformat(date_) if date_ else None
+    except ValueError:
+        fail(f"--date must be YYYY-MM-DD, got {date_!r}")
+    typer.echo("lingtan run")
+    try:
+        out = run_nightly(landing or None, home or None, up_to, echo=typer.echo)
+    except Exception as e:  # one line, unless --debug
+        if _DEBUG:
+            raise
+        fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)")
+    if out.ingest:
+        typer.echo("")
+        typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}")
+        for name, c in sorted(out.ingest.items()):
+            typer.echo(f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}")
+    typer.echo("")
+    typer.echo(f"lake:       {out.home.raw}")
+    typer.echo(f"quarantine: {out.home.raw}/<dataset>/_quarantine.parquet")
+    if out.home.warehouse.exists():
+        typer.echo(f"warehouse:  {out.home.warehouse}  (lingtan sql)")
+    if out.home.reports.exists():
+        typer.echo(f"reports:    {out.home.reports}  (lingtan reports list)")
+    if not out.success:
+        what = out.failed_checks or out.failed_steps or ["unknown failure"]
+        fail(f"gate blocked publication: {what[0]}" + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
+             + "; see fct_data_quality / the Dagster UI", code=2)
+
+
+@app.command()
+def sql(home: Annotated[str, typer.Option(help="Home holding the warehouse.")] = "") -> None:
+    """Open a read-only SQL shell on the warehouse (schema `marts`)."""
+    from orchestration.lib.home import Home
+
+    wh = Home.open(home or None).warehouse
+    if not wh.exists():
+        fail(f"no warehouse at {wh}; run `lingtan run` first")
+    from orchestration.lib.sqlshell import open_shell
+
+    sys.exit(open_shell(wh))
+
+
+@reports_app.command("list")
+def reports_list(home: Annotated[str, typer.Option(help="Home holding the reports.")] = "") -> None:
+    """List published reports."""
+    from orchestration.lib.home import Home
+
+    root = Home.open(home or None).reports
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    if not files:
+        typer.echo("no reports published yet")
+        return
+    for p in files:
+        typer.echo(p.relative_to(root).as_posix())
+
+
+@reports_app.command("get")
+def reports_get(
+    report_id: Annotated[str, typer.Argument(help="Report id as listed (path under reports/).")],
+    to: Annotated[str, typer.Option("--to", help="Folder to copy it to.")] = ".",
+    home: Annotated[str, typer.Option(help="Home holding the reports.")] = "",
+) -> None:
+    """Copy a published report to a folder."""
+    import shutil
+
+    from orchestration.lib.home import Home
+
+    root = Home.open(home or None).reports
+    src = (root / report_id).resolve()
+    if not src.is_relative_to(root.resolve()) or not src.is_file():
+        fail(f"no report {report_id!r}; see `lingtan reports list`")
+    Path(to).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, Path(to) / src.name)
+    typer.echo(str(Path(to) / src.name))
+
+
+@refdata_app.command("build")
+def refdata_build(
+    source: Annotated[str, typer.Option(help="Folder with the Commission's workbooks (reference/cbam).")] = "../shared/reference/cbam",
+) -> None:
+    """Re-derive the committed reference seed tables from the official files."""
+    from transforms.paths import REFERENCE_DIR
+    from transforms.refbuild.countries import build as build_countries
+
+    typer.echo(f"countries: {build_countries(REFERENCE_DIR / 'countries.csv')} rows")
+    try:
+        from transforms.refbuild.build import build_all
+    except ImportError:
+        fail("CBAM reference builders are not available")
+    for name, n in build_all(Path(source), REFERENCE_DIR).items():
+        typer.echo(f"{name}: {n} rows")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,74 @@
+"""The lingtan home: one folder holding the lake, the warehouse, the reports and the run records."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_HOME = "./data"
+DEFAULT_LANDING = "./data/landing"
+
+
+def landing_uri(value: str | None = None) -> str:
+    return value or os.environ.get("LINGTAN_LANDING") or DEFAULT_LANDING
+
+
+def home_uri(value: str | None = None) -> str:
+    return value or os.environ.get("LINGTAN_HOME") or DEFAULT_HOME
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @staticmethod
+    def open(value: str | None = None) -> Home:
+        uri = home_uri(value)
+        if uri.startswith("s3://"):
+            from orchestration.lib.s3home import local_mirror
+
+            return Home(local_mirror(uri))
+        return Home(Path(uri).resolve())
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def raw(self) -> Path:
+        return self.lake / "raw"
+
+    @property
+    def staging(self) -> Path:
+        return self.lake / "staging"
+
+    @property
+    def computed(self) -> Path:
+        return self.lake / "computed"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        """The published DuckDB file analysts read (replaced atomically after each build)."""
+        return self.warehouse_dir / "lingtan.duckdb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def raw_dir(self, dataset: str) -> Path:
+        return self.raw / dataset
+
+    def raw_table(self, dataset: str) -> Path:
+        return self.raw / dataset / "current.parquet"
+
+    def computed_table(self, name: str) -> Path:
+        return self.computed / f"{name}.parquet"

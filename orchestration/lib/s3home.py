@@ -1,0 +1,54 @@
+"""A home on S3 (`--home s3://bucket/prefix`): the run works on a local mirror (DuckDB and dbt need local
+files) and pushes the lake, reports and run records back when it ends. The warehouse DuckDB file stays local.
+
+Mirror folder: $LINGTAN_CACHE (default ./data/.s3home/<bucket>/<prefix>).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from orchestration.lib.storage import s3_client, split_s3
+
+SYNCED = ("lake/raw", "lake/computed", "reports", "runs")
+
+
+def mirror_dir(uri: str) -> Path:
+    bucket, prefix = split_s3(uri)
+    base = Path(os.environ.get("LINGTAN_CACHE", "./data/.s3home"))
+    return (base / bucket / prefix).resolve()
+
+
+def local_mirror(uri: str) -> Path:
+    """Download what the home holds (lake, reports, runs) into the mirror; returns the mirror folder."""
+    root = mirror_dir(uri)
+    bucket, prefix = split_s3(uri)
+    client = s3_client()
+    start = f"{prefix}/" if prefix else ""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start):
+        for obj in page.get("Contents", []):
+            rel = obj["Key"][len(start):]
+            if not rel.startswith(SYNCED) or ".." in rel.split("/"):
+                continue
+            target = root / rel
+            if target.exists() and target.stat().st_size == obj["Size"]:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(target))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def push(uri: str, root: Path) -> int:
+    """Upload the mirror's lake, reports and run records; each object PUT is atomic on S3."""
+    bucket, prefix = split_s3(uri)
+    client = s3_client()
+    n = 0
+    for sub in SYNCED:
+        for p in sorted((root / sub).rglob("*")) if (root / sub).exists() else []:
+            if p.is_file() and not p.name.startswith("."):
+                key = "/".join(x for x in (prefix, p.relative_to(root).as_posix()) if x)
+                client.upload_file(str(p), bucket, key)
+                n += 1
+    return n

@@ -1,0 +1,185 @@
+"""Where lingtan reads and writes: the landing zone (local folder or S3) and the home (lake, warehouse,
+reports, run records).
+
+Landing paths inside the zone are always `<dataset>/<YYYY-MM-DD>/<file>`; a key that does not stay inside the
+zone (`..`, absolute, empty segments) is never read and is reported with a reason. Writes to the home are
+atomic: a file is written next to its target and renamed over it, so a reader sees the old or the new file,
+never half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+import polars as pl
+
+DROP_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    dataset: str
+    drop_date: date | None  # None when the file is not inside a YYYY-MM-DD folder
+    rel_path: str  # path within the landing zone, "/"-separated
+    size: int
+    change_token: str  # cheap change detector (S3 ETag, or mtime+size locally)
+    problem: str | None = None  # why the file cannot be taken (unsafe key, wrong layout)
+
+
+def safe_rel_path(rel: str) -> str | None:
+    """None when a relative key would escape the zone or is not a plain path."""
+    if not rel or rel.startswith("/") or "\\" in rel:
+        return None
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return rel
+
+
+def _classify(rel: str, size: int, token: str) -> LandingFile | None:
+    parts = rel.split("/")
+    dataset = parts[0]
+    if dataset.startswith(("_", ".")) or len(parts) < 2:
+        return None  # manifests, hidden files and files at the root are not data
+    if safe_rel_path(rel) is None:
+        return LandingFile(dataset, None, rel, size, token,
+                           "the object key leaves its folder ('..' or empty path segment); rename it under "
+                           "<dataset>/<YYYY-MM-DD>/")
+    if len(parts) != 3 or not DROP_DIR.match(parts[1]):
+        return LandingFile(dataset, None, rel, size, token,
+                           "file is not inside a <dataset>/<YYYY-MM-DD>/ drop folder; move it into one")
+    try:
+        d = date.fromisoformat(parts[1])
+    except ValueError:
+        return LandingFile(dataset, None, rel, size, token, f"drop folder '{parts[1]}' is not a real date")
+    if parts[2].startswith((".", "~$")):
+        return None
+    return LandingFile(dataset, d, rel, size, token)
+
+
+class Landing:
+    """A landing zone. `Landing.open(uri)` → local folder or S3 prefix."""
+
+    uri: str
+
+    @staticmethod
+    def open(uri: str) -> Landing:
+        if uri.startswith("s3://"):
+            return S3Landing(uri)
+        return LocalLanding(Path(uri))
+
+    def files(self) -> Iterator[LandingFile]:
+        raise NotImplementedError
+
+    def read(self, rel_path: str) -> bytes:
+        raise NotImplementedError
+
+    def write(self, rel_path: str, data: bytes) -> None:
+        raise NotImplementedError
+
+
+class LocalLanding(Landing):
+    def __init__(self, root: Path):
+        self.root = root
+        self.uri = str(root)
+
+    def files(self) -> Iterator[LandingFile]:
+        if not self.root.exists():
+            return
+        for p in sorted(self.root.rglob("*")):
+            if p.is_file():
+                st = p.stat()
+                f = _classify(p.relative_to(self.root).as_posix(), st.st_size, f"{st.st_mtime_ns}:{st.st_size}")
+                if f:
+                    yield f
+
+    def read(self, rel_path: str) -> bytes:
+        if safe_rel_path(rel_path) is None:
+            raise ValueError(f"unsafe landing path {rel_path!r}")
+        return (self.root / rel_path).read_bytes()
+
+    def write(self, rel_path: str, data: bytes) -> None:
+        target = self.root / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, data)
+
+
+def s3_client():
+    import boto3
+
+    # boto3 honours AWS_ENDPOINT_URL itself; passing it explicitly keeps older clients working too.
+    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return bucket, prefix.strip("/")
+
+
+class S3Landing(Landing):
+    def __init__(self, uri: str):
+        self.uri = uri
+        self.bucket, self.prefix = split_s3(uri)
+        self.client = s3_client()
+
+    def _key(self, rel: str) -> str:
+        return f"{self.prefix}/{rel}" if self.prefix else rel
+
+    def files(self) -> Iterator[LandingFile]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        start = f"{self.prefix}/" if self.prefix else ""
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=start):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.endswith("/"):
+                    continue
+                f = _classify(key[len(start):], obj["Size"], obj["ETag"].strip('"'))
+                if f:
+                    yield f
+
+    def read(self, rel_path: str) -> bytes:
+        if safe_rel_path(rel_path) is None:
+            raise ValueError(f"unsafe landing key {rel_path!r}")
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(rel_path))["Body"].read()
+
+    def write(self, rel_path: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(rel_path), Body=data)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_parquet(df: pl.DataFrame, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def posix(*parts: str) -> str:
+    return str(PurePosixPath(*parts))
