@@ -8,6 +8,9 @@ Conventions inside each contract (custom properties):
 - property `lingtanType`: how the text is parsed (text, decimal, int, date, bool, country, unit,
   compound_unit, currency, cn_code, hs_code, enum, goods_category, json, period, unlocode).
 - property `aliases`: accepted header spellings besides the English name (Chinese aliases).
+- property `businessKeyPosition`: an optional (nullable) part of the business key; ODCS `primaryKey` implies
+  NOT NULL, so optional key columns are marked this way instead. Key order = position.
+- property `countryScope: eu_member`: the country must be an EU member state.
 - property `allowedValues` (enum), `unitDimensions` (unit), `unitColumn` (quantity → its unit column),
   `default` (value the engines use when empty).
 - `logicalTypeOptions` `minimum` / `maximum` / `exclusiveMinimum` / `pattern`: row rules.
@@ -48,6 +51,7 @@ class Column:
     description: str = ""
     required: bool = False
     key: bool = False
+    key_position: int = 0
     aliases: tuple[str, ...] = ()
     allowed: tuple[str, ...] = ()
     unit_dimensions: tuple[str, ...] = ()
@@ -57,6 +61,7 @@ class Column:
     exclusive_minimum: float | None = None
     pattern: str | None = None
     default: Any = None
+    country_scope: str | None = None  # "eu_member": the country must be an EU member state
 
     @property
     def dtype(self) -> pl.DataType:
@@ -75,7 +80,7 @@ class Dataset:
 
     @property
     def keys(self) -> list[str]:
-        return [c.name for c in self.columns if c.key]
+        return [c.name for c in sorted((c for c in self.columns if c.key), key=lambda c: c.key_position)]
 
     @property
     def required(self) -> list[str]:
@@ -107,7 +112,7 @@ def _custom(props: list[dict] | None) -> dict[str, Any]:
     return {p["property"]: p["value"] for p in (props or [])}
 
 
-def _column(p: dict, keys_seen: set[str]) -> Column:
+def _column(p: dict) -> Column:
     cp = _custom(p.get("customProperties"))
     opts = p.get("logicalTypeOptions") or {}
     kind = cp.get("lingtanType", "text")
@@ -115,10 +120,11 @@ def _column(p: dict, keys_seen: set[str]) -> Column:
         raise ValueError(f"column {p['name']}: unknown lingtanType {kind!r}")
     return Column(
         name=p["name"], kind=kind, description=p.get("description", ""), required=bool(p.get("required")),
-        key=bool(p.get("primaryKey")), aliases=tuple(cp.get("aliases", ())), allowed=tuple(cp.get("allowedValues", ())),
+        key=bool(p.get("primaryKey")) or "businessKeyPosition" in cp,
+        key_position=int(p.get("primaryKeyPosition") or cp.get("businessKeyPosition") or 0), aliases=tuple(cp.get("aliases", ())), allowed=tuple(cp.get("allowedValues", ())),
         unit_dimensions=tuple(cp.get("unitDimensions", ())), unit_column=cp.get("unitColumn"),
         minimum=opts.get("minimum"), maximum=opts.get("maximum"), exclusive_minimum=opts.get("exclusiveMinimum"),
-        pattern=opts.get("pattern"), default=cp.get("default"),
+        pattern=opts.get("pattern"), default=cp.get("default"), country_scope=cp.get("countryScope"),
     )
 
 
@@ -126,10 +132,7 @@ def load_contract(path: Path) -> Dataset:
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     (obj,) = doc["schema"]
     cp = _custom(obj.get("customProperties"))
-    props = sorted(obj["properties"], key=lambda p: p.get("primaryKeyPosition", 0) if p.get("primaryKey") else 0)
-    keys_seen: set[str] = set()
-    cols = tuple(_column(p, keys_seen) for p in obj["properties"])
-    del props
+    cols = tuple(_column(p) for p in obj["properties"])
     return Dataset(
         name=obj["name"], kind=cp.get("datasetKind", "event"), columns=cols,
         require_one_of=tuple(tuple(tuple(alt) for alt in group) for group in cp.get("requireOneOf", [])),

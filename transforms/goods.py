@@ -110,22 +110,29 @@ def category_expr(expr: pl.Expr, cn_code: pl.Expr | None = None) -> pl.Expr:
     """
     key = key_expr(expr)
     resolved = key.replace_strict(list(ALIASES), list(ALIASES.values()), default=None, return_dtype=pl.String)
-    if cn_code is None:
-        return resolved
-    digits = nfkc(cn_code.cast(pl.String)).str.replace_all(r"[\s.]", "")
-    for label, by_prefix in AMBIGUOUS.items():
-        picked = pl.lit(None, dtype=pl.String)
-        for prefix, category in by_prefix.items():
-            picked = pl.when(digits.str.starts_with(prefix)).then(pl.lit(category)).otherwise(picked)
-        resolved = pl.when(key == norm_key(label)).then(picked).otherwise(resolved)
-    return resolved
+    if cn_code is not None:
+        digits = nfkc(cn_code.cast(pl.String)).str.replace_all(r"[\s.]", "")
+        for label, by_prefix in AMBIGUOUS.items():
+            picked = pl.lit(None, dtype=pl.String)
+            for prefix, category in by_prefix.items():
+                picked = pl.when(digits.str.starts_with(prefix)).then(pl.lit(category)).otherwise(picked)
+            resolved = pl.when(key == norm_key(label)).then(picked).otherwise(resolved)
+    return _keep_name(resolved, expr)
+
+
+def _keep_name(result: pl.Expr, source: pl.Expr) -> pl.Expr:
+    """Name the result like the input column (when/then chains would otherwise be called `literal`)."""
+    name = source.meta.output_name(raise_if_undetermined=False)
+    return result.alias(name) if name else result
 
 
 def ambiguous_expr(expr: pl.Expr) -> pl.Expr:
     """Polars: True where the value is a label naming several categories (for an actionable quarantine reason)."""
-    return key_expr(expr).is_in([norm_key(label) for label in AMBIGUOUS]).fill_null(False)
+    return _keep_name(key_expr(expr).is_in([norm_key(label) for label in AMBIGUOUS]).fill_null(False), expr)
 
 
 def sector_expr(category: pl.Expr) -> pl.Expr:
     """Polars: canonical category → sector (cement, fertilisers, iron_steel, aluminium, hydrogen, electricity)."""
-    return category.replace_strict(list(SECTOR_OF), list(SECTOR_OF.values()), default=None, return_dtype=pl.String)
+    return category.replace_strict(
+        list(SECTOR_OF), list(SECTOR_OF.values()), default=None, return_dtype=pl.String
+    )

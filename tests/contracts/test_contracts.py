@@ -131,6 +131,7 @@ ENUMS = {
     ("shipments", "direction"): ["inbound", "outbound"],
     ("shipments", "mode"): ["road", "rail", "sea", "inland_waterway", "air"],
 }
+CASED_ENUMS = {"gas", "ef_source", "electricity_ef_source"}  # gas formulas and CBAM codes keep their case
 DEFAULTS = {
     ("source_streams", "oxidation_factor"): 1.0,
     ("source_streams", "conversion_factor"): 1.0,
@@ -146,7 +147,11 @@ UNIT_DIMENSIONS = {  # unit column → accepted dimensions; a unit column absent
     ("shipments", "fuel_unit"): {"mass", "volume", "energy", "gas_normal"},
     ("exports", "unit"): {"mass", "pieces"},
 }
-SHARES = {("source_streams", "biomass_fraction"), ("carbon_prices", "share_covered"), ("carbon_prices", "rebate_share")}
+SHARES = {
+    ("source_streams", "biomass_fraction"),
+    ("carbon_prices", "share_covered"),
+    ("carbon_prices", "rebate_share"),
+}
 MAY_BE_NEGATIVE = {  # quantities whose sign carries meaning
     ("supplier_invoices", "quantity"),  # credit notes
     ("stream_readings", "quantity"),  # mass-balance outputs
@@ -187,8 +192,12 @@ def test_contract_loads_and_follows_conventions(path: Path) -> None:
     assert doc["id"] == f"lingtan-landing-{name.replace('_', '-')}"
     assert doc["servers"][0]["path"] == f"./data/lake/raw/{name}/current.parquet"
     assert d.schema.names()[: len(d.columns)] == d.column_names  # every lingtanType maps to a polars type
-    positions = [p["primaryKeyPosition"] for p in doc["schema"][0]["properties"] if p.get("primaryKey")]
+    positions = [p.get("primaryKeyPosition") or next(c["value"] for c in p["customProperties"]
+                                                      if c["property"] == "businessKeyPosition")
+                 for p in doc["schema"][0]["properties"] if p.get("primaryKey") or any(
+                     c["property"] == "businessKeyPosition" for c in p.get("customProperties", []))]
     assert positions == list(range(1, len(positions) + 1))  # key order = column order, 1-based
+    assert all(p.get("required") for p in doc["schema"][0]["properties"] if p.get("primaryKey"))
 
 
 @pytest.mark.parametrize("name", sorted(SPEC))
@@ -223,7 +232,9 @@ def test_units_and_quantities(name: str) -> None:
     got = {(name, c.name): set(c.unit_dimensions) for c in d.columns if c.unit_dimensions}
     assert got == {k: v for k, v in UNIT_DIMENSIONS.items() if k[0] == name}
     # every plain unit column serves a quantity of its row (source_streams.unit describes the stream's activity data)
-    served = {c.unit_column for c in d.columns if c.unit_column} | ({"unit"} if name == "source_streams" else set())
+    served = {c.unit_column for c in d.columns if c.unit_column} | (
+        {"unit"} if name == "source_streams" else set()
+    )
     assert {c.name for c in d.columns if c.kind == "unit"} <= served
 
 
@@ -250,8 +261,8 @@ def test_enums_and_defaults(name: str) -> None:
         assert bool(c.allowed) == (c.kind == "enum"), c.name
         if c.kind == "enum":
             assert list(c.allowed) == ENUMS[(name, c.name)]
-            assert all(v == v.lower() for v in c.allowed) or c.name in {"gas", "ef_source", "electricity_ef_source"}
-        valid = list(c.allowed) if c.kind == "enum" else list(goods.CATEGORIES) if c.kind == "goods_category" else []
+            assert all(v == v.lower() for v in c.allowed) or c.name in CASED_ENUMS
+        valid = {"enum": list(c.allowed), "goods_category": list(goods.CATEGORIES)}.get(c.kind, [])
         rules = [q for q in props[c.name].get("quality", []) if q.get("metric") == "invalidValues"]
         assert [q["arguments"]["validValues"] for q in rules] == ([valid] if valid else [])
         assert c.default == DEFAULTS.get((name, c.name)), c.name
@@ -270,22 +281,21 @@ _VALUE = {
 
 
 def _valid_rows(d: Dataset, n: int = 2) -> pl.DataFrame:
-    """n valid rows with distinct business keys; optional key columns left empty (they may be)."""
+    """n valid rows with distinct business keys. Optional key columns and the columns of every at-least-one-of
+    alternative but the first are left empty (they may be), so the first alternative is what satisfies the rule."""
+    first_alternatives = {col for group in d.require_one_of for col in group[0]}
+    other_alternatives = {col for group in d.require_one_of for alt in group[1:] for col in alt}
+    empty = (
+        {c.name for c in d.columns if c.key and not c.required} | other_alternatives
+    ) - first_alternatives
     rows = []
     for i in range(n):
         row: dict = {c.name: (c.allowed[0] if c.kind == "enum" else _VALUE[c.kind]) for c in d.columns}
-        for c in d.columns:
-            if c.key and not c.required:
-                row[c.name] = None
-        row[d.keys[0]] = f"k{i}"  # first key is a required text column in every dataset
+        row |= dict.fromkeys(empty)
+        row[d.keys[0]] = f"k{i}"  # the first key is a required text column in every dataset
         row |= {"_drop_date": dt.date(2025, 1, 2), "_file": "f.csv", "_row_number": i + 1,
                 "_source_row_id": f"{d.name}/2025-01-02/f.csv#{i + 1}"}  # fmt: skip
         rows.append(row)
-    if d.require_one_of:  # keep one alternative of each group so the at-least-one rule is what holds it
-        for group in d.require_one_of:
-            for col in {c for alt in group[1:] for c in alt} - set(group[0]):
-                for row in rows:
-                    row[col] = None
     return pl.DataFrame(rows, schema=d.schema)
 
 
@@ -297,23 +307,25 @@ def _failures(d: Dataset, frame: pl.DataFrame, root: Path) -> list[str]:
     return [c.name for c in run.checks if c.result in (ResultEnum.failed, ResultEnum.error)]
 
 
-def _optional_key_checks(d: Dataset) -> set[str]:
-    # datacontract-cli reads primaryKey as NOT NULL; the spec's optional key columns may be empty (see report).
-    return {f"Check that primary key field {c.name} has no missing values" for c in d.columns if c.key and not c.required}
+def _optional_key_checks(d: Dataset, frame: pl.DataFrame) -> set[str]:
+    """Optional key columns are marked `businessKeyPosition`, not `primaryKey` (which ODCS reads as NOT NULL), so
+    valid rows with an empty optional key part pass: no failure is expected."""
+    return set()
 
 
 @pytest.mark.parametrize("name", sorted(SPEC))
 def test_raw_table_passes_its_contract(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     d = datasets()[name]
-    assert set(_failures(d, _valid_rows(d), tmp_path)) == _optional_key_checks(d)
+    frame = _valid_rows(d)
+    assert set(_failures(d, frame, tmp_path)) == _optional_key_checks(d, frame)
 
 
 def test_sql_rules_catch_bad_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     d = datasets()["stream_readings"]
     ok = _valid_rows(d)
-    base = _optional_key_checks(d)
+    base = _optional_key_checks(d, ok)
     dup = ok.with_columns(pl.lit("k0").alias("installation_id"))  # same key, empty process_id on both
     assert set(_failures(d, dup, tmp_path)) - base == {
         "No two current rows share a business key (installation_id, stream_id, process_id, period_start); "
@@ -321,13 +333,21 @@ def test_sql_rules_catch_bad_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     }
     backwards = ok.with_columns(pl.lit(dt.date(2024, 12, 31)).alias("period_end"))
     assert set(_failures(d, backwards, tmp_path)) - base == {"A period does not end before it starts."}
-    neither = ok.with_columns(pl.lit(None, pl.Float64).alias("emissions_t"), pl.lit(None, pl.Float64).alias("quantity"))
-    assert set(_failures(d, neither, tmp_path)) - base == {"At least one of quantity + unit or emissions_t is given."}
+    neither = ok.with_columns(
+        pl.lit(None, pl.Float64).alias("emissions_t"), pl.lit(None, pl.Float64).alias("quantity")
+    )
+    assert set(_failures(d, neither, tmp_path)) - base == {
+        "At least one of quantity + unit or emissions_t is given."
+    }
     no_unit = ok.with_columns(pl.lit(None, pl.String).alias("unit"), pl.lit(1.0).alias("emissions_t"))
     assert set(_failures(d, no_unit, tmp_path)) - base == {"`quantity` is given with its unit `unit`."}
 
     p = datasets()["products"]
     wrong_hs = _valid_rows(p).with_columns(pl.lit("7209100000").alias("china_hs_code"))
-    assert _failures(p, wrong_hs, tmp_path) == ["The Chinese customs code shares its first 6 digits with the CN code."]
+    assert _failures(p, wrong_hs, tmp_path) == [
+        "The Chinese customs code shares its first 6 digits with the CN code."
+    ]
     bad_enum = _valid_rows(datasets()["materials"]).with_columns(pl.lit("Fuel").alias("kind"))
-    assert _failures(datasets()["materials"], bad_enum, tmp_path) == ["Check that field kind has invalid_count = 0"]
+    assert _failures(datasets()["materials"], bad_enum, tmp_path) == [
+        "Check that field kind has invalid_count = 0"
+    ]

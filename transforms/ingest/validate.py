@@ -51,8 +51,11 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty)."""
+def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
+                 parsed: dict[str, pl.Expr] | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty);
+    `parsed` holds the typed values of the columns before this one (e.g. cn_code for a goods category)."""
+    parsed = parsed or {}
     kind = col.kind
     err: pl.Expr = pl.lit(None, pl.String)
     if kind in ("text",):
@@ -113,6 +116,10 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None) -> 
         err = pl.when(s.is_not_null() & value.is_null()).then(
             pl.format("unknown country '{}': use an ISO code (CN, CHN), the English or the Chinese name", s)
         )
+        if col.country_scope == "eu_member":
+            eu = countries.countries().filter("is_eu_member")["iso2"].to_list()
+            err = err.when(value.is_not_null() & ~value.is_in(eu)).then(
+                pl.format("'{}' is not an EU member state (CBAM imports are declared in the EU)", s))
         return value, err
     if kind == "unit":
         any_dim = units.canonical_expr(s)
@@ -151,7 +158,7 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None) -> 
                 .then(pl.format("CN code must have 8 digits (spaces and dots ignored), got '{}'", s))
             )
         else:
-            value = pl.when(digits.str.contains(r"^\d{6,10}$")).then(digits)
+            value = pl.when(digits.str.contains(r"^\d{10}$")).then(digits)
             err = pl.when(s.is_not_null() & value.is_null()).then(
                 pl.format("Chinese customs code must have 10 digits, got '{}'", s))
         return value, err
@@ -164,10 +171,15 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None) -> 
     if kind == "goods_category":
         from transforms import goods
 
-        value = goods.category_expr(s)
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
-                      "'Iron or steel products')", s))
+        value = goods.category_expr(s, parsed.get("cn_code"))
+        err = (
+            pl.when(s.is_not_null() & value.is_null() & goods.ambiguous_expr(s))
+            .then(pl.format("goods category '{}' names several categories; give the category itself (FeMn, FeCr "
+                            "or FeNi) or a CN code of heading 7202", s))
+            .when(s.is_not_null() & value.is_null())
+            .then(pl.format("unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
+                            "'Iron or steel products')", s))
+        )
         return value, err
     if kind == "json":
         uniques = [] if frame is None else frame.get_column("__s").drop_nulls().unique().to_list()
@@ -283,7 +295,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
             continue
         src = nfkc(pl.col(f"c{found[col.name]}"))
         work = work.with_columns(src.alias("__s"))
-        v, e = parse_column(col, pl.col("__s"), work)
+        v, e = parse_column(col, pl.col("__s"), work, {k: pl.col(f"__v_{k}") for k in values if k in found})
         work = work.with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
         values[col.name] = pl.col(f"__v_{col.name}")
         errors.append((col.name, pl.col(f"__e_{col.name}")))
@@ -296,6 +308,13 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         ok = pl.any_horizontal([pl.all_horizontal([present[c].is_not_null() for c in alt]) for alt in group])
         options = " or ".join("+".join(alt) for alt in group)
         errors.append((group[0][0], pl.when(~ok).then(pl.lit(f"needs a value in {options}"))))
+    for col in dataset.columns:
+        if col.unit_column and col.name in found:
+            errors.append((col.unit_column, pl.when(present[col.name].is_not_null()
+                                                    & present[col.unit_column].is_null()
+                                                    & (pl.col(f"__e_{col.unit_column}").is_null()
+                                                       if col.unit_column in found else pl.lit(True)))
+                           .then(pl.lit(f"{col.name} is given without its unit ({col.unit_column})"))))
     if "period_start" in present and "period_end" in present:
         errors.append(("period_end", pl.when(present["period_end"] < present["period_start"])
                        .then(pl.lit("period_end is before period_start"))))

@@ -81,6 +81,8 @@ def act_of_text(lines: list[tuple[int, str]]) -> str:
 _FURNITURE = (
     re.compile(r"^(EN )?OJ L, \d{1,2}\.\d{1,2}\.\d{4}( EN)?$"),
     re.compile(r"^(\d+/\d+ )?ELI: http://data\.europa\.eu/eli/\S+( \d+/\d+)?$"),
+    re.compile(r"^(L \d+/\d+ EN Official Journal of the European Union \d{1,2}\.\d{1,2}\.\d{4}"
+               r"|\d{1,2}\.\d{1,2}\.\d{4} EN Official Journal of the European Union L \d+/\d+)$"),
 )
 
 

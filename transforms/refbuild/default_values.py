@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from transforms.refbuild._common import (
     write_csv,
 )
 from transforms.text import norm_key
+
+log = logging.getLogger(__name__)
 
 COLUMNS = [
     "table", "country_iso2", "sheet_name", "source_row", "sector", "cn_code", "cn_digits", "description", "route",
@@ -401,7 +404,16 @@ def annex_iv_records(lines: list[tuple[int, str]], other: list[dict], markups: d
     return out
 
 
-def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
+@dataclass
+class Derived:
+    records: list[dict]
+    markups: list[dict]
+    act: str
+    workbook_version: str
+    issues: list[str]
+
+
+def derive(source_dir: Path) -> Derived:
     wb = read_workbook(source_dir / DEFAULT_VALUES_XLSX)
     lines = read_oj_text(source_dir / DVR_TEXT)
     text_act = act_of_text(lines)
@@ -409,13 +421,21 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
     markups = derive_markups(wb.labels)
     assign_route_keys(wb.rows)
     records = [to_record(r, markups, wb.act, wb.version) for r in wb.rows]
-    require(any(r["table"] == "other" for r in records), "no 'Other countries and territories' sheet")
     other = [r for r in records if r["table"] == "other"]
+    require(bool(other), "no 'Other countries and territories' sheet")
     records += annex_iv_records(lines, other, markups, text_act)
-    n_values = write_csv(out_dir / "cbam_default_values.csv", COLUMNS, records)
-    n_markups = write_csv(out_dir / "cbam_markups.csv", MARKUP_COLUMNS,
-                          markup_records(wb, markups, records))
-    return {"cbam_default_values": n_values, "cbam_markups": n_markups}
+    for issue in wb.issues:
+        log.warning(issue)
+    return Derived(records, markup_records(wb, markups, records), wb.act, wb.version, wb.issues)
+
+
+def write(derived: Derived, out_dir: Path) -> dict[str, int]:
+    return {"cbam_default_values": write_csv(out_dir / "cbam_default_values.csv", COLUMNS, derived.records),
+            "cbam_markups": write_csv(out_dir / "cbam_markups.csv", MARKUP_COLUMNS, derived.markups)}
+
+
+def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
+    return write(derive(source_dir), out_dir)
 
 
 def markup_records(wb: Workbook, markups: dict[str, dict[str, float]], records: list[dict]) -> list[dict]:

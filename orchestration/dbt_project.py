@@ -1,0 +1,46 @@
+"""The dbt project as Dagster sees it. Module-level and without @dbt_assets, so that
+`dagster-dbt project prepare-and-package --file orchestration/dbt_project.py` can prepare its manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster_dbt import DbtProject
+
+from transforms.paths import DBT_DIR
+
+DEFAULT_HOME = "./data"
+
+# Captured before the parse-time defaults below, so a default never masks the home chosen at run time.
+_WAREHOUSE_PATH_FROM_ENV = os.environ.get("LINGTAN_WAREHOUSE_PATH")
+
+
+def warehouse_env(home_root: Path | str) -> dict[str, str]:
+    """The environment dbt reads (sources and profiles.yml) for a local home folder: LINGTAN_HOME absolute, so
+    the lake resolves the same from any working directory, and LINGTAN_WAREHOUSE_PATH, the DuckDB file the
+    build writes: $LINGTAN_WAREHOUSE_PATH when set, else <home>/warehouse/build/lingtan.duckdb (orchestration
+    publishes it to <home>/warehouse/lingtan.duckdb for readers)."""
+    home = Path(home_root).resolve()
+    warehouse = _WAREHOUSE_PATH_FROM_ENV or home / "warehouse" / "build" / "lingtan.duckdb"
+    return {"LINGTAN_HOME": str(home), "LINGTAN_WAREHOUSE_PATH": str(Path(warehouse).resolve())}
+
+
+# Parsing (manifest preparation) renders profiles.yml and the sources, which need both variables: default them
+# for a process that has not set them (`dg dev` without .env, CI's prepare-and-package). Never overrides.
+_home_from_env = os.environ.get("LINGTAN_HOME", "")
+for _name, _value in warehouse_env(DEFAULT_HOME if _home_from_env.startswith("s3://") or not _home_from_env
+                                   else _home_from_env).items():
+    os.environ.setdefault(_name, _value)
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+lingtan_dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+lingtan_dbt_project.prepare_if_dev()
+
+
+def ensure_manifest() -> Path:
+    """Parse the project when no manifest exists yet (a fresh clone run outside `dg dev`); returns its path."""
+    if not lingtan_dbt_project.manifest_path.exists():
+        lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
+    return lingtan_dbt_project.manifest_path

@@ -1,0 +1,51 @@
+"""The warehouse: one @dbt_assets over the whole dbt project (staging views, intermediate views, marts
+tables, reference seeds), built with `dbt build` so every dbt data test runs as an asset check right after its
+model and a failing test (the marts gate) stops everything downstream. Unpartitioned: each build reads the
+whole current lake. Needs resources `dbt` (DbtCliResource) and `lingtan` (the home to read).
+"""
+
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.dbt_project import ensure_manifest, lingtan_dbt_project, warehouse_env
+from orchestration.defs.warehouse.translator import LingtanTranslator
+from orchestration.lib.config import LingtanConfig
+
+WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
+
+
+@contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for the dbt subprocess started inside the block (it copies os.environ), then restore."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=lingtan_dbt_project,
+    dagster_dbt_translator=LingtanTranslator(),
+    name="lingtan_dbt",
+    pool=WAREHOUSE_POOL,
+)
+def lingtan_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, lingtan: LingtanConfig) -> Iterator[Any]:
+    env = warehouse_env(lingtan.home_dir().root)
+    Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
+    context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")
+    with _environ(env):
+        yield from dbt.cli(["build"], context=context).stream()

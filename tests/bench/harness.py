@@ -1,0 +1,36 @@
+"""Run one benchmark case in a child process and measure its wall time and peak memory (ru_maxrss via
+wait4), so cases do not inherit each other's memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_mb: float
+    info: dict
+
+    def line(self) -> str:
+        extra = " ".join(f"{k}={v}" for k, v in self.info.items())
+        return f"{self.name:<40}{self.seconds:>9.2f} s{self.peak_mb:>10.0f} MB  {extra}"
+
+
+def measure(name: str, module: str, *args: str) -> Measurement:
+    """`python -m <module> args…`; the child prints one JSON object (its own figures) as its last line."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    out = proc.stdout.read() if proc.stdout else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"benchmark {name} failed:\n{out}")
+    info = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    return Measurement(name, seconds, usage.ru_maxrss / 1024, info)

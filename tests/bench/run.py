@@ -1,0 +1,49 @@
+"""`make bench`: speed and memory figures, reported as ratios against baselines measured in the same run.
+
+Cases (each in its own process): demo generation and ingestion at scale 10 (rows/s, peak memory), and the
+engines where present (their own bench modules register below).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from tests.bench.harness import measure
+
+SCALES = [int(s) for s in sys.argv[1:]] or [10]
+EXTRA_CASES = ["tests.bench.engine_cases"]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
+
+
+def main() -> None:
+    results = []
+    with tempfile.TemporaryDirectory(prefix="lingtan-bench-") as tmp:
+        for scale in SCALES:
+            work = Path(tmp) / f"s{scale}"
+            landing, home = work / "landing", work / "home"
+            results.append(measure(f"demo generate (scale {scale})", "tests.bench.demo_case",
+                                   str(landing), str(scale)))
+            results.append(measure(f"ingest all datasets (scale {scale})", "tests.bench.ingest_case",
+                                   str(landing), str(home)))
+            for mod in EXTRA_CASES:
+                try:
+                    cases = importlib.import_module(mod)
+                except ModuleNotFoundError:
+                    continue
+                results.extend(cases.run(work, scale))
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"{'case':<40}{'wall':>11}{'peak':>13}")
+    for r in results:
+        print(r.line())
+    out = Path("bench")
+    out.mkdir(exist_ok=True)
+    (out / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    print(f"written to {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
