@@ -30,8 +30,9 @@ def warehouse_env(home_root: Path | str) -> dict[str, str]:
 # Parsing (manifest preparation) renders profiles.yml and the sources, which need both variables: default them
 # for a process that has not set them (`dg dev` without .env, CI's prepare-and-package). Never overrides.
 _home_from_env = os.environ.get("LINGTAN_HOME", "")
-for _name, _value in warehouse_env(DEFAULT_HOME if _home_from_env.startswith("s3://") or not _home_from_env
-                                   else _home_from_env).items():
+for _name, _value in warehouse_env(
+    DEFAULT_HOME if _home_from_env.startswith("s3://") or not _home_from_env else _home_from_env
+).items():
     os.environ.setdefault(_name, _value)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 

@@ -23,39 +23,123 @@ F64, STR, I64, BOOL = pl.Float64, pl.String, pl.Int64, pl.Boolean
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "cbam_default_values": {
-        "table": STR, "country_iso2": STR, "sheet_name": STR, "source_row": I64, "sector": STR, "cn_code": STR,
-        "cn_digits": I64, "description": STR, "route": STR, "route_key": STR, "direct": F64, "indirect": F64,
-        "total": F64, "value_status": STR, "indirect_status": STR, "published_2026": F64, "published_2027": F64,
-        "published_2028": F64, "published_markup_consistent": BOOL, "status_reason": STR, "act": STR,
-        "workbook_version": STR, "source": STR,
+        "table_kind": STR,
+        "country_iso2": STR,
+        "sheet_name": STR,
+        "source_row": I64,
+        "sector": STR,
+        "cn_code": STR,
+        "cn_digits": I64,
+        "description": STR,
+        "route": STR,
+        "route_key": STR,
+        "direct": F64,
+        "indirect": F64,
+        "total": F64,
+        "value_status": STR,
+        "indirect_status": STR,
+        "published_2026": F64,
+        "published_2027": F64,
+        "published_2028": F64,
+        "published_markup_consistent": BOOL,
+        "status_reason": STR,
+        "act": STR,
+        "workbook_version": STR,
+        "source": STR,
     },
     "cbam_markups": {
-        "sector": STR, "year_label": STR, "year_from": I64, "year_to": I64, "markup_fraction": F64,
-        "markup_label": STR, "sheets_labelled": I64, "sheets_missing_label": STR, "published_values_checked": I64,
-        "published_values_inconsistent": I64, "act": STR, "workbook_version": STR, "source": STR,
+        "sector": STR,
+        "year_label": STR,
+        "year_from": I64,
+        "year_to": I64,
+        "markup_fraction": F64,
+        "markup_label": STR,
+        "sheets_labelled": I64,
+        "sheets_missing_label": STR,
+        "published_values_checked": I64,
+        "published_values_inconsistent": I64,
+        "act": STR,
+        "workbook_version": STR,
+        "source": STR,
     },
     "cbam_cn_goods": {
-        "cn_prefix": STR, "prefix_digits": I64, "description": STR, "in_scope": BOOL, "goods_category": STR,
-        "sector": STR, "annex_ii_direct_only": BOOL, "functional_unit": STR, "declaration_unit": STR, "fu_note": STR,
-        "gases": STR, "ask_operator": STR, "exclusion_reason": STR, "in_default_values": BOOL, "rule_cn": STR,
-        "source": STR, "act": STR, "workbook_version": STR,
+        "cn_prefix": STR,
+        "prefix_digits": I64,
+        "description": STR,
+        "in_scope": BOOL,
+        "goods_category": STR,
+        "sector": STR,
+        "annex_ii_direct_only": BOOL,
+        "functional_unit": STR,
+        "declaration_unit": STR,
+        "fu_note": STR,
+        "gases": STR,
+        "ask_operator": STR,
+        "exclusion_reason": STR,
+        "in_default_values": BOOL,
+        "rule_cn": STR,
+        "source": STR,
+        "act": STR,
+        "workbook_version": STR,
     },
     "cbam_grid_factors": {
-        "table": STR, "iso2": STR, "country_name": STR, "value_tco2_per_mwh": F64, "source_code": STR, "annex": STR,
-        "act": STR, "source_version": STR, "source": STR, "source_row": I64, "licence_note": STR,
+        "table_kind": STR,
+        "iso2": STR,
+        "country_name": STR,
+        "value_tco2_per_mwh": F64,
+        "source_code": STR,
+        "annex": STR,
+        "act": STR,
+        "source_version": STR,
+        "source": STR,
+        "source_row": I64,
+        "licence_note": STR,
     },
     "cbam_benchmarks": {
-        "sector": STR, "cn_code": STR, "description": STR, "variant_no": I64, "variants": I64,
-        "bm_a_tco2e_per_t": F64, "route_a": STR, "route_letter_a": STR, "period_marker_a": STR,
-        "bm_b_tco2e_per_t": F64, "route_b": STR, "route_letter_b": STR, "period_marker_b": STR,
-        "bm_a_from_merged_cell": BOOL, "source_row": I64, "act": STR, "workbook_version": STR, "source": STR,
+        "sector": STR,
+        "cn_code": STR,
+        "description": STR,
+        "variant_no": I64,
+        "variants": I64,
+        "bm_a_tco2e_per_t": F64,
+        "route_a": STR,
+        "route_letter_a": STR,
+        "period_marker_a": STR,
+        "bm_b_tco2e_per_t": F64,
+        "route_b": STR,
+        "route_letter_b": STR,
+        "period_marker_b": STR,
+        "bm_a_from_merged_cell": BOOL,
+        "source_row": I64,
+        "act": STR,
+        "workbook_version": STR,
+        "source": STR,
     },
     "cbam_fuel_factors": {
-        "table_ref": STR, "material": STR, "ef_tco2_per_tj": F64, "ncv_gj_per_t": F64, "ef_tco2_per_t": F64,
-        "carbon_content_tc_per_t": F64, "preliminary": BOOL, "biomass": BOOL, "factor_source": STR, "note": STR,
-        "source_code": STR, "act": STR, "source": STR, "source_row": I64,
+        "table_ref": STR,
+        "material": STR,
+        "ef_tco2_per_tj": F64,
+        "ncv_gj_per_t": F64,
+        "ef_tco2_per_t": F64,
+        "carbon_content_tc_per_t": F64,
+        "preliminary": BOOL,
+        "biomass": BOOL,
+        "factor_source": STR,
+        "note": STR,
+        "source_code": STR,
+        "act": STR,
+        "source": STR,
+        "source_row": I64,
     },
-    "cbam_gwp": {"gas": STR, "gwp": F64, "unit": STR, "basis": STR, "source_code": STR, "act": STR, "source": STR},
+    "cbam_gwp": {
+        "gas": STR,
+        "gwp": F64,
+        "unit": STR,
+        "basis": STR,
+        "source_code": STR,
+        "act": STR,
+        "source": STR,
+    },
     "cbam_constants": {"name": STR, "value": F64, "unit": STR, "source": STR, "status": STR, "note": STR},
 }
 
@@ -63,13 +147,39 @@ OTHER_KEY, ANNEX_IV_KEY = "~other", "~annex_iv"
 FIRST_MARKUP_YEAR, LAST_MARKUP_STEP = 2026, 2028
 # Columns `with_default_values` adds (in this order).
 DV_COLUMNS = [
-    "dv_requested_country", "dv_used_table", "dv_fallback_reason", "dv_missing_reason", "dv_cn_matched",
-    "dv_route", "dv_route_key", "dv_route_note", "dv_sector", "dv_direct", "dv_indirect", "dv_indirect_note",
-    "dv_total", "dv_markup", "dv_markup_note", "dv_direct_marked_up", "dv_indirect_marked_up",
-    "dv_total_marked_up", "dv_total_published_marked_up", "dv_markup_variant", "dv_workbook_version", "dv_act",
+    "dv_requested_country",
+    "dv_used_table",
+    "dv_fallback_reason",
+    "dv_missing_reason",
+    "dv_cn_matched",
+    "dv_route",
+    "dv_route_key",
+    "dv_route_note",
+    "dv_sector",
+    "dv_direct",
+    "dv_indirect",
+    "dv_indirect_note",
+    "dv_total",
+    "dv_markup",
+    "dv_markup_note",
+    "dv_direct_marked_up",
+    "dv_indirect_marked_up",
+    "dv_total_marked_up",
+    "dv_total_published_marked_up",
+    "dv_markup_variant",
+    "dv_workbook_version",
+    "dv_act",
 ]
-CN_INFO_COLUMNS = ["cn_prefix_matched", "goods_category", "sector", "annex_ii_direct_only", "functional_unit",
-                   "in_scope", "cn_ask_operator"]
+# Columns `with_cn_info` adds (before its `prefix`), taken from cbam_cn_goods (`matched_prefix` = its cn_prefix).
+CN_INFO_COLUMNS = [
+    "goods_category",
+    "sector",
+    "annex_ii_direct_only",
+    "functional_unit",
+    "in_scope",
+    "ask_operator",
+    "matched_prefix",
+]
 
 
 @cache
@@ -101,7 +211,7 @@ def fuel_factors() -> pl.DataFrame:
 
 
 def grid_factor_cbam() -> pl.DataFrame:
-    """DVR Annex II grid factors (tCO2/MWh): one row per listed country plus the `table == 'other'` row."""
+    """DVR Annex II grid factors (tCO2/MWh): one row per listed country plus the `table_kind == 'other'` row."""
     return _table("cbam_grid_factors")
 
 
@@ -141,8 +251,14 @@ def _prefix(digits: pl.Expr, n: int) -> pl.Expr:
 
 def _longest_prefix(digits: pl.Expr, keys_by_len: dict[int, list[str]]) -> pl.Expr:
     """The longest key (8, then 6, then 4 digits) that prefixes `digits`, else null."""
-    return pl.coalesce([_prefix(digits, n).replace_strict(keys_by_len[n], keys_by_len[n], default=None,
-                                                          return_dtype=pl.String) for n in (8, 6, 4)])
+    return pl.coalesce(
+        [
+            _prefix(digits, n).replace_strict(
+                keys_by_len[n], keys_by_len[n], default=None, return_dtype=pl.String
+            )
+            for n in (8, 6, 4)
+        ]
+    )
 
 
 @cache
@@ -162,19 +278,37 @@ def cn_info_expr(field: str, cn: pl.Expr | str = "cn_code") -> pl.Expr:
     `in_scope` is False (not null) when nothing matches."""
     df = cn_goods()
     values = df[field]
-    expr = cn_prefix_expr(cn).replace_strict(df["cn_prefix"].to_list(), values.to_list(), default=None,
-                                             return_dtype=values.dtype)
+    expr = cn_prefix_expr(cn).replace_strict(
+        df["cn_prefix"].to_list(), values.to_list(), default=None, return_dtype=values.dtype
+    )
     return expr.fill_null(False) if field == "in_scope" else expr
 
 
-def with_cn_info(lf: pl.LazyFrame, cn_col: str = "cn_code") -> pl.LazyFrame:
-    """Add cn_prefix_matched, goods_category, sector, annex_ii_direct_only, functional_unit, in_scope, cn_ask_operator."""
-    info = cn_goods().lazy().select(
-        pl.col("cn_prefix").alias("cn_prefix_matched"), "goods_category", "sector", "annex_ii_direct_only",
-        "functional_unit", "in_scope", pl.col("ask_operator").alias("cn_ask_operator"))
-    return (lf.with_columns(cn_prefix_expr(cn_col).alias("cn_prefix_matched"))
-            .join(info, on="cn_prefix_matched", how="left", maintain_order="left")
-            .with_columns(pl.col("in_scope").fill_null(False)))
+def _refuse_existing(lf: pl.LazyFrame, new: list[str], what: str) -> None:
+    clash = sorted(set(new) & set(lf.collect_schema().names()))
+    if clash:
+        raise ValueError(
+            f"{what} would overwrite existing columns {clash}; rename them or use another prefix"
+        )
+
+
+def with_cn_info(lf: pl.LazyFrame, cn_col: str = "cn_code", prefix: str = "") -> pl.LazyFrame:
+    """Add goods_category, sector, annex_ii_direct_only, functional_unit, in_scope (False when no CBAM heading
+    matches), ask_operator and matched_prefix, each named `prefix + name` (e.g. prefix='cn_' → cn_goods_category)."""
+    names = {c: f"{prefix}{c}" for c in CN_INFO_COLUMNS}
+    _refuse_existing(lf, list(names.values()), "with_cn_info")
+    key = "__cn_prefix"
+    info = (
+        cn_goods()
+        .lazy()
+        .select(pl.col("cn_prefix").alias(key), *[pl.col(c).alias(names[c]) for c in CN_INFO_COLUMNS[:-1]])
+    )
+    return (
+        lf.with_columns(cn_prefix_expr(cn_col).alias(key))
+        .join(info, on=key, how="left", maintain_order="left")
+        .with_columns(pl.col(names["in_scope"]).fill_null(False), pl.col(key).alias(names["matched_prefix"]))
+        .drop(key)
+    )
 
 
 # --- default values -------------------------------------------------------------------------------------------
@@ -184,14 +318,25 @@ def with_cn_info(lf: pl.LazyFrame, cn_col: str = "cn_code") -> pl.LazyFrame:
 def _dv_lookup() -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str]], list[str]]:
     """Rows usable for lookup (no 'see below' headings, no non-CBAM goods) with an `__dv_idx`, and the composite
     keys 'table|cn|route' per prefix length (route 'A'/'B' picks grey/white, '*' = not given → grey)."""
-    dv = (default_values()
-          .filter((pl.col("value_status") != "see_below")
-                  & ~pl.col("status_reason").fill_null("").str.starts_with("not_cbam_good"))
-          .with_columns(pl.when(pl.col("table") == "country").then(pl.col("country_iso2"))
-                        .when(pl.col("table") == "other").then(pl.lit(OTHER_KEY))
-                        .otherwise(pl.lit(ANNEX_IV_KEY)).alias("__tbl"))
-          .with_columns(pl.col("route_key").is_not_null().any().over("__tbl", "cn_code").alias("__route_variants"))
-          .with_row_index("__dv_idx"))
+    dv = (
+        default_values()
+        .filter(
+            (pl.col("value_status") != "see_below")
+            & ~pl.col("status_reason").fill_null("").str.starts_with("not_cbam_good")
+        )
+        .with_columns(
+            pl.when(pl.col("table_kind") == "country")
+            .then(pl.col("country_iso2"))
+            .when(pl.col("table_kind") == "other")
+            .then(pl.lit(OTHER_KEY))
+            .otherwise(pl.lit(ANNEX_IV_KEY))
+            .alias("__tbl")
+        )
+        .with_columns(
+            pl.col("route_key").is_not_null().any().over("__tbl", "cn_code").alias("__route_variants")
+        )
+        .with_row_index("__dv_idx")
+    )
     keys: dict[int, list[str]] = {4: [], 6: [], 8: []}
     idx: dict[int, list[str]] = {4: [], 6: [], 8: []}
     for row in dv.select("__dv_idx", "__tbl", "cn_code", "route_key", "__route_variants").iter_rows():
@@ -201,7 +346,7 @@ def _dv_lookup() -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str
         for req in reqs:
             keys[len(cn)].append(base + req)
             idx[len(cn)].append(str(i))
-    listed = dv.filter(pl.col("table") == "country")["country_iso2"].unique().sort().to_list()
+    listed = dv.filter(pl.col("table_kind") == "country")["country_iso2"].unique().sort().to_list()
     return dv, keys, idx, listed
 
 
@@ -209,20 +354,34 @@ def _route_req_expr(route: pl.Expr | None) -> pl.Expr:
     if route is None:
         return pl.lit("*")
     text = route.cast(pl.String).str.to_lowercase().str.replace_all(r"[\s()]", "")
-    return (pl.when(text.is_in(["a", "grey", "gray"])).then(pl.lit("A"))
-            .when(text.is_in(["b", "white"])).then(pl.lit("B")).otherwise(pl.lit("*")))
+    return (
+        pl.when(text.is_in(["a", "grey", "gray"]))
+        .then(pl.lit("A"))
+        .when(text.is_in(["b", "white"]))
+        .then(pl.lit("B"))
+        .otherwise(pl.lit("*"))
+    )
 
 
 def _dv_idx_expr(tbl: pl.Expr, digits: pl.Expr, route_req: pl.Expr) -> pl.Expr:
     _, keys, idx, _ = _dv_lookup()
-    parts = [pl.concat_str([tbl, _prefix(digits, n), route_req], separator="|")
-             .replace_strict(keys[n], idx[n], default=None, return_dtype=pl.String) for n in (8, 6, 4)]
+    parts = [
+        pl.concat_str([tbl, _prefix(digits, n), route_req], separator="|").replace_strict(
+            keys[n], idx[n], default=None, return_dtype=pl.String
+        )
+        for n in (8, 6, 4)
+    ]
     return pl.coalesce(parts).cast(pl.UInt32)
 
 
-def with_default_values(lf: pl.LazyFrame, country_col: str = "country_iso2", cn_col: str = "cn_code",
-                        year_col: str = "year", route_col: str | None = None) -> pl.LazyFrame:
-    """Add the DVR default value of each row's good (columns DV_COLUMNS; docs/computed/reference.md).
+def with_default_values(
+    lf: pl.LazyFrame,
+    country_col: str = "country_iso2",
+    cn_col: str = "cn_code",
+    year_col: str = "year",
+    route_col: str | None = None,
+) -> pl.LazyFrame:
+    """Add the DVR default value of each row's good (the columns DV_COLUMNS, in that order).
 
     Rules (DVR Annex I preamble, Art 1(5); domain/cbam.md (d)):
     - country resolved to ISO alpha-2 (any accepted spelling); null or unresolvable → Annex IV (`country_unknown`);
@@ -237,90 +396,155 @@ def with_default_values(lf: pl.LazyFrame, country_col: str = "country_iso2", cn_
     - indirect 'N/A' (Annex II goods) → 0 with dv_indirect_note; Annex IV rows without a split keep direct and
       indirect null (`annex_iv_total_only`).
     """
+    _refuse_existing(lf, DV_COLUMNS, "with_default_values")
     dv, _, _, listed = _dv_lookup()
     raw_country = pl.col(country_col).cast(pl.String)
     iso2 = resolve_expr(raw_country)
     digits = _cn_digits_expr(pl.col(cn_col))
     route_req = _route_req_expr(pl.col(route_col) if route_col else None)
     year = pl.col(year_col).cast(pl.String).str.slice(0, 4).cast(pl.Int64, strict=False)
-    status_of = dict(zip([str(i) for i in dv["__dv_idx"].to_list()], dv["value_status"].to_list(), strict=True))
+    status_of = dict(
+        zip([str(i) for i in dv["__dv_idx"].to_list()], dv["value_status"].to_list(), strict=True)
+    )
 
     lf = lf.with_columns(
-        iso2.alias("__iso2"), digits.alias("__digits"), route_req.alias("__route_req"), year.alias("__year"),
-        raw_country.alias("__raw_country"))
+        iso2.alias("__iso2"),
+        digits.alias("__digits"),
+        route_req.alias("__route_req"),
+        year.alias("__year"),
+        raw_country.alias("__raw_country"),
+    )
     country_idx = _dv_idx_expr(pl.col("__iso2"), pl.col("__digits"), pl.col("__route_req"))
     lf = lf.with_columns(country_idx.alias("__idx_country"))
-    country_status = pl.col("__idx_country").cast(pl.String).replace_strict(
-        list(status_of), list(status_of.values()), default=None, return_dtype=pl.String)
+    country_status = (
+        pl.col("__idx_country")
+        .cast(pl.String)
+        .replace_strict(list(status_of), list(status_of.values()), default=None, return_dtype=pl.String)
+    )
     fallback_reason = (
-        pl.when(pl.col("__iso2").is_null()).then(pl.lit("country_unknown"))
-        .when(~pl.col("__iso2").is_in(listed)).then(pl.lit("country_not_listed"))
-        .when(pl.col("__idx_country").is_null()).then(pl.lit("cn_not_in_country_table"))
-        .when(country_status == "value").then(pl.lit(None, dtype=pl.String))
-        .otherwise(country_status))  # marker_dash, empty or quarantined
+        pl.when(pl.col("__iso2").is_null())
+        .then(pl.lit("country_unknown"))
+        .when(~pl.col("__iso2").is_in(listed))
+        .then(pl.lit("country_not_listed"))
+        .when(pl.col("__idx_country").is_null())
+        .then(pl.lit("cn_not_in_country_table"))
+        .when(country_status == "value")
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(country_status)
+    )  # marker_dash, empty or quarantined
     lf = lf.with_columns(fallback_reason.alias("dv_fallback_reason"))
-    target = (pl.when(pl.col("dv_fallback_reason").is_null()).then(pl.lit("country"))
-              .when(pl.col("dv_fallback_reason") == "country_unknown").then(pl.lit("annex_iv"))
-              .otherwise(pl.lit("other")))
+    target = (
+        pl.when(pl.col("dv_fallback_reason").is_null())
+        .then(pl.lit("country"))
+        .when(pl.col("dv_fallback_reason") == "country_unknown")
+        .then(pl.lit("annex_iv"))
+        .otherwise(pl.lit("other"))
+    )
     other_idx = _dv_idx_expr(pl.lit(OTHER_KEY), pl.col("__digits"), pl.col("__route_req"))
     annex_idx = _dv_idx_expr(pl.lit(ANNEX_IV_KEY), pl.col("__digits"), pl.col("__route_req"))
     lf = lf.with_columns(target.alias("__target")).with_columns(
-        pl.when(pl.col("__target") == "country").then(pl.col("__idx_country"))
-        .when(pl.col("__target") == "other").then(other_idx)
-        .otherwise(annex_idx).alias("__dv_idx"))
+        pl.when(pl.col("__target") == "country")
+        .then(pl.col("__idx_country"))
+        .when(pl.col("__target") == "other")
+        .then(other_idx)
+        .otherwise(annex_idx)
+        .alias("__dv_idx")
+    )
 
     right = dv.lazy().select(
-        pl.col("__dv_idx"), pl.col("table").alias("__m_table"), pl.col("cn_code").alias("__m_cn"),
-        pl.col("route").alias("__m_route"), pl.col("route_key").alias("__m_route_key"),
-        pl.col("__route_variants").alias("__m_variants"), pl.col("sector").alias("__m_sector"),
-        pl.col("direct").alias("__m_direct"), pl.col("indirect").alias("__m_indirect"),
-        pl.col("total").alias("__m_total"), pl.col("value_status").alias("__m_status"),
-        pl.col("indirect_status").alias("__m_indirect_status"), pl.col("published_2026").alias("__m_p2026"),
-        pl.col("published_2027").alias("__m_p2027"), pl.col("published_2028").alias("__m_p2028"),
-        pl.col("act").alias("__m_act"), pl.col("workbook_version").alias("__m_version"))
+        pl.col("__dv_idx"),
+        pl.col("table_kind").alias("__m_table"),
+        pl.col("cn_code").alias("__m_cn"),
+        pl.col("route").alias("__m_route"),
+        pl.col("route_key").alias("__m_route_key"),
+        pl.col("__route_variants").alias("__m_variants"),
+        pl.col("sector").alias("__m_sector"),
+        pl.col("direct").alias("__m_direct"),
+        pl.col("indirect").alias("__m_indirect"),
+        pl.col("total").alias("__m_total"),
+        pl.col("value_status").alias("__m_status"),
+        pl.col("indirect_status").alias("__m_indirect_status"),
+        pl.col("published_2026").alias("__m_p2026"),
+        pl.col("published_2027").alias("__m_p2027"),
+        pl.col("published_2028").alias("__m_p2028"),
+        pl.col("act").alias("__m_act"),
+        pl.col("workbook_version").alias("__m_version"),
+    )
     lf = lf.join(right, on="__dv_idx", how="left", maintain_order="left")
 
     found = pl.col("__m_status") == "value"
     mk = markups()
-    markup_of = dict(zip((mk["sector"] + "|" + mk["year_label"]).to_list(), mk["markup_fraction"].to_list(),
-                         strict=True))
-    year_label = (pl.when(pl.col("__year") >= LAST_MARKUP_STEP).then(pl.lit("2028+"))
-                  .when(pl.col("__year") >= FIRST_MARKUP_YEAR).then(pl.col("__year").cast(pl.String)))
-    markup = (pl.when(pl.col("__year").is_null() | ~found).then(pl.lit(None, dtype=pl.Float64))
-              .when(pl.col("__year") < FIRST_MARKUP_YEAR).then(pl.lit(0.0))
-              .otherwise(pl.concat_str([pl.col("__m_sector"), year_label], separator="|")
-                         .replace_strict(list(markup_of), list(markup_of.values()), default=None,
-                                         return_dtype=pl.Float64)))
+    markup_of = dict(
+        zip((mk["sector"] + "|" + mk["year_label"]).to_list(), mk["markup_fraction"].to_list(), strict=True)
+    )
+    year_label = (
+        pl.when(pl.col("__year") >= LAST_MARKUP_STEP)
+        .then(pl.lit("2028+"))
+        .when(pl.col("__year") >= FIRST_MARKUP_YEAR)
+        .then(pl.col("__year").cast(pl.String))
+    )
+    markup = (
+        pl.when(pl.col("__year").is_null() | ~found)
+        .then(pl.lit(None, dtype=pl.Float64))
+        .when(pl.col("__year") < FIRST_MARKUP_YEAR)
+        .then(pl.lit(0.0))
+        .otherwise(
+            pl.concat_str([pl.col("__m_sector"), year_label], separator="|").replace_strict(
+                list(markup_of), list(markup_of.values()), default=None, return_dtype=pl.Float64
+            )
+        )
+    )
     not_split = pl.col("__m_indirect_status") == "not_split"
     not_applicable = pl.col("__m_indirect_status") == "not_applicable"
-    published = (pl.when(pl.col("__year") >= LAST_MARKUP_STEP).then(pl.col("__m_p2028"))
-                 .when(pl.col("__year") == 2027).then(pl.col("__m_p2027"))
-                 .when(pl.col("__year") == FIRST_MARKUP_YEAR).then(pl.col("__m_p2026")))
+    published = (
+        pl.when(pl.col("__year") >= LAST_MARKUP_STEP)
+        .then(pl.col("__m_p2028"))
+        .when(pl.col("__year") == 2027)
+        .then(pl.col("__m_p2027"))
+        .when(pl.col("__year") == FIRST_MARKUP_YEAR)
+        .then(pl.col("__m_p2026"))
+    )
     lf = lf.with_columns(
-        pl.when(pl.col("__iso2").is_not_null()).then(pl.col("__iso2")).otherwise(pl.col("__raw_country"))
+        pl.when(pl.col("__iso2").is_not_null())
+        .then(pl.col("__iso2"))
+        .otherwise(pl.col("__raw_country"))
         .alias("dv_requested_country"),
         pl.when(found).then(pl.col("__m_table")).alias("dv_used_table"),
-        pl.when(pl.col("__digits").is_null()).then(pl.lit("cn_invalid"))
-        .when(pl.col("__dv_idx").is_null()).then(pl.lit("cn_not_found"))
-        .when(~found).then(pl.lit("no_value")).alias("dv_missing_reason"),
+        pl.when(pl.col("__digits").is_null())
+        .then(pl.lit("cn_invalid"))
+        .when(pl.col("__dv_idx").is_null())
+        .then(pl.lit("cn_not_found"))
+        .when(~found)
+        .then(pl.lit("no_value"))
+        .alias("dv_missing_reason"),
         pl.col("__m_cn").alias("dv_cn_matched"),
         pl.col("__m_route").alias("dv_route"),
         pl.col("__m_route_key").alias("dv_route_key"),
         pl.when(pl.col("__m_variants") & (pl.col("__route_req") == "*"))
-        .then(pl.lit("route_ambiguous_defaulted_grey")).alias("dv_route_note"),
+        .then(pl.lit("route_ambiguous_defaulted_grey"))
+        .alias("dv_route_note"),
         pl.col("__m_sector").alias("dv_sector"),
         pl.when(found).then(pl.col("__m_direct")).alias("dv_direct"),
-        pl.when(found & not_applicable).then(pl.lit(0.0))
-        .when(found).then(pl.col("__m_indirect")).alias("dv_indirect"),
-        pl.when(found & not_applicable).then(pl.lit("not_applicable_annex_ii_good_set_to_0"))
-        .when(found & not_split).then(pl.lit("annex_iv_total_only"))
-        .when(found & pl.col("__m_indirect").is_null()).then(pl.col("__m_indirect_status"))
+        pl.when(found & not_applicable)
+        .then(pl.lit(0.0))
+        .when(found)
+        .then(pl.col("__m_indirect"))
+        .alias("dv_indirect"),
+        pl.when(found & not_applicable)
+        .then(pl.lit("not_applicable_annex_ii_good_set_to_0"))
+        .when(found & not_split)
+        .then(pl.lit("annex_iv_total_only"))
+        .when(found & pl.col("__m_indirect").is_null())
+        .then(pl.col("__m_indirect_status"))
         .alias("dv_indirect_note"),
         pl.when(found).then(pl.col("__m_total")).alias("dv_total"),
         markup.alias("dv_markup"),
-        pl.when(~found).then(pl.lit(None, dtype=pl.String))
-        .when(pl.col("__year").is_null()).then(pl.lit("year_missing"))
-        .when(pl.col("__year") < FIRST_MARKUP_YEAR).then(pl.lit("before_2026_no_markup"))
+        pl.when(~found)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(pl.col("__year").is_null())
+        .then(pl.lit("year_missing"))
+        .when(pl.col("__year") < FIRST_MARKUP_YEAR)
+        .then(pl.lit("before_2026_no_markup"))
         .alias("dv_markup_note"),
         pl.when(found).then(published).alias("dv_total_published_marked_up"),
         pl.when(found).then(pl.lit("computed: value x (1 + markup)")).alias("dv_markup_variant"),
@@ -337,10 +561,14 @@ def with_default_values(lf: pl.LazyFrame, country_col: str = "country_iso2", cn_
     return lf.select(*keep, *DV_COLUMNS)
 
 
-def lookup_default(country_iso2: str | None, cn_code: str, year: int, route: str | None = None) -> dict[str, Any]:
+def lookup_default(
+    country_iso2: str | None, cn_code: str, year: int, route: str | None = None
+) -> dict[str, Any]:
     """Scalar convenience over `with_default_values` (same rules, same columns)."""
-    lf = pl.LazyFrame({"country_iso2": [country_iso2], "cn_code": [cn_code], "year": [year], "route": [route]},
-                      schema={"country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64, "route": pl.String})
+    lf = pl.LazyFrame(
+        {"country_iso2": [country_iso2], "cn_code": [cn_code], "year": [year], "route": [route]},
+        schema={"country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64, "route": pl.String},
+    )
     row = with_default_values(lf, route_col="route").collect().row(0, named=True)
     return {k: row[k] for k in DV_COLUMNS}
 
@@ -351,17 +579,23 @@ def lookup_default(country_iso2: str | None, cn_code: str, year: int, route: str
 @cache
 def _grid() -> tuple[list[str], list[float], float, str]:
     df = grid_factor_cbam()
-    countries = df.filter(pl.col("table") == "country")
-    other = df.filter(pl.col("table") == "other").row(0, named=True)
-    return (countries["iso2"].to_list(), countries["value_tco2_per_mwh"].to_list(), other["value_tco2_per_mwh"],
-            other["act"])
+    countries = df.filter(pl.col("table_kind") == "country")
+    other = df.filter(pl.col("table_kind") == "other").row(0, named=True)
+    return (
+        countries["iso2"].to_list(),
+        countries["value_tco2_per_mwh"].to_list(),
+        other["value_tco2_per_mwh"],
+        other["act"],
+    )
 
 
 def cbam_grid_factor_expr(country: pl.Expr | str = "country_iso2") -> pl.Expr:
     """DVR Annex II grid factor (tCO2/MWh) for a country (any accepted spelling); unlisted or unknown → 'Other'."""
     country = pl.col(country) if isinstance(country, str) else country
     iso2s, values, other, _ = _grid()
-    return resolve_expr(country.cast(pl.String)).replace_strict(iso2s, values, default=other, return_dtype=pl.Float64)
+    return resolve_expr(country.cast(pl.String)).replace_strict(
+        iso2s, values, default=other, return_dtype=pl.Float64
+    )
 
 
 def with_cbam_grid_factor(lf: pl.LazyFrame, country_col: str = "country_iso2") -> pl.LazyFrame:
@@ -371,7 +605,10 @@ def with_cbam_grid_factor(lf: pl.LazyFrame, country_col: str = "country_iso2") -
     return lf.with_columns(
         cbam_grid_factor_expr(country_col).alias("grid_ef_tco2_per_mwh"),
         pl.lit("D.4(a)").alias("grid_ef_source"),
-        pl.when(iso2.is_null()).then(pl.lit("country_unknown"))
-        .when(~iso2.is_in(iso2s)).then(pl.lit("country_not_listed")).alias("grid_ef_fallback_reason"),
+        pl.when(iso2.is_null())
+        .then(pl.lit("country_unknown"))
+        .when(~iso2.is_in(iso2s))
+        .then(pl.lit("country_not_listed"))
+        .alias("grid_ef_fallback_reason"),
         pl.lit(act).alias("grid_ef_act"),
     )

@@ -30,8 +30,14 @@ def date_text(expr: pl.Expr, style: str) -> pl.Expr:
         return expr.dt.strftime("%Y/%m/%d")
     if style == "cn":
         return pl.concat_str(
-            [expr.dt.year().cast(pl.String), pl.lit("年"), expr.dt.month().cast(pl.String), pl.lit("月"),
-             expr.dt.day().cast(pl.String), pl.lit("日")]
+            [
+                expr.dt.year().cast(pl.String),
+                pl.lit("年"),
+                expr.dt.month().cast(pl.String),
+                pl.lit("月"),
+                expr.dt.day().cast(pl.String),
+                pl.lit("日"),
+            ]
         )
     raise ValueError(f"unknown date style {style!r}")
 
@@ -49,8 +55,17 @@ def thousands_text(expr: pl.Expr, decimals: int) -> pl.Expr:
         out = out.when(whole < 10 ** (3 * (top + 1))).then(spelled) if top < 4 else out.otherwise(spelled)
     if decimals:
         out = pl.concat_str([out, pl.lit("."), frac.cast(pl.String).str.zfill(decimals)])
-    return pl.when(expr.is_null()).then(None).otherwise(
-        pl.when(expr < 0).then(pl.concat_str([pl.lit("-"), out])).otherwise(out))
+    return (
+        pl.when(expr.is_null())
+        .then(None)
+        .otherwise(pl.when(expr < 0).then(pl.concat_str([pl.lit("-"), out])).otherwise(out))
+    )
+
+
+def number_text(expr: pl.Expr) -> pl.Expr:
+    """A number as people write it: whole numbers without `.0` (`629`, `33.125`)."""
+    whole = expr == expr.round(0)
+    return pl.when(whole).then(expr.cast(pl.Int64).cast(pl.String)).otherwise(expr.cast(pl.String))
 
 
 def _text_frame(df: pl.DataFrame, date_style: str) -> pl.DataFrame:
@@ -58,8 +73,17 @@ def _text_frame(df: pl.DataFrame, date_style: str) -> pl.DataFrame:
     return df.with_columns(date_text(pl.col(c), date_style) for c in dates) if dates else df
 
 
-def write_csv(df: pl.DataFrame, path: Path, *, headers: Mapping[str, str] | None = None, encoding: str = "utf-8",
-              separator: str = ",", bom: bool = False, date_style: str = "iso", crlf: bool = False) -> int:
+def write_csv(
+    df: pl.DataFrame,
+    path: Path,
+    *,
+    headers: Mapping[str, str] | None = None,
+    encoding: str = "utf-8",
+    separator: str = ",",
+    bom: bool = False,
+    date_style: str = "iso",
+    crlf: bool = False,
+) -> int:
     """Write a CSV; `headers` renames contract columns to the spelling a plant uses (e.g. Chinese aliases)."""
     out = _text_frame(df, date_style)
     if headers:
@@ -74,15 +98,27 @@ def write_csv(df: pl.DataFrame, path: Path, *, headers: Mapping[str, str] | None
     return df.height
 
 
-def write_xlsx(df: pl.DataFrame, path: Path, *, created: dt.date, sheet: str = "Sheet1",
-               headers: Mapping[str, str] | None = None, title_rows: Sequence[str] = (),
-               sheets_before: Mapping[str, Sequence[str]] | None = None, date_cells: bool = True,
-               date_style: str = "iso") -> int:
+def write_xlsx(
+    df: pl.DataFrame,
+    path: Path,
+    *,
+    created: dt.date,
+    sheet: str = "Sheet1",
+    headers: Mapping[str, str] | None = None,
+    title_rows: Sequence[str] = (),
+    sheets_before: Mapping[str, Sequence[str]] | None = None,
+    date_cells: bool = True,
+    date_style: str = "iso",
+) -> int:
     """Write a small XLSX (per-row Python: master data and monthly sheets only). Dates become real date cells
     unless `date_cells` is False; the workbook's document dates are fixed to `created`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False})
-    wb.set_properties({"created": dt.datetime(created.year, created.month, created.day), "author": "ERP export"})
+    wb = xlsxwriter.Workbook(
+        str(path), {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    wb.set_properties(
+        {"created": dt.datetime(created.year, created.month, created.day), "author": "ERP export"}
+    )
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
     bold = wb.add_format({"bold": True})
     for name, lines in (sheets_before or {}).items():

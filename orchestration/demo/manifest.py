@@ -111,6 +111,11 @@ class DemoManifest:
     story: str = ""
     generator_version: int = 1
 
+    @property
+    def rows_written(self) -> dict[str, int]:
+        """Data rows written per dataset (what `lingtan demo` prints)."""
+        return {name: d.rows_written for name, d in self.datasets.items()}
+
     def files(self) -> list[FileEntry]:
         return [f for d in self.datasets.values() for f in d.files]
 
@@ -140,16 +145,21 @@ class DemoManifest:
             name: DatasetEntry(
                 **{k: v for k, v in d.items() if k != "files"},
                 files=[
-                    FileEntry(**{k: v for k, v in f.items() if k != "bad_rows"},
-                              bad_rows=[BadRow(**b) for b in f["bad_rows"]])
+                    FileEntry(
+                        **{k: v for k, v in f.items() if k != "bad_rows"},
+                        bad_rows=[BadRow(**b) for b in f["bad_rows"]],
+                    )
                     for f in d["files"]
                 ],
             )
             for name, d in doc["datasets"].items()
         }
         return cls(
-            **{k: v for k, v in doc.items()
-               if k not in ("datasets", "corrections", "snapshot_changes", "tricky_cells")},
+            **{
+                k: v
+                for k, v in doc.items()
+                if k not in ("datasets", "corrections", "snapshot_changes", "tricky_cells")
+            },
             datasets=datasets,
             corrections=[Correction(**c) for c in doc["corrections"]],
             snapshot_changes=[Correction(**c) for c in doc["snapshot_changes"]],

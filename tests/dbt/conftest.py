@@ -28,8 +28,11 @@ class Warehouse:
     rows: dict[str, int]  # rows written per raw dataset
 
     def env(self, path: Path | None = None) -> dict[str, str]:
-        return {"LINGTAN_HOME": str(self.home), "LINGTAN_WAREHOUSE_PATH": str(path or self.path),
-                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        return {
+            "LINGTAN_HOME": str(self.home),
+            "LINGTAN_WAREHOUSE_PATH": str(path or self.path),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -41,8 +44,17 @@ def run_dbt(args: list[str], env: dict[str, str], work: Path, project_dir: Path 
     from dbt.cli.main import dbtRunner
 
     name = args[0]
-    full = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-            "--target-path", str(work / f"target-{name}"), "--log-path", str(work / f"logs-{name}")]
+    full = [
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(work / f"target-{name}"),
+        "--log-path",
+        str(work / f"logs-{name}"),
+    ]
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
@@ -66,8 +78,11 @@ def failures(result) -> list[str]:
     """Readable lines for the nodes that errored or failed (empty when dbt succeeded)."""
     if result.exception is not None:
         return [f"dbt raised: {result.exception}"]
-    return [f"{r.node.unique_id}: {r.status}: {r.message}" for r in (result.result or [])
-            if getattr(r.status, "value", r.status) in {"error", "fail", "runtime error"}]
+    return [
+        f"{r.node.unique_id}: {r.status}: {r.message}"
+        for r in (result.result or [])
+        if getattr(r.status, "value", r.status) in {"error", "fail", "runtime error"}
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -20,20 +20,49 @@ ROWS = 2
 
 # Id columns → value prefix: the same id in every dataset, so joins between datasets find each other.
 ID_PREFIX = {
-    "installation_id": "INST", "supplier_installation_id": "SINST", "consumed_in_installation_id": "INST",
-    "process_id": "PROC", "from_process_id": "PROC", "to_process_id": "PROC", "consumed_in_process_id": "PROC",
-    "default_process_id": "PROC", "product_id": "PROD", "material_id": "MAT", "supplier_id": "SUP",
-    "stream_id": "STR", "bill_id": "BILL", "invoice_id": "INV", "export_id": "EXP", "shipment_id": "SHP",
+    "installation_id": "INST",
+    "supplier_installation_id": "SINST",
+    "consumed_in_installation_id": "INST",
+    "process_id": "PROC",
+    "from_process_id": "PROC",
+    "to_process_id": "PROC",
+    "consumed_in_process_id": "PROC",
+    "default_process_id": "PROC",
+    "product_id": "PROD",
+    "material_id": "MAT",
+    "supplier_id": "SUP",
+    "stream_id": "STR",
+    "bill_id": "BILL",
+    "invoice_id": "INV",
+    "export_id": "EXP",
+    "shipment_id": "SHP",
     "meter_id": "MTR",
 }
 TEXT_VALUES = {
-    "destination_country": "DE", "importer_country": "DE", "unlocode": "CNNGB", "cn_code": "72081000",
-    "china_hs_code": "7208100000", "goods_category": "Crude steel", "unit": "t", "ncv_unit": "GJ/t",
-    "ef_unit": "tCO2/t", "pcf_unit": "t", "fuel_unit": "L", "currency": "EUR", "carrier": "electricity",
-    "production_period": "2026", "importer_eori": "DE123456789012345", "qualifying_parameters": "{}",
+    "destination_country": "DE",
+    "importer_country": "DE",
+    "unlocode": "CNNGB",
+    "cn_code": "72081000",
+    "china_hs_code": "7208100000",
+    "goods_category": "Iron or steel products",
+    "unit": "t",
+    "ncv_unit": "GJ/t",
+    "ef_unit": "tCO2/t",
+    "pcf_unit": "t",
+    "fuel_unit": "L",
+    "currency": "EUR",
+    "carrier": "electricity",
+    "production_period": "2026",
+    "importer_eori": "DE123456789012345",
+    "qualifying_parameters": "{}",
 }
-FLOAT_VALUES = {"latitude": 29.9, "longitude": 121.8, "biomass_fraction": 0.0, "share_covered": 0.5,
-                "rebate_share": 0.0}
+FLOAT_VALUES = {
+    "latitude": 29.9,
+    "longitude": 121.8,
+    "biomass_fraction": 0.0,
+    "share_covered": 0.5,
+    "rebate_share": 0.0,
+}
 
 
 def _value(ds: Dataset, c: Column, i: int) -> object:
@@ -63,8 +92,12 @@ def dataset_frame(ds: Dataset, rows: int = ROWS) -> pl.DataFrame:
     for i in range(rows):
         rec = {c.name: _value(ds, c, i) for c in ds.columns}
         file = f"{ds.name}/{DROP.isoformat()}/{ds.name}.csv"
-        rec |= {"_drop_date": DROP, "_file": file, "_row_number": i + 1,
-                "_source_row_id": f"{ds.name}/{DROP.isoformat()}/{file}#{i + 1}"}
+        rec |= {
+            "_drop_date": DROP,
+            "_file": file,
+            "_row_number": i + 1,
+            "_source_row_id": f"{ds.name}/{DROP.isoformat()}/{file}#{i + 1}",
+        }
         records.append(rec)
     return pl.DataFrame({k: [r[k] for r in records] for k in ds.schema}, schema=ds.schema)
 
@@ -86,21 +119,65 @@ def quality_frames(ds: Dataset, rows: int = ROWS) -> tuple[pl.DataFrame, pl.Data
     """One accepted file per dataset (with one quarantined row), plus a rejected unreadable file for products."""
     now = datetime(2026, 1, 6, 2, 0, tzinfo=UTC)
     good = f"{ds.name}/{DROP.isoformat()}/{ds.name}.csv"
-    files = [{"dataset": ds.name, "drop_date": DROP, "file": good, "sha256": "0" * 64, "change_token": "t",
-              "size_bytes": 100, "file_format": "csv", "encoding": "utf-8", "rows_read": rows + 1,
-              "rows_accepted": rows, "rows_quarantined": 1, "file_status": "partial",
-              "reasons": f"{ds.columns[0].name}: required (1)", "notes": None, "processed_at": now,
-              "contract_version": ds.contract_version, "gate_passed": True, "gate_details": "ok"}]
-    quarantine = [{"dataset": ds.name, "drop_date": DROP, "file": good, "row_number": rows + 1,
-                   "column": ds.columns[0].name, "reason": "required value is empty",
-                   "raw": json.dumps({ds.columns[0].name: ""}, ensure_ascii=False)}]
+    files = [
+        {
+            "dataset": ds.name,
+            "drop_date": DROP,
+            "file": good,
+            "sha256": "0" * 64,
+            "change_token": "t",
+            "size_bytes": 100,
+            "file_format": "csv",
+            "encoding": "utf-8",
+            "rows_read": rows + 1,
+            "rows_accepted": rows,
+            "rows_quarantined": 1,
+            "file_status": "partial",
+            "reasons": f"{ds.columns[0].name}: required (1)",
+            "notes": None,
+            "processed_at": now,
+            "contract_version": ds.contract_version,
+            "gate_passed": True,
+            "gate_details": "ok",
+        }
+    ]
+    quarantine = [
+        {
+            "dataset": ds.name,
+            "drop_date": DROP,
+            "file": good,
+            "row_number": rows + 1,
+            "column": ds.columns[0].name,
+            "reason": "required value is empty",
+            "raw": json.dumps({ds.columns[0].name: ""}, ensure_ascii=False),
+        }
+    ]
     if ds.name == "products":
         bad = f"products/{DROP.isoformat()}/broken.csv"
-        files.append(files[0] | {"file": bad, "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0,
-                                 "file_status": "rejected", "file_format": None, "encoding": None,
-                                 "reasons": "file: not a table (1)"})
-        quarantine.append({"dataset": ds.name, "drop_date": DROP, "file": bad, "row_number": None, "column": None,
-                           "reason": "file rejected: not a table", "raw": None})
+        files.append(
+            files[0]
+            | {
+                "file": bad,
+                "rows_read": 0,
+                "rows_accepted": 0,
+                "rows_quarantined": 0,
+                "file_status": "rejected",
+                "file_format": None,
+                "encoding": None,
+                "reasons": "file: not a table (1)",
+            }
+        )
+        quarantine.append(
+            {
+                "dataset": ds.name,
+                "drop_date": DROP,
+                "file": bad,
+                "row_number": None,
+                "column": None,
+                "reason": "file rejected: not a table",
+                "raw": None,
+            }
+        )
     return pl.DataFrame(files, schema=FILES_SCHEMA), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
 
 

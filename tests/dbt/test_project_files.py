@@ -13,7 +13,9 @@ SOURCES = DBT_DIR / "models" / "staging" / "lake" / "_lake__sources.yml"
 
 
 def test_staging_models_match_the_contracts() -> None:
-    spec = importlib.util.spec_from_file_location("generate_staging", DBT_DIR / "scripts" / "generate_staging.py")
+    spec = importlib.util.spec_from_file_location(
+        "generate_staging", DBT_DIR / "scripts" / "generate_staging.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -31,4 +33,6 @@ def test_every_dataset_has_a_source_keyed_to_its_raw_asset() -> None:
 def test_generic_tests_use_arguments() -> None:
     """dbt 1.11 form (`arguments:`); the old form is fatal through warn_error_options in dbt_project.yml."""
     project = yaml.safe_load((DBT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
-    assert "MissingArgumentsPropertyInGenericTestDeprecation" in project["flags"]["warn_error_options"]["error"]
+    assert (
+        "MissingArgumentsPropertyInGenericTestDeprecation" in project["flags"]["warn_error_options"]["error"]
+    )

@@ -48,7 +48,7 @@ def production_monthly(production: pl.LazyFrame, ref: CbamReference, years: Sequ
                                      "period": r["month"], "row": r["_source_row_id"], "reason": reason})  # fmt: skip
         raise MissingFactorError(problems)
     ef_ng = ref.constant("ef_natural_gas_tco2_per_tj")
-    corr = ref.constant("waste_gas_export_corr_eta")
+    corr = ref.constant("corr_eta_waste_gas")
     f = pl.col("fraction")
 
     def scaled(c: str) -> pl.Expr:
@@ -100,7 +100,7 @@ def process_attribution(
         .group_by(*PROC_KEYS, "period")
         .agg(
             dirEm_streams_tco2e=pl.col("fossil_tco2e").sum(),
-            stream_row_ids=pl.col("_source_row_ids").flatten().unique().sort(),
+            stream_row_ids=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         )
     )
     prod = production_monthly(production, ref, years)

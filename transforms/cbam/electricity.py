@@ -113,8 +113,8 @@ def process_electricity(
             pl.col("ef_source").unique().sort().alias("ef_sources"),
             pl.col("ef_origin").unique().sort().alias("ef_origins"),
             pl.col("allocation_rule").drop_nulls().first(),
-            pl.col("ef_fallback_reason").flatten().drop_nulls().unique().sort(),
-            pl.col("_source_row_ids").flatten().unique().sort(),
+            pl.col("ef_fallback_reason").list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort(),
+            pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         )
         .with_columns(
             electricity_ef_tco2_per_mwh=pl.when(pl.col("electricity_mwh") != 0).then(
@@ -139,7 +139,7 @@ def process_electricity(
             indirect_tco2e=pl.col("indirect_tco2e").sum(),
             gec_mwh=pl.col("gec_mwh").sum(),
             unassigned_electricity_mwh=pl.col("electricity_mwh").filter(pl.col("process_id").is_null()).sum(),
-            electricity_row_ids=pl.col("_source_row_ids").flatten().unique().sort(),
+            electricity_row_ids=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         )
         .join(allocated_ok.with_columns(_alloc=pl.lit(True)), on=per, how="left")
         .with_columns(

@@ -76,7 +76,7 @@ def add_year_grain(
         .group_by([*keys, "period"])
         .agg(
             [sum_or_null(c) for c in sums]
-            + [pl.col(c).flatten().drop_nulls().unique().sort().alias(c) for c in lists]
+            + [pl.col(c).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias(c) for c in lists]
             + [pl.col(c).drop_nulls().first().alias(c) for c in firsts]
         )
         .with_columns(period_grain=pl.lit(YEAR))

@@ -272,7 +272,7 @@ def purchased_precursors(
         .group_by(*PURCHASE_GROUP, pl.col("month").alias("period"))
         .agg(
             pl.col("mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh").sum(),
-            pl.col("_source_row_ids").flatten().unique().sort(),
+            pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("se_row_id").drop_nulls().unique().sort().alias("supplier_emissions_row_ids"),
         )
     )

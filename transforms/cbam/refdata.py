@@ -18,8 +18,8 @@ import polars as pl
 # `t`, `t clinker`, `kg N`, `MWh`, ...), cn_in_scope (Boolean).
 WithCnInfo = Callable[[pl.LazyFrame, str], pl.LazyFrame]
 # (lf, cn_col, country_col ISO2 or null, year_col Int) → lf + dv_direct, dv_indirect, dv_total (tCO2e/t, without
-# mark-up), dv_markup (fraction applied), dv_total_marked_up, dv_direct_marked_up, dv_used_table (country ISO2,
-# `OTHER` or `ANNEX_IV`), dv_fallback_reason (null when the requested country's own value was used),
+# mark-up), dv_markup (fraction applied), dv_total_marked_up, dv_direct_marked_up, dv_used_table (`country`,
+# `other` or `annex_iv`), dv_fallback_reason (null when the requested country's own value was used),
 # dv_workbook_version.
 WithDefaultValues = Callable[[pl.LazyFrame, str, str, str], pl.LazyFrame]
 # (lf, country_col ISO2) → lf + grid_ef_tco2_per_mwh, grid_ef_source (`D.4(a)`), grid_ef_fallback_reason.
@@ -38,7 +38,7 @@ CONSTANTS: Mapping[str, float] = MappingProxyType(
     {
         "f_co2_per_c": 3.664,  # tCO2/tC, MIR Annex II B (Eq 8, 9, 12)
         "ef_natural_gas_tco2_per_tj": 56.1,  # EF_NG for waste-gas correction, MIR Annex III A.3 (Eq 53, 54)
-        "waste_gas_export_corr_eta": 0.667,  # Corr_η, Eq 54
+        "corr_eta_waste_gas": 0.667,  # Corr_η, Eq 54
     }
 )
 
@@ -178,8 +178,13 @@ def _frame_dv(
         dv_indirect=pick("dv_indirect"),
         dv_total=pick("dv_total"),
         dv_markup=markup,
-        dv_used_table=pl.when(use_own).then(pl.when(pl.col("dv_total").is_not_null()).then(pl.col("table")))
-        .otherwise(pl.when(pl.col("dv_total_other").is_not_null()).then(pl.lit("OTHER"))),
+        dv_used_table=pl.when(use_own)
+        .then(
+            pl.when(pl.col("dv_total").is_not_null()).then(
+                pl.when(unknown).then(pl.lit("annex_iv")).otherwise(pl.lit("country"))
+            )
+        )
+        .otherwise(pl.when(pl.col("dv_total_other").is_not_null()).then(pl.lit("other"))),
         dv_fallback_reason=reason,
         dv_workbook_version=pl.lit(version),
     ).with_columns(

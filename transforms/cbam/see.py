@@ -142,11 +142,12 @@ def solve(
         )
         ok = al > 0
         status = np.where(ok, "ok", np.where(loaded, "zero_production", "no_production")).astype(object)
-        for i in np.flatnonzero(~ok & loaded):
+        attr_dir, attr_ind = g["attributed_direct_tco2e"].to_list(), g["attributed_indirect_tco2e"].to_list()
+        for i in (int(j) for j in np.flatnonzero(~ok & loaded)):
             zero_problems.append({"installation_id": inst, "process_id": procs[i], "period": period,
                                   "period_grain": grain, "activity_level_t": float(al[i]),
-                                  "attributed_direct_tco2e": float(g["attributed_direct_tco2e"][i]),
-                                  "attributed_indirect_tco2e": float(g["attributed_indirect_tco2e"][i])})  # fmt: skip
+                                  "attributed_direct_tco2e": attr_dir[i], "attributed_indirect_tco2e": attr_ind[i],
+                                  "purchased_precursor_t": float(g["purchased_precursor_t"].to_list()[i])})  # fmt: skip
         # A process fed by one without production has no defined SEE either (month grain: status only).
         changed = True
         while changed:

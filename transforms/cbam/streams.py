@@ -277,8 +277,8 @@ def stream_emissions(
             pl.col("biomass_tco2e").sum(),
             *(pl.col(c).sum() for c in ("_w", "_w_ncv", "_w_ef", "_w_cc", "_w_oxf", "_w_bf")),
             pl.col("ad_origin").unique().sort().alias("activity_origin"),
-            pl.col("factor_origin").flatten().unique().sort(),
-            pl.col("ad_note").flatten().unique().sort().alias("unit_conversions"),
+            pl.col("factor_origin").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("ad_note").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("unit_conversions"),
             pl.col("_source_row_id").unique().sort().alias("_source_row_ids"),
         )
     )
@@ -335,7 +335,7 @@ def installation_emissions(stream_em: pl.DataFrame) -> pl.DataFrame:
             c2f6_t=pl.col("gas_t").filter(g == "C2F6").sum(),
             energy_tj=pl.col("energy_tj").sum(),
             unattributed_stream_tco2e=fossil.filter(pl.col("process_id").is_null()).sum(),
-            _source_row_ids=pl.col("_source_row_ids").flatten().unique().sort(),
+            _source_row_ids=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
         )
         .sort(keys)
     )

@@ -144,7 +144,8 @@ def _fuel_table(factors: GhgFactors) -> pl.LazyFrame:
         ff.lazy().select("fuel_type", "ncv_gj_per_t", "ttw_tco2_per_tj", "wtt_tco2e_per_t", "wtt_tco2e_per_mwh",
                          "density_t_per_m3", name=names)
         .explode("name").with_columns(fuel_key=compact_key(pl.col("name"))).filter(pl.col("fuel_key") != "")
-        .unique("fuel_key", keep="none").drop("name").rename({"fuel_type": "fuel_type_canonical"})
+        .unique(["fuel_key", "fuel_type"]).filter(pl.len().over("fuel_key") == 1)  # ambiguous spelling: no match
+        .drop("name").rename({"fuel_type": "fuel_type_canonical"})
     )  # fmt: skip
 
 
@@ -294,12 +295,12 @@ def _allocate(items: pl.LazyFrame, legs: pl.LazyFrame, raw: Mapping[str, pl.Lazy
         .agg(export_installation_id=pl.col("installation_id").drop_nulls().min())
     )  # fmt: skip
     leg_part = legs.select(
-        *LEG_KEYS, "mass_t", "tonne_km", "wtw_tco2e", "ttw_tco2e", "is_primary_data", "data_quality_rating", "issues",
-        "factor_version", "item_count", dest_installation=pl.when(pl.col("destination_place_kind") == "installation")
+        *LEG_KEYS, "tonne_km", "wtw_tco2e", "ttw_tco2e", "is_primary_data", "data_quality_rating", "issues",
+        "factor_version", "item_count", leg_mass_t="mass_t", dest_installation=pl.when(pl.col("destination_place_kind") == "installation")
         .then("destination_place_id"), origin_installation=pl.when(pl.col("origin_place_kind") == "installation")
         .then("origin_place_id"))  # fmt: skip
     share = pl.when(pl.col("item_count") == 1).then(pl.lit(1.0)).otherwise(
-        safe_div(pl.col("item_mass_t"), pl.col("mass_t")))
+        safe_div(pl.col("item_mass_t"), pl.col("leg_mass_t")))
     inbound = pl.col("direction") == "inbound"
     inst_in = pl.coalesce("invoice_installation_id", "material_installation_id", "dest_installation")
     inst_out = pl.coalesce("export_installation_id", "product_installation_id", "origin_installation")

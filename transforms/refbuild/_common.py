@@ -29,8 +29,13 @@ OMNIBUS_TEXT = "legal/reg-2025-2083-omnibus.txt"
 VER_TEXT = "legal/ir-2025-2546-verification.txt"
 
 # Workbook section labels → sector slug used across lingtan.
-SECTORS = {"cement": "cement", "fertilisers": "fertilisers", "aluminium": "aluminium", "hydrogen": "hydrogen",
-           "iron and steel": "iron_steel"}
+SECTORS = {
+    "cement": "cement",
+    "fertilisers": "fertilisers",
+    "aluminium": "aluminium",
+    "hydrogen": "hydrogen",
+    "iron and steel": "iron_steel",
+}
 
 Cell = str | int | float | bool | None
 
@@ -81,8 +86,10 @@ def act_of_text(lines: list[tuple[int, str]]) -> str:
 _FURNITURE = (
     re.compile(r"^(EN )?OJ L, \d{1,2}\.\d{1,2}\.\d{4}( EN)?$"),
     re.compile(r"^(\d+/\d+ )?ELI: http://data\.europa\.eu/eli/\S+( \d+/\d+)?$"),
-    re.compile(r"^(L \d+/\d+ EN Official Journal of the European Union \d{1,2}\.\d{1,2}\.\d{4}"
-               r"|\d{1,2}\.\d{1,2}\.\d{4} EN Official Journal of the European Union L \d+/\d+)$"),
+    re.compile(
+        r"^(L \d+/\d+ EN Official Journal of the European Union \d{1,2}\.\d{1,2}\.\d{4}"
+        r"|\d{1,2}\.\d{1,2}\.\d{4} EN Official Journal of the European Union L \d+/\d+)$"
+    ),
 )
 
 

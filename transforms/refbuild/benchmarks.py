@@ -25,13 +25,41 @@ from transforms.refbuild._common import (
 )
 from transforms.text import norm_key
 
-COLUMNS = ["sector", "cn_code", "description", "variant_no", "variants", "bm_a_tco2e_per_t", "route_a",
-           "route_letter_a", "period_marker_a", "bm_b_tco2e_per_t", "route_b", "route_letter_b", "period_marker_b",
-           "bm_a_from_merged_cell", "source_row", "act", "workbook_version", "source"]
-SECTIONS = {"cement": "cement", "hydrogen": "hydrogen", "fertilisers": "fertilisers", "iron & steel": "iron_steel",
-            "aluminium": "aluminium"}
-HEADER = ("cn code", "cn description", "column a bmg [tco2e/t]", "column a production route indicator",
-          "column b bmg [tco2e/t]", "column b production route indicator")
+COLUMNS = [
+    "sector",
+    "cn_code",
+    "description",
+    "variant_no",
+    "variants",
+    "bm_a_tco2e_per_t",
+    "route_a",
+    "route_letter_a",
+    "period_marker_a",
+    "bm_b_tco2e_per_t",
+    "route_b",
+    "route_letter_b",
+    "period_marker_b",
+    "bm_a_from_merged_cell",
+    "source_row",
+    "act",
+    "workbook_version",
+    "source",
+]
+SECTIONS = {
+    "cement": "cement",
+    "hydrogen": "hydrogen",
+    "fertilisers": "fertilisers",
+    "iron & steel": "iron_steel",
+    "aluminium": "aluminium",
+}
+HEADER = (
+    "cn code",
+    "cn description",
+    "column a bmg [tco2e/t]",
+    "column a production route indicator",
+    "column b bmg [tco2e/t]",
+    "column b production route indicator",
+)
 
 
 def number(value: object, where: str) -> float | None:
@@ -50,7 +78,9 @@ def route(value: object, where: str) -> tuple[str | None, str | None, str | None
     if not text:
         return None, None, None
     m = re.fullmatch(r"(?:\(([A-L])\))?\s*(?:\(([12])\))?", text)
-    require(m is not None and bool(m.group(1) or m.group(2)), f"{where}: unreadable route indicator {value!r}")
+    require(
+        m is not None and bool(m.group(1) or m.group(2)), f"{where}: unreadable route indicator {value!r}"
+    )
     return text, m.group(1), m.group(2)  # type: ignore[union-attr]
 
 
@@ -68,7 +98,9 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
                     require(grid[r - 1][c - 1] is None, f"merged cell {rng} hides a value at row {r}")
                     grid[r - 1][c - 1] = top
                     merged_from[(r, c)] = True
-    require(tuple(norm_key(str(v or "")) for v in grid[0]) == HEADER, f"unexpected benchmarks header {grid[0]!r}")
+    require(
+        tuple(norm_key(str(v or "")) for v in grid[0]) == HEADER, f"unexpected benchmarks header {grid[0]!r}"
+    )
     sector: str | None = None
     records = []
     for r, row in enumerate(grid[1:], 2):
@@ -83,13 +115,26 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
         require(len(cn) == 8 and sector is not None, f"Benchmarks!A{r}: expected an 8-digit CN, got {a!r}")
         ra, la, pa = route(row[3], f"Benchmarks!D{r}")
         rb, lb, pb = route(row[5], f"Benchmarks!F{r}")
-        records.append({
-            "sector": sector, "cn_code": cn, "description": str(row[1] or "").strip(),
-            "bm_a_tco2e_per_t": number(row[2], f"Benchmarks!C{r}"), "route_a": ra, "route_letter_a": la,
-            "period_marker_a": pa, "bm_b_tco2e_per_t": number(row[4], f"Benchmarks!E{r}"), "route_b": rb,
-            "route_letter_b": lb, "period_marker_b": pb, "bm_a_from_merged_cell": merged_from.get((r, 3), False),
-            "source_row": r, "act": act, "workbook_version": version, "source": BENCHMARKS_XLSX,
-        })
+        records.append(
+            {
+                "sector": sector,
+                "cn_code": cn,
+                "description": str(row[1] or "").strip(),
+                "bm_a_tco2e_per_t": number(row[2], f"Benchmarks!C{r}"),
+                "route_a": ra,
+                "route_letter_a": la,
+                "period_marker_a": pa,
+                "bm_b_tco2e_per_t": number(row[4], f"Benchmarks!E{r}"),
+                "route_b": rb,
+                "route_letter_b": lb,
+                "period_marker_b": pb,
+                "bm_a_from_merged_cell": merged_from.get((r, 3), False),
+                "source_row": r,
+                "act": act,
+                "workbook_version": version,
+                "source": BENCHMARKS_XLSX,
+            }
+        )
     variants = Counter(rec["cn_code"] for rec in records)
     seen: Counter[str] = Counter()
     for rec in records:

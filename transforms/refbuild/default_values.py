@@ -39,26 +39,64 @@ from transforms.text import norm_key
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "table", "country_iso2", "sheet_name", "source_row", "sector", "cn_code", "cn_digits", "description", "route",
-    "route_key", "direct", "indirect", "total", "value_status", "indirect_status", "published_2026",
-    "published_2027", "published_2028", "published_markup_consistent", "status_reason", "act",
-    "workbook_version", "source",
+    "table_kind",
+    "country_iso2",
+    "sheet_name",
+    "source_row",
+    "sector",
+    "cn_code",
+    "cn_digits",
+    "description",
+    "route",
+    "route_key",
+    "direct",
+    "indirect",
+    "total",
+    "value_status",
+    "indirect_status",
+    "published_2026",
+    "published_2027",
+    "published_2028",
+    "published_markup_consistent",
+    "status_reason",
+    "act",
+    "workbook_version",
+    "source",
 ]
 MARKUP_COLUMNS = [
-    "sector", "year_label", "year_from", "year_to", "markup_fraction", "markup_label", "sheets_labelled",
-    "sheets_missing_label", "published_values_checked", "published_values_inconsistent", "act",
-    "workbook_version", "source",
+    "sector",
+    "year_label",
+    "year_from",
+    "year_to",
+    "markup_fraction",
+    "markup_label",
+    "sheets_labelled",
+    "sheets_missing_label",
+    "published_values_checked",
+    "published_values_inconsistent",
+    "act",
+    "workbook_version",
+    "source",
 ]
 YEARS = ("2026", "2027", "2028+")
 NO_VALUE_MARKERS = {"\u2013", "\u2014", "_", "-"}  # en dash (the rule), em dash, '_' and ASCII '-' (seen)
 OTHER_KEY = "other countries and territories"
 # CN headings that are not CBAM goods although a sheet lists them (Tunisia): kept, quarantined with this reason.
-NOT_CBAM_GOODS = {"7615": "not_cbam_good: CN 7615 (table, kitchen, sanitary articles of aluminium) is not in "
-                          "CBAM Reg Annex I; quarantined so no lookup uses it"}
-HEADER = ("product cn code", "description", "default value (direct emissions)",
-          "default value (indirect emissions)", "default value (total emissions)",
-          "2026 default value (including mark-up)", "2027 default value (including mark-up)",
-          "2028 and onwards default value (including mark-up)", "underlying production route determining cbam bm")
+NOT_CBAM_GOODS = {
+    "7615": "not_cbam_good: CN 7615 (table, kitchen, sanitary articles of aluminium) is not in "
+    "CBAM Reg Annex I; quarantined so no lookup uses it"
+}
+HEADER = (
+    "product cn code",
+    "description",
+    "default value (direct emissions)",
+    "default value (indirect emissions)",
+    "default value (total emissions)",
+    "2026 default value (including mark-up)",
+    "2027 default value (including mark-up)",
+    "2028 and onwards default value (including mark-up)",
+    "underlying production route determining cbam bm",
+)
 REL_TOL = 1e-9
 
 
@@ -124,8 +162,10 @@ def sheet_country(title: str, a1: object) -> tuple[str, str | None]:
         return "other", None
     by_title, by_a1 = to_iso2(title), to_iso2(str(a1 or ""))
     require(by_title is not None or by_a1 is not None, f"sheet {title!r} (A1 {a1!r}) resolves to no country")
-    require(by_title is None or by_a1 is None or by_title == by_a1,
-            f"sheet {title!r} → {by_title} but A1 {a1!r} → {by_a1}")
+    require(
+        by_title is None or by_a1 is None or by_title == by_a1,
+        f"sheet {title!r} → {by_title} but A1 {a1!r} → {by_a1}",
+    )
     return "country", by_title or by_a1  # type: ignore[return-value]
 
 
@@ -175,12 +215,26 @@ def read_workbook(path: Path) -> Workbook:
             if any(v is not None for v in row[9:]):
                 issues.append(f"{ws.title}!row {r}: stray cells right of column I ignored: {row[9:]!r}")
             cells = tuple((*classify(v), v) for v in row[2:8])
-            rows.append(DvRow(table, iso2, ws.title, r, sector, cn_digits(a), str(row[1] or "").strip(),  # type: ignore[arg-type]
-                              parse_route(row[8], notes), cells, notes))
+            rows.append(
+                DvRow(
+                    table,
+                    iso2,
+                    ws.title,
+                    r,
+                    sector,
+                    cn_digits(a),
+                    str(row[1] or "").strip(),  # type: ignore[arg-type]
+                    parse_route(row[8], notes),
+                    cells,
+                    notes,
+                )
+            )
     return Workbook(rows, labels, act, version, issues)
 
 
-def derive_markups(labels: dict[str, dict[str, list[tuple[str, float | None]]]]) -> dict[str, dict[str, float]]:
+def derive_markups(
+    labels: dict[str, dict[str, list[tuple[str, float | None]]]],
+) -> dict[str, dict[str, float]]:
     """Sector × year → fraction; every sheet that labels a sector row must give the same fraction."""
     out: dict[str, dict[str, float]] = {}
     for sector, by_year in labels.items():
@@ -209,17 +263,29 @@ def assign_route_keys(rows: list[DvRow]) -> None:
         for row in group:
             desc = row.description.casefold()
             row.route_key = "B" if "white" in desc else "A" if ("grey" in desc or "gray" in desc) else None
-            require(row.route_key is not None, f"duplicate CN {key} not told apart by white/grey: {row.description!r}")
+            require(
+                row.route_key is not None,
+                f"duplicate CN {key} not told apart by white/grey: {row.description!r}",
+            )
             if row.route and row.route != f"({row.route_key})":
-                raise SourceError(f"{row.sheet_name}!row {row.source_row}: route {row.route} vs {row.description!r}")
-        require(len({r.route_key for r in group}) == len(group), f"duplicate CN rows {key} with the same route")
+                raise SourceError(
+                    f"{row.sheet_name}!row {row.source_row}: route {row.route} vs {row.description!r}"
+                )
+        require(
+            len({r.route_key for r in group}) == len(group), f"duplicate CN rows {key} with the same route"
+        )
 
 
 def to_record(row: DvRow, markups: dict[str, dict[str, float]], act: str, version: str) -> dict:
     (dk, dv, _), (ik, iv, iraw), (tk, tv, _), *pub = row.cells
     notes = list(row.notes)
-    indirect_status = {"num": "value", "na": "not_applicable", "marker": "marker_dash", "empty": "empty",
-                       "see_below": "see_below"}.get(ik, "unreadable")
+    indirect_status = {
+        "num": "value",
+        "na": "not_applicable",
+        "marker": "marker_dash",
+        "empty": "empty",
+        "see_below": "see_below",
+    }.get(ik, "unreadable")
     pub_values = [v if k == "num" else None for k, v, _ in pub]
     direct, indirect, total, consistent_flag = None, None, None, None
     if "see_below" in (dk, ik, tk):
@@ -251,8 +317,10 @@ def to_record(row: DvRow, markups: dict[str, dict[str, float]], act: str, versio
                 ok = consistent(v, tv, markups[row.sector][year])  # type: ignore[arg-type]
                 checks.append(ok)
                 if not ok:
-                    notes.append(f"published {year} {v!r} != total x (1 + {markups[row.sector][year]!r}) = "
-                                 f"{tv * (1 + markups[row.sector][year])!r}")  # type: ignore[operator]
+                    notes.append(
+                        f"published {year} {v!r} != total x (1 + {markups[row.sector][year]!r}) = "
+                        f"{tv * (1 + markups[row.sector][year])!r}"
+                    )  # type: ignore[operator]
             else:
                 checks.append(False)
                 notes.append(f"published {year} is {raw!r}, not a number")
@@ -262,8 +330,9 @@ def to_record(row: DvRow, markups: dict[str, dict[str, float]], act: str, versio
         numbers = [raw for k, _, raw in row.cells if k == "num"]
         if numbers:
             status = "quarantined"
-            notes.append(f"shifted row: total is {row.cells[2][2]!r} but other value columns hold numbers "
-                         f"{numbers!r}")
+            notes.append(
+                f"shifted row: total is {row.cells[2][2]!r} but other value columns hold numbers {numbers!r}"
+            )
     else:
         status = "quarantined"
         notes.append(f"total cell {row.cells[2][2]!r} unreadable")
@@ -272,27 +341,55 @@ def to_record(row: DvRow, markups: dict[str, dict[str, float]], act: str, versio
             status = "quarantined"
             notes.insert(0, reason)
     return {
-        "table": row.table, "country_iso2": row.country_iso2, "sheet_name": row.sheet_name,
-        "source_row": row.source_row, "sector": row.sector, "cn_code": row.cn, "cn_digits": len(row.cn),
-        "description": row.description, "route": row.route, "route_key": row.route_key, "direct": direct,
-        "indirect": indirect, "total": total, "value_status": status, "indirect_status": indirect_status,
-        "published_2026": pub_values[0], "published_2027": pub_values[1], "published_2028": pub_values[2],
-        "published_markup_consistent": consistent_flag, "status_reason": "; ".join(notes) or None,
-        "act": act, "workbook_version": version, "source": DEFAULT_VALUES_XLSX,
+        "table_kind": row.table,
+        "country_iso2": row.country_iso2,
+        "sheet_name": row.sheet_name,
+        "source_row": row.source_row,
+        "sector": row.sector,
+        "cn_code": row.cn,
+        "cn_digits": len(row.cn),
+        "description": row.description,
+        "route": row.route,
+        "route_key": row.route_key,
+        "direct": direct,
+        "indirect": indirect,
+        "total": total,
+        "value_status": status,
+        "indirect_status": indirect_status,
+        "published_2026": pub_values[0],
+        "published_2027": pub_values[1],
+        "published_2028": pub_values[2],
+        "published_markup_consistent": consistent_flag,
+        "status_reason": "; ".join(notes) or None,
+        "act": act,
+        "workbook_version": version,
+        "source": DEFAULT_VALUES_XLSX,
     }
 
 
 # --- Annex IV (OJ text) ---------------------------------------------------------------------------------------
 
 _V = r"(\d+(?:,\d+)?|[Ss]ee below)"
-_VALUES_AT_END = re.compile(rf"^(?P<desc>.*?)\s*{_V}\s+{_V}\s+{_V}\s+{_V}"
-                            r"(?:\s*(?P<route>\([A-L]\)(?:/\([A-L]\))?))?$")
-_SECTION = re.compile(r"(?P<sector>Cement|Fertilisers|Aluminium|Hydrogen|Iron and steel)"
-                      r"((?:\s+\d+% mark-up){3})$")
+_VALUES_AT_END = re.compile(
+    rf"^(?P<desc>.*?)\s*{_V}\s+{_V}\s+{_V}\s+{_V}"
+    r"(?:\s*(?P<route>\([A-L]\)(?:/\([A-L]\))?))?$"
+)
+_SECTION = re.compile(
+    r"(?P<sector>Cement|Fertilisers|Aluminium|Hydrogen|Iron and steel)"
+    r"((?:\s+\d+% mark-up){3})$"
+)
 _CN_START = re.compile(r"^(?P<cn>\d{4}(?: \d{2}){0,2})(?: (?P<rest>\D.*))?$")
 _HEADER_START = "Product CN Code Description Highest default value"
-_HEADER_FRAGMENTS = {"Value", "(including mark-up)", "2027", "Default", "2028 and onwards", "Underlying production",
-                     "route determining CBAM", "BM"}
+_HEADER_FRAGMENTS = {
+    "Value",
+    "(including mark-up)",
+    "2027",
+    "Default",
+    "2028 and onwards",
+    "Underlying production",
+    "route determining CBAM",
+    "BM",
+}
 
 
 @dataclass
@@ -308,7 +405,7 @@ class AnnexIvRow:
 
 def parse_annex_iv(lines: list[tuple[int, str]]) -> list[AnnexIvRow]:
     start = next(i for i, (_, t) in enumerate(lines) if t == "ANNEX IV")
-    body = lines[start + 1:]
+    body = lines[start + 1 :]
     first = next(i for i, (_, t) in enumerate(body) if t.startswith(_HEADER_START))
     rows: list[AnnexIvRow] = []
     sector: str | None = None
@@ -332,8 +429,13 @@ def parse_annex_iv(lines: list[tuple[int, str]]) -> list[AnnexIvRow]:
             start_cn = _CN_START.match(text)
             if start_cn:
                 require(sector is not None, f"Annex IV line {lineno}: CN before a sector row")
-                require(not rows or rows[-1].values is not None, f"Annex IV line {lineno}: previous row has no values")
-                rows.append(AnnexIvRow(lineno, sector, cn_digits(start_cn.group("cn")), start_cn.group("rest") or ""))  # type: ignore[arg-type]
+                require(
+                    not rows or rows[-1].values is not None,
+                    f"Annex IV line {lineno}: previous row has no values",
+                )
+                rows.append(
+                    AnnexIvRow(lineno, sector, cn_digits(start_cn.group("cn")), start_cn.group("rest") or "")
+                )  # type: ignore[arg-type]
             else:
                 require(bool(rows), f"Annex IV line {lineno}: text before the first row: {text!r}")
                 rows[-1].description += " " + text
@@ -352,19 +454,25 @@ def parse_annex_iv(lines: list[tuple[int, str]]) -> list[AnnexIvRow]:
     return rows
 
 
-def annex_iv_records(lines: list[tuple[int, str]], other: list[dict], markups: dict[str, dict[str, float]],
-                     act: str) -> list[dict]:
+def annex_iv_records(
+    lines: list[tuple[int, str]], other: list[dict], markups: dict[str, dict[str, float]], act: str
+) -> list[dict]:
     rows = parse_annex_iv(lines)
     groups = Counter(r.cn for r in rows)
     for row in rows:
         if groups[row.cn] > 1:
             desc = row.description.casefold()
             row.route_key = "B" if "white" in desc else "A" if "grey" in desc else None
-            require(row.route_key is not None, f"Annex IV duplicate CN {row.cn} not told apart: {row.description!r}")
+            require(
+                row.route_key is not None,
+                f"Annex IV duplicate CN {row.cn} not told apart: {row.description!r}",
+            )
     other_keys = [(r["cn_code"], r["route_key"]) for r in other]
     annex_keys = [(r.cn, r.route_key) for r in rows]
-    require(other_keys == annex_keys,
-            f"Annex IV CN list differs from the 'Other' table: {sorted(set(other_keys) ^ set(annex_keys))}")
+    require(
+        other_keys == annex_keys,
+        f"Annex IV CN list differs from the 'Other' table: {sorted(set(other_keys) ^ set(annex_keys))}",
+    )
     other_by_key = {(r["cn_code"], r["route_key"]): r for r in other}
     out = []
     for row in rows:
@@ -374,7 +482,9 @@ def annex_iv_records(lines: list[tuple[int, str]], other: list[dict], markups: d
         direct = indirect = total = None
         pub: list[float | None] = [None, None, None]
         if row.values[0].casefold() == "see below":
-            require(all(v.casefold() == "see below" for v in row.values), f"Annex IV {row.cn}: mixed 'see below'")
+            require(
+                all(v.casefold() == "see below" for v in row.values), f"Annex IV {row.cn}: mixed 'see below'"
+            )
             status, indirect_status = "see_below", "see_below"
         else:
             status = "value"
@@ -383,24 +493,45 @@ def annex_iv_records(lines: list[tuple[int, str]], other: list[dict], markups: d
             for year, value in zip(YEARS, pub, strict=True):
                 # Both the printed total and the printed marked-up value are rounded to 3 decimals.
                 expected = total * (1 + markups[row.sector][year])
-                require(abs(value - expected) <= 0.0005 * (2 + markups[row.sector][year]) + 1e-9,
-                        f"Annex IV {row.cn} line {row.lineno}: printed {year} {value} vs {expected}: misparsed?")
+                require(
+                    abs(value - expected) <= 0.0005 * (2 + markups[row.sector][year]) + 1e-9,
+                    f"Annex IV {row.cn} line {row.lineno}: printed {year} {value} vs {expected}: misparsed?",
+                )
             if ref["indirect_status"] == "not_applicable":
                 direct, indirect_status = total, "not_applicable"
-                notes.append("direct = total: indirect not applicable (N/A in the 'Other' table; Annex II good)")
+                notes.append(
+                    "direct = total: indirect not applicable (N/A in the 'Other' table; Annex II good)"
+                )
             else:
                 indirect_status = "not_split"
                 notes.append("Annex IV gives the total only (no direct/indirect split)")
-        out.append({
-            "table": "annex_iv", "country_iso2": None, "sheet_name": None, "source_row": row.lineno,
-            "sector": row.sector, "cn_code": row.cn, "cn_digits": len(row.cn), "description": row.description,
-            "route": row.route, "route_key": row.route_key, "direct": direct, "indirect": indirect,
-            "total": total, "value_status": status, "indirect_status": indirect_status,
-            "published_2026": pub[0], "published_2027": pub[1], "published_2028": pub[2],
-            "published_markup_consistent": None if total is None else True,
-            "status_reason": "; ".join(notes) or None, "act": act, "workbook_version": DVR_OJ_VERSION,
-            "source": f"{DVR_TEXT} Annex IV",
-        })
+        out.append(
+            {
+                "table_kind": "annex_iv",
+                "country_iso2": None,
+                "sheet_name": None,
+                "source_row": row.lineno,
+                "sector": row.sector,
+                "cn_code": row.cn,
+                "cn_digits": len(row.cn),
+                "description": row.description,
+                "route": row.route,
+                "route_key": row.route_key,
+                "direct": direct,
+                "indirect": indirect,
+                "total": total,
+                "value_status": status,
+                "indirect_status": indirect_status,
+                "published_2026": pub[0],
+                "published_2027": pub[1],
+                "published_2028": pub[2],
+                "published_markup_consistent": None if total is None else True,
+                "status_reason": "; ".join(notes) or None,
+                "act": act,
+                "workbook_version": DVR_OJ_VERSION,
+                "source": f"{DVR_TEXT} Annex IV",
+            }
+        )
     return out
 
 
@@ -421,7 +552,7 @@ def derive(source_dir: Path) -> Derived:
     markups = derive_markups(wb.labels)
     assign_route_keys(wb.rows)
     records = [to_record(r, markups, wb.act, wb.version) for r in wb.rows]
-    other = [r for r in records if r["table"] == "other"]
+    other = [r for r in records if r["table_kind"] == "other"]
     require(bool(other), "no 'Other countries and territories' sheet")
     records += annex_iv_records(lines, other, markups, text_act)
     for issue in wb.issues:
@@ -430,8 +561,10 @@ def derive(source_dir: Path) -> Derived:
 
 
 def write(derived: Derived, out_dir: Path) -> dict[str, int]:
-    return {"cbam_default_values": write_csv(out_dir / "cbam_default_values.csv", COLUMNS, derived.records),
-            "cbam_markups": write_csv(out_dir / "cbam_markups.csv", MARKUP_COLUMNS, derived.markups)}
+    return {
+        "cbam_default_values": write_csv(out_dir / "cbam_default_values.csv", COLUMNS, derived.records),
+        "cbam_markups": write_csv(out_dir / "cbam_markups.csv", MARKUP_COLUMNS, derived.markups),
+    }
 
 
 def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
@@ -444,16 +577,31 @@ def markup_records(wb: Workbook, markups: dict[str, dict[str, float]], records: 
         for i, year in enumerate(YEARS):
             found = wb.labels[sector][year]
             col = f"published_{year.rstrip('+')}"
-            checked = [r for r in records if r["sector"] == sector and r["table"] != "annex_iv"
-                       and r["total"] is not None and r[col] is not None]
+            checked = [
+                r
+                for r in records
+                if r["sector"] == sector
+                and r["table_kind"] != "annex_iv"
+                and r["total"] is not None
+                and r[col] is not None
+            ]
             bad = [r for r in checked if not consistent(r[col], r["total"], markups[sector][year])]
             pct = markups[sector][year] * 100
-            out.append({
-                "sector": sector, "year_label": year, "year_from": 2026 + i, "year_to": 2026 + i if i < 2 else None,
-                "markup_fraction": markups[sector][year], "markup_label": f"{pct:g}% mark-up",
-                "sheets_labelled": sum(1 for _, f in found if f is not None),
-                "sheets_missing_label": "|".join(s for s, f in found if f is None) or None,
-                "published_values_checked": len(checked), "published_values_inconsistent": len(bad),
-                "act": wb.act, "workbook_version": wb.version, "source": DEFAULT_VALUES_XLSX,
-            })
+            out.append(
+                {
+                    "sector": sector,
+                    "year_label": year,
+                    "year_from": 2026 + i,
+                    "year_to": 2026 + i if i < 2 else None,
+                    "markup_fraction": markups[sector][year],
+                    "markup_label": f"{pct:g}% mark-up",
+                    "sheets_labelled": sum(1 for _, f in found if f is not None),
+                    "sheets_missing_label": "|".join(s for s, f in found if f is None) or None,
+                    "published_values_checked": len(checked),
+                    "published_values_inconsistent": len(bad),
+                    "act": wb.act,
+                    "workbook_version": wb.version,
+                    "source": DEFAULT_VALUES_XLSX,
+                }
+            )
     return out

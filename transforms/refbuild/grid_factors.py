@@ -23,18 +23,27 @@ from transforms.refbuild._common import (
 )
 from transforms.text import norm_key
 
-COLUMNS = ["table", "iso2", "country_name", "value_tco2_per_mwh", "source_code", "annex", "act", "source_version",
-           "source", "source_row", "licence_note"]
+COLUMNS = [
+    "table_kind",
+    "iso2",
+    "country_name",
+    "value_tco2_per_mwh",
+    "source_code",
+    "annex",
+    "act",
+    "source_version",
+    "source",
+    "source_row",
+    "licence_note",
+]
 # Annex II spellings that transforms/countries.py does not know (yet).
-ANNEX_II_ALIASES = {
-    "congo, democratic republic of": "CD",
-    "north korea (democratic people\u2019s republic of korea)": "KP",
-    "occupied palestinian territory": "PS",
-}
+ANNEX_II_ALIASES: dict[str, str] = {}  # Annex II spellings now live in countries.csv (refbuild/countries.py)
 OTHER = "other countries and territories"
 HEADER = "Country or territory Emission factor (tCO2eq/MWh)"
-LICENCE = ("IEA data, CC BY-NC-SA 4.0: non-commercial use only; commercial use needs an IEA licence "
-           "(DVR Annex II disclaimer)")
+LICENCE = (
+    "IEA data, CC BY-NC-SA 4.0: non-commercial use only; commercial use needs an IEA licence "
+    "(DVR Annex II disclaimer)"
+)
 
 
 def resolve(name: str) -> str | None:
@@ -71,9 +80,23 @@ def build(source_dir: Path, out_dir: Path) -> dict[str, int]:
             require(iso2 is not None, f"Annex II country {name!r} (line {lineno}) resolves to no ISO code")
             require(iso2 not in seen, f"Annex II: {name!r} and {seen.get(iso2)!r} are both {iso2}")  # type: ignore[operator]
             seen[iso2] = name  # type: ignore[index]
-        records.append({"table": table, "iso2": iso2, "country_name": name, "value_tco2_per_mwh": value,
-                        "source_code": "D.4(a)", "annex": "Annex II", "act": act, "source_version": DVR_OJ_VERSION,
-                        "source": DVR_TEXT, "source_row": lineno, "licence_note": LICENCE})
-    require(sum(r["table"] == "other" for r in records) == 1, "Annex II: no single 'Other countries' row")
-    records.sort(key=lambda r: (r["table"] == "other", r["iso2"] or ""))
+        records.append(
+            {
+                "table_kind": table,
+                "iso2": iso2,
+                "country_name": name,
+                "value_tco2_per_mwh": value,
+                "source_code": "D.4(a)",
+                "annex": "Annex II",
+                "act": act,
+                "source_version": DVR_OJ_VERSION,
+                "source": DVR_TEXT,
+                "source_row": lineno,
+                "licence_note": LICENCE,
+            }
+        )
+    require(
+        sum(r["table_kind"] == "other" for r in records) == 1, "Annex II: no single 'Other countries' row"
+    )
+    records.sort(key=lambda r: (r["table_kind"] == "other", r["iso2"] or ""))
     return {"cbam_grid_factors": write_csv(out_dir / "cbam_grid_factors.csv", COLUMNS, records)}

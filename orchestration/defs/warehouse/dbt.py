@@ -4,7 +4,6 @@ model and a failing test (the marts gate) stops everything downstream. Unpartiti
 whole current lake. Needs resources `dbt` (DbtCliResource) and `lingtan` (the home to read).
 """
 
-
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -43,7 +42,9 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
     name="lingtan_dbt",
     pool=WAREHOUSE_POOL,
 )
-def lingtan_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource, lingtan: LingtanConfig) -> Iterator[Any]:
+def lingtan_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, lingtan: LingtanConfig
+) -> Iterator[Any]:
     env = warehouse_env(lingtan.home_dir().root)
     Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")

@@ -41,7 +41,9 @@ class LingtanTranslator(DagsterDbtTranslator):
 
     def _fan_out(self, manifest: Mapping[str, Any]) -> dict[dg.AssetKey, list[dg.AssetKey]]:
         """Asset key of each shared-writer source → the keys of the tables of the source that writes it."""
-        cache: dict[int, dict[dg.AssetKey, list[dg.AssetKey]]] = self.__dict__.setdefault("_fan_out_cache", {})
+        cache: dict[int, dict[dg.AssetKey, list[dg.AssetKey]]] = self.__dict__.setdefault(
+            "_fan_out_cache", {}
+        )
         if id(manifest) not in cache:
             sources = manifest.get("sources", {}).values()
             keys_of: dict[str, list[dg.AssetKey]] = {}

@@ -1,0 +1,23 @@
+"""The committed example fixtures are exactly what transforms/refbuild/examples.py extracts from the Commission's
+workbooks (skipped where the shared reference folder is absent; other tests use the fixtures only)."""
+
+from __future__ import annotations
+
+import pytest
+
+from transforms.paths import REPO_ROOT
+from transforms.refbuild.examples import EXAMPLES, extract, load_fixture
+
+SHARED = REPO_ROOT.parent / "shared" / "reference" / "cbam" / "examples"
+
+pytestmark = [
+    pytest.mark.shared,
+    pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/reference/cbam/examples"),
+]
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_fixture_equals_workbook(name: str) -> None:
+    fresh = {"name": name, **extract(SHARED / EXAMPLES[name])}
+    assert load_fixture(name) == fresh
+

@@ -1,0 +1,114 @@
+"""Footprint of purchased non-CBAM inputs, one row per invoice line (shared by the PCF and Scope 3 cat 1/3).
+
+Kinds: `material` (cradle-to-gate footprint, Scope 3 cat 1) and `fuel` (upstream of the fuel only, Scope 3 cat 3;
+its combustion is Scope 1 via the CBAM source streams). `precursor` lines go through CBAM (precursor_inputs) and
+`service` lines are outside the cut-off; neither appears here.
+
+Factor hierarchy per line: (1) the supplier's own footprint: supplier_emissions.pcf_kgco2e_per_unit of the line's
+supplier installation for the material (else its CN code), valid on the invoice date (period_start..period_end,
+empty end = one year), latest period_start wins; (2) the material's secondary factor materials.pcf_kgco2e_per_unit;
+(3) a gap: zero emissions with `footprint_source = gap` and the reason. Quantities convert to the factor's unit
+with the unit table; pieces ↔ tonnes with the material's unit_mass_t; anything else is a gap (unit mismatch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from transforms.footprint.common import join_reasons, raw_frame, unit_dimension, unit_to_base
+
+KINDS = ("material", "fuel")
+
+LINE_COLUMNS = [
+    "invoice_id", "line_no", "invoice_date", "installation_id", "process_id", "material_id", "kind", "quantity",
+    "unit", "supplier_installation_id", "footprint_source", "footprint_kgco2e_per_unit", "footprint_unit",
+    "quantity_in_footprint_unit", "tco2e", "scope3_category", "document_ref", "fallback_reason", "source_row_id",
+]  # fmt: skip
+
+
+def _convert(qty: pl.Expr, unit: pl.Expr, target: pl.Expr, unit_mass_t: pl.Expr) -> pl.Expr:
+    """qty in `unit` → in `target` (same dimension by the unit table; pieces ↔ mass via unit_mass_t), else null."""
+    du, dt = unit_dimension(unit), unit_dimension(target)
+    base = qty * unit_to_base(unit)  # in the base unit of unit's dimension (t, GJ, m3, pcs, ...)
+    return (
+        pl.when(du == dt).then(base / unit_to_base(target))
+        .when((du == "pieces") & (dt == "mass")).then(base * unit_mass_t / unit_to_base(target))
+        .when((du == "mass") & (dt == "pieces")).then(base / unit_mass_t / unit_to_base(target))
+    )  # fmt: skip
+
+
+def _supplier_pcf(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+    return raw_frame(raw, "supplier_emissions").filter(pl.col("pcf_kgco2e_per_unit").is_not_null()).select(
+        "supplier_installation_id", "material_id", "cn_code", "period_start", "document_ref",
+        period_end=pl.coalesce("period_end", pl.col("period_start").dt.offset_by("1y").dt.offset_by("-1d")),
+        sup_pcf="pcf_kgco2e_per_unit", sup_unit="pcf_unit")
+
+
+def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Invoice lines of materials and fuels with their footprint (columns LINE_COLUMNS)."""
+    materials = raw_frame(raw, "materials").filter(pl.col("kind").is_in(KINDS)).select(
+        "material_id", "kind", mat_cn="cn_code", process_id="consumed_in_process_id", mat_unit_mass_t="unit_mass_t",
+        sec_pcf="pcf_kgco2e_per_unit", sec_unit="pcf_unit")
+    suppliers = raw_frame(raw, "suppliers").select("supplier_id", supplier_default_installation="installation_id")
+    lines = (
+        raw_frame(raw, "supplier_invoices")
+        .join(materials, on="material_id", how="inner")
+        .join(suppliers.unique("supplier_id"), on="supplier_id", how="left")
+        .with_columns(sup_inst=pl.coalesce("supplier_installation_id", "supplier_default_installation"),
+                      line_cn=pl.coalesce("cn_code", "mat_cn"))
+    )  # fmt: skip
+    line_keys = lines.select("invoice_id", "line_no", "invoice_date", "sup_inst", "material_id", "line_cn")
+    pcf = _supplier_pcf(raw)
+    by_material = line_keys.join(
+        pcf.filter(pl.col("material_id").is_not_null()).drop("cn_code"),
+        left_on=["sup_inst", "material_id"], right_on=["supplier_installation_id", "material_id"], how="inner",
+    ).with_columns(match_rank=pl.lit(0))
+    by_cn = line_keys.join(
+        pcf.filter(pl.col("cn_code").is_not_null()).drop("material_id"),
+        left_on=["sup_inst", "line_cn"], right_on=["supplier_installation_id", "cn_code"], how="inner",
+    ).with_columns(match_rank=pl.lit(1))  # fmt: skip
+    best = (
+        pl.concat([by_material, by_cn], how="diagonal")
+        .filter((pl.col("period_start") <= pl.col("invoice_date")) & (pl.col("invoice_date") <= pl.col("period_end")))
+        .sort(["match_rank", "period_start"], descending=[False, True])
+        .group_by("invoice_id", "line_no").first()
+        .select("invoice_id", "line_no", "sup_pcf", "sup_unit", "document_ref")
+    )  # fmt: skip
+    lines = (
+        lines.drop("document_ref", strict=False).join(best, on=["invoice_id", "line_no"], how="left")
+        # staged columns: each conversion is computed once (nested unit lookups inlined repeatedly are slow)
+        .with_columns(
+            sup_qty=_convert(pl.col("quantity"), pl.col("unit"), pl.col("sup_unit"), pl.col("mat_unit_mass_t")),
+            sec_qty=_convert(pl.col("quantity"), pl.col("unit"), pl.col("sec_unit"), pl.col("mat_unit_mass_t")),
+        )
+        .with_columns(use_sup=pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_not_null())
+        .with_columns(use_sec=~pl.col("use_sup") & pl.col("sec_pcf").is_not_null() & pl.col("sec_qty").is_not_null())
+    )
+    use_sup, use_sec = pl.col("use_sup"), pl.col("use_sec")
+    fallback_reason = join_reasons(
+        pl.when(pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_null()).then(
+            pl.lit("supplier footprint unit ") + pl.col("sup_unit").fill_null("?") + pl.lit(" not convertible from ")
+            + pl.col("unit").fill_null("?")),
+        pl.when(~use_sup & pl.col("sec_pcf").is_not_null() & pl.col("sec_qty").is_null()).then(
+            pl.lit("secondary footprint unit ") + pl.col("sec_unit").fill_null("?") + pl.lit(" not convertible from ")
+            + pl.col("unit").fill_null("?")),
+        pl.when(~use_sup & ~use_sec).then(pl.lit("no supplier or secondary footprint: counted as zero (gap)")),
+    )  # fmt: skip
+    qty_used = pl.when(use_sup).then("sup_qty").when(use_sec).then("sec_qty")
+    factor = pl.when(use_sup).then("sup_pcf").when(use_sec).then("sec_pcf")
+    return lines.select(
+        "invoice_id", "line_no", "invoice_date", "installation_id", "process_id", "material_id", "kind", "quantity",
+        "unit", supplier_installation_id="sup_inst",
+        footprint_source=pl.when(use_sup).then(pl.lit("supplier_specific")).when(use_sec).then(pl.lit("secondary"))
+        .otherwise(pl.lit("gap")),
+        footprint_kgco2e_per_unit=factor,
+        footprint_unit=pl.when(use_sup).then("sup_unit").when(use_sec).then("sec_unit"),
+        quantity_in_footprint_unit=qty_used,
+        tco2e=(qty_used * factor / 1000).fill_null(0.0),
+        scope3_category=pl.when(pl.col("kind") == "fuel").then(pl.lit(3, pl.Int8)).otherwise(pl.lit(1, pl.Int8)),
+        document_ref=pl.when(use_sup).then("document_ref"),
+        fallback_reason=pl.when(~use_sup).then(fallback_reason),
+        source_row_id="_source_row_id",
+    )  # fmt: skip
