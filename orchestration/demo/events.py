@@ -1,6 +1,7 @@
 """Event datasets of the demo as canonical polars frames (columns = contract names, helper columns start with
 `_`: `_plant`, `_m` month index, `_drop` drop date). The big ones (invoices, exports, shipments) are generated
-with numpy arrays, never row by row; the small monthly ones (bills, readings, production) per row.
+with numpy arrays and polars expressions, never row by row (integer codes, strings by lookup at the end);
+the small monthly ones (bills, readings, production) row by row.
 
 Physical volumes scale with `scale` (a plant `scale` times as big), so intensities — t wire rod per t of
 bolts, MWh per t, tCO2 per t — stay the same at every scale."""
@@ -24,7 +25,6 @@ _TAGS = {
     "exports": 6,
     "shipments": 7,
     "consumption": 8,
-    "faults": 9,
 }
 
 
@@ -635,7 +635,8 @@ def supplier_invoices(cal: Calendar, out: Output, scale: float, seed: int) -> pl
             line_no=row - pl.when(new_invoice).then(row).forward_fill() + 1,  # no window over 10^6 groups
         )
         frames.append(lines)
-    df = pl.concat(frames)
+    df = pl.concat(frames, rechunk=False)
+    del frames
     sup, jpy_code = pl.col("_sup"), SUP_INDEX["SUP-JP-TOOL"]
     usd = sup == SUP_INDEX["SUP-WR-03"]
     jpy = sup == jpy_code

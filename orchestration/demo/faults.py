@@ -24,8 +24,8 @@ def _text(rows: list[dict[str, str | None]]) -> pl.DataFrame:
     return pl.DataFrame({c: [r.get(c) for r in rows] for c in cols}, schema={c: pl.String for c in cols})
 
 
-def write_faults(rec: _Recorder, seed: int) -> None:
-    del seed  # the bad rows are fixed: the same faults at every seed and scale
+def write_faults(rec: _Recorder) -> None:
+    """The same bad rows at every seed and scale (ingestion tests can name them)."""
     _missing_unit_column(rec)
     _manual_invoices(rec)
     _negative_production(rec)

@@ -21,6 +21,7 @@ from orchestration.demo import faults, master
 from orchestration.demo import formats as fm
 from orchestration.demo import world as w
 from orchestration.demo.manifest import (
+    FILE_LEVEL_FAULTS,
     MANIFEST_NAME,
     BadRow,
     Correction,
@@ -29,25 +30,29 @@ from orchestration.demo.manifest import (
     FileEntry,
     TrickyCell,
 )
+from transforms.contracts import dataset as contract
 
-# Every landing dataset of spec/landing-zone.md with its kind and business key.
+# Every landing dataset of spec/landing-zone.md (in its order), with kind and business key from its contract.
+DATASET_NAMES = (
+    "installations",
+    "processes",
+    "source_streams",
+    "products",
+    "materials",
+    "suppliers",
+    "supplier_invoices",
+    "supplier_emissions",
+    "energy_bills",
+    "stream_readings",
+    "production",
+    "process_flows",
+    "shipments",
+    "exports",
+    "precursor_consumption",
+    "carbon_prices",
+)
 DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "installations": ("snapshot", ("installation_id",)),
-    "processes": ("snapshot", ("installation_id", "process_id")),
-    "source_streams": ("snapshot", ("installation_id", "stream_id")),
-    "products": ("snapshot", ("product_id",)),
-    "materials": ("snapshot", ("material_id",)),
-    "suppliers": ("snapshot", ("supplier_id",)),
-    "supplier_invoices": ("event", ("invoice_id", "line_no")),
-    "supplier_emissions": ("event", ("supplier_installation_id", "cn_code", "material_id", "period_start")),
-    "energy_bills": ("event", ("bill_id",)),
-    "stream_readings": ("event", ("installation_id", "stream_id", "process_id", "period_start")),
-    "production": ("event", ("installation_id", "process_id", "product_id", "period_start")),
-    "process_flows": ("event", ("installation_id", "from_process_id", "to_process_id", "period_start")),
-    "shipments": ("event", ("shipment_id", "leg_no")),
-    "exports": ("event", ("export_id", "line_no")),
-    "precursor_consumption": ("event", ("installation_id", "process_id", "material_id", "period_start")),
-    "carbon_prices": ("event", ("installation_id", "period_start", "instrument")),
+    name: (contract(name).kind, tuple(contract(name).keys)) for name in DATASET_NAMES
 }
 
 STORY = (
@@ -104,7 +109,7 @@ class _Recorder:
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = write(path)
         bad = list(bad)
-        rejected_whole = any(b.fault in ("empty_file", "unsupported_encoding") for b in bad)
+        rejected_whole = any(b.fault in FILE_LEVEL_FAULTS for b in bad)
         bad_rows = {b.row_number for b in bad if b.row_number is not None}
         read = 0 if rejected_whole else rows
         quarantined = 0 if rejected_whole else len(bad_rows)
@@ -192,13 +197,15 @@ def generate(landing: Path, scale: float = 1.0, seed: int = 7) -> DemoManifest:
     consumption = ev.precursor_consumption(invoices, cal, seed)
     exports = ev.exports(cal, out, scale, seed)
     shipments = ev.shipments(invoices, exports, seed)
+    invoices_by_month = invoices.partition_by("_m", as_dict=True, maintain_order=True)
+    del invoices  # the biggest frame: keep only its monthly parts (memory at scale 100)
 
     master.write_master(rec, tricky, snapshot_changes)
-    _write_invoices(rec, cal, invoices, tricky, corrections)
+    _write_invoices(rec, cal, invoices_by_month, tricky, corrections)
     _write_monthly(rec, cal, production, flows, bills, readings, consumption, exports, shipments, tricky)
     master.write_supplier_emissions(rec, corrections)
     master.write_carbon_prices(rec)
-    faults.write_faults(rec, seed)
+    faults.write_faults(rec)
     rec.finish()
 
     manifest = DemoManifest(
@@ -262,22 +269,20 @@ def _zj_invoice_text(df: pl.DataFrame) -> pl.DataFrame:
 def _write_invoices(
     rec: _Recorder,
     cal: ev.Calendar,
-    invoices: pl.DataFrame,
+    by_month: dict[tuple[object, ...], pl.DataFrame],
     tricky: list[TrickyCell],
     corrections: list[Correction],
 ) -> None:
-    invoices = invoices.with_columns(
-        country_of_origin=pl.when(pl.col("_plant") == w.GD)
-        .then(pl.col("country_of_origin").replace_strict(GD_COUNTRIES, default=None))
-        .otherwise("country_of_origin")
-    )
     for i, drop in enumerate(cal.drops):
         ym = cal.ym(i)
-        month = invoices.filter(pl.col("_m") == i)
+        month = by_month[(i,)]
         zj = month.filter(pl.col("_plant") == w.ZJ).drop("_plant", "_m", "_drop", "_true_quantity_t")
         text = _zj_invoice_text(zj)
         if i == 0:  # a quantity typed on a Chinese keyboard: full-width digits (NFKC reads them as ASCII)
-            row = 4
+            decimals = (
+                text.head(50).with_row_index().filter(pl.col("quantity").str.contains(".", literal=True))
+            )
+            row = int(decimals["index"][0]) if decimals.height else 0
             raw = fm.fullwidth(text["quantity"][row])
             text = text.with_columns(
                 quantity=pl.when(pl.int_range(pl.len()) == row).then(pl.lit(raw)).otherwise("quantity")
@@ -343,7 +348,11 @@ def _write_invoices(
             header_row=1,
         )
 
-        gd = month.filter(pl.col("_plant") == w.GD).drop("_plant", "_m", "_drop", "_true_quantity_t")
+        gd = (
+            month.filter(pl.col("_plant") == w.GD)
+            .drop("_plant", "_m", "_drop", "_true_quantity_t")
+            .with_columns(pl.col("country_of_origin").replace_strict(GD_COUNTRIES, default=None))
+        )
         if ym == "2025-12":
             rec.put(
                 "supplier_invoices",
@@ -429,6 +438,7 @@ def _write_monthly(
     shipments: pl.DataFrame,
     tricky: list[TrickyCell],
 ) -> None:
+    exports_by_month = exports.partition_by("_m", as_dict=True, maintain_order=True)
     for i, drop in enumerate(cal.drops):
         ym = cal.ym(i)
         at = pl.col("_m") == i
@@ -561,7 +571,8 @@ def _write_monthly(
             )
 
         # exports: Ningbo with Chinese headers and units; Foshan with BOM, semicolons and odd header case
-        ze = _public(exports.filter(at, pl.col("_plant") == w.ZJ)).drop("cn_code", "production_period")
+        month_exports = exports_by_month[(i,)]
+        ze = _public(month_exports.filter(pl.col("_plant") == w.ZJ)).drop("cn_code", "production_period")
         ze_text = ze.with_columns(
             unit=pl.col("unit").replace_strict({"pcs": "件", "t": "吨", "kg": "千克"}),
             quantity=fm.number_text(pl.col("quantity")),
@@ -577,7 +588,7 @@ def _write_monthly(
             separator=",",
             header_row=1,
         )
-        ge = _public(exports.filter(at, pl.col("_plant") == w.GD))
+        ge = _public(month_exports.filter(pl.col("_plant") == w.GD))
         rec.put(
             "exports",
             drop,

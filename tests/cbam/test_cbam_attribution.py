@@ -1,4 +1,4 @@
-"""Eq 55 by hand: heat, waste gas, electricity produced, the floor at zero, DirEm* from the plant, zero production."""
+"""Eq 55 by hand: heat, waste gas, electricity produced, floor at zero, plant DirEm*, zero production."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from cbam_testkit import Plant, close, one, year_rows
 from transforms.cbam import MissingFactorError, ZeroProductionError
 
 FLOWS = {
-    "heat_imported_tj": 2.0, "heat_imported_ef": 60.0, "heat_exported_tj": 10.0, "heat_exported_ef": 70.0,
-    "waste_gas_imported_tj": 1.0, "waste_gas_exported_tj": 5.0, "electricity_exported_mwh": 100.0,
+    "heat_imported_tj": 2.0,
+    "heat_imported_ef": 60.0,
+    "heat_exported_tj": 10.0,
+    "heat_exported_ef": 70.0,
+    "waste_gas_imported_tj": 1.0,
+    "waste_gas_exported_tj": 5.0,
+    "electricity_exported_mwh": 100.0,
     "electricity_exported_ef": 0.8,
-}  # fmt: skip
+}
 
 
 def plant_with_flows(direct_t: float) -> Plant:
@@ -58,8 +63,9 @@ def test_plant_dirEm_replaces_streams_and_the_difference_is_reported():
 def test_plant_dirEm_for_some_months_only_mixes_sources_in_the_year():
     p = Plant().process("A", "Crude steel")
     p.stream("S", "process", ef=1.0, ef_unit="tCO2/t", default_process_id="A")
-    p.reading("S", 310.0, start="2026-01-01", end="2026-01-31").reading("S", 280.0, start="2026-02-01",
-                                                                        end="2026-02-28")  # fmt: skip
+    p.reading("S", 310.0, start="2026-01-01", end="2026-01-31").reading(
+        "S", 280.0, start="2026-02-01", end="2026-02-28"
+    )
     p.produce("A", 10.0, start="2026-01-01", end="2026-01-31", direct_emissions_t=300.0)
     p.produce("A", 10.0, start="2026-02-01", end="2026-02-28")
     a = one(year_rows(p.run()["process_attribution"]))

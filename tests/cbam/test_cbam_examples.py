@@ -49,7 +49,7 @@ def test_installation_totals_match_c_emissions(example):
     assert close(inst["direct_tco2e"], totals["direct_tco2e"])
     assert close(inst["biomass_tco2e"], totals["biomass_tco2e"])
     assert close(inst["co2_tco2e"], totals["co2_tco2e"])
-    # the template's "Rest" = installation total − Σ processes' DirEm* (steel: −0.2099… t, reported, not hidden)
+    # the template's "Rest" = installation total − Σ processes' DirEm* (steel: −0.2099… t, reported)
     rest = fixture["expected"]["summary_processes"]["rest_direct_tco2e"]
     assert close(inst["reconciliation_diff_tco2e"], rest, abs_=1e-9)
 
@@ -121,8 +121,13 @@ def test_goods_match_summary_products_and_communication(example):
         for prod in fixture["expected"][sheet]:
             g = one(goods, product_id=f"EX-{fixture['name'].upper()}-PR{prod['index']}")
             assert g["cn_code"] == prod["cn_code"]
-            for col in ("see_direct", "see_indirect", "see_total", "default_value_share",
-                        "embedded_electricity_mwh_per_t"):  # fmt: skip
+            for col in (
+                "see_direct",
+                "see_indirect",
+                "see_total",
+                "default_value_share",
+                "embedded_electricity_mwh_per_t",
+            ):
                 assert close(g[col], prod[col]), (sheet, prod["product_name"], col)
             assert g["electricity_ef_source"] == prod["electricity_ef_source"]
             assert g["determination"] == "actual"
@@ -144,7 +149,9 @@ def test_export_lines_are_mass_times_see(example):
 def test_months_of_an_evenly_spread_year_have_the_year_see(example):
     _, _, out = example
     see = out["process_see"]
-    year = year_rows(see).select("process_id", pl.col("see_direct").alias("y"), pl.col("see_indirect").alias("yi"))
+    year = year_rows(see).select(
+        "process_id", pl.col("see_direct").alias("y"), pl.col("see_indirect").alias("yi")
+    )
     months = see.filter(pl.col("period_grain") == "month").join(year, on="process_id")
     assert months.height == 12 * year.height
     for r in months.iter_rows(named=True):
@@ -179,7 +186,7 @@ def test_steel_femn_is_the_only_default_and_unverified_actuals_are_flagged():
 
 
 def test_examples_with_the_project_seeds():
-    """Same numbers with the committed reference seeds (transforms/reference.py) instead of the test reference."""
+    """Same numbers with the committed reference seeds (transforms/reference.py) as reference."""
     pytest.importorskip("transforms.reference")
     ref = CbamReference.from_seeds()
     for name in NAMES:
@@ -187,7 +194,9 @@ def test_examples_with_the_project_seeds():
         goods = year_rows(out["goods_see"])
         for prod in fixture["expected"]["summary_communication"]:
             g = one(goods, product_id=f"EX-{fixture['name'].upper()}-PR{prod['index']}")
-            assert close(g["see_direct"], prod["see_direct"]) and close(g["see_indirect"], prod["see_indirect"])
+            assert close(g["see_direct"], prod["see_direct"]) and close(
+                g["see_indirect"], prod["see_indirect"]
+            )
             assert close(g["default_value_share"], prod["default_value_share"])
 
 

@@ -1,5 +1,5 @@
-"""The committed example fixtures are exactly what transforms/refbuild/examples.py extracts from the Commission's
-workbooks (skipped where the shared reference folder is absent; other tests use the fixtures only)."""
+"""The committed example fixtures are exactly what transforms/refbuild/examples.py extracts from the
+Commission's workbooks (skipped where the shared folder is absent; all other tests use the fixtures)."""
 
 from __future__ import annotations
 
@@ -20,4 +20,3 @@ pytestmark = [
 def test_fixture_equals_workbook(name: str) -> None:
     fresh = {"name": name, **extract(SHARED / EXAMPLES[name])}
     assert load_fixture(name) == fresh
-

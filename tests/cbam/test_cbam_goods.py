@@ -64,7 +64,11 @@ def test_export_without_computed_see_takes_the_default_with_reason():
 def test_export_for_a_month_uses_that_months_see():
     p = mill().export("STEEL", 1.0, production_period="2026-05")
     line = one(p.run()["export_lines"])
-    assert line["determination"] == "actual" and line["period_grain"] == "month" and close(line["see_direct"], 2.0)
+    assert (
+        line["determination"] == "actual"
+        and line["period_grain"] == "month"
+        and close(line["see_direct"], 2.0)
+    )
 
 
 def test_export_default_without_any_value_says_so():

@@ -1,33 +1,14 @@
-"""Precursors by hand: a three-stage chain with a self-loop (input-output solve), supplier data vs default values,
-countries, supplier periods, mark-ups by year, exempt origins, consumption records replacing invoices."""
+"""Precursors by hand: a three-stage chain with a self-loop (input-output solve), supplier data vs default
+values, countries, supplier periods, mark-ups by year, exempt origins, consumption records vs invoices."""
 
 from __future__ import annotations
 
 import polars as pl
 import pytest
-from cbam_testkit import Plant, close, one, year_rows
+from cbam_testkit import Plant, chain, close, one, year_rows
 
 from transforms.cbam import PrecursorMatrixError
 from transforms.countries import to_iso2
-
-
-def chain() -> Plant:
-    """A sinter (non-Annex-II) → B pig iron → C crude steel, C feeding back 50 t into itself; C buys FeMn with
-    verified supplier data and 50 t of semi-finished steel on the Chinese default value."""
-    p = Plant().process("A", "Sintered ore").process("B", "Pig iron").process("C", "Crude steel")
-    for pid, ef, ad, t, mwh in (("A", 0.5, 1000.0, 1000.0, 100.0), ("B", 1.0, 1200.0, 800.0, 80.0),
-                                ("C", 1.0, 100.0, 500.0, 250.0)):  # fmt: skip
-        p.stream(f"S{pid}", "process", ef=ef, ef_unit="tCO2/t", default_process_id=pid).reading(f"S{pid}", ad)
-        p.produce(pid, t).electricity(pid, mwh, ef_tco2_per_mwh=0.6, ef_source="D.4(b)")
-    p.flow("A", "B", 1000.0).flow("B", "C", 600.0).flow("C", "C", 50.0)
-    p.material("FEMN", "C", "72021100", "FeMn").supplier("S1", "CN", "SI1")
-    p.communication("SI1", "2026-01-01", 2.0, 0.5, embedded_electricity_mwh_per_t=1.0, determination="actual",
-                    verified=True, material_id="FEMN")  # fmt: skip
-    p.invoice("FEMN", "S1", 100.0)
-    p.material("SEMI", "C", "72071100", "Crude steel").supplier("S2", "CN", "SI2").invoice("SEMI", "S2", 50.0)
-    p.product("PA", "A", "26011200").product("PB", "B", "72011011").product("PC", "C", "72071100")
-    return p
-
 
 # Hand solution (tCO2e or MWh per tonne):
 A_DIR, A_IND, A_EL = 500 / 1000, 60 / 1000, 100 / 1000
@@ -53,7 +34,9 @@ def test_three_stage_chain_with_self_loop_matches_hand_solution():
     assert close(c["embedded_electricity_mwh_per_t"], C_EL)
     assert close(c["default_value_share"], C_DEF / C_DIR)
     assert a["default_value_share"] == 0.0 and b["default_value_share"] == 0.0
-    assert close(c["see_direct"], 3.72) and close(c["see_indirect"], 0.562 / 0.9)  # the same, in round numbers
+    assert close(c["see_direct"], 3.72) and close(
+        c["see_indirect"], 0.562 / 0.9
+    )  # the same, in round numbers
     assert close(c["own_see_direct"], 0.2) and close(c["own_electricity_mwh_per_t"], 0.5)
 
 
@@ -113,7 +96,13 @@ def test_hong_kong_is_not_china_and_falls_back_explicitly():
 
 
 def test_supplier_actual_wins_over_default():
-    comm = {"start": "2026-01-01", "see_direct": 1.5, "see_indirect": 0.3, "material_id": "M", "verified": False}
+    comm = {
+        "start": "2026-01-01",
+        "see_direct": 1.5,
+        "see_indirect": 0.3,
+        "material_id": "M",
+        "verified": False,
+    }
     r = one(year_rows(buyer("CN", comm=comm).run()["precursor_inputs"]))
     assert r["see_origin"] == "supplier_actual" and r["see_direct"] == 1.5 and r["is_default"] is False
     assert r["actual_unverified"] is True  # used and counted as actual; the flag carries the warning

@@ -8,20 +8,26 @@ import random
 
 import polars as pl
 import pytest
-from cbam_testkit import close, run, year_rows
-from test_cbam_precursors import chain
+from cbam_testkit import chain, close, run, year_rows
 
 from transforms.refbuild.examples import fixture_to_landing_rows, load_fixture
 
 SCALED = {
     "stream_readings": ("quantity", "emissions_t"),
     "energy_bills": ("quantity", "gec_mwh"),
-    "production": ("produced_t", "direct_emissions_t", "heat_imported_tj", "heat_exported_tj",
-                   "waste_gas_imported_tj", "waste_gas_exported_tj", "electricity_exported_mwh"),
+    "production": (
+        "produced_t",
+        "direct_emissions_t",
+        "heat_imported_tj",
+        "heat_exported_tj",
+        "waste_gas_imported_tj",
+        "waste_gas_exported_tj",
+        "electricity_exported_mwh",
+    ),
     "process_flows": ("mass_t",),
     "supplier_invoices": ("quantity",),
     "precursor_consumption": ("mass_t",),
-}  # fmt: skip
+}
 
 
 def inputs() -> dict[str, list[dict]]:
@@ -46,20 +52,28 @@ def scaled(rows: dict[str, list[dict]], k: float) -> dict[str, list[dict]]:
 def test_scaling_activity_scales_emissions_and_keeps_see(k: float):
     years = [2023, 2026]
     base, big = run(inputs(), years=years), run(scaled(inputs(), k), years=years)
-    for table, cols in (("stream_emissions", ["fossil_tco2e", "biomass_tco2e", "activity_data", "energy_tj"]),
-                        ("installation_emissions", ["direct_tco2e", "indirect_tco2e", "reconciliation_diff_tco2e"]),
-                        ("process_attribution", ["dirEm_tco2e", "attributed_direct_tco2e", "activity_level_t"]),
-                        ("process_electricity", ["electricity_mwh", "indirect_tco2e"])):  # fmt: skip
+    for table, cols in (
+        ("stream_emissions", ["fossil_tco2e", "biomass_tco2e", "activity_data", "energy_tj"]),
+        ("installation_emissions", ["direct_tco2e", "indirect_tco2e", "reconciliation_diff_tco2e"]),
+        ("process_attribution", ["dirEm_tco2e", "attributed_direct_tco2e", "activity_level_t"]),
+        ("process_electricity", ["electricity_mwh", "indirect_tco2e"]),
+    ):
         for a, b in zip(base[table].iter_rows(named=True), big[table].iter_rows(named=True), strict=True):
             for c in cols:
                 assert close(b[c], k * a[c], rel=1e-12, abs_=1e-9), (table, c)
-    for table, cols in (("process_see", ["see_direct", "see_indirect", "default_value_share",
-                                         "embedded_electricity_mwh_per_t"]),
-                        ("goods_see", ["see_direct", "see_indirect", "see_chargeable"])):  # fmt: skip
+    for table, cols in (
+        (
+            "process_see",
+            ["see_direct", "see_indirect", "default_value_share", "embedded_electricity_mwh_per_t"],
+        ),
+        ("goods_see", ["see_direct", "see_indirect", "see_chargeable"]),
+    ):
         for a, b in zip(base[table].iter_rows(named=True), big[table].iter_rows(named=True), strict=True):
             for c in cols:
                 assert close(b[c], a[c], rel=1e-12), (table, c)
-    assert base["export_lines"]["see_direct"].to_list() == pytest.approx(big["export_lines"]["see_direct"].to_list())
+    assert base["export_lines"]["see_direct"].to_list() == pytest.approx(
+        big["export_lines"]["see_direct"].to_list()
+    )
 
 
 def _canonical(df: pl.DataFrame) -> pl.DataFrame:

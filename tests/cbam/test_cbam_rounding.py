@@ -15,8 +15,14 @@ from transforms.refbuild.examples import load_fixture
 def test_half_up_on_the_printed_decimal():
     s = pl.DataFrame({"x": [1.234565, -1.234565, 0.12224275, 2.5, 0.7852147410358565, None]})
     got = s.select(round_half_up(pl.col("x"), 5))["x"].to_list()
-    assert got == [Decimal("1.23457"), Decimal("-1.23457"), Decimal("0.12224"), Decimal("2.50000"),
-                   Decimal("0.78521"), None]  # fmt: skip
+    assert got == [
+        Decimal("1.23457"),
+        Decimal("-1.23457"),
+        Decimal("0.12224"),
+        Decimal("2.50000"),
+        Decimal("0.78521"),
+        None,
+    ]
     assert s.select(round_half_up(pl.col("x"), 0))["x"].to_list()[3] == Decimal("3")  # not banker's 2
     assert round(2.5) == 2 and round(0.12224275, 7) == 0.1222427  # what Python's round would have done
 

@@ -16,8 +16,17 @@ def plant() -> Plant:
 
 
 def test_combustion_from_gas_bills_in_m3_at_20c():
-    p = plant().stream("NG", "combustion", unit="1000Nm3", ncv=35.0, ncv_unit="GJ/1000Nm3", ef=56.1,
-                       ef_unit="tCO2/TJ", energy_carrier="natural_gas", default_process_id="P")  # fmt: skip
+    p = plant().stream(
+        "NG",
+        "combustion",
+        unit="1000Nm3",
+        ncv=35.0,
+        ncv_unit="GJ/1000Nm3",
+        ef=56.1,
+        ef_unit="tCO2/TJ",
+        energy_carrier="natural_gas",
+        default_process_id="P",
+    )
     p.bill("natural_gas", 1_000_000.0, "m3")
     r = one(year_rows(p.run()["stream_emissions"]), stream_id="NG")
     ad = 1_000_000.0 * RATIO_20C / 1000.0
@@ -29,16 +38,35 @@ def test_combustion_from_gas_bills_in_m3_at_20c():
 
 
 def test_gas_reference_temperature_of_the_stream_is_used():
-    p = plant().stream("NG", "combustion", unit="Nm3", ncv=0.035, ncv_unit="GJ/Nm3", ef=56.1, ef_unit="tCO2/TJ",
-                       energy_carrier="natural_gas", gas_reference_c=15.0, default_process_id="P")  # fmt: skip
+    p = plant().stream(
+        "NG",
+        "combustion",
+        unit="Nm3",
+        ncv=0.035,
+        ncv_unit="GJ/Nm3",
+        ef=56.1,
+        ef_unit="tCO2/TJ",
+        energy_carrier="natural_gas",
+        gas_reference_c=15.0,
+        default_process_id="P",
+    )
     p.bill("natural_gas", 1000.0, "m3")
     r = one(year_rows(p.run()["stream_emissions"]), stream_id="NG")
     assert close(r["activity_data"], 1000.0 * 273.15 / 288.15)
 
 
 def test_readings_take_precedence_over_bills_month_by_month():
-    p = plant().stream("NG", "combustion", unit="1000Nm3", ncv=35.0, ncv_unit="GJ/1000Nm3", ef=56.1,
-                       ef_unit="tCO2/TJ", energy_carrier="natural_gas", default_process_id="P")  # fmt: skip
+    p = plant().stream(
+        "NG",
+        "combustion",
+        unit="1000Nm3",
+        ncv=35.0,
+        ncv_unit="GJ/1000Nm3",
+        ef=56.1,
+        ef_unit="tCO2/TJ",
+        energy_carrier="natural_gas",
+        default_process_id="P",
+    )
     p.bill("natural_gas", 365_000.0, "m3")  # 1000 m3 a day over the year
     p.reading("NG", 50.0, unit="1000Nm3", start="2026-03-01", end="2026-03-31")
     se = p.run()["stream_emissions"]
@@ -51,10 +79,13 @@ def test_readings_take_precedence_over_bills_month_by_month():
 
 
 def test_laboratory_values_override_the_plan_for_their_month():
-    p = plant().stream("C", "combustion", ncv=25.0, ncv_unit="GJ/t", ef=95.0, ef_unit="tCO2/TJ",
-                       default_process_id="P")  # fmt: skip
+    p = plant().stream(
+        "C", "combustion", ncv=25.0, ncv_unit="GJ/t", ef=95.0, ef_unit="tCO2/TJ", default_process_id="P"
+    )
     p.reading("C", 100.0, start="2026-01-05", end="2026-01-05", ncv=20.0)  # lab value on the reading
-    p.reading("C", 100.0, start="2026-01-20", end="2026-01-20")  # same month, no analysis → January's lab value
+    p.reading(
+        "C", 100.0, start="2026-01-20", end="2026-01-20"
+    )  # same month, no analysis → January's lab value
     p.reading("C", 100.0, start="2026-02-10", end="2026-02-10")  # no lab in February → plan
     se = p.run()["stream_emissions"]
     jan, feb = one(se, stream_id="C", period="2026-01"), one(se, stream_id="C", period="2026-02")
@@ -66,8 +97,20 @@ def test_laboratory_values_override_the_plan_for_their_month():
 
 
 def test_biomass_share_is_zero_rated_and_kept_as_memo():
-    p = plant().stream("W", "combustion", ncv=20.0, ncv_unit="GJ/t", ef=83.0, ef_unit="tCO2/TJ",
-                       biomass_fraction=0.15, default_process_id="P").reading("W", 25_000.0)  # fmt: skip
+    p = (
+        plant()
+        .stream(
+            "W",
+            "combustion",
+            ncv=20.0,
+            ncv_unit="GJ/t",
+            ef=83.0,
+            ef_unit="tCO2/TJ",
+            biomass_fraction=0.15,
+            default_process_id="P",
+        )
+        .reading("W", 25_000.0)
+    )
     out = p.run()
     r = one(year_rows(out["stream_emissions"]), stream_id="W")
     assert close(r["fossil_tco2e"], 35_275.0) and close(r["biomass_tco2e"], 6_225.0)
@@ -91,8 +134,19 @@ def test_process_and_mass_balance_methods():
 
 
 def test_combustion_ef_per_tonne_and_kilo_units():
-    p = plant().stream("D", "combustion", unit="t", ef=3.15, ef_unit="tCO2/t", oxidation_factor=0.99,
-                       default_process_id="P").reading("D", 2000.0, unit="kg")  # fmt: skip
+    p = (
+        plant()
+        .stream(
+            "D",
+            "combustion",
+            unit="t",
+            ef=3.15,
+            ef_unit="tCO2/t",
+            oxidation_factor=0.99,
+            default_process_id="P",
+        )
+        .reading("D", 2000.0, unit="kg")
+    )
     r = one(year_rows(p.run()["stream_emissions"]), stream_id="D")
     assert close(r["activity_data"], 2.0) and close(r["fossil_tco2e"], 2.0 * 3.15 * 0.99)
 
@@ -113,11 +167,17 @@ def test_measured_gases_use_ar5_gwps():
 
 
 def test_stream_without_factor_is_a_clear_error():
-    p = plant().stream("C", "combustion", ncv=25.0, ncv_unit="GJ/t", default_process_id="P").reading("C", 10.0)
+    p = (
+        plant()
+        .stream("C", "combustion", ncv=25.0, ncv_unit="GJ/t", default_process_id="P")
+        .reading("C", 10.0)
+    )
     with pytest.raises(MissingFactorError) as e:
         p.run()
     problem = e.value.problems[0]
-    assert problem["installation_id"] == "I1" and problem["stream_id"] == "C" and problem["period"] == "2026-01"
+    assert (
+        problem["installation_id"] == "I1" and problem["stream_id"] == "C" and problem["period"] == "2026-01"
+    )
     assert "installation_id=I1" in str(e.value) and "stream_id=C" in str(e.value)
 
 

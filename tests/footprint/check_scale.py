@@ -53,7 +53,9 @@ def main(n: int) -> None:
     legs, alloc = compute_logistics(raw, factors)
     dt = time.perf_counter() - t0
     rss = psutil.Process().memory_info().rss / 2**20
-    print(f"{n:,} legs → {legs.height:,} legs, {alloc.height:,} allocations in {dt:.1f} s, RSS {rss:,.0f} MiB")
+    print(
+        f"{n:,} legs → {legs.height:,} legs, {alloc.height:,} allocations in {dt:.1f} s, RSS {rss:,.0f} MiB"
+    )
     print(legs.group_by("distance_source").agg(pl.len(), pl.col("wtw_tco2e").sum()).sort("distance_source"))
 
 

@@ -148,8 +148,18 @@ def exports() -> pl.LazyFrame:
 
 def process_flows() -> pl.LazyFrame:
     # NB1: EAF → RM, 1 100 t crude steel into 1 000 t of rolled products in March
-    return lf([{"installation_id": "NB1", "from_process_id": "EAF", "to_process_id": "RM",
-                "period_start": D(2024, 3, 1), "period_end": D(2024, 3, 31), "mass_t": 1100.0}])
+    return lf(
+        [
+            {
+                "installation_id": "NB1",
+                "from_process_id": "EAF",
+                "to_process_id": "RM",
+                "period_start": D(2024, 3, 1),
+                "period_end": D(2024, 3, 31),
+                "mass_t": 1100.0,
+            }
+        ]
+    )
 
 
 def raw() -> dict[str, pl.LazyFrame]:
@@ -170,8 +180,21 @@ def stream_emissions() -> pl.DataFrame:
         ("NB2", "S_ANODE", "SM", 1500.0, 0.0), ("FS1", "S_NG", "EX", 50.0, 0.0), ("FS1", "S_WOOD", "EX", 0.0, 20.0),
     ]  # fmt: skip
     return pl.DataFrame(
-        [{"installation_id": i, "stream_id": s, "process_id": p, "period": "2024-03", "period_grain": "month",
-          "method": "combustion", "gas": "CO2", "fossil_tco2e": f, "biomass_tco2e": b} for i, s, p, f, b in rows])
+        [
+            {
+                "installation_id": i,
+                "stream_id": s,
+                "process_id": p,
+                "period": "2024-03",
+                "period_grain": "month",
+                "method": "combustion",
+                "gas": "CO2",
+                "fossil_tco2e": f,
+                "biomass_tco2e": b,
+            }
+            for i, s, p, f, b in rows
+        ]
+    )
 
 
 def process_see() -> pl.DataFrame:
@@ -183,10 +206,25 @@ def process_see() -> pl.DataFrame:
         ("FS1", "EX", 500.0, 50.0, 302.5, 0.1, 0.605, 1.0),
     ]  # fmt: skip
     return pl.DataFrame(
-        [{"installation_id": i, "process_id": p, "period": "2024-03", "period_grain": "month", "activity_level_t": al,
-          "attributed_direct_tco2e": ad, "attributed_indirect_tco2e": ai, "own_see_direct": od,
-          "own_see_indirect": oi, "see_direct": od, "see_indirect": oi, "default_value_share": 0.0,
-          "own_electricity_mwh_per_t": mwh} for i, p, al, ad, ai, od, oi, mwh in rows])
+        [
+            {
+                "installation_id": i,
+                "process_id": p,
+                "period": "2024-03",
+                "period_grain": "month",
+                "activity_level_t": al,
+                "attributed_direct_tco2e": ad,
+                "attributed_indirect_tco2e": ai,
+                "own_see_direct": od,
+                "own_see_indirect": oi,
+                "see_direct": od,
+                "see_indirect": oi,
+                "default_value_share": 0.0,
+                "own_electricity_mwh_per_t": mwh,
+            }
+            for i, p, al, ad, ai, od, oi, mwh in rows
+        ]
+    )
 
 
 def precursor_inputs() -> pl.DataFrame:

@@ -16,8 +16,14 @@ SEA_WTW = 18.66
 
 @pytest.fixture(scope="module")
 def pcf(raw, factors, logistics) -> dict[str, dict]:
-    out = compute_product_footprint(raw, factors, synthetic.process_see(), synthetic.precursor_inputs(),
-                                    logistics[1], synthetic.stream_emissions())
+    out = compute_product_footprint(
+        raw,
+        factors,
+        synthetic.process_see(),
+        synthetic.precursor_inputs(),
+        logistics[1],
+        synthetic.stream_emissions(),
+    )
     return {r["product_id"]: r for r in out.filter(pl.col("period") == "2024-03").iter_rows(named=True)}
 
 
@@ -77,8 +83,13 @@ def test_data_quality_score_weighted_without_gaps(pcf):
 def test_internal_process_chain_passes_on_the_whole_footprint(pcf, logistics):
     r = pcf["P_BAR"]  # NB1 rolling mill (1 000 t) fed with 1 100 t from the EAF (1 100 t)
     m = 1100 / 1000
-    eaf = {"own_direct": 900 / 1100, "own_indirect": 0.5 * LC_2024, "precursors": 50 * 2.0 / 1100,
-           "materials": 18.0 / 1100, "inbound": leg_wtw(logistics, "IN1") / 1100}
+    eaf = {
+        "own_direct": 900 / 1100,
+        "own_indirect": 0.5 * LC_2024,
+        "precursors": 50 * 2.0 / 1100,
+        "materials": 18.0 / 1100,
+        "inbound": leg_wtw(logistics, "IN1") / 1100,
+    }
     assert r["own_direct_tco2e_per_t"] == pytest.approx(0.1 + m * eaf["own_direct"], rel=REL)
     assert r["own_indirect_tco2e_per_t"] == pytest.approx(0.06 + m * eaf["own_indirect"], rel=REL)
     # the CBAM row for crude steel from the own EAF is internal: not counted as a purchased precursor
@@ -89,18 +100,30 @@ def test_internal_process_chain_passes_on_the_whole_footprint(pcf, logistics):
     assert r["internal_inputs"] and r["has_gap"] and r["gap_materials"] == "M_SCRAP"
     assert r["electricity_basis"] == "cbam_indirect"  # the rolling mill has no own_electricity_mwh_per_t
     total = r["cradle_to_gate_tco2e_per_t"]
-    primary = (0.1 + m * eaf["own_direct"]) + (0.06 + m * eaf["own_indirect"]) + m * (eaf["materials"] + eaf["inbound"])
+    primary = (
+        (0.1 + m * eaf["own_direct"])
+        + (0.06 + m * eaf["own_indirect"])
+        + m * (eaf["materials"] + eaf["inbound"])
+    )
     assert r["primary_data_share"] == pytest.approx(primary / total, rel=REL)
     # outbound: road 30 km + sea Ningbo → Rotterdam, 100 t (200 pieces × 0.5 t)
     assert r["outbound_shipped_t"] == 100.0
     assert r["outbound_transport_tco2e_per_t"] == pytest.approx(leg_wtw(logistics, "OUT1") / 100, rel=REL)
-    assert pcf["P_WIRE"]["cradle_to_gate_tco2e_per_t"] == pytest.approx(total, rel=REL)  # same process, mass basis
+    assert pcf["P_WIRE"]["cradle_to_gate_tco2e_per_t"] == pytest.approx(
+        total, rel=REL
+    )  # same process, mass basis
     assert pcf["P_WIRE"]["outbound_transport_tco2e_per_t"] is None
 
 
 def test_gec_backed_electricity_zero_rates_the_covered_share(raw, factors, logistics):
-    out = compute_product_footprint(raw, factors, synthetic.process_see(), synthetic.precursor_inputs(),
-                                    logistics[1], electricity_method="gec_backed")
+    out = compute_product_footprint(
+        raw,
+        factors,
+        synthetic.process_see(),
+        synthetic.precursor_inputs(),
+        logistics[1],
+        electricity_method="gec_backed",
+    )
     r = out.filter((pl.col("product_id") == "P_PROF") & (pl.col("period") == "2024-03")).row(0, named=True)
     share = 400 / 1000  # FS1: PPA 400 MWh at zero (with 100 MWh GEC inside it) of 1 000 MWh
     assert r["renewable_electricity_share"] == pytest.approx(share, rel=REL)
@@ -111,8 +134,10 @@ def test_gec_backed_electricity_zero_rates_the_covered_share(raw, factors, logis
 def test_cbam_engine_precursor_columns(raw, factors, logistics):
     """The CBAM engine marks internal rows with source=internal / from_process_id and defaults with is_default."""
     pi = synthetic.precursor_inputs().with_columns(
-        source=pl.Series(["purchased", "purchased", "internal"]), is_default=pl.Series([False, True, False]),
-        from_process_id=pl.Series([None, None, "EAF"]), material_id=pl.Series(["M_BILLET", "M_PIG", None]),
+        source=pl.Series(["purchased", "purchased", "internal"]),
+        is_default=pl.Series([False, True, False]),
+        from_process_id=pl.Series([None, None, "EAF"]),
+        material_id=pl.Series(["M_BILLET", "M_PIG", None]),
     )
     out = compute_product_footprint(raw, factors, synthetic.process_see(), pi, logistics[1])
     r = out.filter(pl.col("product_id") == "P_BAR").row(0, named=True)

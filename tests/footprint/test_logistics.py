@@ -22,7 +22,13 @@ SEA_WTW, SEA_TTW = 18.66, 15.36
 
 
 def leg(**kw) -> dict:
-    base = {"shipment_id": "S", "leg_no": 1, "ship_date": date(2024, 5, 1), "direction": "outbound", "mode": "road"}
+    base = {
+        "shipment_id": "S",
+        "leg_no": 1,
+        "ship_date": date(2024, 5, 1),
+        "direction": "outbound",
+        "mode": "road",
+    }
     return base | kw
 
 
@@ -50,7 +56,9 @@ def test_leg_with_default_intensity(factors):
 
 
 def test_leg_with_carrier_diesel_litres(factors):
-    r = one([leg(mass_t=10.0, distance_km=180.0, fuel_type="柴油", fuel_quantity=50.0, fuel_unit="L")], factors)
+    r = one(
+        [leg(mass_t=10.0, distance_km=180.0, fuel_type="柴油", fuel_quantity=50.0, fuel_unit="L")], factors
+    )
     fuel_t = 50 / 1000 * 0.832  # m3 × t/m3 (EN 16258 density)
     ttw = fuel_t * 43.0 / 1000 * 74.1  # t × GJ/t → TJ × tCO2/TJ
     wtt = fuel_t * 0.69
@@ -62,14 +70,30 @@ def test_leg_with_carrier_diesel_litres(factors):
 
 
 def test_fuel_in_kg_equals_fuel_in_litres(factors):
-    a = one([leg(mass_t=10.0, distance_km=180.0, fuel_type="diesel", fuel_quantity=50.0, fuel_unit="L")], factors)
-    b = one([leg(mass_t=10.0, distance_km=180.0, fuel_type="gas oil", fuel_quantity=41.6, fuel_unit="kg")], factors)
+    a = one(
+        [leg(mass_t=10.0, distance_km=180.0, fuel_type="diesel", fuel_quantity=50.0, fuel_unit="L")], factors
+    )
+    b = one(
+        [leg(mass_t=10.0, distance_km=180.0, fuel_type="gas oil", fuel_quantity=41.6, fuel_unit="kg")],
+        factors,
+    )
     assert b["wtw_tco2e"] == pytest.approx(a["wtw_tco2e"], rel=REL)
 
 
 def test_heavy_fuel_oil_takes_wtt_ratio_of_the_mode_default(factors):
-    r = one([leg(mode="sea", mass_t=1000.0, distance_km=10_000.0, fuel_type="HFO", fuel_quantity=30.0,
-                 fuel_unit="t")], factors)
+    r = one(
+        [
+            leg(
+                mode="sea",
+                mass_t=1000.0,
+                distance_km=10_000.0,
+                fuel_type="HFO",
+                fuel_quantity=30.0,
+                fuel_unit="t",
+            )
+        ],
+        factors,
+    )
     ttw = 30 * 40.4 / 1000 * 77.4
     assert r["ttw_tco2e"] == pytest.approx(ttw, rel=REL)
     assert r["wtw_tco2e"] == pytest.approx(ttw * SEA_WTW / SEA_TTW, rel=REL)
@@ -77,7 +101,10 @@ def test_heavy_fuel_oil_takes_wtt_ratio_of_the_mode_default(factors):
 
 
 def test_unusable_fuel_data_falls_back_to_default_with_reason(factors):
-    r = one([leg(mass_t=10.0, distance_km=100.0, fuel_type="whale oil", fuel_quantity=5.0, fuel_unit="L")], factors)
+    r = one(
+        [leg(mass_t=10.0, distance_km=100.0, fuel_type="whale oil", fuel_quantity=5.0, fuel_unit="L")],
+        factors,
+    )
     assert r["wtw_tco2e"] == pytest.approx(1000 * ROAD_WTW / 1e6, rel=REL)
     assert "unknown fuel_type whale oil" in r["issues"]
     r = one([leg(mass_t=10.0, distance_km=100.0, fuel_type="HFO", fuel_quantity=5.0, fuel_unit="L")], factors)
@@ -85,15 +112,29 @@ def test_unusable_fuel_data_falls_back_to_default_with_reason(factors):
 
 
 def test_fuel_data_needs_no_distance(factors):
-    r = one([leg(mass_t=10.0, origin="Atlantis", destination="Nowhere", fuel_type="diesel", fuel_quantity=41.6,
-                 fuel_unit="kg")], factors)
+    r = one(
+        [
+            leg(
+                mass_t=10.0,
+                origin="Atlantis",
+                destination="Nowhere",
+                fuel_type="diesel",
+                fuel_quantity=41.6,
+                fuel_unit="kg",
+            )
+        ],
+        factors,
+    )
     assert r["distance_km"] is None and r["tonne_km"] is None
     assert r["wtw_tco2e"] == pytest.approx(0.0416 * (43 / 1000 * 74.1 + 0.69), rel=REL)
     assert "origin not a known place: Atlantis" in r["issues"]
 
 
 def test_allocation_across_two_products_on_one_leg(factors):
-    rows = [leg(mass_t=6.0, distance_km=100.0, product_id="P1"), leg(mass_t=4.0, distance_km=100.0, product_id="P2")]
+    rows = [
+        leg(mass_t=6.0, distance_km=100.0, product_id="P1"),
+        leg(mass_t=4.0, distance_km=100.0, product_id="P2"),
+    ]
     legs, alloc = compute_logistics({"shipments": lf(rows)}, factors)
     assert legs.height == 1
     r = legs.row(0, named=True)
@@ -139,7 +180,8 @@ def test_polars_great_circle_matches_python(factors):
     assert got == pytest.approx(haversine_km(a, b, c, d), rel=1e-12)
     # one degree of latitude on the mean sphere
     assert pl.select(gcd_km(pl.lit(0.0), pl.lit(0.0), pl.lit(1.0), pl.lit(0.0))).item() == pytest.approx(
-        2 * math.pi * 6371.0088 / 360, rel=1e-12)
+        2 * math.pi * 6371.0088 / 360, rel=1e-12
+    )
 
 
 def test_unresolved_leg_keeps_its_row_with_reason(factors):
@@ -149,9 +191,21 @@ def test_unresolved_leg_keeps_its_row_with_reason(factors):
 
 
 def test_pieces_and_units_convert_to_tonnes(factors):
-    products = lf([{"product_id": "P", "name": "p", "cn_code": "72142000", "installation_id": "I",
-                    "process_id": "X", "unit_mass_t": 0.5}])
-    r = one([leg(quantity=200.0, unit="pcs", product_id="P", distance_km=10.0)], factors, {"products": products})
+    products = lf(
+        [
+            {
+                "product_id": "P",
+                "name": "p",
+                "cn_code": "72142000",
+                "installation_id": "I",
+                "process_id": "X",
+                "unit_mass_t": 0.5,
+            }
+        ]
+    )
+    r = one(
+        [leg(quantity=200.0, unit="pcs", product_id="P", distance_km=10.0)], factors, {"products": products}
+    )
     assert r["mass_t"] == 100.0 and r["mass_source"] == "pieces_x_unit_mass"
     r = one([leg(quantity=2500.0, unit="kg", distance_km=10.0)], factors)
     assert r["mass_t"] == 2.5 and r["mass_source"] == "quantity_unit"
@@ -171,8 +225,14 @@ def test_installations_as_places_and_scope3_categories(logistics):
     legs, alloc = logistics
     out1 = legs.filter(pl.col("shipment_id") == "OUT1").sort("leg_no")
     assert out1["origin_place_id"].to_list() == ["NB1", "CNNGB"]
-    cats = {(r["shipment_id"], r["leg_no"]): (r["installation_id"], r["scope3_category"], r["installation_source"])
-            for r in alloc.iter_rows(named=True)}
+    cats = {
+        (r["shipment_id"], r["leg_no"]): (
+            r["installation_id"],
+            r["scope3_category"],
+            r["installation_source"],
+        )
+        for r in alloc.iter_rows(named=True)
+    }
     assert cats[("IN1", 1)] == ("NB1", 4, "invoice")  # inbound → cat 4
     assert cats[("OUT1", 2)] == ("NB1", 9, "export")  # outbound, not paid by the company → cat 9
     assert cats[("OUT2", 1)] == ("FS1", 4, "product")  # outbound paid by the company → cat 4
@@ -191,7 +251,9 @@ def test_factor_tables_are_versioned_and_sourced(factors):
 
 def test_committed_sea_table_is_the_builder_output():
     expected = [",".join(COLUMNS)] + [
-        ",".join(fmt(r[c]) if "," not in fmt(r[c]) else f'"{fmt(r[c])}"' for c in COLUMNS) for r in build_rows()]
+        ",".join(fmt(r[c]) if "," not in fmt(r[c]) else f'"{fmt(r[c])}"' for c in COLUMNS)
+        for r in build_rows()
+    ]
     got = (REFERENCE_DIR / "ghg_sea_distances.csv").read_text(encoding="utf-8").splitlines()
     assert got == expected
 
@@ -203,10 +265,6 @@ def test_sea_table_against_published_port_distances():
         assert km == pytest.approx(nm * 1.852, rel=0.05), (a, b)
 
 
-def test_lazy_plan_does_not_collect():
-    from tests.footprint import synthetic
-
-    from transforms.footprint import load_factors
-
-    legs, alloc = logistics_lazy(synthetic.raw(), load_factors())
+def test_lazy_plan_does_not_collect(raw, factors):
+    legs, alloc = logistics_lazy(raw, factors)
     assert isinstance(legs, pl.LazyFrame) and isinstance(alloc, pl.LazyFrame)

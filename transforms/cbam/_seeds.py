@@ -32,13 +32,19 @@ def reference_from_seeds(cls: type[CbamReference]) -> CbamReference:
 
     def with_default_values(lf: pl.LazyFrame, cn_col: str, country_col: str, year_col: str) -> pl.LazyFrame:
         keys = lf.select(
-            pl.col(cn_col).alias("_k_cn"), pl.col(country_col).alias("_k_country"), pl.col(year_col).alias("_k_year")
+            pl.col(cn_col).alias("_k_cn"),
+            pl.col(country_col).alias("_k_country"),
+            pl.col(year_col).alias("_k_year"),
         ).unique()
         dv = r.with_default_values(keys, country_col="_k_country", cn_col="_k_cn", year_col="_k_year").select(
-            pl.col("_k_cn").alias(cn_col), pl.col("_k_country").alias(country_col), pl.col("_k_year").alias(year_col),
+            pl.col("_k_cn").alias(cn_col),
+            pl.col("_k_country").alias(country_col),
+            pl.col("_k_year").alias(year_col),
             *DV_COLUMNS,
-        )  # fmt: skip
-        return lf.join(dv, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left")
+        )
+        return lf.join(
+            dv, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left"
+        )
 
     def with_grid_factor(lf: pl.LazyFrame, country_col: str) -> pl.LazyFrame:
         return r.with_cbam_grid_factor(lf, country_col).select(

@@ -2,10 +2,11 @@
 
     AttrEm_Dir = DirEm* + EmH,imp − EmH,exp + WGcorr,imp − WGcorr,exp − Em_el,prod ; negative → 0
 
-DirEm* of a process and month is the plant's own figure (`production.direct_emissions_t`) when given, else the sum
-of the source streams attributed to it (reading's process, else the stream's default process). Heat: TJ × its EF;
-waste gas: TJ × EF_NG (56.1), exports × Corr_η (0.667); electricity produced and exported: MWh × its EF. Years are
-sums of months; the floor at zero applies per period. Process sums are reconciled with the installation total.
+DirEm* of a process and month is the plant's own figure (`production.direct_emissions_t`) when given, else the
+sum of the source streams attributed to it (reading's process, else the stream's default process). Heat: TJ ×
+its EF; waste gas: TJ × EF_NG (56.1), exports × Corr_η (0.667); electricity produced and exported: MWh × its
+EF. Years are sums of months; the floor at zero applies per period. Process sums are reconciled with the
+installation total.
 """
 
 from __future__ import annotations
@@ -23,29 +24,43 @@ PROC_KEYS = ["installation_id", "process_id"]
 _FACTOR_PAIRS = (
     ("heat_imported_tj", "heat_imported_ef", "heat imported without heat_imported_ef (tCO2/TJ)"),
     ("heat_exported_tj", "heat_exported_ef", "heat exported without heat_exported_ef (tCO2/TJ)"),
-    ("electricity_exported_mwh", "electricity_exported_ef",
-     "electricity exported without electricity_exported_ef (tCO2/MWh)"),
-)  # fmt: skip
+    (
+        "electricity_exported_mwh",
+        "electricity_exported_ef",
+        "electricity exported without electricity_exported_ef (tCO2/MWh)",
+    ),
+)
 
 
-def production_monthly(production: pl.LazyFrame, ref: CbamReference, years: Sequence[int] | None) -> pl.LazyFrame:
+def production_monthly(
+    production: pl.LazyFrame, ref: CbamReference, years: Sequence[int] | None
+) -> pl.LazyFrame:
     """Per process × month: activity level and the Eq 55 energy-flow terms.
 
-    A process's activity level is its row without product_id when there is one, otherwise the sum of its product
-    rows (landing-zone.md); the energy-flow columns are read from the same rows."""
+    A process's activity level is its row without product_id when there is one, otherwise the sum of its
+    product rows (landing-zone.md); the energy-flow columns are read from the same rows."""
     parts = keep_years(month_parts(production, dataset="production"), years)
     is_total = pl.col("product_id").is_null()
     parts = parts.filter(is_total == is_total.any().over([*PROC_KEYS, "month"]))
     bad = parts.filter(
-        pl.any_horizontal([(pl.col(q).fill_null(0.0) != 0.0) & pl.col(f).is_null() for q, f, _ in _FACTOR_PAIRS])
+        pl.any_horizontal(
+            [(pl.col(q).fill_null(0.0) != 0.0) & pl.col(f).is_null() for q, f, _ in _FACTOR_PAIRS]
+        )
     ).collect()
     if bad.height:
         problems = []
         for r in bad.iter_rows(named=True):
             for q, f, reason in _FACTOR_PAIRS:
                 if (r[q] or 0.0) != 0.0 and r[f] is None:
-                    problems.append({"installation_id": r["installation_id"], "process_id": r["process_id"],
-                                     "period": r["month"], "row": r["_source_row_id"], "reason": reason})  # fmt: skip
+                    problems.append(
+                        {
+                            "installation_id": r["installation_id"],
+                            "process_id": r["process_id"],
+                            "period": r["month"],
+                            "row": r["_source_row_id"],
+                            "reason": reason,
+                        }
+                    )
         raise MissingFactorError(problems)
     ef_ng = ref.constant("ef_natural_gas_tco2_per_tj")
     corr = ref.constant("corr_eta_waste_gas")
@@ -80,10 +95,17 @@ def production_monthly(production: pl.LazyFrame, ref: CbamReference, years: Sequ
 
 
 _FLOW_SUMS = (
-    "heat_imported_tj", "heat_exported_tj", "heat_imported_tco2e", "heat_exported_tco2e", "waste_gas_imported_tj",
-    "waste_gas_exported_tj", "waste_gas_imported_tco2e", "waste_gas_exported_tco2e", "electricity_exported_mwh",
+    "heat_imported_tj",
+    "heat_exported_tj",
+    "heat_imported_tco2e",
+    "heat_exported_tco2e",
+    "waste_gas_imported_tj",
+    "waste_gas_exported_tj",
+    "waste_gas_imported_tco2e",
+    "waste_gas_exported_tco2e",
+    "electricity_exported_mwh",
     "el_prod_tco2e",
-)  # fmt: skip
+)
 
 
 def process_attribution(
@@ -100,7 +122,10 @@ def process_attribution(
         .group_by(*PROC_KEYS, "period")
         .agg(
             dirEm_streams_tco2e=pl.col("fossil_tco2e").sum(),
-            stream_row_ids=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            stream_row_ids=pl.col("_source_row_ids")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort(),
         )
     )
     prod = production_monthly(production, ref, years)
@@ -121,8 +146,15 @@ def process_attribution(
             ),
         )
     )
-    sums = ["activity_level_t", "dirEm_streams_tco2e", "dirEm_plant_tco2e", "dirEm_tco2e", "plant_months",
-            "stream_months", *_FLOW_SUMS]  # fmt: skip
+    sums = [
+        "activity_level_t",
+        "dirEm_streams_tco2e",
+        "dirEm_plant_tco2e",
+        "dirEm_tco2e",
+        "plant_months",
+        "stream_months",
+        *_FLOW_SUMS,
+    ]
     both = add_year_grain(monthly, PROC_KEYS, sums, ["_source_row_ids"])
     keys = ["installation_id", "period", "period_grain"]
     inst = installation_em.lazy().select(*keys, pl.col("direct_tco2e").alias("installation_direct_tco2e"))
@@ -164,12 +196,36 @@ def process_attribution(
         )
     )
     cols = [
-        "installation_id", "process_id", "period", "period_grain", "activity_level_t", "dirEm_source",
-        "dirEm_streams_tco2e", "dirEm_plant_tco2e", "plant_vs_streams_diff_tco2e", "dirEm_tco2e",
-        "heat_imported_tj", "heat_imported_tco2e", "heat_exported_tj", "heat_exported_tco2e", "heat_term_tco2e",
-        "waste_gas_imported_tj", "waste_gas_imported_tco2e", "waste_gas_exported_tj", "waste_gas_exported_tco2e",
-        "waste_gas_term_tco2e", "electricity_exported_mwh", "el_prod_tco2e", "attributed_direct_raw_tco2e",
-        "floor_applied", "attributed_direct_tco2e", "installation_direct_tco2e", "sum_dirEm_tco2e",
-        "sum_attributed_direct_tco2e", "reconciliation_diff_tco2e", "reconciliation_diff_share", "_source_row_ids",
-    ]  # fmt: skip
+        "installation_id",
+        "process_id",
+        "period",
+        "period_grain",
+        "activity_level_t",
+        "dirEm_source",
+        "dirEm_streams_tco2e",
+        "dirEm_plant_tco2e",
+        "plant_vs_streams_diff_tco2e",
+        "dirEm_tco2e",
+        "heat_imported_tj",
+        "heat_imported_tco2e",
+        "heat_exported_tj",
+        "heat_exported_tco2e",
+        "heat_term_tco2e",
+        "waste_gas_imported_tj",
+        "waste_gas_imported_tco2e",
+        "waste_gas_exported_tj",
+        "waste_gas_exported_tco2e",
+        "waste_gas_term_tco2e",
+        "electricity_exported_mwh",
+        "el_prod_tco2e",
+        "attributed_direct_raw_tco2e",
+        "floor_applied",
+        "attributed_direct_tco2e",
+        "installation_direct_tco2e",
+        "sum_dirEm_tco2e",
+        "sum_attributed_direct_tco2e",
+        "reconciliation_diff_tco2e",
+        "reconciliation_diff_share",
+        "_source_row_ids",
+    ]
     return out.select(cols).sort("installation_id", "period_grain", "period", "process_id").collect()

@@ -1,8 +1,8 @@
 """`compute_cbam`: raw lake frames in, every CBAM table out (intermediate ones included, for inspection).
 
-Order: source streams → installation totals → Eq 55 attribution → electricity (Eq 56) → precursors → SEE by the
-input-output solve → goods → export lines. Float64 at full precision throughout; rounding happens only when
-presenting (`summarise_goods`, reports), see docs/precision.md. Column meanings: docs/computed/cbam.md.
+Order: source streams → installation totals → Eq 55 attribution → electricity (Eq 56) → precursors → SEE by
+the input-output solve → goods → export lines. Float64 at full precision throughout; rounding happens only
+when presenting (`summarise_goods`, reports), see docs/precision.md. Column meanings: docs/computed/cbam.md.
 """
 
 from __future__ import annotations
@@ -23,16 +23,37 @@ from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
 
 TABLES = (
-    "stream_emissions", "installation_emissions", "process_attribution", "process_electricity",
-    "precursor_inputs", "process_see", "goods_see", "export_lines",
-)  # fmt: skip
+    "stream_emissions",
+    "installation_emissions",
+    "process_attribution",
+    "process_electricity",
+    "precursor_inputs",
+    "process_see",
+    "goods_see",
+    "export_lines",
+)
 
 
-def _precursor_inputs(purchased: pl.DataFrame, internal: pl.DataFrame, process_see: pl.DataFrame) -> pl.DataFrame:
+_LEAD = ("installation_id", "process_id", "stream_id", "product_id", "period", "period_grain")
+_TRAIL = ("_source_row_ids", "supplier_emissions_row_ids")
+
+
+def _ordered(df: pl.DataFrame) -> pl.DataFrame:
+    """Keys first (installation, process / stream / product, period, grain), lineage last: one layout for all."""
+    lead = [c for c in _LEAD if c in df.columns]
+    trail = [c for c in _TRAIL if c in df.columns]
+    return df.select(lead + [c for c in df.columns if c not in lead and c not in trail] + trail)
+
+
+def _precursor_inputs(
+    purchased: pl.DataFrame, internal: pl.DataFrame, process_see: pl.DataFrame
+) -> pl.DataFrame:
     al = process_see.select(*KEYS, "activity_level_t")
     buy = purchased.join(al, on=KEYS, how="left").with_columns(
         from_process_id=pl.lit(None, dtype=pl.String),
-        mass_share_t_per_t=pl.when(pl.col("activity_level_t") > 0).then(pl.col("mass_t") / pl.col("activity_level_t")),
+        mass_share_t_per_t=pl.when(pl.col("activity_level_t") > 0).then(
+            pl.col("mass_t") / pl.col("activity_level_t")
+        ),
     )
     own = internal.with_columns(
         source=pl.lit("internal"),
@@ -49,13 +70,39 @@ def _precursor_inputs(purchased: pl.DataFrame, internal: pl.DataFrame, process_s
         embedded_indirect_non_annex_ii_tco2e=pl.col("mass_t") * pl.col("src_see_indirect_non_annex_ii"),
     ).drop([f"src_{c}" for c in RHS])
     out = pl.concat([buy, own], how="diagonal_relaxed")
-    first = [*KEYS, "source", "from_process_id", "material_id", "cn_code", "supplier_id", "supplier_installation_id",
-             "origin_country", "quantity_source", "mass_t", "mass_share_t_per_t", "see_direct", "see_indirect",
-             "embedded_electricity_mwh_per_t", "see_origin", "determination", "is_default", "actual_unverified"]  # fmt: skip
+    first = [
+        *KEYS,
+        "source",
+        "from_process_id",
+        "material_id",
+        "cn_code",
+        "supplier_id",
+        "supplier_installation_id",
+        "origin_country",
+        "quantity_source",
+        "mass_t",
+        "mass_share_t_per_t",
+        "see_direct",
+        "see_indirect",
+        "embedded_electricity_mwh_per_t",
+        "see_origin",
+        "determination",
+        "is_default",
+        "actual_unverified",
+    ]
     return out.select(first + [c for c in out.columns if c not in first]).sort(
-        "installation_id", "period_grain", "period", "process_id", "source", "from_process_id", "material_id",
-        "supplier_installation_id", "origin_country", "quantity_source", nulls_last=True,
-    )  # fmt: skip
+        "installation_id",
+        "period_grain",
+        "period",
+        "process_id",
+        "source",
+        "from_process_id",
+        "material_id",
+        "supplier_installation_id",
+        "origin_country",
+        "quantity_source",
+        nulls_last=True,
+    )
 
 
 def _installation_table(
@@ -68,14 +115,12 @@ def _installation_table(
         heat_term_tco2e=pl.col("heat_term_tco2e").sum(),
         waste_gas_term_tco2e=pl.col("waste_gas_term_tco2e").sum(),
     )
+    joined = inst.join(el_totals, on=keys, how="full", coalesce=True).join(
+        sums, on=keys, how="full", coalesce=True
+    )
+    floats = [c for c, t in joined.schema.items() if t == pl.Float64]
     out = (
-        inst.join(el_totals, on=keys, how="full", coalesce=True)
-        .join(sums, on=keys, how="full", coalesce=True)
-        .with_columns(
-            pl.col(c).fill_null(0.0)
-            for c in ("direct_tco2e", "biomass_tco2e", "indirect_tco2e", "electricity_mwh", "gec_mwh",
-                      "sum_dirEm_tco2e", "sum_attributed_direct_tco2e")  # fmt: skip
-        )
+        joined.with_columns(pl.col(floats).fill_null(0.0))
         .with_columns(
             reconciliation_diff_tco2e=pl.col("direct_tco2e") - pl.col("sum_dirEm_tco2e"),
             total_tco2e=pl.col("direct_tco2e") + pl.col("indirect_tco2e"),
@@ -102,12 +147,14 @@ def compute_cbam(
     """Every CBAM table for the raw lake frames `raw` (dataset name → frame; absent datasets count as empty).
 
     `years`: reporting years to compute (default: every year present); `grains`: `year` (the CBAM reporting
-    period) and/or `month` (monitoring). Raises a `CbamError` subclass listing the installations, processes and
-    periods concerned when the input cannot give a correct number."""
+    period) and/or `month` (monitoring). Raises a `CbamError` subclass listing the installations, processes
+    and periods concerned when the input cannot give a correct number."""
     ref = ref if ref is not None else CbamReference.from_seeds()
     yrs = sorted(set(years)) if years is not None else None
     t = {name: prepare(raw, name) for name in INPUT_SCHEMAS}
-    se = stream_emissions(t["source_streams"], t["stream_readings"], t["energy_bills"], ref, yrs, (YEAR, MONTH))
+    se = stream_emissions(
+        t["source_streams"], t["stream_readings"], t["energy_bills"], ref, yrs, (YEAR, MONTH)
+    )
     inst = installation_emissions(se)
     attr = process_attribution(se, inst, t["production"], ref, yrs)
     el_proc, el_totals = process_electricity(
@@ -115,9 +162,14 @@ def compute_cbam(
     )
     flows = internal_flows(t["process_flows"], yrs)
     purchased = purchased_precursors(
-        t["materials"], t["suppliers"], t["supplier_invoices"], t["precursor_consumption"],
-        t["supplier_emissions"], ref, yrs,
-    )  # fmt: skip
+        t["materials"],
+        t["suppliers"],
+        t["supplier_invoices"],
+        t["precursor_consumption"],
+        t["supplier_emissions"],
+        ref,
+        yrs,
+    )
     psee, internal = solve(attr, el_proc, purchased, flows, t["processes"])
     goods = goods_see(t["products"], psee, t["production"], ref, yrs)
     out = {
@@ -129,21 +181,36 @@ def compute_cbam(
         "process_see": psee,
         "goods_see": goods,
     }
-    out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
+    out = {k: _ordered(v.filter(pl.col("period_grain").is_in(list(grains)))) for k, v in out.items()}
     out["export_lines"] = export_lines(t["exports"], t["products"], t["installations"], goods, ref)
     return out
 
 
 def summarise_goods(goods: pl.DataFrame, decimals: int = 5) -> pl.DataFrame:
-    """Per good (installation × product × reporting year) for people: SEE rounded half-up to `decimals` (MIR Annex
-    II A.1(8): at most 5), default-value share as a rounded fraction, the electricity factor source."""
+    """Per good (installation × product × reporting year) for people: SEE rounded half-up to `decimals` (MIR
+    Annex II A.1(8): at most 5), default-value share as a rounded fraction, the electricity factor source."""
     year = goods.filter(pl.col("period_grain") == YEAR)
     return year.select(
-        "installation_id", "period", "product_id", "product_name", "cn_code", "goods_category",
-        "annex_ii_direct_only", "determination",
-        *(round_half_up(pl.col(c), decimals).alias(c)
-          for c in ("see_direct", "see_indirect", "see_total", "see_chargeable", "embedded_electricity_mwh_per_t")),
+        "installation_id",
+        "period",
+        "product_id",
+        "product_name",
+        "cn_code",
+        "goods_category",
+        "annex_ii_direct_only",
+        "determination",
+        *(
+            round_half_up(pl.col(c), decimals).alias(c)
+            for c in (
+                "see_direct",
+                "see_indirect",
+                "see_total",
+                "see_chargeable",
+                "embedded_electricity_mwh_per_t",
+            )
+        ),
         round_half_up(pl.col("default_value_share"), 4).alias("default_value_share"),
-        "electricity_ef_source", "functional_unit",
+        "electricity_ef_source",
+        "functional_unit",
         round_half_up(pl.col("see_total_per_fu"), decimals).alias("see_total_per_fu"),
-    ).sort("installation_id", "period", "product_id")  # fmt: skip
+    ).sort("installation_id", "period", "product_id")

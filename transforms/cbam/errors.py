@@ -1,7 +1,7 @@
 """Errors the CBAM engine raises instead of producing a wrong number.
 
-Each error carries `problems`: one dict per offending key (installation_id, process_id / stream_id, period and a
-reason), so the caller can print one line per problem and the user knows exactly which record to fix.
+Each error carries `problems`: one dict per offending key (installation_id, process_id / stream_id, period and
+a reason), so the caller can print one line per problem and the user knows exactly which record to fix.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Periods: every dated row is split into calendar-month parts; years are sums of their months.
 
-A row covering `period_start`..`period_end` (both inclusive; no end = the single day of its start) contributes to
-each calendar month it overlaps with the share of its days in that month (`fraction`). Additive quantities are
-summed per month; the reporting year (`YYYY`) is the sum of its months, so both grains always agree. Ratios (SEE,
-shares) are computed per period from those sums, never averaged across periods (MIR Annex II A.1(3)).
+A row covering `period_start`..`period_end` (both inclusive; no end = the single day of its start) contributes
+to each calendar month it overlaps with the share of its days in that month (`fraction`). Additive quantities
+are summed per month; the reporting year (`YYYY`) is the sum of its months, so both grains always agree.
+Ratios (SEE, shares) are computed per period from those sums, never averaged (MIR Annex II A.1(3)).
 """
 
 from __future__ import annotations
@@ -26,16 +26,23 @@ def month_parts(
     bad = lf.filter(s.is_null() | (e < s)).select(["_source_row_id", start]).head(20).collect()
     if bad.height:
         raise CbamInputError(
-            [{"dataset": dataset, "row": r["_source_row_id"], "reason": "no start date or end before start"}
-             for r in bad.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "dataset": dataset,
+                    "row": r["_source_row_id"],
+                    "reason": "no start date or end before start",
+                }
+                for r in bad.iter_rows(named=True)
+            ]
+        )
     return (
         lf.with_columns(_s=s, _e=e)
         .with_columns(_m=pl.date_ranges(pl.col("_s").dt.month_start(), pl.col("_e").dt.month_start(), "1mo"))
         .explode("_m")
         .with_columns(
-            _overlap=(pl.min_horizontal("_e", pl.col("_m").dt.month_end()) - pl.max_horizontal("_s", "_m"))
-            .dt.total_days()
+            _overlap=(
+                pl.min_horizontal("_e", pl.col("_m").dt.month_end()) - pl.max_horizontal("_s", "_m")
+            ).dt.total_days()
             + 1,
             _days=(pl.col("_e") - pl.col("_s")).dt.total_days() + 1,
         )
@@ -66,17 +73,25 @@ def add_year_grain(
     firsts: Sequence[str] = (),
     grains: Sequence[str] = (YEAR, MONTH),
 ) -> pl.LazyFrame:
-    """`monthly` has `period` = `YYYY-MM`; returns month rows (grain `month`) and their yearly sums (grain `year`).
+    """`monthly` has `period` = `YYYY-MM`; returns month rows (grain `month`) and yearly sums (grain `year`).
 
-    `lists` are list columns (source row ids, ...) merged as sorted unique lists; `firsts` are attributes constant
-    within a key (names, methods) carried along."""
+    `lists` are list columns (source row ids, ...) merged as sorted unique lists; `firsts` are attributes
+    constant within a key (names, methods) carried along."""
     month_rows = monthly.with_columns(period_grain=pl.lit(MONTH))
     year_rows = (
         monthly.with_columns(period=pl.col("period").str.slice(0, 4))
         .group_by([*keys, "period"])
         .agg(
             [sum_or_null(c) for c in sums]
-            + [pl.col(c).list.explode(keep_nulls=False, empty_as_null=False).drop_nulls().unique().sort().alias(c) for c in lists]
+            + [
+                pl.col(c)
+                .list.explode(keep_nulls=False, empty_as_null=False)
+                .drop_nulls()
+                .unique()
+                .sort()
+                .alias(c)
+                for c in lists
+            ]
             + [pl.col(c).drop_nulls().first().alias(c) for c in firsts]
         )
         .with_columns(period_grain=pl.lit(YEAR))

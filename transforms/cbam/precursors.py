@@ -2,15 +2,15 @@
 
 Purchased precursors (materials of kind `precursor`) count as consumed in the material's process:
 - from `supplier_invoices` in the month of the invoice date, unless `precursor_consumption` has rows for that
-  material, installation and month, which then replace the invoices; consumption rows take the supplier / origin
-  mix of the same year's invoices of that material (mass-weighted), else their origin is unknown;
-- at the supplier's SEE when a `supplier_emissions` row applies (same supplier installation, the material or its
-  CN code, date within period_start..period_end, one year when no end; the latest period_start wins). Rows with
-  determination `default` are used as given and count as default values; actual rows without verification count
-  as actual and are flagged `actual_unverified`;
-- else at the default value (DVR Annex I) of the origin country (invoice's country_of_origin, else the supplier's
-  country; unknown → Annex IV) increased by the mark-up of the complex good's reporting year (Q&A 4.25, MIR Art 13),
-  with no embedded electricity (unknown → 0, recorded);
+  material, installation and month, which then replace the invoices; consumption rows take the supplier /
+  origin mix of the same year's invoices of that material (mass-weighted), else their origin is unknown;
+- at the supplier's SEE when a `supplier_emissions` row applies (same supplier installation, the material or
+  its CN code, date within period_start..period_end, one year when no end; the latest period_start wins). Rows
+  with determination `default` are used as given and count as default values; actual rows without verification
+  count as actual and are flagged `actual_unverified`;
+- else at the default value (DVR Annex I) of the origin country (invoice's country_of_origin, else the
+  supplier's country; unknown → Annex IV) increased by the mark-up of the complex good's reporting year (Q&A
+  4.25, MIR Art 13), with no embedded electricity (unknown → 0, recorded);
 - EU and CBAM Reg Annex III pt 1 origins count zero (MIR Annex III B).
 """
 
@@ -26,18 +26,46 @@ from transforms.cbam.refdata import DV_COLUMNS, CbamReference
 from transforms.goods import category_expr
 from transforms.units import to_factor_expr
 
-# Aggregated goods categories whose goods are in CBAM Reg Annex II (direct emissions only); sintered ore is not.
+# Aggregated goods categories of CBAM Reg Annex II goods (direct emissions only); sintered ore is not.
 ANNEX_II_CATEGORIES = frozenset(
-    {"Pig iron", "FeMn", "FeCr", "FeNi", "DRI", "Crude steel", "Iron or steel products", "Unwrought aluminium",
-     "Aluminium products", "Hydrogen", "Electricity"}
-)  # fmt: skip
+    {
+        "Pig iron",
+        "FeMn",
+        "FeCr",
+        "FeNi",
+        "DRI",
+        "Crude steel",
+        "Iron or steel products",
+        "Unwrought aluminium",
+        "Aluminium products",
+        "Hydrogen",
+        "Electricity",
+    }
+)
 
 PURCHASE_GROUP = [
-    "installation_id", "process_id", "material_id", "cn_code", "supplier_id", "supplier_installation_id",
-    "origin_country", "quantity_source", "see_origin", "determination", "is_default", "actual_unverified",
-    "precursor_annex_ii", "document_ref", "supplier_data_status", "fallback_reason", "dv_used_table",
-    "dv_fallback_reason", "dv_markup", "dv_workbook_version", "electricity_note",
-]  # fmt: skip
+    "installation_id",
+    "process_id",
+    "material_id",
+    "cn_code",
+    "supplier_id",
+    "supplier_installation_id",
+    "origin_country",
+    "quantity_source",
+    "see_origin",
+    "determination",
+    "is_default",
+    "actual_unverified",
+    "precursor_annex_ii",
+    "document_ref",
+    "supplier_data_status",
+    "fallback_reason",
+    "dv_used_table",
+    "dv_fallback_reason",
+    "dv_markup",
+    "dv_workbook_version",
+    "electricity_note",
+]
 
 
 def internal_flows(flows: pl.LazyFrame, years: Sequence[int] | None) -> pl.DataFrame:
@@ -64,7 +92,7 @@ def _purchase_parts(
     consumption: pl.LazyFrame,
     years: Sequence[int] | None,
 ) -> pl.LazyFrame:
-    """Month parts of precursor quantities (t) with supplier installation, origin and the applicability date."""
+    """Month parts of precursor quantities (t) with supplier installation, origin and applicability date."""
     mats = materials.filter(pl.col("kind").str.strip_chars().str.to_lowercase() == "precursor").select(
         "material_id",
         pl.col("cn_code").alias("material_cn_code"),
@@ -73,7 +101,9 @@ def _purchase_parts(
         pl.col("unit_mass_t"),
     )
     sup = suppliers.select(
-        "supplier_id", pl.col("country").alias("supplier_country"), pl.col("installation_id").alias("sup_inst")
+        "supplier_id",
+        pl.col("country").alias("supplier_country"),
+        pl.col("installation_id").alias("sup_inst"),
     )
     inv = (
         keep_years(month_parts(invoices, "invoice_date", None, dataset="supplier_invoices"), years)
@@ -81,14 +111,23 @@ def _purchase_parts(
         .join(sup, on="supplier_id", how="left")
         .with_columns(mass_t=_to_tonnes("quantity", "unit", "unit_mass_t"))
     )
-    bad = inv.filter(pl.col("mass_t").is_null()).select("installation_id", "material_id", "_source_row_id", "unit")
+    bad = inv.filter(pl.col("mass_t").is_null()).select(
+        "installation_id", "material_id", "_source_row_id", "unit"
+    )
     bad = bad.head(50).collect()
     if bad.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "material_id": r["material_id"], "row": r["_source_row_id"],
-              "reason": f"precursor quantity in {r['unit']!r} cannot be turned into tonnes (pieces need the "
-              "material's unit_mass_t)"} for r in bad.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "material_id": r["material_id"],
+                    "row": r["_source_row_id"],
+                    "reason": f"precursor quantity in {r['unit']!r} cannot be turned into tonnes "
+                    "(pieces need the material's unit_mass_t)",
+                }
+                for r in bad.iter_rows(named=True)
+            ]
+        )
     inv = inv.with_columns(
         supplier_installation_id=pl.coalesce("supplier_installation_id", "sup_inst"),
         origin_country=pl.coalesce("country_of_origin", "supplier_country"),
@@ -102,38 +141,73 @@ def _purchase_parts(
     )
     replaced = cons.select("installation_id", "material_id", "month").unique()
     from_invoices = inv.join(replaced, on=["installation_id", "material_id", "month"], how="anti").select(
-        "installation_id", "process_id", "material_id", "month", pl.col("mass_t") * pl.col("fraction"), "cn_code",
-        "supplier_id", "supplier_installation_id", "origin_country", "applies_on", "material_goods_category",
-        pl.concat_list(pl.col("_source_row_id")).alias("_source_row_ids"), quantity_source=pl.lit("invoice"),
-    )  # fmt: skip
+        "installation_id",
+        "process_id",
+        "material_id",
+        "month",
+        pl.col("mass_t") * pl.col("fraction"),
+        "cn_code",
+        "supplier_id",
+        "supplier_installation_id",
+        "origin_country",
+        "applies_on",
+        "material_goods_category",
+        pl.concat_list(pl.col("_source_row_id")).alias("_source_row_ids"),
+        quantity_source=pl.lit("invoice"),
+    )
     # Supplier / origin mix of a material's invoices per installation and year (credit notes netted).
     mix = (
-        inv.group_by("installation_id", "material_id", "year", "cn_code", "supplier_id", "supplier_installation_id",
-                     "origin_country")  # fmt: skip
-        .agg(pl.col("mass_t").sum().alias("_mix_t"), pl.col("_source_row_id").unique().sort().alias("_mix_ids"))
+        inv.group_by(
+            "installation_id",
+            "material_id",
+            "year",
+            "cn_code",
+            "supplier_id",
+            "supplier_installation_id",
+            "origin_country",
+        )
+        .agg(
+            pl.col("mass_t").sum().alias("_mix_t"), pl.col("_source_row_id").unique().sort().alias("_mix_ids")
+        )
         .filter(pl.col("_mix_t") > 0)
-        .with_columns(_share=pl.col("_mix_t") / pl.col("_mix_t").sum().over("installation_id", "material_id", "year"))
+        .with_columns(
+            _share=pl.col("_mix_t") / pl.col("_mix_t").sum().over("installation_id", "material_id", "year")
+        )
     )
-    cons = cons.with_columns(year=pl.col("month").str.slice(0, 4), _mass=pl.col("mass_t") * pl.col("fraction"))
+    cons = cons.with_columns(
+        year=pl.col("month").str.slice(0, 4), _mass=pl.col("mass_t") * pl.col("fraction")
+    )
     from_consumption = (
         cons.join(mix, on=["installation_id", "material_id", "year"], how="left")
         .with_columns(
             mass_t=pl.col("_mass") * pl.col("_share").fill_null(1.0),
             cn_code=pl.coalesce("cn_code", "material_cn_code"),
             applies_on=pl.col("period_start"),
-            _source_row_ids=pl.concat_list(pl.col("_source_row_id"), pl.col("_mix_ids").fill_null(pl.lit([], dtype=pl.List(pl.String)))),
+            _source_row_ids=pl.concat_list(
+                pl.col("_source_row_id"), pl.col("_mix_ids").fill_null(pl.lit([], dtype=pl.List(pl.String)))
+            ),
         )
         .select(
-            "installation_id", "process_id", "material_id", "month", "mass_t", "cn_code", "supplier_id",
-            "supplier_installation_id", "origin_country", "applies_on", "material_goods_category", "_source_row_ids",
+            "installation_id",
+            "process_id",
+            "material_id",
+            "month",
+            "mass_t",
+            "cn_code",
+            "supplier_id",
+            "supplier_installation_id",
+            "origin_country",
+            "applies_on",
+            "material_goods_category",
+            "_source_row_ids",
             quantity_source=pl.lit("precursor_consumption"),
-        )  # fmt: skip
+        )
     )
     return pl.concat([from_invoices, from_consumption], how="vertical_relaxed")
 
 
 def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.LazyFrame:
-    """Applicable supplier_emissions row per (supplier installation, material, cn, date); latest start wins."""
+    """The applicable supplier_emissions row per (supplier installation, material, cn, date)."""
     keys = ["supplier_installation_id", "material_id", "cn_code", "applies_on"]
     wanted = parts.select(keys).unique().filter(pl.col("supplier_installation_id").is_not_null())
     se = supplier_em.select(
@@ -144,10 +218,16 @@ def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.LazyFr
         pl.coalesce(
             pl.col("period_end"), pl.col("period_start").dt.offset_by("1y").dt.offset_by("-1d")
         ).alias("se_period_end"),
-        "see_direct", "see_indirect", "embedded_electricity_mwh_per_t", "electricity_ef_tco2_per_mwh",
-        "electricity_ef_source", "determination", "verified", "document_ref",
+        "see_direct",
+        "see_indirect",
+        "embedded_electricity_mwh_per_t",
+        "electricity_ef_tco2_per_mwh",
+        "electricity_ef_source",
+        "determination",
+        "verified",
+        "document_ref",
         pl.col("_source_row_id").alias("se_row_id"),
-    )  # fmt: skip
+    )
     cand = wanted.join(se, on="supplier_installation_id", how="inner").filter(
         (pl.col("se_material_id").is_null() | (pl.col("se_material_id") == pl.col("material_id")))
         & (pl.col("se_cn_code").is_null() | (pl.col("se_cn_code") == pl.col("cn_code")))
@@ -196,9 +276,11 @@ def purchased_precursors(
     )
     need_dv = pl.col("see_origin") == "default_value"
     parts = ref.with_default_values(
-        parts.with_columns(_dv_cn=pl.when(need_dv).then(pl.col("cn_code")),
-                           _dv_country=pl.when(need_dv).then(pl.col("origin_country")),
-                           _dv_year=pl.when(need_dv).then(pl.col("year"))),  # fmt: skip
+        parts.with_columns(
+            _dv_cn=pl.when(need_dv).then(pl.col("cn_code")),
+            _dv_country=pl.when(need_dv).then(pl.col("origin_country")),
+            _dv_year=pl.when(need_dv).then(pl.col("year")),
+        ),
         "_dv_cn",
         "_dv_country",
         "_dv_year",
@@ -207,7 +289,9 @@ def purchased_precursors(
     parts = ref.with_cn_info(parts, "cn_code").with_columns(
         precursor_annex_ii=pl.coalesce(
             pl.col("cn_annex_ii_direct_only"),
-            category_expr(pl.col("material_goods_category"), pl.col("cn_code")).is_in(sorted(ANNEX_II_CATEGORIES)),
+            category_expr(pl.col("material_goods_category"), pl.col("cn_code")).is_in(
+                sorted(ANNEX_II_CATEGORIES)
+            ),
         ).fill_null(False)
     )
     dv_direct = pl.coalesce("dv_direct_marked_up", "dv_total_marked_up")
@@ -258,8 +342,12 @@ def purchased_precursors(
     if missing.height:
         raise MissingFactorError(
             missing.rename({"month": "period"})
-            .with_columns(reason=pl.lit("no SEE for purchased precursor: supplier row without see_direct, or no "
-                                        "default value for its CN code and origin"))  # fmt: skip
+            .with_columns(
+                reason=pl.lit(
+                    "no SEE for purchased precursor: supplier row without see_direct, or no "
+                    "default value for its CN code and origin"
+                )
+            )
             .to_dicts()
         )
     w = pl.col("mass_t")
@@ -271,7 +359,9 @@ def purchased_precursors(
         )
         .group_by(*PURCHASE_GROUP, pl.col("month").alias("period"))
         .agg(
-            pl.col("mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh").sum(),
+            pl.col(
+                "mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh"
+            ).sum(),
             pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("se_row_id").drop_nulls().unique().sort().alias("supplier_emissions_row_ids"),
         )
@@ -284,7 +374,9 @@ def purchased_precursors(
             source=pl.lit("purchased"),
             see_direct=pl.when(nz).then(pl.col("embedded_direct_tco2e") / pl.col("mass_t")),
             see_indirect=pl.when(nz).then(pl.col("embedded_indirect_tco2e") / pl.col("mass_t")),
-            embedded_electricity_mwh_per_t=pl.when(nz).then(pl.col("embedded_electricity_mwh") / pl.col("mass_t")),
+            embedded_electricity_mwh_per_t=pl.when(nz).then(
+                pl.col("embedded_electricity_mwh") / pl.col("mass_t")
+            ),
             default_direct_tco2e=pl.when(pl.col("is_default"))
             .then(pl.col("embedded_direct_tco2e"))
             .otherwise(0.0),
@@ -295,7 +387,16 @@ def purchased_precursors(
                 pl.lit("material has no consumed_in_process_id: not in any SEE")
             ),
         )
-        .sort("installation_id", "period_grain", "period", "process_id", "material_id", "supplier_installation_id",
-              "origin_country", "quantity_source", nulls_last=True)  # fmt: skip
+        .sort(
+            "installation_id",
+            "period_grain",
+            "period",
+            "process_id",
+            "material_id",
+            "supplier_installation_id",
+            "origin_country",
+            "quantity_source",
+            nulls_last=True,
+        )
         .collect()
     )

@@ -1,14 +1,16 @@
 """From process SEE to goods (per product and period) and to export lines (per declaration line).
 
-Every product of a process carries the process's SEE (the template's Summary_Products). `see_chargeable` applies
-CBAM Reg Art 7(1) with the cross-rule of MIR Annex I pt 3.1: direct emissions plus the indirect emissions that come
-from goods outside Annex II (so direct only for an Annex II good with Annex II inputs; direct + indirect for cement).
-Functional units (MIR Art 4): `t clinker` divides by the clinker factor from `qualifying_parameters`
-(`{"clinker_factor": 0.95}`), `kg N` by the nitrogen content (`{"n_content": 0.46}` as a fraction) × 1000.
+Every product of a process carries the process's SEE (the template's Summary_Products). `see_chargeable`
+applies CBAM Reg Art 7(1) with the cross-rule of MIR Annex I pt 3.1: direct emissions plus the indirect
+emissions that come from goods outside Annex II (so direct only for an Annex II good with Annex II inputs;
+direct + indirect for cement). Functional units (MIR Art 4): `t clinker` divides by the clinker factor from
+`qualifying_parameters` (`{"clinker_factor": 0.95}`), `kg N` by the nitrogen content (`{"n_content": 0.46}` as
+a fraction) × 1000.
 
-Export lines: net mass (t, or pieces × unit_mass_t) × the good's SEE for its installation and production period
-(`production_period`, default the declaration year). Without a computed SEE the line takes the DVR default for its
-CN code and the installation's country, marked up for the declaration year, and says why (`default_value_reason`).
+Export lines: net mass (t, or pieces × unit_mass_t) × the good's SEE for its installation and production
+period (`production_period`, default the declaration year). Without a computed SEE the line takes the DVR
+default for its CN code and the installation's country, marked up for the declaration year, and says why
+(`default_value_reason`).
 """
 
 from __future__ import annotations
@@ -32,43 +34,72 @@ def product_output(production: pl.LazyFrame, years: list[int] | None) -> pl.Lazy
     parts = month_parts(production.filter(pl.col("product_id").is_not_null()), dataset="production")
     if years is not None:
         parts = parts.filter(pl.col("month").str.slice(0, 4).is_in([f"{y:04d}" for y in years]))
-    monthly = parts.group_by("installation_id", "process_id", "product_id", pl.col("month").alias("period")).agg(
-        produced_t=(pl.col("produced_t") * pl.col("fraction")).sum()
-    )
+    monthly = parts.group_by(
+        "installation_id", "process_id", "product_id", pl.col("month").alias("period")
+    ).agg(produced_t=(pl.col("produced_t") * pl.col("fraction")).sum())
     return add_year_grain(monthly, ["installation_id", "process_id", "product_id"], ["produced_t"])
 
 
 def goods_see(
-    products: pl.LazyFrame, process_see: pl.DataFrame, production: pl.LazyFrame, ref: CbamReference,
+    products: pl.LazyFrame,
+    process_see: pl.DataFrame,
+    production: pl.LazyFrame,
+    ref: CbamReference,
     years: list[int] | None,
-) -> pl.DataFrame:  # fmt: skip
+) -> pl.DataFrame:
     """Per installation × product × period: SEE direct / indirect / total / chargeable, per t and per FU."""
     prods = ref.with_cn_info(
         products.select(
-            "product_id", pl.col("name").alias("product_name"), "cn_code", "installation_id", "process_id",
+            "product_id",
+            pl.col("name").alias("product_name"),
+            "cn_code",
+            "installation_id",
+            "process_id",
             "qualifying_parameters",
+            pl.col("_source_row_id").alias("_product_row_id"),
         ),
         "cn_code",
-    )  # fmt: skip
+    )
     ps = process_see.lazy().select(
-        "installation_id", "process_id", "period", "period_grain", pl.col("goods_category").alias("process_category"),
-        "see_status", "see_direct", "see_indirect", "see_total", "see_indirect_non_annex_ii", "default_value_share",
-        "electricity_ef_source", "embedded_electricity_mwh_per_t", "activity_level_t",
-    )  # fmt: skip
+        "installation_id",
+        "process_id",
+        "period",
+        "period_grain",
+        pl.col("goods_category").alias("process_category"),
+        "see_status",
+        "see_direct",
+        "see_indirect",
+        "see_total",
+        "see_indirect_non_annex_ii",
+        "default_value_share",
+        "electricity_ef_source",
+        "embedded_electricity_mwh_per_t",
+        "activity_level_t",
+        "_source_row_ids",
+    )
     out = prods.join(ps, on=["installation_id", "process_id"], how="inner").join(
         product_output(production, years),
         on=["installation_id", "process_id", "product_id", "period", "period_grain"],
         how="left",
     )
+    out = out.with_columns(
+        _source_row_ids=pl.concat_list(pl.col("_source_row_ids"), pl.col("_product_row_id"))
+        .list.unique()
+        .list.sort()
+    )
     fu = pl.col("cn_functional_unit").fill_null("t")
     clinker = pl.coalesce(_param("clinker_factor"), _param("clinker_content"))
     n_content = pl.coalesce(_param("n_content"), _param("nitrogen_content"))
     fu_per_t = (
-        pl.when(fu.str.contains("clinker")).then(clinker)
-        .when(fu.str.contains(r"(?i)kg\s*N\b")).then(n_content * 1000.0)
+        pl.when(fu.str.contains("clinker"))
+        .then(clinker)
+        .when(fu.str.contains(r"(?i)kg\s*N\b"))
+        .then(n_content * 1000.0)
         .otherwise(pl.lit(1.0))
-    )  # fmt: skip
-    annex = pl.coalesce(pl.col("cn_annex_ii_direct_only"), pl.col("process_category").is_in(sorted(ANNEX_II_CATEGORIES)))
+    )
+    annex = pl.coalesce(
+        pl.col("cn_annex_ii_direct_only"), pl.col("process_category").is_in(sorted(ANNEX_II_CATEGORIES))
+    )
     out = out.with_columns(
         goods_category=pl.coalesce("cn_goods_category", "process_category"),
         annex_ii_direct_only=annex.fill_null(False),
@@ -79,21 +110,48 @@ def goods_see(
         determination=pl.when(pl.col("see_direct").is_not_null()).then(pl.lit("actual")),
         default_value_reason=pl.lit(None, dtype=pl.String),
         fu_note=pl.when(fu_per_t.is_null()).then(
-            pl.concat_str(pl.lit("functional unit "), fu, pl.lit(" needs a qualifying parameter (clinker_factor / "
-                                                                  "n_content) on the product"))  # fmt: skip
+            pl.concat_str(
+                pl.lit("functional unit "),
+                fu,
+                pl.lit(" needs a qualifying parameter (clinker_factor / n_content) on the product"),
+            )
         ),
     ).with_columns(
         pl.when(pl.col("fu_per_t") > 0).then(pl.col(c) / pl.col("fu_per_t")).alias(f"{c}_per_fu")
         for c in ("see_direct", "see_indirect", "see_total", "see_chargeable")
     )
     cols = [
-        "installation_id", "product_id", "period", "period_grain", "process_id", "product_name", "cn_code",
-        "goods_category", "annex_ii_direct_only", "see_status", "see_direct", "see_indirect", "see_total",
-        "see_chargeable", "chargeable_rule", "default_value_share", "electricity_ef_source",
-        "embedded_electricity_mwh_per_t", "determination", "default_value_reason", "functional_unit", "fu_per_t",
-        "see_direct_per_fu", "see_indirect_per_fu", "see_total_per_fu", "see_chargeable_per_fu", "fu_note",
-        "produced_t", "activity_level_t",
-    ]  # fmt: skip
+        "installation_id",
+        "product_id",
+        "period",
+        "period_grain",
+        "process_id",
+        "product_name",
+        "cn_code",
+        "goods_category",
+        "annex_ii_direct_only",
+        "see_status",
+        "see_direct",
+        "see_indirect",
+        "see_total",
+        "see_chargeable",
+        "chargeable_rule",
+        "default_value_share",
+        "electricity_ef_source",
+        "embedded_electricity_mwh_per_t",
+        "determination",
+        "default_value_reason",
+        "functional_unit",
+        "fu_per_t",
+        "see_direct_per_fu",
+        "see_indirect_per_fu",
+        "see_total_per_fu",
+        "see_chargeable_per_fu",
+        "fu_note",
+        "produced_t",
+        "activity_level_t",
+        "_source_row_ids",
+    ]
     return out.select(cols).sort("installation_id", "period_grain", "period", "product_id").collect()
 
 
@@ -119,23 +177,36 @@ def export_lines(
         .with_columns(
             cn_code=pl.coalesce("cn_code", "_p_cn"),
             installation_id=pl.coalesce("installation_id", "_p_inst"),
-            production_period=pl.coalesce("production_period", pl.col("declaration_date").dt.year().cast(pl.String)),
+            production_period=pl.coalesce(
+                "production_period", pl.col("declaration_date").dt.year().cast(pl.String)
+            ),
             declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64),
             net_mass_t=pl.when(pl.col("unit") == "pcs")
             .then(pl.col("quantity") * pl.col("_p_unit_mass_t"))
             .otherwise(pl.col("quantity") * to_factor_expr(pl.col("unit"), "t")),
         )
-        .with_columns(period_grain=pl.when(pl.col("production_period").str.len_chars() == 7).then(pl.lit("month"))
-                      .otherwise(pl.lit("year")))  # fmt: skip
+        .with_columns(
+            period_grain=pl.when(pl.col("production_period").str.len_chars() == 7)
+            .then(pl.lit("month"))
+            .otherwise(pl.lit("year"))
+        )
         .join(inst, on="installation_id", how="left")
     )
     g = goods.lazy().select(
-        "installation_id", "product_id", pl.col("period").alias("production_period"), "period_grain",
-        pl.col("see_direct").alias("_g_dir"), pl.col("see_indirect").alias("_g_ind"),
-        pl.col("see_chargeable").alias("_g_chg"), pl.col("default_value_share").alias("_g_share"),
-        pl.col("see_status").alias("_g_status"), pl.col("annex_ii_direct_only").alias("_g_annex"),
-    )  # fmt: skip
-    lines = lines.join(g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left")
+        "installation_id",
+        "product_id",
+        pl.col("period").alias("production_period"),
+        "period_grain",
+        pl.col("see_direct").alias("_g_dir"),
+        pl.col("see_indirect").alias("_g_ind"),
+        pl.col("see_chargeable").alias("_g_chg"),
+        pl.col("default_value_share").alias("_g_share"),
+        pl.col("see_status").alias("_g_status"),
+        pl.col("annex_ii_direct_only").alias("_g_annex"),
+    )
+    lines = lines.join(
+        g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left"
+    )
     actual = pl.col("_g_dir").is_not_null()
     lines = ref.with_default_values(
         lines.with_columns(
@@ -152,12 +223,16 @@ def export_lines(
     dv_ind = pl.max_horizontal(pl.col("dv_total_marked_up") - dv_dir, pl.lit(0.0))
     annex = pl.coalesce(pl.col("cn_annex_ii_direct_only"), pl.col("_g_annex")).fill_null(False)
     reason = (
-        pl.when(actual).then(None)
-        .when(pl.col("installation_id").is_null()).then(pl.lit("no installation for the line or its product"))
-        .when(pl.col("_g_status").is_not_null()).then(
-            pl.concat_str(pl.lit("SEE not computable for the installation and period: "), pl.col("_g_status")))
+        pl.when(actual)
+        .then(None)
+        .when(pl.col("installation_id").is_null())
+        .then(pl.lit("no installation for the line or its product"))
+        .when(pl.col("_g_status").is_not_null())
+        .then(
+            pl.concat_str(pl.lit("SEE not computable for the installation and period: "), pl.col("_g_status"))
+        )
         .otherwise(pl.lit("no SEE computed for the installation, product and production period"))
-    )  # fmt: skip
+    )
     lines = lines.with_columns(
         determination=pl.when(actual).then(pl.lit("actual")).otherwise(pl.lit("default")),
         default_value_reason=pl.when(actual | dv_dir.is_not_null())
@@ -180,11 +255,37 @@ def export_lines(
         dv_markup=pl.when(~actual).then(pl.col("dv_markup")),
     )
     cols = [
-        "export_id", "line_no", "declaration_date", "importer_eori", "importer_name", "importer_country",
-        "destination_country", "product_id", "cn_code", "installation_id", "origin_country", "production_period",
-        "period_grain", "quantity", "unit", "net_mass_t", "net_mass_note", "see_direct", "see_indirect",
-        "see_chargeable_per_t", "annex_ii_direct_only", "embedded_direct_tco2e", "embedded_indirect_tco2e",
-        "embedded_chargeable_tco2e", "default_value_share", "determination", "default_value_reason",
-        "dv_used_table", "dv_fallback_reason", "dv_markup", "dv_workbook_version", "_source_row_id",
-    ]  # fmt: skip
+        "export_id",
+        "line_no",
+        "declaration_date",
+        "importer_eori",
+        "importer_name",
+        "importer_country",
+        "destination_country",
+        "product_id",
+        "cn_code",
+        "installation_id",
+        "origin_country",
+        "production_period",
+        "period_grain",
+        "quantity",
+        "unit",
+        "net_mass_t",
+        "net_mass_note",
+        "see_direct",
+        "see_indirect",
+        "see_chargeable_per_t",
+        "annex_ii_direct_only",
+        "embedded_direct_tco2e",
+        "embedded_indirect_tco2e",
+        "embedded_chargeable_tco2e",
+        "default_value_share",
+        "determination",
+        "default_value_reason",
+        "dv_used_table",
+        "dv_fallback_reason",
+        "dv_markup",
+        "dv_workbook_version",
+        "_source_row_id",
+    ]
     return lines.select(cols).sort("export_id", "line_no").collect()

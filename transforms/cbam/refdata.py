@@ -2,8 +2,8 @@
 
 `compute_cbam` never reads files: it gets a `CbamReference`. `CbamReference.from_seeds()` wraps the project's
 reference API (transforms/reference.py over the committed seeds); `CbamReference.from_frames(...)` builds one
-from small in-memory tables (tests, what-if runs). The engine relies only on the column names documented on the
-three lookup callables below.
+from small in-memory tables (tests, what-if runs). The engine relies only on the column names documented on
+the three lookup callables below.
 """
 
 from __future__ import annotations
@@ -14,26 +14,35 @@ from types import MappingProxyType
 
 import polars as pl
 
-# (lf, cn_col) → lf + cn_goods_category (String), cn_annex_ii_direct_only (Boolean), cn_functional_unit (String:
-# `t`, `t clinker`, `kg N`, `MWh`, ...), cn_in_scope (Boolean).
+# (lf, cn_col) → lf + cn_goods_category (String), cn_annex_ii_direct_only (Boolean), cn_functional_unit
+# (String: `t`, `t clinker`, `kg N`, `MWh`, ...), cn_in_scope (Boolean).
 WithCnInfo = Callable[[pl.LazyFrame, str], pl.LazyFrame]
-# (lf, cn_col, country_col ISO2 or null, year_col Int) → lf + dv_direct, dv_indirect, dv_total (tCO2e/t, without
-# mark-up), dv_markup (fraction applied), dv_total_marked_up, dv_direct_marked_up, dv_used_table (`country`,
-# `other` or `annex_iv`), dv_fallback_reason (null when the requested country's own value was used),
-# dv_workbook_version.
+# (lf, cn_col, country_col ISO2 or null, year_col Int) → lf + dv_direct, dv_indirect, dv_total (tCO2e/t,
+# without mark-up), dv_markup (fraction applied), dv_total_marked_up, dv_direct_marked_up, dv_used_table
+# (`country`, `other` or `annex_iv`), dv_fallback_reason (null when the requested country's own value was
+# used), dv_workbook_version.
 WithDefaultValues = Callable[[pl.LazyFrame, str, str, str], pl.LazyFrame]
 # (lf, country_col ISO2) → lf + grid_ef_tco2_per_mwh, grid_ef_source (`D.4(a)`), grid_ef_fallback_reason.
 WithGridFactor = Callable[[pl.LazyFrame, str], pl.LazyFrame]
 
 DV_COLUMNS = (
-    "dv_direct", "dv_indirect", "dv_total", "dv_markup", "dv_total_marked_up", "dv_direct_marked_up",
-    "dv_used_table", "dv_fallback_reason", "dv_workbook_version",
-)  # fmt: skip
+    "dv_direct",
+    "dv_indirect",
+    "dv_total",
+    "dv_markup",
+    "dv_total_marked_up",
+    "dv_direct_marked_up",
+    "dv_used_table",
+    "dv_fallback_reason",
+    "dv_workbook_version",
+)
 CN_COLUMNS = ("cn_goods_category", "cn_annex_ii_direct_only", "cn_functional_unit", "cn_in_scope")
 GRID_COLUMNS = ("grid_ef_tco2_per_mwh", "grid_ef_source", "grid_ef_fallback_reason")
 
 # MIR Annex II G Table 6 (AR5; do not swap in AR6). `CO2e` = already in CO2 equivalents.
-GWP_AR5: Mapping[str, float] = MappingProxyType({"CO2": 1.0, "CO2e": 1.0, "N2O": 265.0, "CF4": 6630.0, "C2F6": 11100.0})
+GWP_AR5: Mapping[str, float] = MappingProxyType(
+    {"CO2": 1.0, "CO2e": 1.0, "N2O": 265.0, "CF4": 6630.0, "C2F6": 11100.0}
+)
 CONSTANTS: Mapping[str, float] = MappingProxyType(
     {
         "f_co2_per_c": 3.664,  # tCO2/tC, MIR Annex II B (Eq 8, 9, 12)
@@ -66,7 +75,8 @@ class CbamReference:
 
     @classmethod
     def from_seeds(cls) -> CbamReference:
-        """The project's committed reference data (transforms/reference.py over dbt_project/seeds/reference)."""
+        """The project's committed reference data (transforms/reference.py over
+        dbt_project/seeds/reference)."""
         from transforms.cbam import _seeds
 
         return _seeds.reference_from_seeds(cls)
@@ -85,20 +95,26 @@ class CbamReference:
     ) -> CbamReference:
         """Reference from small tables.
 
-        - `cn_info`: cn_code (8-digit or shorter prefix), goods_category, annex_ii_direct_only, functional_unit.
-        - `default_values`: table (ISO2, `OTHER`, `ANNEX_IV`), cn_code (prefix), dv_direct, dv_indirect, dv_total
-          (null = the workbook's '–'), markup_2026, markup_2027, markup_2028 (fractions; years before 2026 take
-          the 2026 mark-up, 2028 onward the 2028 one). Longest CN prefix wins; fallback to `OTHER` (country not
-          listed, CN not in its table, or a '–') or `ANNEX_IV` (country unknown), recorded in dv_fallback_reason.
+        - `cn_info`: cn_code (8-digit or shorter prefix), goods_category, annex_ii_direct_only,
+          functional_unit.
+        - `default_values`: table (ISO2, `OTHER`, `ANNEX_IV`), cn_code (prefix), dv_direct, dv_indirect,
+          dv_total (null = the workbook's '–'), markup_2026, markup_2027, markup_2028 (fractions; years before
+          2026 take the 2026 mark-up, 2028 onward the 2028 one). Longest CN prefix wins; fallback to `OTHER`
+          (country not listed, CN not in its table, or a '–') or `ANNEX_IV` (country unknown), recorded in
+          dv_fallback_reason.
         - `grid_factors`: country (ISO2 or `OTHER`), ef_tco2_per_mwh; unlisted countries fall back to `OTHER`.
         """
         dv = default_values if default_values is not None else _EMPTY_DV
-        grid = grid_factors if grid_factors is not None else pl.DataFrame(
-            schema={"country": pl.String, "ef_tco2_per_mwh": pl.Float64}
+        grid = (
+            grid_factors
+            if grid_factors is not None
+            else pl.DataFrame(schema={"country": pl.String, "ef_tco2_per_mwh": pl.Float64})
         )
         return cls(
             with_cn_info=lambda lf, cn_col: _frame_cn_info(lf, cn_col, cn_info),
-            with_default_values=lambda lf, cn, country, year: _frame_dv(lf, cn, country, year, dv, workbook_version),
+            with_default_values=lambda lf, cn, country, year: _frame_dv(
+                lf, cn, country, year, dv, workbook_version
+            ),
             with_grid_factor=lambda lf, country: _frame_grid(lf, country, grid),
             gwp=dict(gwp or GWP_AR5),
             constants={**CONSTANTS, **(constants or {})},
@@ -108,12 +124,22 @@ class CbamReference:
 
 
 _EMPTY_DV = pl.DataFrame(
-    schema={"table": pl.String, "cn_code": pl.String, "dv_direct": pl.Float64, "dv_indirect": pl.Float64,
-            "dv_total": pl.Float64, "markup_2026": pl.Float64, "markup_2027": pl.Float64, "markup_2028": pl.Float64}
-)  # fmt: skip
+    schema={
+        "table": pl.String,
+        "cn_code": pl.String,
+        "dv_direct": pl.Float64,
+        "dv_indirect": pl.Float64,
+        "dv_total": pl.Float64,
+        "markup_2026": pl.Float64,
+        "markup_2027": pl.Float64,
+        "markup_2028": pl.Float64,
+    }
+)
 
 
-def _longest_prefix(keys: pl.LazyFrame, cn_col: str, table: pl.LazyFrame, extra_on: list[str]) -> pl.LazyFrame:
+def _longest_prefix(
+    keys: pl.LazyFrame, cn_col: str, table: pl.LazyFrame, extra_on: list[str]
+) -> pl.LazyFrame:
     """Rows of `keys` joined to the `table` row whose cn_code is the longest prefix of `cn_col`."""
     cand = keys.join(table, on=extra_on, how="inner") if extra_on else keys.join(table, how="cross")
     cand = cand.filter(pl.col(cn_col).str.starts_with(pl.col("_t_cn")))
@@ -144,12 +170,30 @@ def _frame_dv(
         table=pl.when(pl.col(country_col).is_null()).then(pl.lit("ANNEX_IV")).otherwise(pl.col(country_col))
     )
     own = _longest_prefix(req, cn_col, table, ["table"])
-    own = own.select(cn_col, country_col, year_col, "table", "dv_direct", "dv_indirect", "dv_total",
-                     "markup_2026", "markup_2027", "markup_2028")  # fmt: skip
+    own = own.select(
+        cn_col,
+        country_col,
+        year_col,
+        "table",
+        "dv_direct",
+        "dv_indirect",
+        "dv_total",
+        "markup_2026",
+        "markup_2027",
+        "markup_2028",
+    )
     other = _longest_prefix(keys.with_columns(table=pl.lit("OTHER")), cn_col, table, ["table"]).select(
-        cn_col, country_col, year_col, "table", "dv_direct", "dv_indirect", "dv_total",
-        "markup_2026", "markup_2027", "markup_2028",
-    )  # fmt: skip
+        cn_col,
+        country_col,
+        year_col,
+        "table",
+        "dv_direct",
+        "dv_indirect",
+        "dv_total",
+        "markup_2026",
+        "markup_2027",
+        "markup_2028",
+    )
     with_own = keys.join(own, on=[cn_col, country_col, year_col], how="left", nulls_equal=True)
     with_other = with_own.join(
         other, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, suffix="_other"
@@ -157,22 +201,28 @@ def _frame_dv(
     unknown = pl.col(country_col).is_null()
     use_own = pl.col("dv_total").is_not_null() | unknown  # unknown origin: Annex IV only, no further fallback
     reason = (
-        pl.when(unknown).then(pl.lit("country_unknown"))
-        .when(pl.col("dv_total").is_not_null()).then(None)
-        .when(~pl.col(country_col).is_in(list(tables))).then(pl.lit("country_not_listed"))
-        .when(pl.col("table").is_null()).then(pl.lit("cn_not_in_country_table"))
+        pl.when(unknown)
+        .then(pl.lit("country_unknown"))
+        .when(pl.col("dv_total").is_not_null())
+        .then(None)
+        .when(~pl.col(country_col).is_in(list(tables)))
+        .then(pl.lit("country_not_listed"))
+        .when(pl.col("table").is_null())
+        .then(pl.lit("cn_not_in_country_table"))
         .otherwise(pl.lit("marker_dash"))
-    )  # fmt: skip
+    )
 
     def pick(c: str) -> pl.Expr:
         return pl.when(use_own).then(pl.col(c)).otherwise(pl.col(f"{c}_other"))
 
     year = pl.col(year_col)
     markup = (
-        pl.when(year >= 2028).then(pick("markup_2028"))
-        .when(year == 2027).then(pick("markup_2027"))
+        pl.when(year >= 2028)
+        .then(pick("markup_2028"))
+        .when(year == 2027)
+        .then(pick("markup_2027"))
         .otherwise(pick("markup_2026"))
-    )  # fmt: skip
+    )
     resolved = with_other.with_columns(
         dv_direct=pick("dv_direct"),
         dv_indirect=pick("dv_indirect"),

@@ -1,9 +1,10 @@
 """Source-stream emissions (MIR Annex II B) and installation totals (Eq 4).
 
-Activity data per stream and month come from `stream_readings`; fuel bills (`energy_bills` whose carrier is the
-stream's `energy_carrier`) stand in only for months without any reading of that stream, so nothing is counted
-twice. Laboratory values on readings (ncv, carbon_content, ef) override the monitoring plan for their month: a
-reading's own value first, else the activity-weighted mean of the values analysed that month, else the plan.
+Activity data per stream and month come from `stream_readings`; fuel bills (`energy_bills` whose carrier is
+the stream's `energy_carrier`) stand in only for months without any reading of that stream, so nothing is
+counted twice. Laboratory values on readings (ncv, carbon_content, ef) override the monitoring plan for their
+month: a reading's own value first, else the activity-weighted mean of the values analysed that month, else
+the plan.
 
 - combustion  Em = AD × NCV × EF × OxF (EF per energy) or AD × EF × OxF (EF per unit of AD)     Eq 5-6
 - process     Em = AD × EF × ConvF                                                              Eq 11
@@ -43,15 +44,27 @@ def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
     bad = plan.filter(~pl.col("method").is_in(METHODS) | pl.col("gas").is_null())
     if bad.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "stream_id": r["stream_id"],
-              "reason": "unknown method or gas in source_streams"} for r in bad.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "stream_id": r["stream_id"],
+                    "reason": "unknown method or gas in source_streams",
+                }
+                for r in bad.iter_rows(named=True)
+            ]
+        )
     dup = plan.group_by("installation_id", "stream_id").len().filter(pl.col("len") > 1)
     if dup.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "stream_id": r["stream_id"], "reason": "stream listed twice"}
-             for r in dup.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "stream_id": r["stream_id"],
+                    "reason": "stream listed twice",
+                }
+                for r in dup.iter_rows(named=True)
+            ]
+        )
     carriers = (
         plan.filter(pl.col("energy_carrier_key").is_not_null())
         .group_by("installation_id", "energy_carrier_key")
@@ -60,10 +73,17 @@ def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
     )
     if carriers.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "energy_carrier": r["energy_carrier_key"],
-              "streams": ",".join(r["stream_id"]), "reason": "one energy carrier linked to several streams "
-              "(its bills would be counted twice)"} for r in carriers.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "energy_carrier": r["energy_carrier_key"],
+                    "streams": ",".join(r["stream_id"]),
+                    "reason": "one energy carrier linked to several streams "
+                    "(its bills would be counted twice)",
+                }
+                for r in carriers.iter_rows(named=True)
+            ]
+        )
 
     ncv_units: list[str | None] = []
     ncv_assumed: list[bool] = []
@@ -94,7 +114,9 @@ def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
     ncv = unitconv.factor_table(plan, "ncv_unit_used", "ncv_target", "gas_reference_c", prefix="ncv_")
     ef = unitconv.factor_table(plan, "ef_unit_used", "ef_unit_canonical", "gas_reference_c", prefix="ef_")
     plan = plan.join(ncv, on=["ncv_unit_used", "ncv_target", "gas_reference_c"], how="left", nulls_equal=True)
-    plan = plan.join(ef, on=["ef_unit_used", "ef_unit_canonical", "gas_reference_c"], how="left", nulls_equal=True)
+    plan = plan.join(
+        ef, on=["ef_unit_used", "ef_unit_canonical", "gas_reference_c"], how="left", nulls_equal=True
+    )
     return plan
 
 
@@ -124,25 +146,50 @@ def activity_parts(
     plan = _stream_plan(streams)
     rp = keep_years(month_parts(readings, dataset="stream_readings"), years)
     unknown = (
-        rp.join(plan.lazy().select("installation_id", "stream_id"), on=["installation_id", "stream_id"], how="anti")
+        rp.join(
+            plan.lazy().select("installation_id", "stream_id"),
+            on=["installation_id", "stream_id"],
+            how="anti",
+        )
         .select("installation_id", "stream_id", "_source_row_id")
         .head(20)
         .collect()
     )
     if unknown.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "stream_id": r["stream_id"], "row": r["_source_row_id"],
-              "reason": "reading of a stream not in source_streams"} for r in unknown.iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "stream_id": r["stream_id"],
+                    "row": r["_source_row_id"],
+                    "reason": "reading of a stream not in source_streams",
+                }
+                for r in unknown.iter_rows(named=True)
+            ]
+        )
     readings_part = rp.select(
-        "installation_id", "stream_id", "process_id", "month", "fraction", "quantity", "unit", "emissions_t",
-        pl.col("ncv").alias("lab_ncv"), pl.col("carbon_content").alias("lab_carbon_content"),
-        pl.col("ef").alias("lab_ef"), "_source_row_id", ad_origin=pl.lit("reading"),
-    )  # fmt: skip
-    linked = plan.lazy().filter(pl.col("energy_carrier_key").is_not_null()).select(
-        "installation_id", "stream_id", pl.col("energy_carrier_key").alias("carrier_key")
+        "installation_id",
+        "stream_id",
+        "process_id",
+        "month",
+        "fraction",
+        "quantity",
+        "unit",
+        "emissions_t",
+        pl.col("ncv").alias("lab_ncv"),
+        pl.col("carbon_content").alias("lab_carbon_content"),
+        pl.col("ef").alias("lab_ef"),
+        "_source_row_id",
+        ad_origin=pl.lit("reading"),
     )
-    bp = keep_years(month_parts(bills, dataset="energy_bills"), years).with_columns(carrier_key=_norm_text("carrier"))
+    linked = (
+        plan.lazy()
+        .filter(pl.col("energy_carrier_key").is_not_null())
+        .select("installation_id", "stream_id", pl.col("energy_carrier_key").alias("carrier_key"))
+    )
+    bp = keep_years(month_parts(bills, dataset="energy_bills"), years).with_columns(
+        carrier_key=_norm_text("carrier")
+    )
     bill_part = (
         bp.join(linked, on=["installation_id", "carrier_key"], how="inner")
         .join(
@@ -151,11 +198,20 @@ def activity_parts(
             how="anti",
         )
         .select(
-            "installation_id", "stream_id", "process_id", "month", "fraction", "quantity", "unit",
-            pl.lit(None, dtype=pl.Float64).alias("emissions_t"), pl.lit(None, dtype=pl.Float64).alias("lab_ncv"),
-            pl.lit(None, dtype=pl.Float64).alias("lab_carbon_content"), pl.lit(None, dtype=pl.Float64).alias("lab_ef"),
-            "_source_row_id", ad_origin=pl.lit("bill"),
-        )  # fmt: skip
+            "installation_id",
+            "stream_id",
+            "process_id",
+            "month",
+            "fraction",
+            "quantity",
+            "unit",
+            pl.lit(None, dtype=pl.Float64).alias("emissions_t"),
+            pl.lit(None, dtype=pl.Float64).alias("lab_ncv"),
+            pl.lit(None, dtype=pl.Float64).alias("lab_carbon_content"),
+            pl.lit(None, dtype=pl.Float64).alias("lab_ef"),
+            "_source_row_id",
+            ad_origin=pl.lit("bill"),
+        )
     )
     parts = pl.concat([readings_part, bill_part], how="vertical_relaxed").join(
         _lab_month_means(rp), on=["installation_id", "stream_id", "month"], how="left"
@@ -171,16 +227,33 @@ def stream_emissions(
     years: Sequence[int] | None,
     grains: Sequence[str],
 ) -> pl.DataFrame:
-    """Per installation × stream × process × period: activity, factors used, gas tonnes, fossil and biomass CO2e."""
+    """Per installation × stream × process × period: activity, factors, gas t, fossil and biomass CO2e."""
     plan, parts = activity_parts(streams, readings, bills, years)
     p = plan.lazy().select(
-        "installation_id", "stream_id", pl.col("name").alias("stream_name"), "method", "gas",
-        pl.col("unit").alias("activity_unit"), "gas_reference_c", "default_process_id",
-        pl.col("ncv").alias("plan_ncv"), pl.col("ef").alias("plan_ef"),
-        pl.col("carbon_content").alias("plan_carbon_content"), "oxidation_factor", "conversion_factor",
-        "biomass_fraction", "ncv_factor", "ncv_note", "ncv_unit_used", "ncv_unit_assumed", "ef_factor", "ef_note",
-        "ef_unit_used", "ef_basis", "ef_unit_canonical",
-    )  # fmt: skip
+        "installation_id",
+        "stream_id",
+        pl.col("name").alias("stream_name"),
+        "method",
+        "gas",
+        pl.col("unit").alias("activity_unit"),
+        "gas_reference_c",
+        "default_process_id",
+        pl.col("ncv").alias("plan_ncv"),
+        pl.col("ef").alias("plan_ef"),
+        pl.col("carbon_content").alias("plan_carbon_content"),
+        "oxidation_factor",
+        "conversion_factor",
+        "biomass_fraction",
+        "ncv_factor",
+        "ncv_note",
+        "ncv_unit_used",
+        "ncv_unit_assumed",
+        "ef_factor",
+        "ef_note",
+        "ef_unit_used",
+        "ef_basis",
+        "ef_unit_canonical",
+    )
     lf = parts.join(p, on=["installation_id", "stream_id"], how="inner")
     lf = unitconv.join_factors(lf, "unit", "activity_unit", "gas_reference_c", prefix="ad_")
 
@@ -199,7 +272,8 @@ def stream_emissions(
         convf=pl.col("conversion_factor").fill_null(1.0),
         bf=pl.col("biomass_fraction").fill_null(0.0),
         factor_origin=pl.concat_list(
-            pl.when(own_or_lab[c].is_not_null()).then(pl.lit(f"lab:{c}")) for c in ("ncv", "carbon_content", "ef")
+            pl.when(own_or_lab[c].is_not_null()).then(pl.lit(f"lab:{c}"))
+            for c in ("ncv", "carbon_content", "ef")
         ).list.drop_nulls(),
     ).with_columns(energy_tj=pl.col("activity_data") * pl.col("ncv_tj_per_unit"))
 
@@ -207,30 +281,46 @@ def stream_emissions(
     by_basis = pl.when(pl.col("ef_basis") == "energy").then(energy * ef).otherwise(ad * ef)
     method = pl.col("method")
     gas_t = (
-        pl.when(method == "combustion").then(by_basis * pl.col("oxf"))
-        .when(method == "process").then(by_basis * pl.col("convf"))
-        .when(method == "mass_balance").then(
+        pl.when(method == "combustion")
+        .then(by_basis * pl.col("oxf"))
+        .when(method == "process")
+        .then(by_basis * pl.col("convf"))
+        .when(method == "mass_balance")
+        .then(
             pl.when(pl.col("carbon_content_tc_per_unit").is_not_null())
             .then(f_c * ad * pl.col("carbon_content_tc_per_unit"))
             .otherwise(by_basis)
         )
         .otherwise(pl.col("emissions_t") * pl.col("fraction"))
-    )  # fmt: skip
-    lf = lf.with_columns(gas_t=gas_t).with_columns(
-        tco2e=pl.col("gas_t") * pl.col("gas").replace_strict(gwp, default=None, return_dtype=pl.Float64)
-    ).with_columns(
-        fossil_tco2e=pl.col("tco2e") * (1.0 - pl.col("bf")),
-        biomass_tco2e=pl.col("tco2e") * pl.col("bf"),
+    )
+    lf = (
+        lf.with_columns(gas_t=gas_t)
+        .with_columns(
+            tco2e=pl.col("gas_t") * pl.col("gas").replace_strict(gwp, default=None, return_dtype=pl.Float64)
+        )
+        .with_columns(
+            fossil_tco2e=pl.col("tco2e") * (1.0 - pl.col("bf")),
+            biomass_tco2e=pl.col("tco2e") * pl.col("bf"),
+        )
     )
     df = lf.collect()
 
-    bad_unit = df.filter(pl.col("quantity").is_not_null() & pl.col("ad_factor").is_null() & (method != "measured"))
+    bad_unit = df.filter(
+        pl.col("quantity").is_not_null() & pl.col("ad_factor").is_null() & (method != "measured")
+    )
     if bad_unit.height:
         raise CbamInputError(
-            [{"installation_id": r["installation_id"], "stream_id": r["stream_id"], "period": r["month"],
-              "row": r["_source_row_id"], "reason": f"{r['ad_note']} (activity unit of the stream is "
-              f"{r['activity_unit']})"} for r in bad_unit.unique("_source_row_id").head(50).iter_rows(named=True)]
-        )  # fmt: skip
+            [
+                {
+                    "installation_id": r["installation_id"],
+                    "stream_id": r["stream_id"],
+                    "period": r["month"],
+                    "row": r["_source_row_id"],
+                    "reason": f"{r['ad_note']} (activity unit of the stream is {r['activity_unit']})",
+                }
+                for r in bad_unit.unique("_source_row_id").head(50).iter_rows(named=True)
+            ]
+        )
     missing = df.filter(
         pl.col("tco2e").is_null() & ((method == "measured") | (pl.col("activity_data").fill_null(0.0) != 0.0))
     )
@@ -247,8 +337,11 @@ def stream_emissions(
             )
             .drop("month")
         )
-        raise MissingFactorError(problems.to_dicts(), hint="Fill ncv/ef/carbon_content in source_streams (and their "
-                                 "units) or give laboratory values on the readings.")  # fmt: skip
+        raise MissingFactorError(
+            problems.to_dicts(),
+            hint="Fill ncv/ef/carbon_content in source_streams (and their "
+            "units) or give laboratory values on the readings.",
+        )
     df = df.filter(pl.col("tco2e").is_not_null())
 
     w = pl.col("activity_data").abs()
@@ -278,13 +371,37 @@ def stream_emissions(
             *(pl.col(c).sum() for c in ("_w", "_w_ncv", "_w_ef", "_w_cc", "_w_oxf", "_w_bf")),
             pl.col("ad_origin").unique().sort().alias("activity_origin"),
             pl.col("factor_origin").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
-            pl.col("ad_note").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("unit_conversions"),
+            pl.col("ad_note")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort()
+            .alias("unit_conversions"),
             pl.col("_source_row_id").unique().sort().alias("_source_row_ids"),
         )
     )
-    sums = ["activity_data", "energy_tj", "gas_t", "tco2e", "fossil_tco2e", "biomass_tco2e",
-            "_w", "_w_ncv", "_w_ef", "_w_cc", "_w_oxf", "_w_bf"]  # fmt: skip
-    firsts = ["stream_name", "method", "gas", "activity_unit", "ef_unit_canonical", "ef_basis", "ncv_unit_assumed"]
+    sums = [
+        "activity_data",
+        "energy_tj",
+        "gas_t",
+        "tco2e",
+        "fossil_tco2e",
+        "biomass_tco2e",
+        "_w",
+        "_w_ncv",
+        "_w_ef",
+        "_w_cc",
+        "_w_oxf",
+        "_w_bf",
+    ]
+    firsts = [
+        "stream_name",
+        "method",
+        "gas",
+        "activity_unit",
+        "ef_unit_canonical",
+        "ef_basis",
+        "ncv_unit_assumed",
+    ]
     lists = ["activity_origin", "factor_origin", "unit_conversions", "_source_row_ids"]
     out = add_year_grain(monthly, STREAM_KEYS, sums, lists, firsts, grains)
 
@@ -304,12 +421,33 @@ def stream_emissions(
             activity_origin=pl.col("activity_origin").list.join("+"),
         )
         .select(
-            "installation_id", "stream_id", "process_id", "period", "period_grain", "stream_name", "method", "gas",
-            "activity_data", "activity_unit", "energy_tj", "ncv_tj_per_unit", "ef_value", "ef_unit_canonical",
-            "carbon_content_tc_per_unit", "oxidation_factor", "biomass_fraction", "gas_t", "tco2e", "fossil_tco2e",
-            "biomass_tco2e", "activity_origin", "factor_origin", "ncv_unit_assumed", "unit_conversions",
+            "installation_id",
+            "stream_id",
+            "process_id",
+            "period",
+            "period_grain",
+            "stream_name",
+            "method",
+            "gas",
+            "activity_data",
+            "activity_unit",
+            "energy_tj",
+            "ncv_tj_per_unit",
+            "ef_value",
+            "ef_unit_canonical",
+            "carbon_content_tc_per_unit",
+            "oxidation_factor",
+            "biomass_fraction",
+            "gas_t",
+            "tco2e",
+            "fossil_tco2e",
+            "biomass_tco2e",
+            "activity_origin",
+            "factor_origin",
+            "ncv_unit_assumed",
+            "unit_conversions",
             "_source_row_ids",
-        )  # fmt: skip
+        )
         .sort("installation_id", "period_grain", "period", "stream_id", "process_id", nulls_last=True)
         .collect()
     )
@@ -335,7 +473,10 @@ def installation_emissions(stream_em: pl.DataFrame) -> pl.DataFrame:
             c2f6_t=pl.col("gas_t").filter(g == "C2F6").sum(),
             energy_tj=pl.col("energy_tj").sum(),
             unattributed_stream_tco2e=fossil.filter(pl.col("process_id").is_null()).sum(),
-            _source_row_ids=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            _source_row_ids=pl.col("_source_row_ids")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique()
+            .sort(),
         )
         .sort(keys)
     )

@@ -30,7 +30,9 @@ def _part_factor(frm: units.Unit, to: units.Unit, ref_c: float) -> tuple[float, 
     return None
 
 
-def convert(from_unit: str | None, to_unit: str | None, ref_c: float | None = None) -> tuple[float | None, str]:
+def convert(
+    from_unit: str | None, to_unit: str | None, ref_c: float | None = None
+) -> tuple[float | None, str]:
     """(multiplier, note) converting a value in `from_unit` to `to_unit` (simple or compound `num/den`);
     (None, reason) when not convertible."""
     if from_unit is None or to_unit is None:
@@ -60,7 +62,9 @@ def convert(from_unit: str | None, to_unit: str | None, ref_c: float | None = No
     return f, note
 
 
-def factor_table(pairs: pl.DataFrame, frm: str, to: str, ref_c: str | None = None, prefix: str = "") -> pl.DataFrame:
+def factor_table(
+    pairs: pl.DataFrame, frm: str, to: str, ref_c: str | None = None, prefix: str = ""
+) -> pl.DataFrame:
     """For the distinct (from, to[, ref_c]) rows of `pairs`: `<prefix>factor` and `<prefix>note` columns."""
     keys = [frm, to] + ([ref_c] if ref_c else [])
     distinct = pairs.select(keys).unique()
@@ -71,7 +75,8 @@ def factor_table(pairs: pl.DataFrame, frm: str, to: str, ref_c: str | None = Non
         factors.append(f)
         notes.append(note)
     return distinct.with_columns(
-        pl.Series(f"{prefix}factor", factors, dtype=pl.Float64), pl.Series(f"{prefix}note", notes, dtype=pl.String)
+        pl.Series(f"{prefix}factor", factors, dtype=pl.Float64),
+        pl.Series(f"{prefix}note", notes, dtype=pl.String),
     )
 
 

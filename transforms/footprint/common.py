@@ -13,7 +13,9 @@ from transforms.units import UNITS
 YEAR, MONTH = "year", "month"
 
 
-def with_columns_of(lf: pl.LazyFrame, name: str, extra: Mapping[str, pl.DataType] | None = None) -> pl.LazyFrame:
+def with_columns_of(
+    lf: pl.LazyFrame, name: str, extra: Mapping[str, pl.DataType] | None = None
+) -> pl.LazyFrame:
     """The raw lake frame with every contract column of `name` (plus `extra` optional columns) present:
     absent optional columns come in as typed nulls, so tests and partial drops need not spell them out."""
     try:
@@ -26,8 +28,11 @@ def with_columns_of(lf: pl.LazyFrame, name: str, extra: Mapping[str, pl.DataType
     return lf.with_columns(missing) if missing else lf
 
 
-def raw_frame(raw: Mapping[str, pl.LazyFrame], name: str, extra: Mapping[str, pl.DataType] | None = None,
-              ) -> pl.LazyFrame:
+def raw_frame(
+    raw: Mapping[str, pl.LazyFrame],
+    name: str,
+    extra: Mapping[str, pl.DataType] | None = None,
+) -> pl.LazyFrame:
     """`raw[name]` with all its columns; an empty frame of the right schema when the dataset is absent."""
     if name in raw:
         return with_columns_of(raw[name], name, extra)
@@ -59,14 +64,16 @@ def compact_key(expr: pl.Expr) -> pl.Expr:
 
 def unit_dimension(unit: pl.Expr) -> pl.Expr:
     """Dimension of a canonical unit symbol (transforms/units.py), null when unknown."""
-    return unit.replace_strict([u.symbol for u in UNITS], [u.dimension for u in UNITS], default=None,
-                               return_dtype=pl.String)
+    return unit.replace_strict(
+        [u.symbol for u in UNITS], [u.dimension for u in UNITS], default=None, return_dtype=pl.String
+    )
 
 
 def unit_to_base(unit: pl.Expr) -> pl.Expr:
     """Factor from a canonical unit symbol to its dimension's base unit (t, GJ, m3, Nm3, km, pcs, tCO2)."""
-    return unit.replace_strict([u.symbol for u in UNITS], [u.to_base for u in UNITS], default=None,
-                               return_dtype=pl.Float64)
+    return unit.replace_strict(
+        [u.symbol for u in UNITS], [u.to_base for u in UNITS], default=None, return_dtype=pl.Float64
+    )
 
 
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -45,11 +45,15 @@ def energy_bill_months(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     heat_gj = pl.when(kind == "heat").then(pl.col("quantity") * to_factor_expr(pl.col("unit"), "GJ"))
     purchased = (kind == "electricity") & (supply != "onsite")
     gec = pl.col("gec_mwh").fill_null(0.0)
-    covered = pl.when(purchased & pl.col("electricity_mwh").is_not_null()).then(
-        pl.min_horizontal(gec, pl.col("electricity_mwh").clip(lower_bound=0.0)).clip(lower_bound=0.0)
-    ).otherwise(0.0)
+    covered = (
+        pl.when(purchased & pl.col("electricity_mwh").is_not_null())
+        .then(pl.min_horizontal(gec, pl.col("electricity_mwh").clip(lower_bound=0.0)).clip(lower_bound=0.0))
+        .otherwise(0.0)
+    )
     zero_rated_contract = supply.is_in(("ppa", "direct_line")) & (pl.col("ef_tco2_per_mwh") == 0)
-    onsite_renewable = (supply == "onsite") & (pl.col("ef_tco2_per_mwh").is_null() | (pl.col("ef_tco2_per_mwh") == 0))
+    onsite_renewable = (supply == "onsite") & (
+        pl.col("ef_tco2_per_mwh").is_null() | (pl.col("ef_tco2_per_mwh") == 0)
+    )
     end = pl.coalesce("period_end", "period_start")
     per_bill = (
         bills.with_columns(energy_kind=kind, supply_type=supply)
@@ -74,8 +78,9 @@ def energy_bill_months(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         )
     )  # fmt: skip
     months = per_bill.with_columns(
-        month_start=pl.date_ranges(pl.col("period_start").dt.month_start(), pl.col("period_end").dt.month_start(),
-                                   "1mo")
+        month_start=pl.date_ranges(
+            pl.col("period_start").dt.month_start(), pl.col("period_end").dt.month_start(), "1mo"
+        )
     ).explode("month_start")
     overlap = (
         (pl.min_horizontal(pl.col("period_end"), pl.col("month_start").dt.month_end())
@@ -118,8 +123,12 @@ def grid_regions(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> pl.Laz
     )  # fmt: skip
 
 
-def pick_grid_factor(keys: pl.LazyFrame, factors: GhgFactors, series: str, as_of: date | None = None,
-                     ) -> pl.LazyFrame:
+def pick_grid_factor(
+    keys: pl.LazyFrame,
+    factors: GhgFactors,
+    series: str,
+    as_of: date | None = None,
+) -> pl.LazyFrame:
     """For rows (installation_id, year, region, region_level, regional_grid): the factor of `series` by the vintage
     rule. Adds factor_tco2_per_mwh, factor_region, factor_level, factor_data_year, factor_notice,
     factor_status, factor_vintage_rule (each prefixed with the series' short name by the caller if needed)."""
@@ -141,9 +150,16 @@ def pick_grid_factor(keys: pl.LazyFrame, factors: GhgFactors, series: str, as_of
         on="cand", how="inner",
     ).with_columns(year_int=pl.col("year").cast(pl.Int32))  # fmt: skip
     eligible = pl.col("factor_data_year") <= pl.col("year_int")
-    ranked = cand.with_columns(
-        vintage_rank=pl.when(eligible).then(-pl.col("factor_data_year")).otherwise(10_000 + pl.col("factor_data_year")),
-    ).sort("vintage_rank", "spec").group_by("installation_id", "year").first()
+    ranked = (
+        cand.with_columns(
+            vintage_rank=pl.when(eligible)
+            .then(-pl.col("factor_data_year"))
+            .otherwise(10_000 + pl.col("factor_data_year")),
+        )
+        .sort("vintage_rank", "spec")
+        .group_by("installation_id", "year")
+        .first()
+    )
     rule = (
         pl.when(pl.col("factor_data_year") <= pl.col("year_int"))
         .then(pl.format("latest data year <= {}: {} ({})", "year", "factor_data_year", "factor_level"))
@@ -160,6 +176,14 @@ def pick_grid_factor(keys: pl.LazyFrame, factors: GhgFactors, series: str, as_of
 
 def renewable_share(bill_months: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     """Renewable electricity share (GEC-covered + zero-rated PPA/direct line + on-site) over all electricity."""
-    return bill_months.filter(pl.col("energy_kind") == "electricity").group_by(keys).agg(
-        pl.col("electricity_mwh").sum(), pl.col("renewable_mwh").sum(),
-    ).with_columns(renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh")))
+    return (
+        bill_months.filter(pl.col("energy_kind") == "electricity")
+        .group_by(keys)
+        .agg(
+            pl.col("electricity_mwh").sum(),
+            pl.col("renewable_mwh").sum(),
+        )
+        .with_columns(
+            renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh"))
+        )
+    )

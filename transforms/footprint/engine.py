@@ -70,9 +70,15 @@ def _spread(amounts: pl.LazyFrame, ps: pl.LazyFrame, value_cols: list[str]) -> p
     tagged = amounts.join(named, on=PROCESS_KEYS, how="left")
     direct = tagged.filter(pl.col("known").fill_null(False)).drop("known")
     shares = ps.select(
-        "installation_id", "period", "period_grain", process_to="process_id",
-        share=safe_div(pl.col("activity_level_t"),
-                       pl.col("activity_level_t").sum().over("installation_id", "period", "period_grain")))
+        "installation_id",
+        "period",
+        "period_grain",
+        process_to="process_id",
+        share=safe_div(
+            pl.col("activity_level_t"),
+            pl.col("activity_level_t").sum().over("installation_id", "period", "period_grain"),
+        ),
+    )
     spread = (
         tagged.filter(~pl.col("known").fill_null(False)).drop("known", "process_id")
         .join(shares, on=["installation_id", "period", "period_grain"], how="inner")
@@ -90,23 +96,48 @@ def _internal_ids(raw: Mapping[str, pl.LazyFrame], processes: pl.LazyFrame) -> p
     return pl.concat([products, declared, known]).drop_nulls().unique().with_columns(_own=pl.lit(True))
 
 
-def _electricity(ps: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], factors: GhgFactors,
-                 method: ElectricityMethod, as_of: date | None) -> pl.LazyFrame:
+def _electricity(
+    ps: pl.LazyFrame,
+    raw: Mapping[str, pl.LazyFrame],
+    factors: GhgFactors,
+    method: ElectricityMethod,
+    as_of: date | None,
+) -> pl.LazyFrame:
     """Own indirect per tonne, its basis and factor, per process-period row."""
-    years = ps.select("installation_id", year=pl.col("period").str.slice(0, 4)).unique().with_columns(
-        region=pl.lit("China"), region_level=pl.lit("national"), regional_grid=pl.lit(None, pl.String))
+    years = (
+        ps.select("installation_id", year=pl.col("period").str.slice(0, 4))
+        .unique()
+        .with_columns(
+            region=pl.lit("China"), region_level=pl.lit("national"), regional_grid=pl.lit(None, pl.String)
+        )
+    )
     lc = pick_grid_factor(years, factors, "lifecycle_footprint", as_of).select(
-        "installation_id", "year", lc_factor="factor_tco2_per_mwh", lc_year="factor_data_year",
-        lc_rule="factor_vintage_rule")
-    out = ps.with_columns(year=pl.col("period").str.slice(0, 4)).join(lc, on=["installation_id", "year"], how="left")
+        "installation_id",
+        "year",
+        lc_factor="factor_tco2_per_mwh",
+        lc_year="factor_data_year",
+        lc_rule="factor_vintage_rule",
+    )
+    out = ps.with_columns(year=pl.col("period").str.slice(0, 4)).join(
+        lc, on=["installation_id", "year"], how="left"
+    )
     if method == "gec_backed":
         bills = in_both_grains(
-            energy_bill_months(raw).filter(pl.col("energy_kind") == "electricity")
-            .with_columns(month_date=(pl.col("month") + "-01").str.to_date()), "month_date")
-        share = bills.group_by("installation_id", "period", "period_grain").agg(
-            pl.col("electricity_mwh").sum(), pl.col("renewable_mwh").sum()
-        ).select("installation_id", "period", "period_grain",
-                 renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh")))
+            energy_bill_months(raw)
+            .filter(pl.col("energy_kind") == "electricity")
+            .with_columns(month_date=(pl.col("month") + "-01").str.to_date()),
+            "month_date",
+        )
+        share = (
+            bills.group_by("installation_id", "period", "period_grain")
+            .agg(pl.col("electricity_mwh").sum(), pl.col("renewable_mwh").sum())
+            .select(
+                "installation_id",
+                "period",
+                "period_grain",
+                renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh")),
+            )
+        )
         out = out.join(share, on=["installation_id", "period", "period_grain"], how="left")
     else:
         out = out.with_columns(renewable_electricity_share=pl.lit(None, pl.Float64))
@@ -124,8 +155,9 @@ def _electricity(ps: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], factors: Ghg
     )  # fmt: skip
 
 
-def precursor_rows(precursor_inputs: pl.DataFrame | pl.LazyFrame, raw: Mapping[str, pl.LazyFrame],
-                   processes: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def precursor_rows(
+    precursor_inputs: pl.DataFrame | pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], processes: pl.LazyFrame
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """The CBAM engine's precursor_inputs split into (purchased, internal).
 
     Internal rows (`source = internal` or a `from_process_id`, or a material_id naming one of the installation's
@@ -140,8 +172,13 @@ def precursor_rows(precursor_inputs: pl.DataFrame | pl.LazyFrame, raw: Mapping[s
         if col not in names:
             pi = pi.with_columns(pl.lit(None, dtype).alias(col))
     pi = pi.with_columns(period_grain=pl.coalesce("period_grain", grain_of(pl.col("period")))).join(
-        _internal_ids(raw, processes), on=["installation_id", "material_id"], how="left")
-    internal = (pl.col("source") == "internal") | pl.col("from_process_id").is_not_null() | pl.col("_own").fill_null(False)
+        _internal_ids(raw, processes), on=["installation_id", "material_id"], how="left"
+    )
+    internal = (
+        (pl.col("source") == "internal")
+        | pl.col("from_process_id").is_not_null()
+        | pl.col("_own").fill_null(False)
+    )
     default = pl.coalesce("is_default", pl.col("source") == "default", pl.col("determination") == "default")
     purchased = pi.filter(~internal).with_columns(is_default_value=default.fill_null(False)).drop("_own")
     return purchased, pi.filter(internal).drop("_own")
@@ -159,14 +196,25 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFrame:
-    lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")  # small: materialise
+    lines = in_both_grains(
+        purchased_material_lines(raw).collect().lazy(), "invoice_date"
+    )  # small: materialise
     src = pl.col("footprint_source")
-    dqr = pl.when(src == "supplier_specific").then(DQR["supplier_specific"]).when(src == "secondary").then(
-        DQR["secondary"]).otherwise(DQR["gap"])
+    dqr = (
+        pl.when(src == "supplier_specific")
+        .then(DQR["supplier_specific"])
+        .when(src == "secondary")
+        .then(DQR["secondary"])
+        .otherwise(DQR["gap"])
+    )
     per_line = lines.select(
-        *PROCESS_KEYS, materials_t="tco2e", primary_t=pl.when(src == "supplier_specific").then("tco2e").otherwise(0.0),
-        dq_weighted_t=pl.col("tco2e") * dqr, gap_count=(src == "gap").cast(pl.Float64),
-        gap_material=pl.when(src == "gap").then("material_id"))
+        *PROCESS_KEYS,
+        materials_t="tco2e",
+        primary_t=pl.when(src == "supplier_specific").then("tco2e").otherwise(0.0),
+        dq_weighted_t=pl.col("tco2e") * dqr,
+        gap_count=(src == "gap").cast(pl.Float64),
+        gap_material=pl.when(src == "gap").then("material_id"),
+    )
     spread = _spread(per_line, ps, ["materials_t", "primary_t", "dq_weighted_t"])
     return spread.group_by(PROCESS_KEYS).agg(
         pl.col("materials_t").sum(), pl.col("primary_t").sum(), pl.col("dq_weighted_t").sum(),
@@ -176,49 +224,88 @@ def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFram
 
 
 def _inbound(allocations: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFrame:
-    materials = raw_frame(raw, "materials").select("material_id", process_id="consumed_in_process_id").unique(
-        "material_id")
+    materials = (
+        raw_frame(raw, "materials")
+        .select("material_id", process_id="consumed_in_process_id")
+        .unique("material_id")
+    )
     legs = (
         allocations.filter((pl.col("direction") == "inbound") & pl.col("installation_id").is_not_null()
                            & pl.col("wtw_tco2e").is_not_null())
         .join(materials, on="material_id", how="left")
     )  # fmt: skip
     per_item = in_both_grains(legs, "ship_date").select(
-        *PROCESS_KEYS, inbound_transport_t="wtw_tco2e",
+        *PROCESS_KEYS,
+        inbound_transport_t="wtw_tco2e",
         primary_t=pl.when(pl.col("is_primary_data")).then("wtw_tco2e").otherwise(0.0),
-        dq_weighted_t=pl.col("wtw_tco2e") * pl.col("data_quality_rating").cast(pl.Float64))
+        dq_weighted_t=pl.col("wtw_tco2e") * pl.col("data_quality_rating").cast(pl.Float64),
+    )
     spread = _spread(per_item, ps, ["inbound_transport_t", "primary_t", "dq_weighted_t"])
-    return spread.group_by(PROCESS_KEYS).agg(pl.col("inbound_transport_t", "primary_t", "dq_weighted_t").sum())
+    return spread.group_by(PROCESS_KEYS).agg(
+        pl.col("inbound_transport_t", "primary_t", "dq_weighted_t").sum()
+    )
 
 
 def _outbound(allocations: pl.LazyFrame) -> pl.LazyFrame:
     """Per product × period: outbound WTW per tonne shipped (a shipment counts once, in its first leg's period)."""
     out = allocations.filter((pl.col("direction") == "outbound") & pl.col("product_id").is_not_null())
     per_shipment = out.group_by("shipment_id", "product_id").agg(
-        ship_date=pl.col("ship_date").min(), wtw_tco2e=pl.col("wtw_tco2e").sum(), shipped_t=pl.col("mass_t").max(),
-        missing=pl.col("wtw_tco2e").is_null().any())
-    return in_both_grains(per_shipment, "ship_date").group_by("product_id", "period", "period_grain").agg(
-        outbound_tco2e=pl.col("wtw_tco2e").sum(), outbound_shipped_t=pl.col("shipped_t").sum(),
-        outbound_missing=pl.col("missing").any(),
-    ).with_columns(outbound_transport_tco2e_per_t=safe_div(pl.col("outbound_tco2e"), pl.col("outbound_shipped_t")))
+        ship_date=pl.col("ship_date").min(),
+        wtw_tco2e=pl.col("wtw_tco2e").sum(),
+        shipped_t=pl.col("mass_t").max(),
+        missing=pl.col("wtw_tco2e").is_null().any(),
+    )
+    return (
+        in_both_grains(per_shipment, "ship_date")
+        .group_by("product_id", "period", "period_grain")
+        .agg(
+            outbound_tco2e=pl.col("wtw_tco2e").sum(),
+            outbound_shipped_t=pl.col("shipped_t").sum(),
+            outbound_missing=pl.col("missing").any(),
+        )
+        .with_columns(
+            outbound_transport_tco2e_per_t=safe_div(pl.col("outbound_tco2e"), pl.col("outbound_shipped_t"))
+        )
+    )
 
 
-def _internal_matrix(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame, internal: pl.LazyFrame) -> pl.LazyFrame:
+def _internal_matrix(
+    raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame, internal: pl.LazyFrame
+) -> pl.LazyFrame:
     """A[p, q] = tonnes of q's output used by p per tonne of p, per installation and period: from the CBAM
     engine's internal precursor rows (with `from_process_id`) when there are any, else from raw process_flows."""
     cbam = internal.filter(pl.col("from_process_id").is_not_null()).select(
-        "installation_id", "period", "period_grain", "mass_t", to_process_id="process_id",
-        from_process_id="from_process_id")
+        "installation_id",
+        "period",
+        "period_grain",
+        "mass_t",
+        to_process_id="process_id",
+        from_process_id="from_process_id",
+    )
     raw_flows = in_both_grains(raw_frame(raw, "process_flows"), "period_start").select(
-        "installation_id", "period", "period_grain", "mass_t", "to_process_id", "from_process_id")
+        "installation_id", "period", "period_grain", "mass_t", "to_process_id", "from_process_id"
+    )
     has_cbam = cbam.select(pl.len()).collect().item() > 0
-    flows = (cbam if has_cbam else raw_flows).group_by(
-        "installation_id", "period", "period_grain", "from_process_id", "to_process_id").agg(pl.col("mass_t").sum())
-    al = ps.select("installation_id", "period", "period_grain", to_process_id="process_id", al="activity_level_t")
-    return flows.join(al, on=["installation_id", "period", "period_grain", "to_process_id"], how="inner").select(
-        "installation_id", "period", "period_grain", process_id="to_process_id", from_process_id="from_process_id",
-        coef=safe_div(pl.col("mass_t"), pl.col("al")),
-    ).filter(pl.col("coef").is_not_null())
+    flows = (
+        (cbam if has_cbam else raw_flows)
+        .group_by("installation_id", "period", "period_grain", "from_process_id", "to_process_id")
+        .agg(pl.col("mass_t").sum())
+    )
+    al = ps.select(
+        "installation_id", "period", "period_grain", to_process_id="process_id", al="activity_level_t"
+    )
+    return (
+        flows.join(al, on=["installation_id", "period", "period_grain", "to_process_id"], how="inner")
+        .select(
+            "installation_id",
+            "period",
+            "period_grain",
+            process_id="to_process_id",
+            from_process_id="from_process_id",
+            coef=safe_div(pl.col("mass_t"), pl.col("al")),
+        )
+        .filter(pl.col("coef").is_not_null())
+    )
 
 
 def _propagate(b: pl.DataFrame, a: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
@@ -244,10 +331,16 @@ def _propagate(b: pl.DataFrame, a: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
             gap_list=pl.concat_list(pl.col("gap_list").fill_null([]), pl.col("up_list").fill_null([]))
             .list.unique().list.sort(),
         ).drop([f"up_{c}" for c in ADDITIVE] + ["up_gap", "up_list"])  # fmt: skip
-        diff = new.join(x, on=[*keys, "process_id"], suffix="_old").select(
-            pl.max_horizontal([(pl.col(c) - pl.col(f"{c}_old")).abs() for c in ADDITIVE]).max()).item()
-        lists_same = new.join(x, on=[*keys, "process_id"], suffix="_old").select(
-            (pl.col("gap_list") == pl.col("gap_list_old")).all()).item()
+        diff = (
+            new.join(x, on=[*keys, "process_id"], suffix="_old")
+            .select(pl.max_horizontal([(pl.col(c) - pl.col(f"{c}_old")).abs() for c in ADDITIVE]).max())
+            .item()
+        )
+        lists_same = (
+            new.join(x, on=[*keys, "process_id"], suffix="_old")
+            .select((pl.col("gap_list") == pl.col("gap_list_old")).all())
+            .item()
+        )
         x = new
         if (diff is None or diff <= TOLERANCE) and lists_same:
             return x, True
@@ -273,8 +366,9 @@ def compute_product_footprint(
     ps = process_see.lazy()
     if "own_electricity_mwh_per_t" not in ps.collect_schema().names():
         ps = ps.with_columns(own_electricity_mwh_per_t=pl.lit(None, pl.Float64))
-    ps = ps.select(*PROCESS_KEYS, "activity_level_t", "own_see_direct", "own_see_indirect",
-                   "own_electricity_mwh_per_t").filter(pl.col("period_grain").is_in((YEAR, MONTH)))
+    ps = ps.select(
+        *PROCESS_KEYS, "activity_level_t", "own_see_direct", "own_see_indirect", "own_electricity_mwh_per_t"
+    ).filter(pl.col("period_grain").is_in((YEAR, MONTH)))
     al = pl.col("activity_level_t")
     base = _electricity(ps, raw, factors, electricity_method, as_of)
     purchased, internal = precursor_rows(precursor_inputs, raw, ps)
@@ -289,7 +383,11 @@ def compute_product_footprint(
         .join(mats.rename({"primary_t": "mat_primary_t", "dq_weighted_t": "mat_dq_t"}), on=PROCESS_KEYS, how="left")
         .join(inbound.rename({"primary_t": "in_primary_t", "dq_weighted_t": "in_dq_t"}), on=PROCESS_KEYS, how="left")
     )  # fmt: skip
-    b = b.join(bio, on=PROCESS_KEYS, how="left") if bio is not None else b.with_columns(biogenic_t=pl.lit(None))
+    b = (
+        b.join(bio, on=PROCESS_KEYS, how="left")
+        if bio is not None
+        else b.with_columns(biogenic_t=pl.lit(None))
+    )
     own_direct = pl.col("own_see_direct").fill_null(0.0)
     b = b.with_columns(
         own_direct=own_direct,
@@ -310,12 +408,18 @@ def compute_product_footprint(
     ).collect()  # fmt: skip
     matrix = _internal_matrix(raw, ps, internal).collect()
     x, converged = _propagate(b, matrix)
-    fed = matrix.select("installation_id", "period", "period_grain", "process_id").unique().with_columns(
-        internal_inputs=pl.lit(True))
+    fed = (
+        matrix.select("installation_id", "period", "period_grain", "process_id")
+        .unique()
+        .with_columns(internal_inputs=pl.lit(True))
+    )
     parts = ["own_direct", "own_indirect", "precursors", "materials", "inbound_transport"]
     total = pl.sum_horizontal(parts)
-    products = raw_frame(raw, "products").select("product_id", "installation_id", "process_id", "cn_code",
-                                                 "unit_mass_t").unique("product_id")
+    products = (
+        raw_frame(raw, "products")
+        .select("product_id", "installation_id", "process_id", "cn_code", "unit_mass_t")
+        .unique("product_id")
+    )
     score = safe_div(pl.col("dq_weighted"), total)
     result = (
         products.join(x.lazy(), on=["installation_id", "process_id"], how="inner")

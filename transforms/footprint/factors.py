@@ -76,8 +76,11 @@ class GhgFactors:
         """A copy with one table replaced (tests, what-if runs): `frame` as read from CSV (all text) or already
         typed; the version defaults to `<old>+override` so results never pass for the committed version."""
         typed = _typed(name, frame) if _all_text(frame) else frame
-        return dataclasses.replace(self, tables={**self.tables, name: typed},
-                                   versions={**self.versions, name: version or f"{self.versions[name]}+override"})
+        return dataclasses.replace(
+            self,
+            tables={**self.tables, name: typed},
+            versions={**self.versions, name: version or f"{self.versions[name]}+override"},
+        )
 
 
 def _all_text(frame: pl.DataFrame) -> bool:
@@ -122,9 +125,19 @@ def factor_catalog(factors: GhgFactors) -> pl.DataFrame:
     for col, kind, unit in (("ncv_gj_per_t", "fuel_ncv", "GJ/t"), ("ttw_tco2_per_tj", "fuel_ttw_ef", "tCO2/TJ"),
                             ("wtt_tco2e_per_t", "fuel_wtt", "tCO2e/t"), ("wtt_tco2e_per_mwh", "fuel_wtt", "tCO2e/MWh"),
                             ("density_t_per_m3", "fuel_density", "t/m3")):  # fmt: skip
-        fuel_parts.append(ff.filter(pl.col(col).is_not_null()).select(
-            kind=pl.lit(kind), key="fuel_type", value=pl.col(col), unit=pl.lit(unit), source="source",
-            status="status", valid_from="valid_from", valid_to="valid_to", version="version"))
+        fuel_parts.append(
+            ff.filter(pl.col(col).is_not_null()).select(
+                kind=pl.lit(kind),
+                key="fuel_type",
+                value=pl.col(col),
+                unit=pl.lit(unit),
+                source="source",
+                status="status",
+                valid_from="valid_from",
+                valid_to="valid_to",
+                version="version",
+            )
+        )
     da = factors["distance_adjustments"]
     dist = pl.concat([
         da.select(kind=pl.lit("distance_gcd_multiplier"), key="mode", value="gcd_multiplier", unit=pl.lit("1"),
@@ -135,15 +148,28 @@ def factor_catalog(factors: GhgFactors) -> pl.DataFrame:
     gf = factors["china_grid_factors"]
     grid = gf.select(
         kind=pl.concat_str(pl.lit("electricity_"), "series"),
-        key=pl.concat_str("region_level", pl.lit("/"), "region", pl.lit("/"), pl.col("data_year").cast(pl.String)),
-        value="value", unit="unit", source="source", status="status", valid_from="valid_from", valid_to="valid_to",
-        version="version")
+        key=pl.concat_str(
+            "region_level", pl.lit("/"), "region", pl.lit("/"), pl.col("data_year").cast(pl.String)
+        ),
+        value="value",
+        unit="unit",
+        source="source",
+        status="status",
+        valid_from="valid_from",
+        valid_to="valid_to",
+        version="version",
+    )
     return pl.concat([transport, *fuel_parts, dist, grid], how="vertical_relaxed")
 
 
-def restatement_diff(previous: pl.DataFrame, current: pl.DataFrame, keys: Sequence[str],
-                     value_columns: Sequence[str], version_column: str = "factor_version",
-                     rel_tol: float = 1e-9) -> pl.DataFrame:
+def restatement_diff(
+    previous: pl.DataFrame,
+    current: pl.DataFrame,
+    keys: Sequence[str],
+    value_columns: Sequence[str],
+    version_column: str = "factor_version",
+    rel_tol: float = 1e-9,
+) -> pl.DataFrame:
     """Rows of an already reported result whose values moved in a new run (e.g. after a factor update).
 
     One row per key and changed column: old and new value, delta, and both factor versions. Rows present in
@@ -156,11 +182,19 @@ def restatement_diff(previous: pl.DataFrame, current: pl.DataFrame, keys: Sequen
     for c in value_columns:
         old, new = pl.col(c), pl.col(f"{c}_new")
         moved = (old.is_null() != new.is_null()) | (
-            (old - new).abs() > rel_tol * pl.max_horizontal(old.abs(), new.abs(), pl.lit(1e-300)))
-        parts.append(joined.filter(moved.fill_null(False)).select(
-            *keys, column=pl.lit(c), old_value=old.cast(pl.Float64), new_value=new.cast(pl.Float64),
-            delta=(new - old).cast(pl.Float64), old_factor_version="old_factor_version",
-            new_factor_version="new_factor_version"))
+            (old - new).abs() > rel_tol * pl.max_horizontal(old.abs(), new.abs(), pl.lit(1e-300))
+        )
+        parts.append(
+            joined.filter(moved.fill_null(False)).select(
+                *keys,
+                column=pl.lit(c),
+                old_value=old.cast(pl.Float64),
+                new_value=new.cast(pl.Float64),
+                delta=(new - old).cast(pl.Float64),
+                old_factor_version="old_factor_version",
+                new_factor_version="new_factor_version",
+            )
+        )
     if not parts:
         return pl.DataFrame()
     return pl.concat(parts).sort([*keys, "column"])

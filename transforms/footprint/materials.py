@@ -40,18 +40,42 @@ def _convert(qty: pl.Expr, unit: pl.Expr, target: pl.Expr, unit_mass_t: pl.Expr)
 
 
 def _supplier_pcf(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
-    return raw_frame(raw, "supplier_emissions").filter(pl.col("pcf_kgco2e_per_unit").is_not_null()).select(
-        "supplier_installation_id", "material_id", "cn_code", "period_start", "document_ref",
-        period_end=pl.coalesce("period_end", pl.col("period_start").dt.offset_by("1y").dt.offset_by("-1d")),
-        sup_pcf="pcf_kgco2e_per_unit", sup_unit="pcf_unit")
+    return (
+        raw_frame(raw, "supplier_emissions")
+        .filter(pl.col("pcf_kgco2e_per_unit").is_not_null())
+        .select(
+            "supplier_installation_id",
+            "material_id",
+            "cn_code",
+            "period_start",
+            "document_ref",
+            period_end=pl.coalesce(
+                "period_end", pl.col("period_start").dt.offset_by("1y").dt.offset_by("-1d")
+            ),
+            sup_pcf="pcf_kgco2e_per_unit",
+            sup_unit="pcf_unit",
+        )
+    )
 
 
 def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     """Invoice lines of materials and fuels with their footprint (columns LINE_COLUMNS)."""
-    materials = raw_frame(raw, "materials").filter(pl.col("kind").is_in(KINDS)).select(
-        "material_id", "kind", mat_cn="cn_code", process_id="consumed_in_process_id", mat_unit_mass_t="unit_mass_t",
-        sec_pcf="pcf_kgco2e_per_unit", sec_unit="pcf_unit")
-    suppliers = raw_frame(raw, "suppliers").select("supplier_id", supplier_default_installation="installation_id")
+    materials = (
+        raw_frame(raw, "materials")
+        .filter(pl.col("kind").is_in(KINDS))
+        .select(
+            "material_id",
+            "kind",
+            mat_cn="cn_code",
+            process_id="consumed_in_process_id",
+            mat_unit_mass_t="unit_mass_t",
+            sec_pcf="pcf_kgco2e_per_unit",
+            sec_unit="pcf_unit",
+        )
+    )
+    suppliers = raw_frame(raw, "suppliers").select(
+        "supplier_id", supplier_default_installation="installation_id"
+    )
     lines = (
         raw_frame(raw, "supplier_invoices")
         .join(materials, on="material_id", how="inner")
@@ -63,7 +87,9 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     pcf = _supplier_pcf(raw)
     by_material = line_keys.join(
         pcf.filter(pl.col("material_id").is_not_null()).drop("cn_code"),
-        left_on=["sup_inst", "material_id"], right_on=["supplier_installation_id", "material_id"], how="inner",
+        left_on=["sup_inst", "material_id"],
+        right_on=["supplier_installation_id", "material_id"],
+        how="inner",
     ).with_columns(match_rank=pl.lit(0))
     by_cn = line_keys.join(
         pcf.filter(pl.col("cn_code").is_not_null()).drop("material_id"),
@@ -77,14 +103,21 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         .select("invoice_id", "line_no", "sup_pcf", "sup_unit", "document_ref")
     )  # fmt: skip
     lines = (
-        lines.drop("document_ref", strict=False).join(best, on=["invoice_id", "line_no"], how="left")
+        lines.drop("document_ref", strict=False)
+        .join(best, on=["invoice_id", "line_no"], how="left")
         # staged columns: each conversion is computed once (nested unit lookups inlined repeatedly are slow)
         .with_columns(
-            sup_qty=_convert(pl.col("quantity"), pl.col("unit"), pl.col("sup_unit"), pl.col("mat_unit_mass_t")),
-            sec_qty=_convert(pl.col("quantity"), pl.col("unit"), pl.col("sec_unit"), pl.col("mat_unit_mass_t")),
+            sup_qty=_convert(
+                pl.col("quantity"), pl.col("unit"), pl.col("sup_unit"), pl.col("mat_unit_mass_t")
+            ),
+            sec_qty=_convert(
+                pl.col("quantity"), pl.col("unit"), pl.col("sec_unit"), pl.col("mat_unit_mass_t")
+            ),
         )
         .with_columns(use_sup=pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_not_null())
-        .with_columns(use_sec=~pl.col("use_sup") & pl.col("sec_pcf").is_not_null() & pl.col("sec_qty").is_not_null())
+        .with_columns(
+            use_sec=~pl.col("use_sup") & pl.col("sec_pcf").is_not_null() & pl.col("sec_qty").is_not_null()
+        )
     )
     use_sup, use_sec = pl.col("use_sup"), pl.col("use_sec")
     fallback_reason = join_reasons(

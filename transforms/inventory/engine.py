@@ -65,24 +65,42 @@ SITE_COLUMNS = [
 ]  # fmt: skip
 
 
-def scope2_lines(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors, as_of: date | None = None) -> pl.LazyFrame:
+def scope2_lines(
+    raw: Mapping[str, pl.LazyFrame], factors: GhgFactors, as_of: date | None = None
+) -> pl.LazyFrame:
     """Scope 2 per energy bill × month, both methods, with the factor and basis of each (SCOPE2_LINE_COLUMNS)."""
     months = energy_bill_months(raw)
-    keys = months.select("installation_id", "year").unique().join(
-        grid_regions(raw, factors), on="installation_id", how="left")
+    keys = (
+        months.select("installation_id", "year")
+        .unique()
+        .join(grid_regions(raw, factors), on="installation_id", how="left")
+    )
     loc = pick_grid_factor(keys, factors, "co2_average", as_of).select(
-        "installation_id", "year", "region_issue", loc_factor="factor_tco2_per_mwh", loc_rule="factor_vintage_rule")
+        "installation_id",
+        "year",
+        "region_issue",
+        loc_factor="factor_tco2_per_mwh",
+        loc_rule="factor_vintage_rule",
+    )
     res = pick_grid_factor(keys, factors, "co2_excl_market_nonfossil", as_of).select(
-        "installation_id", "year", res_factor="factor_tco2_per_mwh")
+        "installation_id", "year", res_factor="factor_tco2_per_mwh"
+    )
     heat_row = factors["fuel_factors"].filter(pl.col("fuel_type") == HEAT_FUEL)
     heat_factor = heat_row["ttw_tco2_per_tj"][0] if heat_row.height else None
     supply, ef = pl.col("supply_type"), pl.col("ef_tco2_per_mwh")
     elec = pl.col("energy_kind") == "electricity"
     onsite = supply == "onsite"
     contract = supply.is_in(("ppa", "direct_line"))
-    loc_factor = pl.when(onsite).then(None).when((supply == "direct_line") & ef.is_not_null()).then(ef).otherwise(
-        "loc_factor")
-    market_factor = pl.when(onsite).then(None).when(contract & ef.is_not_null()).then(ef).otherwise("res_factor")
+    loc_factor = (
+        pl.when(onsite)
+        .then(None)
+        .when((supply == "direct_line") & ef.is_not_null())
+        .then(ef)
+        .otherwise("loc_factor")
+    )
+    market_factor = (
+        pl.when(onsite).then(None).when(contract & ef.is_not_null()).then(ef).otherwise("res_factor")
+    )
     return (
         months.join(loc, on=["installation_id", "year"], how="left")
         .join(res, on=["installation_id", "year"], how="left")
@@ -115,7 +133,7 @@ def scope2_lines(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors, as_of: da
                     "GECs exceed the bill's purchased MWh by {} MWh: excess not counted", pl.col("gec_unused_mwh")
                     .round(6))),
                 pl.when(contract & ef.is_null()).then(pl.lit("PPA/direct line without ef_tco2_per_mwh: residual proxy")),
-                pl.when((pl.col("ppa_renewable_mwh") > pl.col("gec_covered_mwh")))
+                pl.when(pl.col("ppa_renewable_mwh") > pl.col("gec_covered_mwh"))
                 .then(pl.lit("zero-rated contract MWh without GECs: renewable share only, no instrument reduction")),
                 pl.when(~elec & pl.col("heat_gj").is_null()).then(pl.lit("heat quantity not in energy units: not counted")),
             ),
@@ -128,21 +146,30 @@ def _grains(lf: pl.LazyFrame, keys: list[str], values: list[str], basis: str | N
     """Rows at month and/or year grain → month rows as given and year rows as given, else the sum of the year's
     months; `basis` names a column telling which ('given' / 'sum_of_months')."""
     months = lf.filter(pl.col("period_grain") == MONTH)
-    given = lf.filter(pl.col("period_grain") == YEAR).group_by(*keys, "period", "period_grain").agg(
-        pl.col(values).sum()).with_columns(_basis=pl.lit("given"))
+    given = (
+        lf.filter(pl.col("period_grain") == YEAR)
+        .group_by(*keys, "period", "period_grain")
+        .agg(pl.col(values).sum())
+        .with_columns(_basis=pl.lit("given"))
+    )
     summed = (
         months.with_columns(period=pl.col("period").str.slice(0, 4), period_grain=pl.lit(YEAR))
         .group_by(*keys, "period", "period_grain").agg(pl.col(values).sum())
         .join(given.select(*keys, "period"), on=[*keys, "period"], how="anti")
         .with_columns(_basis=pl.lit("sum_of_months"))
     )  # fmt: skip
-    month_rows = months.group_by(*keys, "period", "period_grain").agg(pl.col(values).sum()).with_columns(
-        _basis=pl.lit("given"))
+    month_rows = (
+        months.group_by(*keys, "period", "period_grain")
+        .agg(pl.col(values).sum())
+        .with_columns(_basis=pl.lit("given"))
+    )
     out = pl.concat([month_rows, given, summed], how="vertical_relaxed")
     return out.rename({"_basis": basis}) if basis else out.drop("_basis")
 
 
-def park_mapping(raw: Mapping[str, pl.LazyFrame], parks: pl.DataFrame | pl.LazyFrame | None = None) -> pl.LazyFrame:
+def park_mapping(
+    raw: Mapping[str, pl.LazyFrame], parks: pl.DataFrame | pl.LazyFrame | None = None
+) -> pl.LazyFrame:
     """installation_id → park_id, park_name. Given `parks` (installation_id, park_id[, park_name]) wins; else
     one park per country + city (`city:CN:ningbo`); an installation without a city is its own park."""
     inst = raw_frame(raw, "installations").select("installation_id", "country", "city")
@@ -174,11 +201,20 @@ def compute_site_inventory(
 ) -> pl.DataFrame:
     """Inventory per installation × period (month and year rows); columns SITE_COLUMNS, units in the names."""
     s1 = _grains(
-        stream_emissions.lazy().select(*SITE_KEYS, scope1_tco2e="fossil_tco2e", scope1_biogenic_memo_tco2e="biomass_tco2e"),
-        ["installation_id"], ["scope1_tco2e", "scope1_biogenic_memo_tco2e"], basis="scope1_basis")
+        stream_emissions.lazy().select(
+            *SITE_KEYS, scope1_tco2e="fossil_tco2e", scope1_biogenic_memo_tco2e="biomass_tco2e"
+        ),
+        ["installation_id"],
+        ["scope1_tco2e", "scope1_biogenic_memo_tco2e"],
+        basis="scope1_basis",
+    )
     # Bills and invoice lines are small next to shipment legs: materialised once, which keeps polars' plan small.
-    lines = scope2_lines(raw, factors, as_of).collect().lazy().with_columns(
-        month_date=(pl.col("month") + "-01").str.to_date())
+    lines = (
+        scope2_lines(raw, factors, as_of)
+        .collect()
+        .lazy()
+        .with_columns(month_date=(pl.col("month") + "-01").str.to_date())
+    )
     s2_month = in_both_grains(lines, "month_date").group_by(SITE_KEYS).agg(
         electricity_mwh=pl.col("electricity_mwh").sum(), purchased_electricity_mwh=pl.col("purchased_mwh").sum(),
         onsite_renewable_mwh=pl.col("onsite_renewable_mwh").sum(), ppa_renewable_mwh=pl.col("ppa_renewable_mwh").sum(),
@@ -191,9 +227,12 @@ def compute_site_inventory(
     known_processes = stream_emissions.lazy().select("installation_id", "process_id").unique()
     purchased, _internal = precursor_rows(precursor_inputs, raw, known_processes)
     pi = purchased.select(
-        "installation_id", "period", "period_grain",
-        scope3_cat1_precursors_tco2e=pl.col("mass_t") * (pl.col("see_direct").fill_null(0.0)
-                                                          + pl.col("see_indirect").fill_null(0.0)))
+        "installation_id",
+        "period",
+        "period_grain",
+        scope3_cat1_precursors_tco2e=pl.col("mass_t")
+        * (pl.col("see_direct").fill_null(0.0) + pl.col("see_indirect").fill_null(0.0)),
+    )
     cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e"])
     mat_lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
     mats = mat_lines.group_by(SITE_KEYS).agg(
@@ -202,27 +241,53 @@ def compute_site_inventory(
         scope3_cat1_gap_lines=(pl.col("footprint_source") == "gap").sum().cast(pl.Float64),
     )
     alloc = shipment_allocations.lazy().filter(pl.col("installation_id").is_not_null())
-    transport = in_both_grains(alloc, "ship_date").group_by(SITE_KEYS).agg(
-        scope3_cat4_tco2e=pl.when(pl.col("scope3_category") == 4).then("wtw_tco2e").otherwise(0.0).sum(),
-        scope3_cat9_tco2e=pl.when(pl.col("scope3_category") == 9).then("wtw_tco2e").otherwise(0.0).sum(),
+    transport = (
+        in_both_grains(alloc, "ship_date")
+        .group_by(SITE_KEYS)
+        .agg(
+            scope3_cat4_tco2e=pl.when(pl.col("scope3_category") == 4).then("wtw_tco2e").otherwise(0.0).sum(),
+            scope3_cat9_tco2e=pl.when(pl.col("scope3_category") == 9).then("wtw_tco2e").otherwise(0.0).sum(),
+        )
     )
     parts = [s1, s2_month, cat1_prec, mats, transport]
     keys = pl.concat([p.select(SITE_KEYS) for p in parts]).unique()
     site = keys
     for p in parts:
         site = site.join(p, on=SITE_KEYS, how="left")
-    zero_if_null = [c for c in SUMMABLE if c not in ("scope1_tco2e", "scope1_biogenic_memo_tco2e", "gross_tco2e",
-                                                      "offsets_tco2e", "net_tco2e", "scope3_cat1_tco2e")]
+    zero_if_null = [
+        c
+        for c in SUMMABLE
+        if c
+        not in (
+            "scope1_tco2e",
+            "scope1_biogenic_memo_tco2e",
+            "gross_tco2e",
+            "offsets_tco2e",
+            "net_tco2e",
+            "scope3_cat1_tco2e",
+        )
+    ]
     year = pl.col("period").str.slice(0, 4)
     regions = grid_regions(raw, factors)
     fkeys = site.select("installation_id", year=year).unique().join(regions, on="installation_id", how="left")
     loc = pick_grid_factor(fkeys, factors, "co2_average", as_of).select(
-        "installation_id", "year", grid_factor_tco2_per_mwh="factor_tco2_per_mwh", grid_factor_region="factor_region",
-        grid_factor_level="factor_level", grid_factor_data_year="factor_data_year", grid_factor_notice="factor_notice",
-        grid_factor_status="factor_status", grid_factor_rule="factor_vintage_rule")
+        "installation_id",
+        "year",
+        grid_factor_tco2_per_mwh="factor_tco2_per_mwh",
+        grid_factor_region="factor_region",
+        grid_factor_level="factor_level",
+        grid_factor_data_year="factor_data_year",
+        grid_factor_notice="factor_notice",
+        grid_factor_status="factor_status",
+        grid_factor_rule="factor_vintage_rule",
+    )
     res = pick_grid_factor(fkeys, factors, "co2_excl_market_nonfossil", as_of).select(
-        "installation_id", "year", residual_factor_tco2_per_mwh="factor_tco2_per_mwh",
-        residual_factor_data_year="factor_data_year", residual_factor_rule="factor_vintage_rule")
+        "installation_id",
+        "year",
+        residual_factor_tco2_per_mwh="factor_tco2_per_mwh",
+        residual_factor_data_year="factor_data_year",
+        residual_factor_rule="factor_vintage_rule",
+    )
     site = (
         site.with_columns([pl.col(c).fill_null(0.0) for c in zero_if_null])
         .with_columns(year=year)
@@ -263,8 +328,11 @@ PARK_COLUMNS = ["park_id", "park_name", "period", "period_grain", "installation_
                 "net_tco2e_ytd"]  # fmt: skip
 
 
-def compute_park_progress(site_inventory: pl.DataFrame, raw: Mapping[str, pl.LazyFrame],
-                          parks: pl.DataFrame | pl.LazyFrame | None = None) -> pl.DataFrame:
+def compute_park_progress(
+    site_inventory: pl.DataFrame,
+    raw: Mapping[str, pl.LazyFrame],
+    parks: pl.DataFrame | pl.LazyFrame | None = None,
+) -> pl.DataFrame:
     """Zero-carbon progress per park × period: sums of the sites' figures, renewable share of the sums, net.
 
     Gross and net of a park are summed over sites with Scope 1 (`installations_missing_scope1` says how many
@@ -274,7 +342,8 @@ def compute_park_progress(site_inventory: pl.DataFrame, raw: Mapping[str, pl.Laz
     out = (
         site_inventory.lazy().drop("park_id").join(mapping, on="installation_id", how="left")
         .group_by("park_id", "park_name", "period", "period_grain")
-        .agg(installation_count=pl.len(), installations_missing_scope1=pl.col("scope1_tco2e").is_null().sum(),
+        .agg(pl.len().alias("installation_count"),
+             pl.col("scope1_tco2e").is_null().sum().alias("installations_missing_scope1"),
              *[pl.col(c).sum() for c in values])
         .with_columns(
             renewable_electricity_share=safe_div(pl.col("renewable_electricity_mwh"), pl.col("electricity_mwh")),

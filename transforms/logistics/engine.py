@@ -57,11 +57,16 @@ ALLOCATION_COLUMNS = [
 def _items(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     """Shipment rows with their mass in tonnes: mass_t, else quantity × unit, else pieces × unit_mass_t."""
     products = raw_frame(raw, "products").select(
-        "product_id", product_unit_mass_t="unit_mass_t", product_installation_id="installation_id")
+        "product_id", product_unit_mass_t="unit_mass_t", product_installation_id="installation_id"
+    )
     materials = raw_frame(raw, "materials").select(
-        "material_id", material_unit_mass_t="unit_mass_t", material_installation_id="consumed_in_installation_id")
+        "material_id",
+        material_unit_mass_t="unit_mass_t",
+        material_installation_id="consumed_in_installation_id",
+    )
     items = (
         raw_frame(raw, "shipments", EXTRA_COLUMNS)
+        .with_row_index("_row")  # input order: the output order (a cheap, deterministic sort key)
         .join(products.unique("product_id"), on="product_id", how="left")
         .join(materials.unique("material_id"), on="material_id", how="left")
     )
@@ -89,11 +94,14 @@ def _legs(items: pl.LazyFrame) -> pl.LazyFrame:
         "fuel_quantity", "fuel_unit")]  # fmt: skip
     return items.group_by(LEG_KEYS).agg(
         *first,
-        mass_t=pl.when(pl.col("item_mass_t").is_null().any()).then(None).otherwise(pl.col("item_mass_t").sum()),
-        mass_source=pl.col("mass_source").drop_nulls().unique().sort().str.join(","),
+        mass_t=pl.when(pl.col("item_mass_t").is_null().any())
+        .then(None)
+        .otherwise(pl.col("item_mass_t").sum()),
+        mass_source=pl.col("mass_source").min(),
         mass_issue=pl.col("mass_issue").drop_nulls().first(),
         item_count=pl.len(),
-        source_row_ids=pl.col("_source_row_id").drop_nulls().sort().str.join("|"),
+        _row=pl.col("_row").min(),
+        source_row_ids=pl.col("_source_row_id").sort_by("_row").drop_nulls().str.join("|"),
     )
 
 
@@ -102,7 +110,8 @@ def _valid_rows(keys: pl.LazyFrame, table: pl.DataFrame, on: list[str], date_col
     with several valid rows the latest valid_from wins."""
     joined = keys.join(table.lazy(), on=on, how="inner").filter(
         (pl.col("valid_from").is_null() | (pl.col("valid_from") <= pl.col(date_col)))
-        & (pl.col("valid_to").is_null() | (pl.col(date_col) <= pl.col("valid_to"))))
+        & (pl.col("valid_to").is_null() | (pl.col(date_col) <= pl.col("valid_to")))
+    )
     return joined
 
 
@@ -110,14 +119,24 @@ def _default_intensity(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     """Per distinct (mode, sub_type, ship_date): the sub-type's intensity row if known, else the mode default."""
     keys = legs.select("mode", "sub_type", "ship_date").unique()
     table = factors["transport_intensities"].select(
-        "mode", row_sub_type="sub_type", is_mode_default="is_mode_default", wtw="wtw_gco2e_per_tkm",
-        ttw="ttw_gco2e_per_tkm", intensity_status="status", valid_from="valid_from", valid_to="valid_to")
+        "mode",
+        row_sub_type="sub_type",
+        is_mode_default="is_mode_default",
+        wtw="wtw_gco2e_per_tkm",
+        ttw="ttw_gco2e_per_tkm",
+        intensity_status="status",
+        valid_from="valid_from",
+        valid_to="valid_to",
+    )
     cand = _valid_rows(keys, table, ["mode"], "ship_date").with_columns(
         pref=pl.when(pl.col("row_sub_type") == pl.col("sub_type")).then(0)
         .when(pl.col("is_mode_default")).then(1).otherwise(None),
     ).filter(pl.col("pref").is_not_null())  # fmt: skip
-    best = cand.sort("pref", "valid_from", descending=[False, True]).group_by(
-        "mode", "sub_type", "ship_date").first()
+    best = (
+        cand.sort("pref", "valid_from", descending=[False, True])
+        .group_by("mode", "sub_type", "ship_date")
+        .first()
+    )
     return best.select(
         "mode", "sub_type", "ship_date", "intensity_status", default_wtw="wtw", default_ttw="ttw",
         intensity_row=pl.col("mode") + "/" + pl.col("row_sub_type"),
@@ -129,10 +148,13 @@ def _default_intensity(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
 def _distance_rule(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     keys = legs.select("mode", "ship_date").unique()
     table = factors["distance_adjustments"].select(
-        "mode", "gcd_multiplier", "gcd_addend_km", "flag", "valid_from", "valid_to")
+        "mode", "gcd_multiplier", "gcd_addend_km", "flag", "valid_from", "valid_to"
+    )
     return (
         _valid_rows(keys, table, ["mode"], "ship_date")
-        .sort("valid_from", descending=True).group_by("mode", "ship_date").first()
+        .sort("valid_from", descending=True)
+        .group_by("mode", "ship_date")
+        .first()
         .select("mode", "ship_date", "gcd_multiplier", "gcd_addend_km", distance_flag="flag")
     )
 
@@ -159,8 +181,13 @@ def logistics_lazy(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> tupl
     resolved = resolve_places(texts, keys)
 
     def side(prefix: str) -> pl.LazyFrame:
-        return resolved.select(pl.col("text").alias(prefix), *[
-            pl.col(c).alias(f"{prefix}_{c}") for c in ("place_id", "place_kind", "latitude", "longitude", "sea_node")])
+        return resolved.select(
+            pl.col("text").alias(prefix),
+            *[
+                pl.col(c).alias(f"{prefix}_{c}")
+                for c in ("place_id", "place_kind", "latitude", "longitude", "sea_node")
+            ],
+        )
 
     sea = factors["sea_distances"].lazy().select("port_a", "port_b", sea_km="distance_km")
     legs = (
@@ -181,21 +208,31 @@ def logistics_lazy(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> tupl
     legs = _with_distance(legs)
     legs = _with_emissions(legs, factors)
     allocations = _allocate(items, legs, raw, factors)
-    return legs.select(LEG_COLUMNS), allocations.select(ALLOCATION_COLUMNS)
+    return legs.sort("_row").select(LEG_COLUMNS), allocations.sort("_row").select(ALLOCATION_COLUMNS)
 
 
 def _with_distance(legs: pl.LazyFrame) -> pl.LazyFrame:
-    gcd = gcd_km(pl.col("origin_latitude"), pl.col("origin_longitude"), pl.col("destination_latitude"),
-                 pl.col("destination_longitude"))
-    sea_pair = (pl.col("mode") == "sea") & pl.col("sea_km").is_not_null() & pl.col("origin_sea_node") \
+    gcd = gcd_km(
+        pl.col("origin_latitude"),
+        pl.col("origin_longitude"),
+        pl.col("destination_latitude"),
+        pl.col("destination_longitude"),
+    )
+    sea_pair = (
+        (pl.col("mode") == "sea")
+        & pl.col("sea_km").is_not_null()
+        & pl.col("origin_sea_node")
         & pl.col("destination_sea_node")
+    )
     rule = pl.concat_str(
         pl.lit("gcd"),
         pl.when(pl.col("gcd_multiplier") != 1).then(pl.lit("_x") + pl.col("gcd_multiplier").cast(pl.String)),
         pl.when(pl.col("gcd_addend_km") != 0).then(
-            pl.lit("_plus_") + pl.col("gcd_addend_km").cast(pl.Int64).cast(pl.String) + pl.lit("km")),
+            pl.lit("_plus_") + pl.col("gcd_addend_km").cast(pl.Int64).cast(pl.String) + pl.lit("km")
+        ),
         pl.when(pl.col("distance_flag").is_not_null()).then(pl.lit("_flagged")),
-        ignore_nulls=True)
+        ignore_nulls=True,
+    )
     unresolved = join_reasons(
         pl.when(pl.col("origin").is_null()).then(pl.lit("no origin"))
         .when(pl.col("origin_place_id").is_null()).then(pl.lit("origin not a known place: ") + pl.col("origin")),
@@ -220,9 +257,15 @@ def _with_distance(legs: pl.LazyFrame) -> pl.LazyFrame:
 def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     dim, base = unit_dimension(pl.col("fuel_unit")), unit_to_base(pl.col("fuel_unit"))
     q = pl.col("fuel_quantity")
-    fuel_mass_t = pl.when(dim == "mass").then(q * base).when(dim == "volume").then(
-        q * base * pl.col("density_t_per_m3"))
-    fuel_energy_gj = pl.when(dim == "energy").then(q * base).otherwise(pl.col("fuel_mass_t") * pl.col("ncv_gj_per_t"))
+    fuel_mass_t = (
+        pl.when(dim == "mass")
+        .then(q * base)
+        .when(dim == "volume")
+        .then(q * base * pl.col("density_t_per_m3"))
+    )
+    fuel_energy_gj = (
+        pl.when(dim == "energy").then(q * base).otherwise(pl.col("fuel_mass_t") * pl.col("ncv_gj_per_t"))
+    )
     ttw_fuel = pl.col("fuel_energy_gj") / 1000 * pl.col("ttw_tco2_per_tj")
     wtt_ratio = safe_div(pl.col("default_wtw"), pl.col("default_ttw")) - 1
     wtt_fuel = (
@@ -282,12 +325,14 @@ def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     )  # fmt: skip
 
 
-def _allocate(items: pl.LazyFrame, legs: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame],
-              factors: GhgFactors) -> pl.LazyFrame:
+def _allocate(
+    items: pl.LazyFrame, legs: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], factors: GhgFactors
+) -> pl.LazyFrame:
     """Leg emissions to each carried item by mass share (one item: share 1), with the installation it
     concerns and its Scope 3 category (inbound → 4; outbound → 9 unless `paid_by_company`, then 4)."""
     invoice_inst = (
-        raw_frame(raw, "supplier_invoices").group_by("invoice_id")
+        raw_frame(raw, "supplier_invoices")
+        .group_by("invoice_id")
         .agg(invoice_installation_id=pl.col("installation_id").drop_nulls().min())
     )
     export_inst = (
@@ -299,17 +344,30 @@ def _allocate(items: pl.LazyFrame, legs: pl.LazyFrame, raw: Mapping[str, pl.Lazy
         "factor_version", "item_count", leg_mass_t="mass_t", dest_installation=pl.when(pl.col("destination_place_kind") == "installation")
         .then("destination_place_id"), origin_installation=pl.when(pl.col("origin_place_kind") == "installation")
         .then("origin_place_id"))  # fmt: skip
-    share = pl.when(pl.col("item_count") == 1).then(pl.lit(1.0)).otherwise(
-        safe_div(pl.col("item_mass_t"), pl.col("leg_mass_t")))
+    share = (
+        pl.when(pl.col("item_count") == 1)
+        .then(pl.lit(1.0))
+        .otherwise(safe_div(pl.col("item_mass_t"), pl.col("leg_mass_t")))
+    )
     inbound = pl.col("direction") == "inbound"
     inst_in = pl.coalesce("invoice_installation_id", "material_installation_id", "dest_installation")
     inst_out = pl.coalesce("export_installation_id", "product_installation_id", "origin_installation")
-    src_in = (pl.when(pl.col("invoice_installation_id").is_not_null()).then(pl.lit("invoice"))
-              .when(pl.col("material_installation_id").is_not_null()).then(pl.lit("material"))
-              .when(pl.col("dest_installation").is_not_null()).then(pl.lit("destination_place")))
-    src_out = (pl.when(pl.col("export_installation_id").is_not_null()).then(pl.lit("export"))
-               .when(pl.col("product_installation_id").is_not_null()).then(pl.lit("product"))
-               .when(pl.col("origin_installation").is_not_null()).then(pl.lit("origin_place")))
+    src_in = (
+        pl.when(pl.col("invoice_installation_id").is_not_null())
+        .then(pl.lit("invoice"))
+        .when(pl.col("material_installation_id").is_not_null())
+        .then(pl.lit("material"))
+        .when(pl.col("dest_installation").is_not_null())
+        .then(pl.lit("destination_place"))
+    )
+    src_out = (
+        pl.when(pl.col("export_installation_id").is_not_null())
+        .then(pl.lit("export"))
+        .when(pl.col("product_installation_id").is_not_null())
+        .then(pl.lit("product"))
+        .when(pl.col("origin_installation").is_not_null())
+        .then(pl.lit("origin_place"))
+    )
     return (
         items.join(leg_part, on=LEG_KEYS, how="inner")
         .join(invoice_inst, on="invoice_id", how="left")
@@ -327,26 +385,31 @@ def _allocate(items: pl.LazyFrame, legs: pl.LazyFrame, raw: Mapping[str, pl.Lazy
             mass_t="item_mass_t", mass_share="mass_share", tonne_km=pl.col("tonne_km") * pl.col("mass_share"),
             wtw_tco2e=pl.col("wtw_tco2e") * pl.col("mass_share"), ttw_tco2e=pl.col("ttw_tco2e") * pl.col("mass_share"),
             is_primary_data="is_primary_data", data_quality_rating="data_quality_rating",
-            issues=join_reasons("issues", pl.when(pl.col("mass_share").is_null())
-                                .then(pl.lit("item mass unknown: not allocated"))),
-            factor_version="factor_version", source_row_id="_source_row_id",
+            issues=join_reasons(
+                "issues", pl.when(pl.col("mass_share").is_null()).then(pl.lit("item mass unknown: not allocated")),
+                pl.when(pl.when(inbound).then(inst_in).otherwise(inst_out).is_null())
+                .then(pl.lit("no installation found (invoice/export/product/material/place): in no site inventory"))),
+            factor_version="factor_version", source_row_id="_source_row_id", _row="_row",
         )
     )  # fmt: skip
 
 
-def compute_logistics(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> tuple[pl.DataFrame, pl.DataFrame]:
+def compute_logistics(
+    raw: Mapping[str, pl.LazyFrame], factors: GhgFactors
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(legs, allocations), collected together so the shared plan runs once."""
     legs, allocations = logistics_lazy(raw, factors)
-    out = pl.collect_all([legs.sort(LEG_KEYS), allocations.sort([*LEG_KEYS, "item_id"], nulls_last=True)])
+    # The streaming engine runs this plan 3-4x faster than the in-memory one on millions of legs (2 cores).
+    out = pl.collect_all([legs, allocations], engine="streaming")
     return out[0], out[1]
 
 
 def compute_shipments(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> pl.DataFrame:
     """Per leg: shipment_id, leg_no, direction, mode, mass_t, distance_km, distance_source, tonne_km, wtw_tco2e,
     ttw_tco2e, intensity_wtw_gco2e_per_tkm, intensity_source, factor_version (and the columns in LEG_COLUMNS)."""
-    return logistics_lazy(raw, factors)[0].sort(LEG_KEYS).collect()
+    return logistics_lazy(raw, factors)[0].collect(engine="streaming")
 
 
 def compute_shipment_allocations(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> pl.DataFrame:
     """Per leg × carried item: mass share, allocated tonne_km / WTW / TTW, installation and Scope 3 category."""
-    return logistics_lazy(raw, factors)[1].sort([*LEG_KEYS, "item_id"], nulls_last=True).collect()
+    return logistics_lazy(raw, factors)[1].collect(engine="streaming")

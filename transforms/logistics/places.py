@@ -31,8 +31,14 @@ def place_keys(factors: GhgFactors, installations: pl.LazyFrame | None = None) -
         pl.col("aliases").fill_null("").str.split("|"),
     )  # fmt: skip
     from_table = (
-        places.select(pl.col("place_id"), place_kind=pl.col("kind"), latitude="latitude", longitude="longitude",
-                      sea_node="sea_node", name=names)
+        places.select(
+            pl.col("place_id"),
+            place_kind=pl.col("kind"),
+            latitude="latitude",
+            longitude="longitude",
+            sea_node="sea_node",
+            name=names,
+        )
         .explode("name")
         .with_columns(priority=pl.lit(0))
     )
@@ -52,10 +58,9 @@ def place_keys(factors: GhgFactors, installations: pl.LazyFrame | None = None) -
 def _installation_places(places: pl.LazyFrame, installations: pl.LazyFrame) -> pl.LazyFrame:
     """Installations as places: their own coordinates, else those of their UN/LOCODE, else of their city."""
     by_code = places.select(unlocode="place_id", lat_code="latitude", lon_code="longitude")
-    by_city = (
-        places.select(city_key=compact_key(pl.col("name_en")), lat_city="latitude", lon_city="longitude")
-        .unique("city_key", keep="none")
-    )
+    by_city = places.select(
+        city_key=compact_key(pl.col("name_en")), lat_city="latitude", lon_city="longitude"
+    ).unique("city_key", keep="none")
     inst = (
         installations.with_columns(city_key=compact_key(pl.col("city")))
         .join(by_code, on="unlocode", how="left")

@@ -23,7 +23,9 @@ from transforms.refbuild._common import write_csv
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius; the same constant as the polars great-circle expression
 VERSION = "2025.1"
-SOURCE = "lingtan waypoint routing (great-circle arcs between sea-lane waypoints, canals at length); approximate"
+SOURCE = (
+    "lingtan waypoint routing (great-circle arcs between sea-lane waypoints, canals at length); approximate"
+)
 
 # Sea-lane waypoints (lat, lon), placed in open water by hand from public maps.
 WAYPOINTS: dict[str, tuple[float, float]] = {
@@ -172,7 +174,9 @@ def _graph(ports: dict[str, tuple[float, float]]) -> dict[str, list[tuple[str, f
     return graph
 
 
-def _shortest_from(graph: dict[str, list[tuple[str, float]]], start: str) -> dict[str, tuple[float, list[str]]]:
+def _shortest_from(
+    graph: dict[str, list[tuple[str, float]]], start: str
+) -> dict[str, tuple[float, list[str]]]:
     best: dict[str, tuple[float, list[str]]] = {}
     queue: list[tuple[float, str, list[str]]] = [(0.0, start, [start])]
     while queue:
