@@ -92,6 +92,7 @@ def run(
         typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}")
         for name, c in sorted(out.ingest.items()):
             typer.echo(f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}")
+    _print_goods_summary(out.home)
     typer.echo("")
     typer.echo(f"lake:       {out.home.raw}")
     typer.echo(f"quarantine: {out.home.raw}/<dataset>/_quarantine.parquet")
@@ -103,6 +104,34 @@ def run(
         what = out.failed_checks or out.failed_steps or ["unknown failure"]
         fail(f"gate blocked publication: {what[0]}" + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
              + "; see fct_data_quality / the Dagster UI", code=2)
+
+
+def _print_goods_summary(home) -> None:
+    """Per good and reporting year: SEE direct / indirect / chargeable (tCO2e/t, 5 dp half-up) and default share."""
+    import polars as pl
+
+    path = home.computed_table("goods_see")
+    if not path.exists():
+        return
+    from transforms.cbam.engine import summarise_goods
+
+    goods = pl.read_parquet(path).filter(pl.col("period_grain") == "year")
+    if goods.is_empty():
+        return
+    s = summarise_goods(goods).sort("installation_id", "period", "product_id")
+    typer.echo("")
+    typer.echo("CBAM specific embedded emissions per good (tCO2e/t; current year to date is provisional)")
+    typer.echo(f"{'installation':<13}{'year':<6}{'product':<16}{'CN':<10}{'direct':>10}{'indirect':>10}"
+               f"{'chargeable':>12}{'default %':>11}")
+    for r in s.iter_rows(named=True):
+        share = r["default_value_share"]
+        typer.echo(f"{r['installation_id']:<13}{r['period']:<6}{r['product_id'][:15]:<16}{r['cn_code']:<10}"
+                   f"{_num(r['see_direct'])}{_num(r['see_indirect'])}{_num(r['see_chargeable'], 12)}"
+                   f"{'' if share is None else f'{float(share) * 100:.1f}':>11}")
+
+
+def _num(v, width: int = 10) -> str:
+    return f"{'' if v is None else str(v):>{width}}"
 
 
 @app.command()

@@ -55,7 +55,7 @@ def run_nightly(landing: str | None = None, home: str | None = None, up_to: date
     ensure_empty_tables(h)
     keys = daily_drops.get_partition_keys()
     end = min((up_to or date.today()).isoformat(), keys[-1])
-    job = defs().get_job_def("nightly")
+    job = defs().resolve_job_def("nightly")
     progress = _Progress(echo)
     logging.getLogger("dagster").addHandler(progress)
     try:
@@ -63,7 +63,7 @@ def run_nightly(landing: str | None = None, home: str | None = None, up_to: date
             instance=dg.DagsterInstance.ephemeral(),
             tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": end},
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     finally:
         logging.getLogger("dagster").removeHandler(progress)
@@ -73,7 +73,7 @@ def run_nightly(landing: str | None = None, home: str | None = None, up_to: date
         echo(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
     out = RunOutcome(result.success, h, landing_u)
     for ev in result.get_asset_materialization_events():
-        m = ev.asset_materialization
+        m = ev.materialization
         key = m.asset_key.to_user_string()
         out.materialized.append(key)
         md = m.metadata

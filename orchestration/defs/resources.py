@@ -1,10 +1,27 @@
-"""Resources shared by all assets (the only `@dg.definitions` inside defs/)."""
+"""Resources shared by all assets (the only definitions function inside defs/)."""
+
+import shutil
+import sys
+from pathlib import Path
 
 import dagster as dg
+from dagster_dbt import DbtCliResource
 
+from orchestration.dbt_project import lingtan_dbt_project
 from orchestration.lib.config import LingtanConfig
+
+
+def dbt_executable() -> str:
+    """The dbt next to this interpreter (the project's .venv): works without `uv run` or an activated venv."""
+    here = Path(sys.prefix) / "bin" / "dbt"
+    return str(here) if here.exists() else (shutil.which("dbt") or "dbt")
 
 
 @dg.definitions
 def resources() -> dg.Definitions:
-    return dg.Definitions(resources={"lingtan": LingtanConfig()})
+    return dg.Definitions(
+        resources={
+            "lingtan": LingtanConfig(),
+            "dbt": DbtCliResource(project_dir=lingtan_dbt_project, dbt_executable=dbt_executable()),
+        }
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def duckdb_cli() -> str:
-    here = Path(sys.executable).parent / "duckdb"
+    here = Path(sys.prefix) / "bin" / "duckdb"
     return str(here) if here.exists() else (shutil.which("duckdb") or "duckdb")
 
 

@@ -75,3 +75,14 @@ def test_export_default_without_any_value_says_so():
     p = mill().product("DRI", "S", "72031000").export("DRI", 5.0, production_period="2024")
     line = one(p.run()["export_lines"])
     assert line["see_direct"] is None and "no default value" in line["default_value_reason"]
+
+
+def test_functional_unit_kg_nitrogen():
+    p = Plant().process("F", "Mixed fertilisers")
+    p.stream("FS", "process", ef=1.0, ef_unit="tCO2/t", default_process_id="F").reading("FS", 300.0)
+    p.produce("F", 1000.0).product(
+        "NPK", "F", "31022100", qualifying_parameters=json.dumps({"n_content": 0.2})
+    )
+    g = one(year_rows(p.run()["goods_see"]))
+    assert g["functional_unit"] == "kg N" and g["fu_per_t"] == 200.0
+    assert close(g["see_direct_per_fu"], 0.3 / 200.0)  # tCO2e per kg N

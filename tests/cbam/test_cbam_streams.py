@@ -202,3 +202,12 @@ def test_lineage_lists_source_rows():
     r = one(year_rows(p.run()["stream_emissions"]))
     assert r["_source_row_ids"] == ["stream_readings#1"]
     assert pl.Series(r["factor_origin"]).to_list() == ["plan"]
+
+
+def test_ef_per_thousand_normal_cubic_metres_with_a_gas_bill_in_m3():
+    p = plant().stream("NG", "combustion", unit="Nm3", ef=1.9, ef_unit="tCO2/1000Nm3", energy_carrier="gas",
+                       default_process_id="P")  # fmt: skip
+    p.bill("gas", 10_000.0, "m3")
+    r = one(year_rows(p.run()["stream_emissions"]), stream_id="NG")
+    assert r["ef_unit_canonical"] == "tCO2/Nm3" and close(r["ef_value"], 1.9e-3)
+    assert close(r["fossil_tco2e"], 10_000.0 * RATIO_20C * 1.9 / 1000.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt.lake import write_tiny_lake
+from tests.dbt.lake import write_computed, write_tiny_lake
 from transforms.paths import DBT_DIR
 
 NEVER_DROPPED = ("carbon_prices",)  # an optional dataset with no file at all: its staging view must be empty
@@ -26,6 +26,7 @@ class Warehouse:
     path: Path  # the DuckDB file
     work: Path  # dbt target/log folders
     rows: dict[str, int]  # rows written per raw dataset
+    computed: dict[str, int]  # rows written per computed table (the real engines' output)
 
     def env(self, path: Path | None = None) -> dict[str, str]:
         return {
@@ -90,9 +91,10 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
     home = tmp_path_factory.mktemp("home")
     work = tmp_path_factory.mktemp("dbt")
     rows = write_tiny_lake(home, skip=NEVER_DROPPED)
+    computed = write_computed(home)
     path = home / "warehouse" / "build" / "lingtan.duckdb"
     path.parent.mkdir(parents=True)
-    wh = Warehouse(home=home, path=path, work=work, rows=rows)
+    wh = Warehouse(home=home, path=path, work=work, rows=rows, computed=computed)
     result = run_dbt(["build"], wh.env(), work)
     assert result.success, "dbt build failed:\n" + "\n".join(failures(result))
     yield wh

@@ -44,6 +44,9 @@ def test_asset_keys_groups_and_lineage(dbt_defs) -> None:
         for s in specs.values()
         for k in (d.asset_key.to_user_string() for d in s.deps)
     )
+    assert {d.asset_key.to_user_string() for d in specs["staging/stg_computed__goods_see"].deps} == {
+        "computed/goods_see"
+    }
     checks = {c.asset_key.to_user_string() for c in assets.check_specs}
     assert "marts/fct_data_quality" in checks and "marts/dim_installation" in checks
     assert not assets.partitions_def

@@ -144,3 +144,25 @@ def test_cbam_engine_precursor_columns(raw, factors, logistics):
     assert r["precursors_tco2e_per_t"] == pytest.approx(1.1 * 100 / 1100, rel=REL)
     assert r["precursor_default_tco2e_per_t"] == pytest.approx(1.1 * 100 / 1100, rel=REL)
     assert r["own_direct_tco2e_per_t"] == pytest.approx(1.0, rel=REL)  # chain from CBAM's internal rows
+
+
+def test_precursor_zero_rated_by_cbam_is_a_footprint_gap(raw, factors, logistics):
+    """An EU-origin precursor has SEE 0 in CBAM (exempt origin), which says nothing about its real footprint."""
+    pi = synthetic.precursor_inputs().with_columns(
+        see_origin=pl.Series(["exempt_origin", "default_value", "internal"]),
+        see_direct=pl.Series([0.0, 2.0, 0.9]), see_indirect=pl.Series([0.0, 0.0, 0.4]),
+    )  # fmt: skip
+    out = compute_product_footprint(raw, factors, synthetic.process_see(), pi, logistics[1])
+    r = out.filter(pl.col("product_id") == "P_PROF").row(0, named=True)
+    assert r["precursors_tco2e_per_t"] == 0.0
+    assert r["has_gap"] and r["gap_materials"] == "M_BILLET,M_GLUE"
+
+
+def test_no_activity_level_means_no_footprint(raw, factors, logistics):
+    ps = synthetic.process_see().with_columns(
+        activity_level_t=pl.when(pl.col("process_id") == "SM").then(0.0).otherwise("activity_level_t"),
+        own_see_direct=pl.when(pl.col("process_id") == "SM").then(None).otherwise("own_see_direct"),
+    )
+    out = compute_product_footprint(raw, factors, ps, synthetic.precursor_inputs(), logistics[1])
+    r = out.filter(pl.col("product_id") == "P_CAST").row(0, named=True)
+    assert r["cradle_to_gate_tco2e_per_t"] is None and "activity level" in r["issues"]

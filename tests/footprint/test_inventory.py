@@ -237,3 +237,10 @@ def test_no_scope1_rows_leave_gross_and_net_empty_with_reason(raw, factors, logi
     assert r["scope1_basis"] == "missing" and "no stream_emissions" in r["issues"]
     assert r["scope2_location_tco2e"] == pytest.approx(200 * EAST, rel=REL)
     assert r["provisional"] is None  # no as-of date given
+
+
+def test_precursor_without_real_footprint_counts_as_a_gap_line(raw, factors, logistics):
+    pi = synthetic.precursor_inputs().with_columns(see_origin=pl.Series(["exempt_origin", None, "internal"]))
+    out = compute_site_inventory(raw, factors, synthetic.stream_emissions(), pi, logistics[1])
+    assert site(out, "FS1")["scope3_cat1_gap_lines"] == 2  # glue (material) + EU-origin billet (precursor)
+    assert site(out, "NB1")["scope3_cat1_gap_lines"] == 1  # scrap

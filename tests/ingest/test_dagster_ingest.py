@@ -34,7 +34,7 @@ def test_definitions_load_with_one_asset_per_dataset():
     d = defs()
     keys = {s.key.to_user_string() for s in d.resolve_all_asset_specs()}
     assert {f"raw/{n}" for n in datasets()} <= keys
-    assert d.get_job_def("nightly") is not None
+    assert d.resolve_job_def("nightly") is not None
     assert d.get_schedule_def("nightly_schedule") and d.get_sensor_def("landing_sensor")
 
 
@@ -43,7 +43,7 @@ def test_ingest_assets_materialize_with_row_counts(tmp_path, monkeypatch):
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\nx\n")
     result = ingest_job_result(landing, home, monkeypatch)
     assert result.success
-    mats = {e.asset_key.to_user_string(): e.asset_materialization.metadata
+    mats = {e.asset_key.to_user_string(): e.materialization.metadata
             for e in result.get_asset_materialization_events()}
     md = mats["raw/supplier_invoices"]
     assert (md["rows_read"].value, md["rows_accepted"].value, md["rows_quarantined"].value) == (2, 1, 1)

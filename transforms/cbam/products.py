@@ -5,7 +5,7 @@ applies CBAM Reg Art 7(1) with the cross-rule of MIR Annex I pt 3.1: direct emis
 emissions that come from goods outside Annex II (so direct only for an Annex II good with Annex II inputs;
 direct + indirect for cement). Functional units (MIR Art 4): `t clinker` divides by the clinker factor from
 `qualifying_parameters` (`{"clinker_factor": 0.95}`), `kg N` by the nitrogen content (`{"n_content": 0.46}` as
-a fraction) × 1000.
+a fraction) × 1000; other units (supplementary units, MWh) stay unconverted, with a note.
 
 Export lines: net mass (t, or pieces × unit_mass_t) × the good's SEE for its installation and production
 period (`production_period`, default the declaration year). Without a computed SEE the line takes the DVR
@@ -90,12 +90,16 @@ def goods_see(
     fu = pl.col("cn_functional_unit").fill_null("t")
     clinker = pl.coalesce(_param("clinker_factor"), _param("clinker_content"))
     n_content = pl.coalesce(_param("n_content"), _param("nitrogen_content"))
+    is_clinker = fu.str.contains("(?i)clinker")
+    is_n = fu.str.contains(r"(?i)^kg\s*N\b")
     fu_per_t = (
-        pl.when(fu.str.contains("clinker"))
+        pl.when(fu == "t")
+        .then(pl.lit(1.0))
+        .when(is_clinker)
         .then(clinker)
-        .when(fu.str.contains(r"(?i)kg\s*N\b"))
+        .when(is_n)
         .then(n_content * 1000.0)
-        .otherwise(pl.lit(1.0))
+        .otherwise(None)
     )
     annex = pl.coalesce(
         pl.col("cn_annex_ii_direct_only"), pl.col("process_category").is_in(sorted(ANNEX_II_CATEGORIES))
@@ -109,13 +113,16 @@ def goods_see(
         chargeable_rule=pl.lit(CHARGEABLE_RULE),
         determination=pl.when(pl.col("see_direct").is_not_null()).then(pl.lit("actual")),
         default_value_reason=pl.lit(None, dtype=pl.String),
-        fu_note=pl.when(fu_per_t.is_null()).then(
+        fu_note=pl.when(fu_per_t.is_null() & (is_clinker | is_n))
+        .then(
             pl.concat_str(
                 pl.lit("functional unit "),
                 fu,
                 pl.lit(" needs a qualifying parameter (clinker_factor / n_content) on the product"),
             )
-        ),
+        )
+        .when(fu_per_t.is_null())
+        .then(pl.concat_str(pl.lit("functional unit "), fu, pl.lit(" is not converted from tonnes"))),
     ).with_columns(
         pl.when(pl.col("fu_per_t") > 0).then(pl.col(c) / pl.col("fu_per_t")).alias(f"{c}_per_fu")
         for c in ("see_direct", "see_indirect", "see_total", "see_chargeable")

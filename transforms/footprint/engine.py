@@ -163,12 +163,15 @@ def precursor_rows(
     Internal rows (`source = internal` or a `from_process_id`, or a material_id naming one of the installation's
     own products/processes) are flows between own processes: their emissions are the installation's own Scope 1/2,
     so they are never a purchased good; the footprint passes them on through the process chain instead.
-    Purchased rows get `is_default_value` from `is_default` / `source = default` / `determination = default`.
+    Purchased rows get `is_default_value` from `is_default` / `source = default` / `determination = default`, and
+    `footprint_gap` when CBAM's SEE says nothing about their real footprint: zero-rated EU / Annex III origin
+    (`see_origin = exempt_origin`) or no SEE at all.
     """
     pi = precursor_inputs.lazy()
     names = pi.collect_schema().names()
     for col, dtype in (("from_process_id", pl.String), ("is_default", pl.Boolean), ("determination", pl.String),
-                       ("source", pl.String), ("period_grain", pl.String)):  # fmt: skip
+                       ("source", pl.String), ("period_grain", pl.String), ("see_origin", pl.String),
+                       ("cn_code", pl.String)):  # fmt: skip
         if col not in names:
             pi = pi.with_columns(pl.lit(None, dtype).alias(col))
     pi = pi.with_columns(period_grain=pl.coalesce("period_grain", grain_of(pl.col("period")))).join(
@@ -180,8 +183,23 @@ def precursor_rows(
         | pl.col("_own").fill_null(False)
     )
     default = pl.coalesce("is_default", pl.col("source") == "default", pl.col("determination") == "default")
-    purchased = pi.filter(~internal).with_columns(is_default_value=default.fill_null(False)).drop("_own")
+    gap = (pl.col("see_origin") == "exempt_origin").fill_null(False) | (
+        pl.col("see_direct").is_null() & pl.col("see_indirect").is_null()
+    )
+    purchased = (
+        pi.filter(~internal)
+        .with_columns(is_default_value=default.fill_null(False), footprint_gap=gap)
+        .drop("_own")
+    )
     return purchased, pi.filter(internal).drop("_own")
+
+
+def _split_names(col: str) -> pl.Expr:
+    return (
+        pl.when(pl.col(col).fill_null("") != "")
+        .then(pl.col(col).str.split(","))
+        .otherwise(pl.lit([], pl.List(pl.String)))
+    )
 
 
 def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
@@ -192,13 +210,15 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
         precursor_default_t=pl.when(is_default).then(total).otherwise(0.0).sum(),
         primary_t=pl.when(is_default).then(0.0).otherwise(total).sum(),
         dq_weighted_t=(total * pl.when(is_default).then(DQR["cbam_default"]).otherwise(DQR["supplier_specific"])).sum(),
+        prec_gap_count=pl.col("footprint_gap").cast(pl.Float64).sum(),
+        prec_gap_materials=pl.when("footprint_gap").then(pl.coalesce("material_id", "cn_code"))
+        .drop_nulls().unique().sort().str.join(","),
     )  # fmt: skip
 
 
 def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFrame:
-    lines = in_both_grains(
-        purchased_material_lines(raw).collect().lazy(), "invoice_date"
-    )  # small: materialise
+    # invoice lines are few next to legs: materialised once, which keeps the polars plan small and fast
+    lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
     src = pl.col("footprint_source")
     dqr = (
         pl.when(src == "supplier_specific")
@@ -388,9 +408,10 @@ def compute_product_footprint(
         if bio is not None
         else b.with_columns(biogenic_t=pl.lit(None))
     )
-    own_direct = pl.col("own_see_direct").fill_null(0.0)
+    valid_al = al.is_not_null() & (al > 0)
     b = b.with_columns(
-        own_direct=own_direct,
+        own_direct=pl.when(valid_al).then(pl.col("own_see_direct").fill_null(0.0)),
+        own_indirect=pl.when(valid_al).then("own_indirect"),
         precursors=safe_div(pl.col("precursors_t").fill_null(0.0), al),
         materials=safe_div(pl.col("materials_t").fill_null(0.0), al),
         inbound_transport=safe_div(pl.col("inbound_transport_t").fill_null(0.0), al),
@@ -401,9 +422,8 @@ def compute_product_footprint(
         + safe_div(pl.sum_horizontal(pl.col("primary_t", "mat_primary_t", "in_primary_t").fill_null(0.0)), al),
         dq_weighted=pl.col("own_direct") * DQR["plant"] + pl.col("own_indirect") * DQR["plant_electricity"]
         + safe_div(pl.sum_horizontal(pl.col("dq_weighted_t", "mat_dq_t", "in_dq_t").fill_null(0.0)), al),
-        gap_flag=(pl.col("gap_count").fill_null(0.0) > 0).cast(pl.Float64),
-        gap_list=pl.when(pl.col("gap_materials").fill_null("") != "").then(pl.col("gap_materials").str.split(","))
-        .otherwise(pl.lit([], pl.List(pl.String))),
+        gap_flag=((pl.col("gap_count").fill_null(0.0) + pl.col("prec_gap_count").fill_null(0.0)) > 0).cast(pl.Float64),
+        gap_list=pl.concat_list(_split_names("gap_materials"), _split_names("prec_gap_materials")).list.unique().list.sort(),
         al_issue=pl.when(al.is_null() | (al <= 0)).then(pl.lit("activity level missing or zero: per-tonne parts null")),
     ).collect()  # fmt: skip
     matrix = _internal_matrix(raw, ps, internal).collect()
@@ -414,7 +434,7 @@ def compute_product_footprint(
         .with_columns(internal_inputs=pl.lit(True))
     )
     parts = ["own_direct", "own_indirect", "precursors", "materials", "inbound_transport"]
-    total = pl.sum_horizontal(parts)
+    total = pl.sum_horizontal(parts, ignore_nulls=False)  # no activity level: no footprint
     products = (
         raw_frame(raw, "products")
         .select("product_id", "installation_id", "process_id", "cn_code", "unit_mass_t")
@@ -448,7 +468,9 @@ def compute_product_footprint(
             internal_inputs=pl.col("internal_inputs").fill_null(False),
             issues=join_reasons(
                 "al_issue", "electricity_issue",
-                pl.when(pl.col("gap_flag") > 0).then(pl.lit("purchased input without footprint counted as zero")),
+                pl.when(pl.col("gap_flag") > 0).then(
+                    pl.lit("purchased input without footprint counted as zero (materials without any footprint; "
+                           "precursors zero-rated by CBAM origin rules or without SEE)")),
                 pl.when(pl.col("outbound_missing").fill_null(False))
                 .then(pl.lit("some outbound legs without emissions (see fct_shipment_emissions.issues)")),
                 pl.lit(None if converged else "internal process loop did not converge", pl.String),

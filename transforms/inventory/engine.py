@@ -115,7 +115,7 @@ def scope2_lines(
             .when(onsite).then(pl.lit("on-site generation: 0"))
             .when(contract & ef.is_not_null()).then(pl.lit("contract factor (bill ef_tco2_per_mwh); GEC MWh at 0"))
             .otherwise(pl.lit("GEC MWh at 0; rest at national excl. market-traded non-fossil (residual proxy)")),
-            heat_tco2e=pl.col("heat_gj").fill_null(0.0) / 1000 * (heat_factor or 0.0),
+            heat_tco2e=pl.col("heat_gj").fill_null(0.0) / 1000 * pl.lit(heat_factor, pl.Float64).fill_null(0.0),
         )
         .with_columns(
             scope2_location_tco2e=pl.when(elec).then(pl.col("purchased_mwh") * pl.col("location_factor_tco2_per_mwh")
@@ -136,6 +136,7 @@ def scope2_lines(
                 pl.when(pl.col("ppa_renewable_mwh") > pl.col("gec_covered_mwh"))
                 .then(pl.lit("zero-rated contract MWh without GECs: renewable share only, no instrument reduction")),
                 pl.when(~elec & pl.col("heat_gj").is_null()).then(pl.lit("heat quantity not in energy units: not counted")),
+                pl.when(~elec & pl.lit(heat_factor is None)).then(pl.lit(f"no {HEAT_FUEL} factor: heat not counted")),
             ),
         )
         .select(SCOPE2_LINE_COLUMNS)
@@ -232,8 +233,9 @@ def compute_site_inventory(
         "period_grain",
         scope3_cat1_precursors_tco2e=pl.col("mass_t")
         * (pl.col("see_direct").fill_null(0.0) + pl.col("see_indirect").fill_null(0.0)),
+        precursor_gap_lines=pl.col("footprint_gap").cast(pl.Float64),  # CBAM zero-rated origin or no SEE
     )
-    cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e"])
+    cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e", "precursor_gap_lines"])
     mat_lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
     mats = mat_lines.group_by(SITE_KEYS).agg(
         scope3_cat1_materials_tco2e=pl.when(pl.col("kind") == "material").then("tco2e").otherwise(0.0).sum(),
@@ -297,6 +299,7 @@ def compute_site_inventory(
         .with_columns(
             renewable_electricity_share=safe_div(pl.col("renewable_electricity_mwh"), pl.col("electricity_mwh")),
             scope3_cat1_tco2e=pl.col("scope3_cat1_precursors_tco2e") + pl.col("scope3_cat1_materials_tco2e"),
+            scope3_cat1_gap_lines=pl.col("scope3_cat1_gap_lines") + pl.col("precursor_gap_lines").fill_null(0.0),
             gross_tco2e=pl.col("scope1_tco2e") + pl.col("scope2_location_tco2e"),
             offsets_tco2e=pl.lit(0.0),
             scope1_basis=pl.col("scope1_basis").fill_null("missing"),

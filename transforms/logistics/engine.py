@@ -372,14 +372,17 @@ def _allocate(
         items.join(leg_part, on=LEG_KEYS, how="inner")
         .join(invoice_inst, on="invoice_id", how="left")
         .join(export_inst, on="export_id", how="left")
-        .with_columns(mass_share=share)
+        .with_columns(
+            mass_share=share,
+            installation_id=pl.when(inbound).then(inst_in).otherwise(inst_out),
+            installation_source=pl.when(inbound).then(src_in).otherwise(src_out),
+        )
         .select(
             *LEG_KEYS, "ship_date", period_year=period_of(pl.col("ship_date"), "year"),
             period_month=period_of(pl.col("ship_date"), "month"), direction="direction", mode="mode",
             item_kind="item_kind", item_id=pl.coalesce("product_id", "material_id"), product_id="product_id",
             material_id="material_id", export_id="export_id", invoice_id="invoice_id",
-            installation_id=pl.when(inbound).then(inst_in).otherwise(inst_out),
-            installation_source=pl.when(inbound).then(src_in).otherwise(src_out),
+            installation_id="installation_id", installation_source="installation_source",
             scope3_category=pl.when(inbound | pl.col("paid_by_company").fill_null(False)).then(pl.lit(4, pl.Int8))
             .otherwise(pl.lit(9, pl.Int8)),
             mass_t="item_mass_t", mass_share="mass_share", tonne_km=pl.col("tonne_km") * pl.col("mass_share"),
@@ -387,7 +390,7 @@ def _allocate(
             is_primary_data="is_primary_data", data_quality_rating="data_quality_rating",
             issues=join_reasons(
                 "issues", pl.when(pl.col("mass_share").is_null()).then(pl.lit("item mass unknown: not allocated")),
-                pl.when(pl.when(inbound).then(inst_in).otherwise(inst_out).is_null())
+                pl.when(pl.col("installation_id").is_null())
                 .then(pl.lit("no installation found (invoice/export/product/material/place): in no site inventory"))),
             factor_version="factor_version", source_row_id="_source_row_id", _row="_row",
         )

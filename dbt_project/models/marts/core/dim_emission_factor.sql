@@ -1,4 +1,5 @@
 -- Every factor the engines can use, one row per factor and version, from the committed reference tables.
+-- GHG kinds and keys are those of transforms.footprint.factor_catalog (the engines' own view of the same tables).
 -- Tables without validity columns (the CBAM acts) leave valid_from/valid_to null: valid for the act's version.
 with
 
@@ -51,7 +52,7 @@ default_values as (
     {%- for part, unit_status in [("direct", "value_status"), ("indirect", "indirect_status"), ("total", "value_status")] %}
     select
         'cbam_default_see_{{ part }}' as kind,
-        concat_ws('|', table_kind, country_iso2, cn_code, route_key) as key,
+        concat_ws('/', table_kind, country_iso2, cn_code, route_key) as key,
         {{ part }} as value,
         'tCO2e/t' as unit,
         concat_ws('; ', act, source, sheet_name || ' row ' || source_row) as source,
@@ -70,7 +71,7 @@ default_values as (
 markups as (
     select
         'cbam_default_markup' as kind,
-        concat_ws('|', sector, year_label) as key,
+        concat_ws('/', sector, year_label) as key,
         markup_fraction as value,
         '1' as unit,
         concat_ws('; ', act, source) as source,
@@ -86,7 +87,7 @@ markups as (
 grid as (
     select
         'cbam_grid_ef' as kind,
-        concat_ws('|', table_kind, iso2) as key,
+        concat_ws('/', table_kind, iso2) as key,
         value_tco2_per_mwh as value,
         'tCO2/MWh' as unit,
         concat_ws('; ', act, annex, source_code) as source,
@@ -108,7 +109,7 @@ fuels as (
     ] %}
     select
         '{{ kind }}' as kind,
-        concat_ws('|', table_ref, material) as key,
+        concat_ws('/', table_ref, material) as key,
         {{ column }} as value,
         '{{ unit }}' as unit,
         concat_ws('; ', act, source_code, factor_source) as source,
@@ -160,7 +161,7 @@ benchmarks as (
     {%- for column in ["a", "b"] %}
     select
         'cbam_benchmark_{{ column }}' as kind,
-        concat_ws('|', cn_code, variant_no) as key,
+        concat_ws('/', cn_code, variant_no) as key,
         bm_{{ column }}_tco2e_per_t as value,
         'tCO2e/t' as unit,
         concat_ws('; ', act, source, 'row ' || source_row) as source,
@@ -179,8 +180,8 @@ benchmarks as (
 ---------- GHG inventory, Scope 2 and logistics
 china_grid as (
     select
-        'china_grid_' || series as kind,
-        concat_ws('|', region_level, region, data_year) as key,
+        'electricity_' || series as kind,
+        concat_ws('/', region_level, region, data_year) as key,
         value,
         unit,
         concat_ws('; ', notice, source) as source,
@@ -195,11 +196,11 @@ china_grid as (
 
 transport_fuels as (
     {%- for column, kind, unit in [
-        ("ncv_gj_per_t", "ghg_fuel_ncv", "GJ/t"),
-        ("ttw_tco2_per_tj", "ghg_fuel_ttw_ef", "tCO2/TJ"),
-        ("wtt_tco2e_per_t", "ghg_fuel_wtt_per_mass", "tCO2e/t"),
-        ("wtt_tco2e_per_mwh", "ghg_fuel_wtt_per_energy", "tCO2e/MWh"),
-        ("density_t_per_m3", "ghg_fuel_density", "t/m3"),
+        ("ncv_gj_per_t", "fuel_ncv", "GJ/t"),
+        ("ttw_tco2_per_tj", "fuel_ttw_ef", "tCO2/TJ"),
+        ("wtt_tco2e_per_t", "fuel_wtt", "tCO2e/t"),
+        ("wtt_tco2e_per_mwh", "fuel_wtt", "tCO2e/MWh"),
+        ("density_t_per_m3", "fuel_density", "t/m3"),
     ] %}
     select
         '{{ kind }}' as kind,
@@ -220,10 +221,10 @@ transport_fuels as (
 ),
 
 transport_intensities as (
-    {%- for column, kind in [("wtw_gco2e_per_tkm", "transport_wtw_intensity"), ("ttw_gco2e_per_tkm", "transport_ttw_intensity")] %}
+    {%- for column, kind in [("wtw_gco2e_per_tkm", "transport_intensity_wtw"), ("ttw_gco2e_per_tkm", "transport_intensity_ttw")] %}
     select
         '{{ kind }}' as kind,
-        concat_ws('|', mode, sub_type) as key,
+        concat_ws('/', mode, sub_type) as key,
         {{ column }} as value,
         'gCO2e/tkm' as unit,
         source,
@@ -240,7 +241,7 @@ transport_intensities as (
 ),
 
 distance_adjustments as (
-    {%- for column, kind, unit in [("gcd_multiplier", "transport_distance_multiplier", "1"), ("gcd_addend_km", "transport_distance_addend", "km")] %}
+    {%- for column, kind, unit in [("gcd_multiplier", "distance_gcd_multiplier", "1"), ("gcd_addend_km", "distance_gcd_addend", "km")] %}
     select
         '{{ kind }}' as kind,
         mode as key,
@@ -275,7 +276,7 @@ unioned as (
 
 final as (
     select
-        {{ surrogate_key(['kind', 'key', 'version', 'valid_from']) }} as emission_factor_id,
+        {{ surrogate_key(['kind', 'key', 'unit', 'version', 'valid_from']) }} as emission_factor_id,
         kind,
         key,
         cast(value as double) as value,

@@ -1,0 +1,112 @@
+"""Computed stage: the pure engines (transforms/) over the raw lake, written write-audit-publish.
+
+Each engine group is one multi-asset (its tables come from one calculation); the computed gate (Great
+Expectations + reconciliations) runs on the staged tables and only a passing gate publishes them to
+lake/computed/, where dbt reads. A failing gate fails the step, so nothing downstream runs.
+"""
+
+from collections.abc import Iterator
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from orchestration.lib.compute import load_computed, load_raw, publish_computed
+from orchestration.lib.config import LingtanConfig
+from orchestration.lib.gates import audit_computed
+from transforms.contracts import datasets
+
+CBAM_TABLES = ["stream_emissions", "installation_emissions", "process_attribution", "process_electricity",
+               "precursor_inputs", "process_see", "goods_see", "export_lines"]
+FOOTPRINT_TABLES = ["shipment_emissions", "shipment_allocations", "product_footprint", "site_inventory",
+                    "scope2_lines", "park_progress"]
+RAW_KEYS = [dg.AssetKey(["raw", n]) for n in datasets()]
+
+DESCRIPTIONS = {
+    "stream_emissions": "Emissions per source stream × process × period (tCO2e; fossil and biomass memo).",
+    "installation_emissions": "Installation totals per period: direct by method and gas, indirect, reconciliation.",
+    "process_attribution": "Eq 55/56 terms per process × period: DirEm*, heat, waste gas, electricity produced.",
+    "process_electricity": "Electricity consumed per process × period with its emission factor and source code.",
+    "precursor_inputs": "Precursors consumed per process × period: mass, SEE used, origin, default/actual, reason.",
+    "process_see": "SEE per process × period (own and incl. precursors), default share, embedded electricity.",
+    "goods_see": "SEE per installation × product × period: direct, indirect, total, chargeable, per FU.",
+    "export_lines": "Embedded emissions per export line (direct, indirect, chargeable) and determination.",
+    "shipment_emissions": "Logistics per shipment leg: tonne-km, WTW/TTW emissions, intensity and its source.",
+    "shipment_allocations": "Leg emissions allocated to the products/materials carried, by mass.",
+    "product_footprint": "ISO 14067 cradle-to-gate footprint per product × period, its parts and data quality.",
+    "site_inventory": "GHG inventory per installation × period: Scope 1, Scope 2 (both), Scope 3 cat 1/4/9, net.",
+    "scope2_lines": "Scope 2 per energy bill × month, both methods, with factor and basis.",
+    "park_progress": "Zero-carbon progress per park × period.",
+}
+
+
+def _specs(tables: list[str], group: str, deps: list[dg.AssetKey]) -> list[dg.AssetSpec]:
+    return [dg.AssetSpec(["computed", t], deps=deps, group_name=group, description=DESCRIPTIONS[t],
+                         kinds={"polars", "parquet"}, tags={"lingtan/stage": "computed"}) for t in tables]
+
+
+def _checks(tables: list[str]) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec("computed_gate", asset=["computed", t], blocking=True,
+                              description="Great Expectations suite + reconciliations on the staged tables")
+            for t in tables]
+
+
+def _publish(context, lingtan: LingtanConfig, tables: dict[str, pl.DataFrame], reconcile) -> Iterator:
+    home = lingtan.home_dir()
+    gate = publish_computed(home, tables, lambda staged: audit_computed(staged, reconcile))
+    details = "ok" if gate.passed else "; ".join(gate.details)
+    for name in tables:
+        yield dg.AssetCheckResult(asset_key=dg.AssetKey(["computed", name]), check_name="computed_gate",
+                                  passed=gate.passed, metadata={"details": details[:2000]})
+    if not gate.passed:
+        raise dg.Failure(description=f"computed gate failed: {details[:500]}")
+    for name, df in tables.items():
+        yield dg.MaterializeResult(asset_key=dg.AssetKey(["computed", name]), metadata={
+            "dagster/row_count": df.height, "path": dg.MetadataValue.path(str(home.computed_table(name)))})
+
+
+@dg.multi_asset(specs=_specs(CBAM_TABLES, "cbam", RAW_KEYS), check_specs=_checks(CBAM_TABLES), name="cbam_engine",
+                pool="lake")
+def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
+    """CBAM methodology (IR 2025/2547): source streams → attribution → SEE of processes and goods → exports."""
+    from expectations.suites.computed import reconcile_cbam
+    from transforms.cbam.engine import compute_cbam
+    from transforms.cbam.errors import CbamError
+    from transforms.cbam.refdata import CbamReference
+
+    raw = load_raw(lingtan.home_dir())
+    try:
+        tables = compute_cbam(raw, CbamReference.from_seeds())
+    except CbamError as e:
+        raise dg.Failure(description=f"CBAM engine: {e}", metadata={"problems": dg.MetadataValue.json(
+            [{k: str(v) for k, v in p.items()} for p in getattr(e, "problems", [])][:50])}) from None
+    yield from _publish(context, lingtan, {t: tables[t] for t in CBAM_TABLES}, reconcile_cbam)
+
+
+@dg.multi_asset(
+    specs=_specs(FOOTPRINT_TABLES, "footprint",
+                 RAW_KEYS + [dg.AssetKey(["computed", t]) for t in ("stream_emissions", "process_see",
+                                                                     "precursor_inputs")]),
+    check_specs=_checks(FOOTPRINT_TABLES), name="footprint_engines", pool="lake",
+)
+def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
+    """Logistics (ISO 14083), product footprints (ISO 14067) and site inventories (GHG Protocol)."""
+    from expectations.suites.computed import reconcile_footprint
+    from transforms.footprint import compute_product_footprint, load_factors
+    from transforms.inventory import compute_park_progress, compute_site_inventory, scope2_lines
+    from transforms.logistics import compute_logistics
+
+    home = lingtan.home_dir()
+    raw = load_raw(home)
+    cbam = {k: v.collect() for k, v in load_computed(home, ["stream_emissions", "process_see",
+                                                            "precursor_inputs"]).items()}
+    factors = load_factors()
+    legs, alloc = compute_logistics(raw, factors)
+    pcf = compute_product_footprint(raw, factors, cbam["process_see"], cbam["precursor_inputs"], alloc,
+                                    cbam["stream_emissions"])
+    sites = compute_site_inventory(raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], alloc,
+                                   as_of=date.today())
+    tables = {"shipment_emissions": legs, "shipment_allocations": alloc, "product_footprint": pcf,
+              "site_inventory": sites, "scope2_lines": scope2_lines(raw, factors).collect(),
+              "park_progress": compute_park_progress(sites, raw)}
+    yield from _publish(context, lingtan, tables, lambda t: reconcile_footprint(t, cbam))
