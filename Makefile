@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install run test lint format bench clean dev sql docs refdata
+.PHONY: install run test lint format bench clean dev sql docs defs
 
 $(UV):
 	$(PY) -m venv .boot
@@ -33,14 +33,23 @@ format: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: install lint
+test: install lint defs
 	$(RUN) pytest -q -n 2 --dist loadfile
+
+# The dbt manifest Dagster reads, then every definition must load (the CI gate of engineering/stack.md).
+defs: install
+	$(RUN) dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg check defs
+
+docs: install
+	cd dbt_project && LINGTAN_HOME=$(abspath $${LINGTAN_HOME:-data}) ../$(RUN) dbt docs generate --target-path target
+	@echo "dbt docs: dbt_project/target/index.html (serve with: cd dbt_project && ../$(RUN) dbt docs serve)"
 
 bench: install
 	$(RUN) python -m tests.bench.run
 
 dev: install
-	$(RUN) dg dev
+	DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg dev
 
 sql: install
 	$(RUN) lingtan sql

@@ -81,8 +81,12 @@ def run(
     except ValueError:
         fail(f"--date must be YYYY-MM-DD, got {date_!r}")
     typer.echo("lingtan run")
+    from orchestration.pipeline import LandingMissing
+
     try:
         out = run_nightly(landing or None, home or None, up_to, echo=typer.echo)
+    except LandingMissing as e:
+        fail(str(e))
     except Exception as e:  # one line, unless --debug
         if _DEBUG:
             raise

@@ -7,11 +7,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.ingest import ensure_empty_tables
+
+
+class LandingMissing(Exception):
+    """The landing zone given does not exist (a clear message, no traceback)."""
 
 
 @dataclass
@@ -50,6 +55,9 @@ def run_nightly(landing: str | None = None, home: str | None = None, up_to: date
 
     landing_u, home_u = landing_uri(landing), home_uri(home)
     os.environ["LINGTAN_LANDING"], os.environ["LINGTAN_HOME"] = landing_u, home_u
+    if not landing_u.startswith("s3://") and not Path(landing_u).is_dir():
+        raise LandingMissing(f"landing zone {landing_u} does not exist; create it, or run `lingtan demo --landing "
+                             f"{landing_u}` for demo data")
     h = Home.open(home_u)
     os.environ["LINGTAN_HOME"] = str(h.root)  # the local folder (an S3 home works on its local mirror)
     ensure_empty_tables(h)

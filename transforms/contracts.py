@@ -33,7 +33,7 @@ LINEAGE_SCHEMA = {
     "_drop_date": pl.Date,  # the landing partition the row came from
     "_file": pl.String,  # path of the file within the landing zone
     "_row_number": pl.Int64,  # 1-based data row below the header
-    "_source_row_id": pl.String,  # "<dataset>/<drop>/<file>#<row>": joins a mart row back to its source
+    "_source_row_id": pl.String,  # "<dataset>/<drop>/<file name>#<row>" (= `_file#row`): joins back to the source
 }
 
 POLARS_TYPES: dict[str, pl.DataType] = {

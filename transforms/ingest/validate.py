@@ -332,7 +332,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     work = work.with_columns(__first=first_col, __reason=reason, __raw=raw, __key=key_json)
     bad = pl.col("__reason").is_not_null() & (pl.col("__reason") != "")
 
-    source_row_id = pl.format(f"{dataset.name}/{drop_date}/{file}#{{}}", pl.col("_row_number"))
+    source_row_id = pl.format(f"{file}#{{}}", pl.col("_row_number"))  # file = <dataset>/<drop>/<name>
     accepted = work.filter(~bad).select(
         *[values[c].alias(c) for c in dataset.column_names],
         _drop_date=pl.lit(drop_date, pl.Date), _file=pl.lit(file), _row_number=pl.col("_row_number"),

@@ -1,0 +1,27 @@
+"""Publish stage: the warehouse copy analysts read, replaced atomically after a passing dbt build."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.dbt_project import warehouse_env
+from orchestration.defs.warehouse.dbt import WAREHOUSE_POOL, lingtan_dbt
+from orchestration.lib.config import LingtanConfig
+from orchestration.lib.warehouse import publish_warehouse
+
+
+@dg.asset(
+    key=["warehouse", "lingtan_duckdb"],
+    deps=[lingtan_dbt],
+    group_name="publish",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    description="The published warehouse (<home>/warehouse/lingtan.duckdb, schema `marts`): a copy of the "
+    "last build whose dbt contracts and tests passed, swapped in atomically.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> dg.MaterializeResult:
+    home = lingtan.home_dir()
+    build = Path(warehouse_env(home.root)["LINGTAN_WAREHOUSE_PATH"])
+    target = publish_warehouse(build, home.warehouse)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)),
+                                          "size_mb": round(target.stat().st_size / 2**20, 1)})

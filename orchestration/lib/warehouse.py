@@ -1,0 +1,34 @@
+"""Publishing the warehouse: dbt builds into `warehouse/build/lingtan.duckdb`; readers use
+`warehouse/lingtan.duckdb`, replaced in one atomic rename after a successful build.
+
+An analyst's open read-only session keeps the file it opened (on POSIX a rename never touches an open file), so a
+nightly build never waits for readers and readers never see a half-built database. Writers are serialised by the
+`duckdb_warehouse` pool and the run tag limit (dagster_home/dagster.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import duckdb
+
+
+def publish_warehouse(build: Path, published: Path) -> Path:
+    if not build.exists():
+        raise FileNotFoundError(f"no warehouse build at {build}; the dbt build did not run")
+    con = duckdb.connect(str(build))
+    try:
+        con.execute("CHECKPOINT")  # fold the WAL into the file so the copy is complete on its own
+    finally:
+        con.close()
+    published.parent.mkdir(parents=True, exist_ok=True)
+    tmp = published.with_name(f".{published.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        shutil.copyfile(build, tmp)
+        os.replace(tmp, published)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return published
