@@ -15,7 +15,9 @@ import polars as pl
 class SuiteResult:
     suite: str
     success: bool
-    failures: dict[str, Any] = field(default_factory=dict)  # expectation → details (unexpected values/indices)
+    failures: dict[str, Any] = field(
+        default_factory=dict
+    )  # expectation → details (unexpected values/indices)
     evaluated: int = 0
 
     def summary(self) -> str:
@@ -30,8 +32,11 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Su
 
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (ctx.data_sources.add_pandas("frames").add_dataframe_asset(suite.name)
-             .add_batch_definition_whole_dataframe("whole"))
+    batch = (
+        ctx.data_sources.add_pandas("frames")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("whole")
+    )
     vd = gx.ValidationDefinition(name=suite.name, data=batch, suite=ctx.suites.add(suite))
     result_format: dict[str, Any] = {"result_format": "COMPLETE"}
     if id_columns:
@@ -42,7 +47,10 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Su
         if not r.success:
             cfg = r.expectation_config
             col = cfg.kwargs.get("column", "")
-            detail = r.result.get("unexpected_index_list") or r.result.get("partial_unexpected_list") \
+            detail = (
+                r.result.get("unexpected_index_list")
+                or r.result.get("partial_unexpected_list")
                 or r.result.get("observed_value")
+            )
             failures[f"{cfg.type}({col})"] = str(detail)[:300]
     return SuiteResult(suite.name, bool(res.success), failures, len(res.results))

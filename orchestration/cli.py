@@ -10,10 +10,16 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="lingtan (零碳): factory records in, CBAM embedded emissions, footprints and inventories out.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="lingtan (零碳): factory records in, CBAM embedded emissions, footprints and inventories out.",
+)
 reports_app = typer.Typer(no_args_is_help=True, help="List and fetch published reports.")
-refdata_app = typer.Typer(no_args_is_help=True, help="Reference data (default values, factors) from official files.")
+refdata_app = typer.Typer(
+    no_args_is_help=True, help="Reference data (default values, factors) from official files."
+)
 app.add_typer(reports_app, name="reports")
 app.add_typer(refdata_app, name="refdata")
 
@@ -21,8 +27,12 @@ _DEBUG = False
 
 
 def _quiet_env() -> None:
-    for k, v in {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1", "GX_ANALYTICS_ENABLED": "false",
-                 "DAGSTER_DISABLE_TELEMETRY": "1"}.items():
+    for k, v in {
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "GX_ANALYTICS_ENABLED": "false",
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+    }.items():
         os.environ.setdefault(k, v)
 
 
@@ -95,7 +105,9 @@ def run(
         typer.echo("")
         typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}")
         for name, c in sorted(out.ingest.items()):
-            typer.echo(f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}")
+            typer.echo(
+                f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}"
+            )
     _print_goods_summary(out.home)
     typer.echo("")
     typer.echo(f"lake:       {out.home.raw}")
@@ -106,8 +118,12 @@ def run(
         typer.echo(f"reports:    {out.home.reports}  (lingtan reports list)")
     if not out.success:
         what = out.failed_checks or out.failed_steps or ["unknown failure"]
-        fail(f"gate blocked publication: {what[0]}" + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
-             + "; see fct_data_quality / the Dagster UI", code=2)
+        fail(
+            f"gate blocked publication: {what[0]}"
+            + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
+            + "; see fct_data_quality / the Dagster UI",
+            code=2,
+        )
 
 
 def _print_goods_summary(home) -> None:
@@ -125,13 +141,17 @@ def _print_goods_summary(home) -> None:
     s = summarise_goods(goods).sort("installation_id", "period", "product_id")
     typer.echo("")
     typer.echo("CBAM specific embedded emissions per good (tCO2e/t; current year to date is provisional)")
-    typer.echo(f"{'installation':<13}{'year':<6}{'product':<16}{'CN':<10}{'direct':>10}{'indirect':>10}"
-               f"{'chargeable':>12}{'default %':>11}")
+    typer.echo(
+        f"{'installation':<13}{'year':<6}{'product':<16}{'CN':<10}{'direct':>10}{'indirect':>10}"
+        f"{'chargeable':>12}{'default %':>11}"
+    )
     for r in s.iter_rows(named=True):
         share = r["default_value_share"]
-        typer.echo(f"{r['installation_id']:<13}{r['period']:<6}{r['product_id'][:15]:<16}{r['cn_code']:<10}"
-                   f"{_num(r['see_direct'])}{_num(r['see_indirect'])}{_num(r['see_chargeable'], 12)}"
-                   f"{'' if share is None else f'{float(share) * 100:.1f}':>11}")
+        typer.echo(
+            f"{r['installation_id']:<13}{r['period']:<6}{r['product_id'][:15]:<16}{r['cn_code']:<10}"
+            f"{_num(r['see_direct'])}{_num(r['see_indirect'])}{_num(r['see_chargeable'], 12)}"
+            f"{'' if share is None else f'{float(share) * 100:.1f}':>11}"
+        )
 
 
 def _num(v, width: int = 10) -> str:
@@ -187,7 +207,9 @@ def reports_get(
 
 @refdata_app.command("build")
 def refdata_build(
-    source: Annotated[str, typer.Option(help="Folder with the Commission's workbooks (reference/cbam).")] = "../shared/reference/cbam",
+    source: Annotated[
+        str, typer.Option(help="Folder with the Commission's workbooks (reference/cbam).")
+    ] = "../shared/reference/cbam",
 ) -> None:
     """Re-derive the committed reference seed tables from the official files."""
     from transforms.paths import REFERENCE_DIR

@@ -48,16 +48,19 @@ class _Progress(logging.Handler):
             self.echo(f"  ✗ {ev.step_key}")
 
 
-def run_nightly(landing: str | None = None, home: str | None = None, up_to: date | None = None,
-                echo=print) -> RunOutcome:
+def run_nightly(
+    landing: str | None = None, home: str | None = None, up_to: date | None = None, echo=print
+) -> RunOutcome:
     from orchestration.definitions import defs
     from orchestration.defs.partitions import daily_drops
 
     landing_u, home_u = landing_uri(landing), home_uri(home)
     os.environ["LINGTAN_LANDING"], os.environ["LINGTAN_HOME"] = landing_u, home_u
     if not landing_u.startswith("s3://") and not Path(landing_u).is_dir():
-        raise LandingMissing(f"landing zone {landing_u} does not exist; create it, or run `lingtan demo --landing "
-                             f"{landing_u}` for demo data")
+        raise LandingMissing(
+            f"landing zone {landing_u} does not exist; create it, or run `lingtan demo --landing "
+            f"{landing_u}` for demo data"
+        )
     h = Home.open(home_u)
     os.environ["LINGTAN_HOME"] = str(h.root)  # the local folder (an S3 home works on its local mirror)
     ensure_empty_tables(h)
@@ -86,16 +89,21 @@ def run_nightly(landing: str | None = None, home: str | None = None, up_to: date
         out.materialized.append(key)
         md = m.metadata
         if key.startswith("raw/") and "rows_read" in md:
-            out.ingest[key.removeprefix("raw/")] = {k: md[k].value for k in ("rows_read", "rows_accepted",
-                                                                              "rows_quarantined")}
+            out.ingest[key.removeprefix("raw/")] = {
+                k: md[k].value for k in ("rows_read", "rows_accepted", "rows_quarantined")
+            }
     for ev in result.all_events:
         if ev.event_type_value == "ASSET_CHECK_EVALUATION":
             data = ev.event_specific_data
             if not data.passed:
                 details = data.metadata.get("details")
-                out.failed_checks.append(f"{data.asset_key.to_user_string()}:{data.check_name}"
-                                         + (f" ({details.value})" if details else ""))
+                out.failed_checks.append(
+                    f"{data.asset_key.to_user_string()}:{data.check_name}"
+                    + (f" ({details.value})" if details else "")
+                )
         elif ev.event_type_value == "STEP_FAILURE":
             err = ev.event_specific_data.error
-            out.failed_steps.append(f"{ev.step_key}: {err.message.strip().splitlines()[0] if err else 'failed'}")
+            out.failed_steps.append(
+                f"{ev.step_key}: {err.message.strip().splitlines()[0] if err else 'failed'}"
+            )
     return out

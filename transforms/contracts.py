@@ -37,10 +37,22 @@ LINEAGE_SCHEMA = {
 }
 
 POLARS_TYPES: dict[str, pl.DataType] = {
-    "text": pl.String(), "decimal": pl.Float64(), "int": pl.Int64(), "date": pl.Date(), "bool": pl.Boolean(),
-    "country": pl.String(), "unit": pl.String(), "compound_unit": pl.String(), "currency": pl.String(),
-    "cn_code": pl.String(), "hs_code": pl.String(), "enum": pl.String(), "goods_category": pl.String(),
-    "json": pl.String(), "period": pl.String(), "unlocode": pl.String(),
+    "text": pl.String(),
+    "decimal": pl.Float64(),
+    "int": pl.Int64(),
+    "date": pl.Date(),
+    "bool": pl.Boolean(),
+    "country": pl.String(),
+    "unit": pl.String(),
+    "compound_unit": pl.String(),
+    "currency": pl.String(),
+    "cn_code": pl.String(),
+    "hs_code": pl.String(),
+    "enum": pl.String(),
+    "goods_category": pl.String(),
+    "json": pl.String(),
+    "period": pl.String(),
+    "unlocode": pl.String(),
 }
 
 
@@ -119,12 +131,22 @@ def _column(p: dict) -> Column:
     if kind not in POLARS_TYPES:
         raise ValueError(f"column {p['name']}: unknown lingtanType {kind!r}")
     return Column(
-        name=p["name"], kind=kind, description=p.get("description", ""), required=bool(p.get("required")),
+        name=p["name"],
+        kind=kind,
+        description=p.get("description", ""),
+        required=bool(p.get("required")),
         key=bool(p.get("primaryKey")) or "businessKeyPosition" in cp,
-        key_position=int(p.get("primaryKeyPosition") or cp.get("businessKeyPosition") or 0), aliases=tuple(cp.get("aliases", ())), allowed=tuple(cp.get("allowedValues", ())),
-        unit_dimensions=tuple(cp.get("unitDimensions", ())), unit_column=cp.get("unitColumn"),
-        minimum=opts.get("minimum"), maximum=opts.get("maximum"), exclusive_minimum=opts.get("exclusiveMinimum"),
-        pattern=opts.get("pattern"), default=cp.get("default"), country_scope=cp.get("countryScope"),
+        key_position=int(p.get("primaryKeyPosition") or cp.get("businessKeyPosition") or 0),
+        aliases=tuple(cp.get("aliases", ())),
+        allowed=tuple(cp.get("allowedValues", ())),
+        unit_dimensions=tuple(cp.get("unitDimensions", ())),
+        unit_column=cp.get("unitColumn"),
+        minimum=opts.get("minimum"),
+        maximum=opts.get("maximum"),
+        exclusive_minimum=opts.get("exclusiveMinimum"),
+        pattern=opts.get("pattern"),
+        default=cp.get("default"),
+        country_scope=cp.get("countryScope"),
     )
 
 
@@ -134,9 +156,13 @@ def load_contract(path: Path) -> Dataset:
     cp = _custom(obj.get("customProperties"))
     cols = tuple(_column(p) for p in obj["properties"])
     return Dataset(
-        name=obj["name"], kind=cp.get("datasetKind", "event"), columns=cols,
+        name=obj["name"],
+        kind=cp.get("datasetKind", "event"),
+        columns=cols,
         require_one_of=tuple(tuple(tuple(alt) for alt in group) for group in cp.get("requireOneOf", [])),
-        description=obj.get("description", ""), contract_version=str(doc.get("version", "")), contract_path=path,
+        description=obj.get("description", ""),
+        contract_version=str(doc.get("version", "")),
+        contract_path=path,
     )
 
 

@@ -19,8 +19,10 @@ from transforms.text import key_expr, norm_key
 @cache
 def countries() -> pl.DataFrame:
     return pl.read_csv(REFERENCE_DIR / "countries.csv", infer_schema=False).with_columns(
-        pl.col("is_eu_member", "cbam_exempt_origin").replace_strict({"True": True, "False": False},
-                                                                     return_dtype=pl.Boolean))
+        pl.col("is_eu_member", "cbam_exempt_origin").replace_strict(
+            {"True": True, "False": False}, return_dtype=pl.Boolean
+        )
+    )
 
 
 @cache

@@ -18,8 +18,16 @@ import polars as pl
 
 from transforms.text import key_expr, norm_key
 
-BASE = {"mass": "t", "energy": "GJ", "volume": "m3", "gas_normal": "Nm3", "distance": "km", "pieces": "pcs",
-        "emissions": "tCO2", "nitrogen": "kgN"}
+BASE = {
+    "mass": "t",
+    "energy": "GJ",
+    "volume": "m3",
+    "gas_normal": "Nm3",
+    "distance": "km",
+    "pieces": "pcs",
+    "emissions": "tCO2",
+    "nitrogen": "kgN",
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,12 @@ UNITS: tuple[Unit, ...] = (
     Unit("万Nm3", "gas_normal", 1e4, ("万标准立方米", "万标方", "10^4nm3", "10⁴nm3")),
     Unit("km", "distance", 1.0, ("kilometre", "kilometer", "kilometres", "公里", "千米")),
     Unit("mi", "distance", 1.609344, ("mile", "miles", "英里")),
-    Unit("pcs", "pieces", 1.0, ("pc", "piece", "pieces", "件", "个", "只", "套", "支", "根", "unit", "units", "ea")),
+    Unit(
+        "pcs",
+        "pieces",
+        1.0,
+        ("pc", "piece", "pieces", "件", "个", "只", "套", "支", "根", "unit", "units", "ea"),
+    ),
     Unit("tCO2", "emissions", 1.0, ("tco2e", "t co2", "t co2e", "吨二氧化碳", "tonne co2")),
     Unit("kgCO2", "emissions", 1e-3, ("kgco2e", "kg co2", "kg co2e", "千克二氧化碳")),
     Unit("gCO2", "emissions", 1e-6, ("gco2e", "g co2", "g co2e")),
@@ -85,7 +98,9 @@ def lookup(symbol: str | None) -> Unit | None:
 def canonical_expr(expr: pl.Expr, dimensions: tuple[str, ...] | None = None) -> pl.Expr:
     """Polars: spelling → canonical symbol (e.g. `千瓦时` → `kWh`), null when unknown or of another dimension."""
     pairs = {k: u.symbol for k, u in _by_key().items() if dimensions is None or u.dimension in dimensions}
-    return key_expr(expr).replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.String)
+    return key_expr(expr).replace_strict(
+        list(pairs), list(pairs.values()), default=None, return_dtype=pl.String
+    )
 
 
 def factor(from_symbol: str, to_symbol: str) -> float:
@@ -154,17 +169,58 @@ def gas_factor_expr(unit: pl.Expr, target: str, reference_c: pl.Expr) -> pl.Expr
     normal = to_factor_expr(unit, target)
     billed = {u.symbol: u.to_base / t.to_base for u in UNITS if u.dimension == "volume"}
     ratio = 273.15 / (273.15 + reference_c.fill_null(20.0))
-    return pl.coalesce(normal, unit.replace_strict(list(billed), list(billed.values()), default=None,
-                                                   return_dtype=pl.Float64) * ratio)
+    return pl.coalesce(
+        normal,
+        unit.replace_strict(list(billed), list(billed.values()), default=None, return_dtype=pl.Float64)
+        * ratio,
+    )
 
 
-CURRENCIES = ("CNY", "EUR", "USD", "HKD", "JPY", "KRW", "GBP", "CHF", "SEK", "DKK", "PLN", "CZK", "HUF", "RON",
-              "BGN", "TRY", "INR", "VND", "THB", "MYR", "IDR", "SGD", "AUD", "CAD", "RUB", "BRL", "ZAR", "TWD")
+CURRENCIES = (
+    "CNY",
+    "EUR",
+    "USD",
+    "HKD",
+    "JPY",
+    "KRW",
+    "GBP",
+    "CHF",
+    "SEK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+    "RON",
+    "BGN",
+    "TRY",
+    "INR",
+    "VND",
+    "THB",
+    "MYR",
+    "IDR",
+    "SGD",
+    "AUD",
+    "CAD",
+    "RUB",
+    "BRL",
+    "ZAR",
+    "TWD",
+)
 
 
 def currency_expr(expr: pl.Expr) -> pl.Expr:
     """ISO 4217 code (upper case) or null; `RMB`/`人民币`/`元` are CNY, `欧元` EUR, `美元` USD."""
-    extra = {"rmb": "CNY", "人民币": "CNY", "元": "CNY", "欧元": "EUR", "美元": "USD", "€": "EUR", "¥": "CNY",
-             "$": "USD"}
+    extra = {
+        "rmb": "CNY",
+        "人民币": "CNY",
+        "元": "CNY",
+        "欧元": "EUR",
+        "美元": "USD",
+        "€": "EUR",
+        "¥": "CNY",
+        "$": "USD",
+    }
     pairs = {c.lower(): c for c in CURRENCIES} | extra
-    return key_expr(expr).replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.String)
+    return key_expr(expr).replace_strict(
+        list(pairs), list(pairs.values()), default=None, return_dtype=pl.String
+    )

@@ -23,5 +23,9 @@ def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfi
     home = lingtan.home_dir()
     build = Path(warehouse_env(home.root)["LINGTAN_WAREHOUSE_PATH"])
     target = publish_warehouse(build, home.warehouse)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)),
-                                          "size_mb": round(target.stat().st_size / 2**20, 1)})
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "size_mb": round(target.stat().st_size / 2**20, 1),
+        }
+    )

@@ -18,5 +18,3 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         run_key=f"nightly:{run_day.isoformat()}",
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
     )
-
-

@@ -4,7 +4,6 @@ The cursor holds the change token (S3 ETag or mtime+size) of every file already 
 requests one run; unchanged files never do.
 """
 
-
 import json
 
 import dagster as dg
@@ -29,9 +28,14 @@ def landing_sensor(context: dg.SensorEvaluationContext, lingtan: LingtanConfig):
     token = ",".join(sorted(f"{k}={v}" for k, v in current.items() if seen.get(k) != v))
     first, last = min(changed_dates), max(changed_dates)
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(
-            run_key=f"landing:{first}:{last}:{hash(token) & 0xFFFFFFFF:08x}",
-            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
-        )],
+        run_requests=[
+            dg.RunRequest(
+                run_key=f"landing:{first}:{last}:{hash(token) & 0xFFFFFFFF:08x}",
+                tags={
+                    "dagster/asset_partition_range_start": first,
+                    "dagster/asset_partition_range_end": last,
+                },
+            )
+        ],
         cursor=json.dumps(current, sort_keys=True),
     )

@@ -39,8 +39,9 @@ class ComputedGate:
     details: list[str] = field(default_factory=list)
 
 
-def publish_computed(home: Home, tables: dict[str, pl.DataFrame],
-                     audit: Callable[[dict[str, Path]], ComputedGate]) -> ComputedGate:
+def publish_computed(
+    home: Home, tables: dict[str, pl.DataFrame], audit: Callable[[dict[str, Path]], ComputedGate]
+) -> ComputedGate:
     """Stage every table, audit the staged set, then rename each into lake/computed (nothing moves on
     failure)."""
     stage = home.staging / "computed" / uuid.uuid4().hex[:12]

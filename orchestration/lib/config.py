@@ -1,6 +1,5 @@
 """The settings every asset needs: where the landing zone and the home are."""
 
-
 import dagster as dg
 
 from orchestration.lib.home import Home, home_uri, landing_uri

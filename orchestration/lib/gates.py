@@ -9,7 +9,9 @@ import polars as pl
 from orchestration.lib.compute import ComputedGate
 
 
-def audit_computed(staged: dict[str, Path], reconcile: Callable[[dict[str, pl.DataFrame]], list[str]]) -> ComputedGate:
+def audit_computed(
+    staged: dict[str, Path], reconcile: Callable[[dict[str, pl.DataFrame]], list[str]]
+) -> ComputedGate:
     from expectations.runner import validate
     from expectations.suites.computed import SUITES
 

@@ -24,18 +24,32 @@ import yaml
 
 from orchestration.lib.home import Home
 from orchestration.lib.storage import Landing, LandingFile, atomic_write_parquet, sha256
-from transforms.contracts import Dataset, dataset as get_dataset
+from transforms.contracts import Dataset
+from transforms.contracts import dataset as get_dataset
 from transforms.ingest import drops
 from transforms.ingest.readers import FileRejected, read_table
 from transforms.ingest.validate import QUARANTINE_SCHEMA, header_names_enough, rejected_file, validate
 
 FILES_SCHEMA = pl.Schema(
     {
-        "dataset": pl.String, "drop_date": pl.Date, "file": pl.String, "sha256": pl.String,
-        "change_token": pl.String, "size_bytes": pl.Int64, "file_format": pl.String, "encoding": pl.String,
-        "rows_read": pl.Int64, "rows_accepted": pl.Int64, "rows_quarantined": pl.Int64, "file_status": pl.String,
-        "reasons": pl.String, "notes": pl.String, "processed_at": pl.Datetime("us", "UTC"),
-        "contract_version": pl.String, "gate_passed": pl.Boolean, "gate_details": pl.String,
+        "dataset": pl.String,
+        "drop_date": pl.Date,
+        "file": pl.String,
+        "sha256": pl.String,
+        "change_token": pl.String,
+        "size_bytes": pl.Int64,
+        "file_format": pl.String,
+        "encoding": pl.String,
+        "rows_read": pl.Int64,
+        "rows_accepted": pl.Int64,
+        "rows_quarantined": pl.Int64,
+        "file_status": pl.String,
+        "reasons": pl.String,
+        "notes": pl.String,
+        "processed_at": pl.Datetime("us", "UTC"),
+        "contract_version": pl.String,
+        "gate_passed": pl.Boolean,
+        "gate_details": pl.String,
     }
 )
 
@@ -76,36 +90,62 @@ def _reason_summary(q: pl.DataFrame) -> str | None:
     if q.is_empty():
         return None
     kinds = q.select(
-        pl.concat_str([pl.col("column").fill_null("file"), pl.lit(": "),
-                       pl.col("reason").str.split("; ").list.first().str.replace_all(r"'[^']*'", "'…'")])
-        .alias("kind")
+        pl.concat_str(
+            [
+                pl.col("column").fill_null("file"),
+                pl.lit(": "),
+                pl.col("reason").str.split("; ").list.first().str.replace_all(r"'[^']*'", "'…'"),
+            ]
+        ).alias("kind")
     )
     top = kinds.group_by("kind").len().sort(["len", "kind"], descending=[True, False]).head(5)
     return " | ".join(f"{k} ({n})" for k, n in top.iter_rows())
 
 
-def process_drop(ds: Dataset, landing: Landing, drop_date: date, files: list[LandingFile],
-                 contents: dict[str, bytes], now: datetime) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def process_drop(
+    ds: Dataset,
+    landing: Landing,
+    drop_date: date,
+    files: list[LandingFile],
+    contents: dict[str, bytes],
+    now: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(accepted rows, quarantine rows, file records) of one drop. Pure apart from reading `contents`."""
     accepted_parts, quarantine_parts, records = [], [], []
     per_file: dict[str, dict] = {}
     is_header = header_names_enough(ds)
     for f in sorted(files, key=lambda f: f.rel_path):
         data = contents[f.rel_path]
-        base = {"dataset": ds.name, "drop_date": drop_date, "file": f.rel_path, "sha256": sha256(data),
-                "change_token": f.change_token, "size_bytes": len(data), "processed_at": now,
-                "contract_version": ds.contract_version}
+        base = {
+            "dataset": ds.name,
+            "drop_date": drop_date,
+            "file": f.rel_path,
+            "sha256": sha256(data),
+            "change_token": f.change_token,
+            "size_bytes": len(data),
+            "processed_at": now,
+            "contract_version": ds.contract_version,
+        }
         try:
             table = read_table(f.rel_path, data, ds.name, is_header)
         except FileRejected as e:
             quarantine_parts.append(rejected_file(ds.name, drop_date, f.rel_path, f"file rejected: {e}"))
-            per_file[f.rel_path] = base | {"file_format": None, "encoding": None, "rows_read": 0, "notes": None}
+            per_file[f.rel_path] = base | {
+                "file_format": None,
+                "encoding": None,
+                "rows_read": 0,
+                "notes": None,
+            }
             continue
         v = validate(ds, table, drop_date, f.rel_path)
         accepted_parts.append(v.accepted)
         quarantine_parts.append(v.quarantine)
-        per_file[f.rel_path] = base | {"file_format": table.file_format, "encoding": table.encoding,
-                                       "rows_read": table.rows_read, "notes": "; ".join(v.notes) or None}
+        per_file[f.rel_path] = base | {
+            "file_format": table.file_format,
+            "encoding": table.encoding,
+            "rows_read": table.rows_read,
+            "notes": "; ".join(v.notes) or None,
+        }
     accepted = pl.concat(accepted_parts) if accepted_parts else pl.DataFrame(schema=ds.schema)
     accepted, dup_q = drops.split_duplicate_keys(ds, accepted)
     quarantine = pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q
@@ -115,25 +155,58 @@ def process_drop(ds: Dataset, landing: Landing, drop_date: date, files: list[Lan
         q = quarantine.filter(pl.col("file") == rel)
         n_q = q.filter(pl.col("row_number").is_not_null())["row_number"].n_unique()
         n_a = acc_counts.get(rel, 0)
-        status = "rejected" if n_a == 0 and (rec["rows_read"] == 0 or n_q > 0) else ("partial" if n_q else "ok")
+        status = (
+            "rejected" if n_a == 0 and (rec["rows_read"] == 0 or n_q > 0) else ("partial" if n_q else "ok")
+        )
         if rec["rows_read"] == 0 and not q.is_empty():
             status = "rejected"
-        records.append(rec | {"rows_accepted": n_a, "rows_quarantined": n_q, "file_status": status,
-                              "reasons": _reason_summary(q), "gate_passed": None, "gate_details": None})
+        records.append(
+            rec
+            | {
+                "rows_accepted": n_a,
+                "rows_quarantined": n_q,
+                "file_status": status,
+                "reasons": _reason_summary(q),
+                "gate_passed": None,
+                "gate_details": None,
+            }
+        )
     files_df = pl.DataFrame(records, schema=FILES_SCHEMA) if records else pl.DataFrame(schema=FILES_SCHEMA)
     return accepted, quarantine, files_df
 
 
-def problem_records(ds: Dataset, problems: list[LandingFile], now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def problem_records(
+    ds: Dataset, problems: list[LandingFile], now: datetime
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Files that cannot be taken at all (unsafe key, not in a drop folder): a record and a quarantine row."""
-    recs = [{"dataset": ds.name, "drop_date": None, "file": f.rel_path, "sha256": None, "change_token": f.change_token,
-             "size_bytes": f.size, "file_format": None, "encoding": None, "rows_read": 0, "rows_accepted": 0,
-             "rows_quarantined": 0, "file_status": "rejected", "reasons": f"file: {f.problem} (1)", "notes": None,
-             "processed_at": now, "contract_version": ds.contract_version, "gate_passed": None, "gate_details": None}
-            for f in problems]
+    recs = [
+        {
+            "dataset": ds.name,
+            "drop_date": None,
+            "file": f.rel_path,
+            "sha256": None,
+            "change_token": f.change_token,
+            "size_bytes": f.size,
+            "file_format": None,
+            "encoding": None,
+            "rows_read": 0,
+            "rows_accepted": 0,
+            "rows_quarantined": 0,
+            "file_status": "rejected",
+            "reasons": f"file: {f.problem} (1)",
+            "notes": None,
+            "processed_at": now,
+            "contract_version": ds.contract_version,
+            "gate_passed": None,
+            "gate_details": None,
+        }
+        for f in problems
+    ]
     q = [rejected_file(ds.name, None, f.rel_path, f"file rejected: {f.problem}") for f in problems]
-    return (pl.DataFrame(recs, schema=FILES_SCHEMA) if recs else pl.DataFrame(schema=FILES_SCHEMA),
-            pl.concat(q) if q else pl.DataFrame(schema=QUARANTINE_SCHEMA))
+    return (
+        pl.DataFrame(recs, schema=FILES_SCHEMA) if recs else pl.DataFrame(schema=FILES_SCHEMA),
+        pl.concat(q) if q else pl.DataFrame(schema=QUARANTINE_SCHEMA),
+    )
 
 
 def _read_or_empty(path: Path, schema: pl.Schema) -> pl.DataFrame:
@@ -150,8 +223,10 @@ def audit(ds: Dataset, stage: Path, files: pl.DataFrame) -> GateResult:
     failures = []
     bad = files.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
     for r in bad.iter_rows(named=True):
-        failures.append(f"{r['file']}: rows read {r['rows_read']} != accepted {r['rows_accepted']} + quarantined "
-                        f"{r['rows_quarantined']}")
+        failures.append(
+            f"{r['file']}: rows read {r['rows_read']} != accepted {r['rows_accepted']} + quarantined "
+            f"{r['rows_quarantined']}"
+        )
     current = pl.read_parquet(stage / "current.parquet")
     try:
         current.match_to_schema(ds.schema)
@@ -182,23 +257,36 @@ def contract_sql_checks(ds: Dataset, parquet: Path) -> list[str]:
             value = con.execute(query).fetchone()[0]
             ok = _compare(value, rule)
             if not ok:
-                out.append(f"quality rule '{rule.get('name') or rule.get('description') or query}' gave {value}")
+                out.append(
+                    f"quality rule '{rule.get('name') or rule.get('description') or query}' gave {value}"
+                )
     finally:
         con.close()
     return out
 
 
 def _compare(value, rule: dict) -> bool:
-    checks = {"mustBe": lambda v, t: v == t, "mustNotBe": lambda v, t: v != t, "mustBeLessThan": lambda v, t: v < t,
-              "mustBeLessOrEqualTo": lambda v, t: v <= t, "mustBeGreaterThan": lambda v, t: v > t,
-              "mustBeGreaterOrEqualTo": lambda v, t: v >= t,
-              "mustBeBetween": lambda v, t: t[0] <= v <= t[1]}
+    checks = {
+        "mustBe": lambda v, t: v == t,
+        "mustNotBe": lambda v, t: v != t,
+        "mustBeLessThan": lambda v, t: v < t,
+        "mustBeLessOrEqualTo": lambda v, t: v <= t,
+        "mustBeGreaterThan": lambda v, t: v > t,
+        "mustBeGreaterOrEqualTo": lambda v, t: v >= t,
+        "mustBeBetween": lambda v, t: t[0] <= v <= t[1],
+    }
     return all(fn(value, rule[k]) for k, fn in checks.items() if k in rule)
 
 
-def ingest_dataset(landing: Landing, home: Home, name: str, up_to: date | None = None,
-                   since: date | None = None, now: datetime | None = None,
-                   listing: list[LandingFile] | None = None) -> IngestResult:
+def ingest_dataset(
+    landing: Landing,
+    home: Home,
+    name: str,
+    up_to: date | None = None,
+    since: date | None = None,
+    now: datetime | None = None,
+    listing: list[LandingFile] | None = None,
+) -> IngestResult:
     ds = get_dataset(name)
     now = now or datetime.now(UTC)
     raw_dir = home.raw_dir(name)
@@ -239,12 +327,20 @@ def ingest_dataset(landing: Landing, home: Home, name: str, up_to: date | None =
 
     changed_dates = list(changed)
     keep = ~pl.col("drop_date").is_in(changed_dates) & pl.col("drop_date").is_not_null()
-    files_all = pl.concat([ledger.filter(keep), *new_files, prob_files]).sort(["drop_date", "file"], nulls_last=True)
-    q_all = pl.concat([quarantine.filter(keep), *new_q, prob_q]).sort(["drop_date", "file", "row_number"],
-                                                                      nulls_last=True)
-    old_problems = set(ledger.filter(pl.col("drop_date").is_null()).select("file", "change_token").iter_rows())
-    if not changed and (raw_dir / "current.parquet").exists() \
-            and old_problems == {(f.rel_path, f.change_token) for f in problems}:
+    files_all = pl.concat([ledger.filter(keep), *new_files, prob_files]).sort(
+        ["drop_date", "file"], nulls_last=True
+    )
+    q_all = pl.concat([quarantine.filter(keep), *new_q, prob_q]).sort(
+        ["drop_date", "file", "row_number"], nulls_last=True
+    )
+    old_problems = set(
+        ledger.filter(pl.col("drop_date").is_null()).select("file", "change_token").iter_rows()
+    )
+    if (
+        not changed
+        and (raw_dir / "current.parquet").exists()
+        and old_problems == {(f.rel_path, f.change_token) for f in problems}
+    ):
         cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
         return IngestResult(name, [], pl.DataFrame(schema=FILES_SCHEMA), GateResult(True), cur)
 
@@ -252,16 +348,25 @@ def ingest_dataset(landing: Landing, home: Home, name: str, up_to: date | None =
     try:
         for d, acc in hist_parts.items():
             atomic_write_parquet(acc, stage / "history" / _drop_name(d))
-        history_files = {p.name: p for p in (raw_dir / "history").glob("*.parquet")} if (raw_dir / "history").exists() else {}
+        history_files = (
+            {p.name: p for p in (raw_dir / "history").glob("*.parquet")}
+            if (raw_dir / "history").exists()
+            else {}
+        )
         history_files.update({p.name: p for p in (stage / "history").glob("*.parquet")})
-        history = (pl.scan_parquet(sorted(history_files.values())).match_to_schema(ds.schema)
-                   if history_files else pl.LazyFrame(schema=ds.schema))
+        history = (
+            pl.scan_parquet(sorted(history_files.values())).match_to_schema(ds.schema)
+            if history_files
+            else pl.LazyFrame(schema=ds.schema)
+        )
         if ds.kind == "snapshot":
             current = drops.current_snapshot(ds, history, q_all.lazy())
         else:
             current = drops.current_event(ds, history)
         atomic_write_parquet(current.collect().match_to_schema(ds.schema), stage / "current.parquet")
-        run_files = pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
+        run_files = (
+            pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
+        )
         gate = audit(ds, stage, pl.concat([*new_files]) if new_files else pl.DataFrame(schema=FILES_SCHEMA))
         stamp = pl.col("file").is_in(run_files["file"].to_list())
         files_all = files_all.with_columns(
@@ -274,8 +379,13 @@ def ingest_dataset(landing: Landing, home: Home, name: str, up_to: date | None =
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
-    return IngestResult(name, changed_dates, run_files.with_columns(gate_passed=pl.lit(gate.passed),
-                                                                   gate_details=pl.lit(gate.details)), gate, cur)
+    return IngestResult(
+        name,
+        changed_dates,
+        run_files.with_columns(gate_passed=pl.lit(gate.passed), gate_details=pl.lit(gate.details)),
+        gate,
+        cur,
+    )
 
 
 def _publish(stage: Path, raw_dir: Path, data: bool) -> None:
@@ -298,14 +408,21 @@ def ensure_empty_tables(home: Home) -> None:
 
     for name, ds in datasets().items():
         d = home.raw_dir(name)
-        for fname, schema in (("current.parquet", ds.schema), ("_files.parquet", FILES_SCHEMA),
-                              ("_quarantine.parquet", QUARANTINE_SCHEMA)):
+        for fname, schema in (
+            ("current.parquet", ds.schema),
+            ("_files.parquet", FILES_SCHEMA),
+            ("_quarantine.parquet", QUARANTINE_SCHEMA),
+        ):
             if not (d / fname).exists():
                 atomic_write_parquet(pl.DataFrame(schema=schema), d / fname)
 
 
 def summary_line(r: IngestResult) -> str:
-    return json.dumps({"dataset": r.dataset, "read": r.rows_read, "accepted": r.rows_accepted,
-                       "quarantined": r.rows_quarantined})
-
-
+    return json.dumps(
+        {
+            "dataset": r.dataset,
+            "read": r.rows_read,
+            "accepted": r.rows_accepted,
+            "quarantined": r.rows_quarantined,
+        }
+    )

@@ -28,7 +28,7 @@ def local_mirror(uri: str) -> Path:
     start = f"{prefix}/" if prefix else ""
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=start):
         for obj in page.get("Contents", []):
-            rel = obj["Key"][len(start):]
+            rel = obj["Key"][len(start) :]
             if not rel.startswith(SYNCED) or ".." in rel.split("/"):
                 continue
             target = root / rel

@@ -18,8 +18,15 @@ def duckdb_cli() -> str:
 
 def shell_args(warehouse: Path) -> list[str]:
     db = warehouse.stem
-    return [duckdb_cli(), "-readonly", str(warehouse), "-cmd", f"USE {db}.marts;",
-            "-cmd", ".prompt 'lingtan> '"]
+    return [
+        duckdb_cli(),
+        "-readonly",
+        str(warehouse),
+        "-cmd",
+        f"USE {db}.marts;",
+        "-cmd",
+        ".prompt 'lingtan> '",
+    ]
 
 
 def open_shell(warehouse: Path) -> int:

@@ -49,12 +49,24 @@ def _classify(rel: str, size: int, token: str) -> LandingFile | None:
     if dataset.startswith(("_", ".")) or len(parts) < 2:
         return None  # manifests, hidden files and files at the root are not data
     if safe_rel_path(rel) is None:
-        return LandingFile(dataset, None, rel, size, token,
-                           "the object key leaves its folder ('..' or empty path segment); rename it under "
-                           "<dataset>/<YYYY-MM-DD>/")
+        return LandingFile(
+            dataset,
+            None,
+            rel,
+            size,
+            token,
+            "the object key leaves its folder ('..' or empty path segment); rename it under "
+            "<dataset>/<YYYY-MM-DD>/",
+        )
     if len(parts) != 3 or not DROP_DIR.match(parts[1]):
-        return LandingFile(dataset, None, rel, size, token,
-                           "file is not inside a <dataset>/<YYYY-MM-DD>/ drop folder; move it into one")
+        return LandingFile(
+            dataset,
+            None,
+            rel,
+            size,
+            token,
+            "file is not inside a <dataset>/<YYYY-MM-DD>/ drop folder; move it into one",
+        )
     try:
         d = date.fromisoformat(parts[1])
     except ValueError:
@@ -96,7 +108,9 @@ class LocalLanding(Landing):
         for p in sorted(self.root.rglob("*")):
             if p.is_file():
                 st = p.stat()
-                f = _classify(p.relative_to(self.root).as_posix(), st.st_size, f"{st.st_mtime_ns}:{st.st_size}")
+                f = _classify(
+                    p.relative_to(self.root).as_posix(), st.st_size, f"{st.st_mtime_ns}:{st.st_size}"
+                )
                 if f:
                     yield f
 
@@ -140,7 +154,7 @@ class S3Landing(Landing):
                 key = obj["Key"]
                 if key.endswith("/"):
                     continue
-                f = _classify(key[len(start):], obj["Size"], obj["ETag"].strip('"'))
+                f = _classify(key[len(start) :], obj["Size"], obj["ETag"].strip('"'))
                 if f:
                     yield f
 

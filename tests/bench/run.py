@@ -16,7 +16,9 @@ from pathlib import Path
 from tests.bench.harness import measure
 
 SCALES = [int(s) for s in sys.argv[1:]] or [10]
-EXTRA_CASES = ["tests.bench.engine_cases"]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
+EXTRA_CASES = [
+    "tests.bench.engine_cases"
+]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
 
 
 def main() -> None:
@@ -25,10 +27,14 @@ def main() -> None:
         for scale in SCALES:
             work = Path(tmp) / f"s{scale}"
             landing, home = work / "landing", work / "home"
-            results.append(measure(f"demo generate (scale {scale})", "tests.bench.demo_case",
-                                   str(landing), str(scale)))
-            results.append(measure(f"ingest all datasets (scale {scale})", "tests.bench.ingest_case",
-                                   str(landing), str(home)))
+            results.append(
+                measure(f"demo generate (scale {scale})", "tests.bench.demo_case", str(landing), str(scale))
+            )
+            results.append(
+                measure(
+                    f"ingest all datasets (scale {scale})", "tests.bench.ingest_case", str(landing), str(home)
+                )
+            )
             for mod in EXTRA_CASES:
                 try:
                     cases = importlib.import_module(mod)

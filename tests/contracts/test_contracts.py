@@ -194,10 +194,13 @@ def test_contract_loads_and_follows_conventions(path: Path) -> None:
     assert doc["id"] == f"lingtan-landing-{name.replace('_', '-')}"
     assert doc["servers"][0]["path"] == f"./data/lake/raw/{name}/current.parquet"
     assert d.schema.names()[: len(d.columns)] == d.column_names  # every lingtanType maps to a polars type
-    positions = [p.get("primaryKeyPosition") or next(c["value"] for c in p["customProperties"]
-                                                      if c["property"] == "businessKeyPosition")
-                 for p in doc["schema"][0]["properties"] if p.get("primaryKey") or any(
-                     c["property"] == "businessKeyPosition" for c in p.get("customProperties", []))]
+    positions = [
+        p.get("primaryKeyPosition")
+        or next(c["value"] for c in p["customProperties"] if c["property"] == "businessKeyPosition")
+        for p in doc["schema"][0]["properties"]
+        if p.get("primaryKey")
+        or any(c["property"] == "businessKeyPosition" for c in p.get("customProperties", []))
+    ]
     assert positions == list(range(1, len(positions) + 1))  # key order = column order, 1-based
     assert all(p.get("required") for p in doc["schema"][0]["properties"] if p.get("primaryKey"))
 

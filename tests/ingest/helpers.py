@@ -11,7 +11,9 @@ from orchestration.lib.ingest import ingest_dataset
 from orchestration.lib.storage import Landing
 
 
-def drop(landing: Path, dataset: str, day: str, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+def drop(
+    landing: Path, dataset: str, day: str, name: str, content: str | bytes, encoding: str = "utf-8"
+) -> Path:
     p = landing / dataset / day / name
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))

@@ -38,8 +38,13 @@ def one_reason(home, dataset, row):
 def test_missing_required_column_quarantines_every_row(zone):
     landing, home = zone
     header = INV_HEADER.replace(",unit", "")
-    drop(landing, "supplier_invoices", "2026-03-03", "a.csv",
-         invoices("INV1,1,2026-03-01,S1,I1,WR1,5", "INV2,1,2026-03-01,S1,I1,WR1,6", header=header))
+    drop(
+        landing,
+        "supplier_invoices",
+        "2026-03-03",
+        "a.csv",
+        invoices("INV1,1,2026-03-01,S1,I1,WR1,5", "INV2,1,2026-03-01,S1,I1,WR1,6", header=header),
+    )
     ingest(landing, home, "supplier_invoices")
     q = quarantine(home, "supplier_invoices")
     assert q.height == 2 and set(q["column"]) == {"unit"}
@@ -48,16 +53,21 @@ def test_missing_required_column_quarantines_every_row(zone):
     assert f.row(0, named=True)["file_status"] == "rejected" and current(home, "supplier_invoices").is_empty()
 
 
-@pytest.mark.parametrize(("bad", "column", "needle"), [
-    ("INV9,1,2026-03-01,S1,I1,WR1,lots,t", "quantity", "not a number: 'lots'"),
-    ("INV9,1,2026-03-01,S1,I1,WR1,5,barrels", "unit", "unknown unit 'barrels'"),
-    ("INV9,1,2026-02-30,S1,I1,WR1,5,t", "invoice_date", "impossible date: '2026-02-30'"),
-    ("INV9,1,2026-03-01,S1,I1,WR1,5,km", "unit", "not a"),
-    ("INV9,,2026-03-01,S1,I1,WR1,5,t", "line_no", "required value missing in column line_no"),
-])
+@pytest.mark.parametrize(
+    ("bad", "column", "needle"),
+    [
+        ("INV9,1,2026-03-01,S1,I1,WR1,lots,t", "quantity", "not a number: 'lots'"),
+        ("INV9,1,2026-03-01,S1,I1,WR1,5,barrels", "unit", "unknown unit 'barrels'"),
+        ("INV9,1,2026-02-30,S1,I1,WR1,5,t", "invoice_date", "impossible date: '2026-02-30'"),
+        ("INV9,1,2026-03-01,S1,I1,WR1,5,km", "unit", "not a"),
+        ("INV9,,2026-03-01,S1,I1,WR1,5,t", "line_no", "required value missing in column line_no"),
+    ],
+)
 def test_bad_row_quarantined_with_reason(zone, bad, column, needle):
     landing, home = zone
-    drop(landing, "supplier_invoices", "2026-03-03", "a.csv", invoices("INV1,1,2026-03-01,S1,I1,WR1,5,t", bad))
+    drop(
+        landing, "supplier_invoices", "2026-03-03", "a.csv", invoices("INV1,1,2026-03-01,S1,I1,WR1,5,t", bad)
+    )
     ingest(landing, home, "supplier_invoices")
     r = one_reason(home, "supplier_invoices", 2)
     assert r["column"] == column and needle in r["reason"], r
@@ -68,7 +78,13 @@ def test_bad_row_quarantined_with_reason(zone, bad, column, needle):
 
 def test_unresolvable_country(zone):
     landing, home = zone
-    drop(landing, "suppliers", "2026-01-05", "s.csv", "supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n")
+    drop(
+        landing,
+        "suppliers",
+        "2026-01-05",
+        "s.csv",
+        "supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n",
+    )
     ingest(landing, home, "suppliers")
     r = one_reason(home, "suppliers", 2)
     assert r["column"] == "country" and "unknown country 'Atlantis'" in r["reason"]
@@ -94,18 +110,32 @@ def test_credit_note_negative_quantity_is_fine(zone):
 def test_ten_digit_customs_code_in_cn_column_never_truncated(zone):
     landing, home = zone
     head = "product_id,name,cn_code,installation_id,process_id"
-    drop(landing, "products", "2026-01-05", "p.csv", f"{head}\nB1,Bolt,7318159000,I1,P1\nB2,Nut,7318 16 91,I1,P1\n")
+    drop(
+        landing,
+        "products",
+        "2026-01-05",
+        "p.csv",
+        f"{head}\nB1,Bolt,7318159000,I1,P1\nB2,Nut,7318 16 91,I1,P1\n",
+    )
     ingest(landing, home, "products")
     r = one_reason(home, "products", 1)
-    assert r["column"] == "cn_code" and "10-digit Chinese customs (HS) code, not an 8-digit EU CN code" in r["reason"]
+    assert (
+        r["column"] == "cn_code"
+        and "10-digit Chinese customs (HS) code, not an 8-digit EU CN code" in r["reason"]
+    )
     assert current(home, "products")["cn_code"].to_list() == ["73181691"]
 
 
 def test_duplicate_business_key_within_a_drop_quarantines_both(zone):
     landing, home = zone
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", invoices("INV1,1,2026-03-01,S1,I1,WR1,5,t"))
-    drop(landing, "supplier_invoices", "2026-03-03", "b.csv",
-         invoices("INV1,1,2026-03-01,S1,I1,WR1,7,t", "INV2,1,2026-03-01,S1,I1,WR1,1,t"))
+    drop(
+        landing,
+        "supplier_invoices",
+        "2026-03-03",
+        "b.csv",
+        invoices("INV1,1,2026-03-01,S1,I1,WR1,7,t", "INV2,1,2026-03-01,S1,I1,WR1,1,t"),
+    )
     ingest(landing, home, "supplier_invoices")
     q = quarantine(home, "supplier_invoices")
     assert q.height == 2 and all("appears 2 times in this drop" in r for r in q["reason"])
@@ -126,8 +156,14 @@ def test_empty_file_rejected_whole(zone):
 
 def test_unknown_encoding_rejected_whole(zone):
     landing, home = zone
-    drop(landing, "supplier_invoices", "2026-03-03", "u16.csv", invoices(INV_ROW.format(n=1, d=1, q=5)),
-         encoding="utf-16")
+    drop(
+        landing,
+        "supplier_invoices",
+        "2026-03-03",
+        "u16.csv",
+        invoices(INV_ROW.format(n=1, d=1, q=5)),
+        encoding="utf-16",
+    )
     ingest(landing, home, "supplier_invoices")
     q = quarantine(home, "supplier_invoices")
     assert q.height == 1 and "UTF-16" in q["reason"][0] and q["row_number"][0] is None
@@ -143,13 +179,20 @@ def test_truncated_file_keeps_complete_rows(zone):
     r = one_reason(home, "supplier_invoices", 4)
     assert "file is cut short" in r["reason"]
     f = accounted(home, "supplier_invoices").row(0, named=True)
-    assert (f["rows_read"], f["rows_accepted"], f["rows_quarantined"], f["file_status"]) == (4, 3, 1, "partial")
+    assert (f["rows_read"], f["rows_accepted"], f["rows_quarantined"], f["file_status"]) == (
+        4,
+        3,
+        1,
+        "partial",
+    )
 
 
 def test_truncated_gb18030_mid_character(zone):
     landing, home = zone
-    data = "invoice_id,line_no,invoice_date,supplier_id,installation_id,material_id,quantity,unit\n" \
-           "INV1,1,2026-03-01,S1,I1,WR1,5,吨\nINV2,1,2026-03-01,S1,I1,WR1,5,吨\n"
+    data = (
+        "invoice_id,line_no,invoice_date,supplier_id,installation_id,material_id,quantity,unit\n"
+        "INV1,1,2026-03-01,S1,I1,WR1,5,吨\nINV2,1,2026-03-01,S1,I1,WR1,5,吨\n"
+    )
     raw = data.encode("gb18030")
     drop(landing, "supplier_invoices", "2026-03-03", "cut.csv", raw[:-2])  # ends inside the last '吨'
     ingest(landing, home, "supplier_invoices")
@@ -180,14 +223,28 @@ def test_xlsx_with_title_rows(zone):
 
 def test_valid_variants_accepted(zone):
     landing, home = zone
-    gb = ("发票号码,行号,开票日期,供应商编号,收货装置,物料编号,数量,单位\n"
-          "INV1,1,2026年3月1日,S1,I1,WR1,\"1,234.5\",吨\n").encode("gb18030")
+    gb = (
+        "发票号码,行号,开票日期,供应商编号,收货装置,物料编号,数量,单位\n"
+        'INV1,1,2026年3月1日,S1,I1,WR1,"1,234.5",吨\n'
+    ).encode("gb18030")
     drop(landing, "supplier_invoices", "2026-03-03", "gb.csv", gb)
     bom = "\ufeff" + INV_HEADER.replace(",", ";") + "\nINV2;1;2026/03/02;S1;I1;WR1;１２．５;千克\n"
     drop(landing, "supplier_invoices", "2026-03-03", "bom.csv", bom)
-    jl = "\n".join(json.dumps({"invoice_id": f"INV{i}", "line_no": 1, "invoice_date": "2026-03-03",
-                               "supplier_id": "S1", "installation_id": "I1", "material_id": "WR1",
-                               "quantity": 2.5, "unit": "t"}) for i in (3, 4))
+    jl = "\n".join(
+        json.dumps(
+            {
+                "invoice_id": f"INV{i}",
+                "line_no": 1,
+                "invoice_date": "2026-03-03",
+                "supplier_id": "S1",
+                "installation_id": "I1",
+                "material_id": "WR1",
+                "quantity": 2.5,
+                "unit": "t",
+            }
+        )
+        for i in (3, 4)
+    )
     drop(landing, "supplier_invoices", "2026-03-03", "lines.json", jl)
     ingest(landing, home, "supplier_invoices")
     cur = current(home, "supplier_invoices").sort("invoice_id")
@@ -202,8 +259,13 @@ def test_valid_variants_accepted(zone):
 def test_quantity_without_unit(zone):
     landing, home = zone
     head = "installation_id,stream_id,method,unit,ncv,ncv_unit"
-    drop(landing, "source_streams", "2026-01-05", "s.csv",
-         f"{head}\nI1,NG,combustion,1000Nm3,35.2,GJ/1000Nm3\nI1,DSL,combustion,t,43,\n")
+    drop(
+        landing,
+        "source_streams",
+        "2026-01-05",
+        "s.csv",
+        f"{head}\nI1,NG,combustion,1000Nm3,35.2,GJ/1000Nm3\nI1,DSL,combustion,t,43,\n",
+    )
     ingest(landing, home, "source_streams")
     r = one_reason(home, "source_streams", 2)
     assert r["column"] == "ncv_unit" and "ncv is given without its unit (ncv_unit)" in r["reason"]
@@ -212,8 +274,13 @@ def test_quantity_without_unit(zone):
 def test_export_destination_must_be_eu(zone):
     landing, home = zone
     head = "export_id,line_no,declaration_date,product_id,quantity,unit,importer_eori,destination_country"
-    drop(landing, "exports", "2026-03-03", "e.csv",
-         f"{head}\nE1,1,2026-03-01,B1,10,t,DE123,德国\nE2,1,2026-03-01,B1,10,t,CH123,Switzerland\n")
+    drop(
+        landing,
+        "exports",
+        "2026-03-03",
+        "e.csv",
+        f"{head}\nE1,1,2026-03-01,B1,10,t,DE123,德国\nE2,1,2026-03-01,B1,10,t,CH123,Switzerland\n",
+    )
     ingest(landing, home, "exports")
     r = one_reason(home, "exports", 2)
     assert r["column"] == "destination_country" and "not an EU member state" in r["reason"]
@@ -222,8 +289,13 @@ def test_export_destination_must_be_eu(zone):
 def test_ambiguous_template_category_needs_cn_code(zone):
     landing, home = zone
     head = "material_id,name,kind,cn_code,goods_category"
-    drop(landing, "materials", "2026-01-05", "m.csv",
-         f"{head}\nM1,FeMn,precursor,72021120,\"Alloys (FeMn, FeCr, FeNi)\"\nM2,Alloy,precursor,,\"Alloys (FeMn, FeCr, FeNi)\"\n")
+    drop(
+        landing,
+        "materials",
+        "2026-01-05",
+        "m.csv",
+        f'{head}\nM1,FeMn,precursor,72021120,"Alloys (FeMn, FeCr, FeNi)"\nM2,Alloy,precursor,,"Alloys (FeMn, FeCr, FeNi)"\n',
+    )
     ingest(landing, home, "materials")
     assert current(home, "materials")["goods_category"].to_list() == ["FeMn"]
     r = one_reason(home, "materials", 2)

@@ -20,11 +20,18 @@ def ingest_job_result(landing, home, monkeypatch, end="2026-11-24"):
     monkeypatch.setenv("LINGTAN_LANDING", str(landing))
     monkeypatch.setenv("LINGTAN_HOME", str(home))
     ensure_empty_tables(Home(home))
-    job = defs().get_implicit_global_asset_job_def().get_subset(
-        asset_selection={dg.AssetKey(["raw", "supplier_invoices"]), dg.AssetKey(["raw", "suppliers"])})
+    job = (
+        defs()
+        .get_implicit_global_asset_job_def()
+        .get_subset(
+            asset_selection={dg.AssetKey(["raw", "supplier_invoices"]), dg.AssetKey(["raw", "suppliers"])}
+        )
+    )
     return job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-        tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": end})
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": end},
+    )
 
 
 def test_definitions_load_with_one_asset_per_dataset():
@@ -43,11 +50,15 @@ def test_ingest_assets_materialize_with_row_counts(tmp_path, monkeypatch):
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\nx\n")
     result = ingest_job_result(landing, home, monkeypatch)
     assert result.success
-    mats = {e.asset_key.to_user_string(): e.materialization.metadata
-            for e in result.get_asset_materialization_events()}
+    mats = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     md = mats["raw/supplier_invoices"]
     assert (md["rows_read"].value, md["rows_accepted"].value, md["rows_quarantined"].value) == (2, 1, 1)
-    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    checks = [
+        e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
     assert checks and all(c.passed for c in checks)
 
 
@@ -56,7 +67,9 @@ def test_failing_gate_blocks_and_leaves_raw_untouched(tmp_path, monkeypatch):
 
     landing, home = tmp_path / "l", tmp_path / "h"
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
-    monkeypatch.setattr(ingest_mod, "audit", lambda *a: ingest_mod.GateResult(False, ["forced failure for test"]))
+    monkeypatch.setattr(
+        ingest_mod, "audit", lambda *a: ingest_mod.GateResult(False, ["forced failure for test"])
+    )
     result = ingest_job_result(landing, home, monkeypatch)
     assert not result.success
     assert pl.read_parquet(Home(home).raw_table("supplier_invoices")).is_empty()
@@ -83,11 +96,24 @@ def test_lingtan_run_against_s3_landing(tmp_path, s3_bucket, monkeypatch):
     from orchestration.cli import app
 
     client = boto3.client("s3")
-    client.put_object(Bucket=s3_bucket, Key="landing/suppliers/2026-01-05/s.csv",
-                      Body="supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n".encode())
+    client.put_object(
+        Bucket=s3_bucket,
+        Key="landing/suppliers/2026-01-05/s.csv",
+        Body="supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n".encode(),
+    )
     monkeypatch.chdir(tmp_path)
-    out = CliRunner().invoke(app, ["run", "--landing", f"s3://{s3_bucket}/landing", "--home", str(tmp_path / "h"),
-                                   "--date", "2026-11-24"])
+    out = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--landing",
+            f"s3://{s3_bucket}/landing",
+            "--home",
+            str(tmp_path / "h"),
+            "--date",
+            "2026-11-24",
+        ],
+    )
     assert "suppliers" in out.output and "lake:" in out.output, out.output
     cur = pl.read_parquet(Home(tmp_path / "h").raw_table("suppliers"))
     assert cur["supplier_id"].to_list() == ["S1"]

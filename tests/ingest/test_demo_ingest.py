@@ -35,7 +35,11 @@ def test_every_file_accounted_as_the_manifest_says(demo_lake):
     for f in expected:
         g = got[f.file]
         assert (g["rows_read"], g["rows_accepted"], g["rows_quarantined"], g["file_status"]) == (
-            f.expected_rows_read, f.expected_accepted, f.expected_quarantined, f.expected_status), f.file
+            f.expected_rows_read,
+            f.expected_accepted,
+            f.expected_quarantined,
+            f.expected_status,
+        ), f.file
         assert g["rows_read"] == g["rows_accepted"] + g["rows_quarantined"]
 
 

@@ -16,7 +16,10 @@ HEAD = "invoice_id,line_no,invoice_date,supplier_id,installation_id,material_id,
 
 def lake_fingerprint(home) -> dict[str, str]:
     raw = Home(home).raw
-    return {p.relative_to(raw).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in raw.rglob("*.parquet")}
+    return {
+        p.relative_to(raw).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in raw.rglob("*.parquet")
+    }
 
 
 def test_event_correction_replaces_earlier_row_and_history_keeps_both(tmp_path):
@@ -42,7 +45,9 @@ def test_snapshot_newest_drop_is_the_truth_and_quarantined_key_keeps_previous(tm
 
 def test_second_run_changes_nothing(tmp_path):
     landing, home = tmp_path / "l", tmp_path / "h"
-    drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\nbad\n")
+    drop(
+        landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\nbad\n"
+    )
     first = ingest(landing, home, "supplier_invoices")
     before = lake_fingerprint(home)
     second = ingest(landing, home, "supplier_invoices")
@@ -52,7 +57,9 @@ def test_second_run_changes_nothing(tmp_path):
 
 def test_changed_bytes_are_processed_again(tmp_path):
     landing, home = tmp_path / "l", tmp_path / "h"
-    p = drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
+    p = drop(
+        landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n"
+    )
     ingest(landing, home, "supplier_invoices")
     p.write_text(f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,6,t\n")
     r = ingest(landing, home, "supplier_invoices")
@@ -65,7 +72,9 @@ def test_touched_but_identical_file_is_not_reprocessed(tmp_path):
     import os
 
     landing, home = tmp_path / "l", tmp_path / "h"
-    p = drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
+    p = drop(
+        landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n"
+    )
     ingest(landing, home, "supplier_invoices")
     os.utime(p, ns=(1, 1))
     assert not ingest(landing, home, "supplier_invoices").drops_processed
@@ -93,9 +102,17 @@ def put(bucket: str, key: str, body: bytes) -> None:
 
 
 def test_s3_landing_with_prefix_and_escaping_key(tmp_path, s3_bucket):
-    put(s3_bucket, "zone/supplier_invoices/2026-03-03/a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n".encode())
+    put(
+        s3_bucket,
+        "zone/supplier_invoices/2026-03-03/a.csv",
+        f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n".encode(),
+    )
     put(s3_bucket, "zone/supplier_invoices/2026-03-03/../../../etc/evil.csv", b"x")
-    put(s3_bucket, "other/supplier_invoices/2026-03-03/b.csv", f"{HEAD}\nINV9,1,2026-03-01,S1,I1,WR1,5,t\n".encode())
+    put(
+        s3_bucket,
+        "other/supplier_invoices/2026-03-03/b.csv",
+        f"{HEAD}\nINV9,1,2026-03-01,S1,I1,WR1,5,t\n".encode(),
+    )
     home = tmp_path / "h"
     r = ingest(f"s3://{s3_bucket}/zone", home, "supplier_invoices")
     assert r.drops_processed == [dt.date(2026, 3, 3)]
@@ -103,8 +120,10 @@ def test_s3_landing_with_prefix_and_escaping_key(tmp_path, s3_bucket):
     f = files(home, "supplier_invoices")
     evil = f.filter(pl.col("file").str.contains("evil"))
     assert evil["file_status"].to_list() == ["rejected"]
-    assert "leaves its folder" in quarantine(home, "supplier_invoices").filter(
-        pl.col("file").str.contains("evil"))["reason"][0]
+    assert (
+        "leaves its folder"
+        in quarantine(home, "supplier_invoices").filter(pl.col("file").str.contains("evil"))["reason"][0]
+    )
     assert not (tmp_path / "etc").exists()
     # idempotent on S3 too (ETag as change token)
     assert not ingest(f"s3://{s3_bucket}/zone", home, "supplier_invoices").drops_processed

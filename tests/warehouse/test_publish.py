@@ -17,7 +17,9 @@ def build(path, value: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     con.execute("create schema if not exists marts")
-    con.execute("create or replace table marts.fct_demo as select ? as v, range as i from range(100000)", [value])
+    con.execute(
+        "create or replace table marts.fct_demo as select ? as v, range as i from range(100000)", [value]
+    )
     con.close()
 
 
@@ -34,8 +36,12 @@ def test_reader_keeps_working_while_a_new_build_is_published(tmp_path):
     build_file, published = tmp_path / "build" / "lingtan.duckdb", tmp_path / "lingtan.duckdb"
     build(build_file, 1)
     publish_warehouse(build_file, published)
-    analyst = subprocess.Popen([sys.executable, "-c", ANALYST, str(published)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, text=True)
+    analyst = subprocess.Popen(
+        [sys.executable, "-c", ANALYST, str(published)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert analyst.stdout.readline().strip() == "1"
     build(build_file, 2)  # the nightly build writes its own file: no lock conflict with the reader
     publish_warehouse(build_file, published)
@@ -50,7 +56,12 @@ def test_reader_keeps_working_while_a_new_build_is_published(tmp_path):
 def test_sql_shell_is_read_only(tmp_path):
     published = tmp_path / "lingtan.duckdb"
     build(published, 3)
-    run = subprocess.run(shell_args(published), input="select max(v) from fct_demo;\ncreate table x(a int);\n",
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        shell_args(published),
+        input="select max(v) from fct_demo;\ncreate table x(a int);\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "3" in run.stdout
     assert "read-only" in (run.stdout + run.stderr)

@@ -28,8 +28,9 @@ def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.D
         .over(keys, mapping_strategy="group_to_rows"),
     )
     dup = pl.col("__n") > 1
-    key_desc = pl.concat_str([pl.format(f"{k}={{}}", pl.col(k).cast(pl.String).fill_null("")) for k in keys],
-                             separator=", ")
+    key_desc = pl.concat_str(
+        [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String).fill_null("")) for k in keys], separator=", "
+    )
     quarantined = counted.filter(dup).select(
         dataset=pl.lit(dataset.name),
         drop_date=pl.col("_drop_date"),
@@ -38,7 +39,9 @@ def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.D
         column=pl.lit(keys[0]),
         reason=pl.format(
             "business key ({}) appears {} times in this drop ({}): ambiguous, send one row per key",
-            key_desc, pl.col("__n"), pl.col("__where").list.join("; "),
+            key_desc,
+            pl.col("__n"),
+            pl.col("__where").list.join("; "),
         ),
         raw=pl.struct(dataset.column_names).struct.json_encode(),
         key=pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode(),

@@ -18,8 +18,16 @@ from datetime import date, datetime
 
 import polars as pl
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".json": "json", ".jsonl": "json",
-           ".ndjson": "json", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".parquet": "parquet",
+}
 HEADER_SEARCH_ROWS = 20
 
 
@@ -63,7 +71,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise FileRejected("encoding is UTF-16/UTF-32; save the file as UTF-8 (or GB18030) and drop it again")
     if b"\x00" in data[:4096]:
-        raise FileRejected("file contains NUL bytes (UTF-16 or binary, not a text table); save it as UTF-8 CSV")
+        raise FileRejected(
+            "file contains NUL bytes (UTF-16 or binary, not a text table); save it as UTF-8 CSV"
+        )
     for enc in ("utf-8", "gb18030"):
         try:
             return _decode(data, enc), enc
@@ -128,7 +138,9 @@ def read_csv(data: bytes) -> TableRead:
         if last and not ends_cleanly and len(row) < n:
             reason = f"file is cut short: the last row has {len(row)} of {n} fields; send the complete file"
         else:
-            reason = f"row has {len(row)} fields but the header has {n}; check separators and quotes in this row"
+            reason = (
+                f"row has {len(row)} fields but the header has {n}; check separators and quotes in this row"
+            )
         broken.append(BrokenRow(i, reason, _raw(headers, row)))
     notes = [] if delimiter == "," else [f"separator {'tab' if delimiter == chr(9) else repr(delimiter)}"]
     return TableRead(headers, _frame(headers, good, numbers), "csv", encoding, broken, notes)
@@ -156,7 +168,9 @@ def read_xlsx(data: bytes, dataset: str, is_header: Callable[[list[str]], bool])
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # openpyxl raises many types for a damaged zip
-        raise FileRejected(f"not a readable XLSX workbook ({type(e).__name__}); re-save it from Excel") from None
+        raise FileRejected(
+            f"not a readable XLSX workbook ({type(e).__name__}); re-save it from Excel"
+        ) from None
     try:
         names = {s.strip().casefold(): s for s in wb.sheetnames}
         sheet_name = names.get(dataset.casefold(), wb.sheetnames[0])
@@ -192,7 +206,9 @@ def read_xlsx(data: bytes, dataset: str, is_header: Callable[[list[str]], bool])
             i += 1
             extra = [c for c in cells[n:] if c not in (None, "")]
             if extra:
-                broken.append(BrokenRow(i, f"row has values beyond the {n} header columns", _raw(headers, cells)))
+                broken.append(
+                    BrokenRow(i, f"row has values beyond the {n} header columns", _raw(headers, cells))
+                )
                 continue
             body.append((cells + [None] * n)[:n])
             numbers.append(i)
@@ -238,7 +254,9 @@ def read_json(data: bytes) -> TableRead:
             try:
                 obj, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as e:
-                broken_text.append((n, f"invalid JSON ({e.msg}); the file is probably cut short", text[pos:][:200]))
+                broken_text.append(
+                    (n, f"invalid JSON ({e.msg}); the file is probably cut short", text[pos:][:200])
+                )
                 break
             objects.append((n, obj))
     else:
@@ -265,7 +283,9 @@ def read_json(data: bytes) -> TableRead:
     broken = [BrokenRow(n, reason, {"text": raw}) for n, reason, raw in broken_text]
     for n, obj in objects:
         if not isinstance(obj, dict):
-            broken.append(BrokenRow(n, "this JSON value is not an object with named fields", {"text": str(obj)[:200]}))
+            broken.append(
+                BrokenRow(n, "this JSON value is not an object with named fields", {"text": str(obj)[:200]})
+            )
             continue
         body.append([_json_value(obj.get(h)) for h in headers])
         numbers.append(n)
@@ -281,9 +301,9 @@ def read_parquet(data: bytes) -> TableRead:
     headers = df.columns
     text = df.select(
         [
-            (pl.col(c).dt.strftime("%Y-%m-%d") if df.schema[c] in (pl.Date,) else pl.col(c).cast(pl.String)).alias(
-                f"c{i}"
-            )
+            (
+                pl.col(c).dt.strftime("%Y-%m-%d") if df.schema[c] in (pl.Date,) else pl.col(c).cast(pl.String)
+            ).alias(f"c{i}")
             for i, c in enumerate(headers)
         ]
     ).with_columns(_row_number=pl.int_range(1, df.height + 1, dtype=pl.Int64))
@@ -294,7 +314,9 @@ def read_table(name: str, data: bytes, dataset: str, is_header: Callable[[list[s
     """Dispatch on the file name's extension; reject what is not a table."""
     fmt = file_format(name)
     if fmt is None:
-        raise FileRejected(f"unsupported file type '{name.rsplit('.', 1)[-1]}'; use CSV, XLSX, JSON or Parquet")
+        raise FileRejected(
+            f"unsupported file type '{name.rsplit('.', 1)[-1]}'; use CSV, XLSX, JSON or Parquet"
+        )
     if not data:
         raise FileRejected("file is empty (0 bytes)")
     if fmt == "csv":

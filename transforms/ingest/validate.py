@@ -51,8 +51,9 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
-                 parsed: dict[str, pl.Expr] | None = None) -> tuple[pl.Expr, pl.Expr]:
+def parse_column(
+    col: Column, s: pl.Expr, frame: pl.DataFrame | None = None, parsed: dict[str, pl.Expr] | None = None
+) -> tuple[pl.Expr, pl.Expr]:
     """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty);
     `parsed` holds the typed values of the columns before this one (e.g. cn_code for a goods category)."""
     parsed = parsed or {}
@@ -68,9 +69,8 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         if kind == "int":
             value = value.cast(pl.Int64, strict=False)
         what = "a number" if kind == "decimal" else "a whole number"
-        err = (
-            pl.when(s.is_not_null() & ~ok)
-            .then(pl.format(f"not {what}: '{{}}' (use '.' for decimals; ',' only between thousands)", s))
+        err = pl.when(s.is_not_null() & ~ok).then(
+            pl.format(f"not {what}: '{{}}' (use '.' for decimals; ',' only between thousands)", s)
         )
         for bound, op, word in (
             (col.minimum, "lt", "at least"),
@@ -81,7 +81,11 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
                 continue
             bad = getattr(value, op)(bound)
             hint = " (negative values are not allowed here)" if bound == 0 and op == "lt" else ""
-            err = pl.when(bad).then(pl.format(f"must be {word} {_fmt(bound)}, got {{}}{hint}", s)).otherwise(err)
+            err = (
+                pl.when(bad)
+                .then(pl.format(f"must be {word} {_fmt(bound)}, got {{}}{hint}", s))
+                .otherwise(err)
+            )
         return value, err
     if kind == "date":
         parts = [s.str.extract_groups(p) for p in _DATE_PATTERNS]
@@ -104,7 +108,9 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         value = pl.when(y.is_not_null() & month_ok).then(
             pl.when(m.is_null()).then(y).otherwise(pl.concat_str([y, m.str.zfill(2)], separator="-"))
         )
-        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not a period: '{}' (use YYYY or YYYY-MM)", s))
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("not a period: '{}' (use YYYY or YYYY-MM)", s)
+        )
         return value, err
     if kind == "bool":
         k = s.str.to_lowercase()
@@ -119,7 +125,8 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         if col.country_scope == "eu_member":
             eu = countries.countries().filter("is_eu_member")["iso2"].to_list()
             err = err.when(value.is_not_null() & ~value.is_in(eu)).then(
-                pl.format("'{}' is not an EU member state (CBAM imports are declared in the EU)", s))
+                pl.format("'{}' is not an EU member state (CBAM imports are declared in the EU)", s)
+            )
         return value, err
     if kind == "unit":
         any_dim = units.canonical_expr(s)
@@ -127,7 +134,11 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         dims = "/".join(col.unit_dimensions)
         err = (
             pl.when(s.is_not_null() & any_dim.is_null())
-            .then(pl.format("unknown unit '{}' (accepted e.g. t, kg, kWh, MWh, GJ, m3, Nm3, km, pcs, 吨, 千瓦时)", s))
+            .then(
+                pl.format(
+                    "unknown unit '{}' (accepted e.g. t, kg, kWh, MWh, GJ, m3, Nm3, km, pcs, 吨, 千瓦时)", s
+                )
+            )
             .when(s.is_not_null() & value.is_null())
             .then(pl.format(f"unit '{{}}' is not a {dims} unit for this column", s))
         )
@@ -143,7 +154,9 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         return value, err
     if kind == "currency":
         value = units.currency_expr(s)
-        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("unknown currency '{}' (use ISO 4217, e.g. CNY)", s))
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("unknown currency '{}' (use ISO 4217, e.g. CNY)", s)
+        )
         return value, err
     if kind in ("cn_code", "hs_code"):
         digits = s.str.replace_all(r"[\s.]", "")
@@ -151,22 +164,30 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
             value = pl.when(digits.str.contains(r"^\d{8}$")).then(digits)
             err = (
                 pl.when(digits.str.contains(r"^\d{10}$"))
-                .then(pl.format(
-                    "'{}' is a 10-digit Chinese customs (HS) code, not an 8-digit EU CN code; put the CN code "
-                    "here (the customs code may go in china_hs_code)", s))
+                .then(
+                    pl.format(
+                        "'{}' is a 10-digit Chinese customs (HS) code, not an 8-digit EU CN code; put the CN code "
+                        "here (the customs code may go in china_hs_code)",
+                        s,
+                    )
+                )
                 .when(s.is_not_null() & value.is_null())
                 .then(pl.format("CN code must have 8 digits (spaces and dots ignored), got '{}'", s))
             )
         else:
             value = pl.when(digits.str.contains(r"^\d{10}$")).then(digits)
             err = pl.when(s.is_not_null() & value.is_null()).then(
-                pl.format("Chinese customs code must have 10 digits, got '{}'", s))
+                pl.format("Chinese customs code must have 10 digits, got '{}'", s)
+            )
         return value, err
     if kind == "enum":
         allowed = {norm_key(a): a for a in col.allowed}
-        value = key_expr(s).replace_strict(list(allowed), list(allowed.values()), default=None, return_dtype=pl.String)
+        value = key_expr(s).replace_strict(
+            list(allowed), list(allowed.values()), default=None, return_dtype=pl.String
+        )
         err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format(f"'{{}}' is not one of: {', '.join(col.allowed)}", s))
+            pl.format(f"'{{}}' is not one of: {', '.join(col.allowed)}", s)
+        )
         return value, err
     if kind == "goods_category":
         from transforms import goods
@@ -174,11 +195,21 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
         value = goods.category_expr(s, parsed.get("cn_code"))
         err = (
             pl.when(s.is_not_null() & value.is_null() & goods.ambiguous_expr(s))
-            .then(pl.format("goods category '{}' names several categories; give the category itself (FeMn, FeCr "
-                            "or FeNi) or a CN code of heading 7202", s))
+            .then(
+                pl.format(
+                    "goods category '{}' names several categories; give the category itself (FeMn, FeCr "
+                    "or FeNi) or a CN code of heading 7202",
+                    s,
+                )
+            )
             .when(s.is_not_null() & value.is_null())
-            .then(pl.format("unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
-                            "'Iron or steel products')", s))
+            .then(
+                pl.format(
+                    "unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
+                    "'Iron or steel products')",
+                    s,
+                )
+            )
         )
         return value, err
     if kind == "json":
@@ -190,7 +221,9 @@ def parse_column(col: Column, s: pl.Expr, frame: pl.DataFrame | None = None,
     if kind == "unlocode":
         code = s.str.replace_all(r"\s", "").str.to_uppercase()
         value = pl.when(code.str.contains(r"^[A-Z]{2}[A-Z0-9]{3}$")).then(code)
-        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not a UN/LOCODE (5 characters, e.g. CNNGB): '{}'", s))
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("not a UN/LOCODE (5 characters, e.g. CNNGB): '{}'", s)
+        )
         return value, err
     raise ValueError(f"no parser for lingtanType {kind}")
 
@@ -260,8 +293,10 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         aliases = {c.name: c.aliases for c in dataset.columns}
         shown = [m + (f" ({'/'.join(aliases[m])})" if aliases[m] else "") for m in missing]
         file_problem_col = missing[0]
-        file_problem = (f"required column {', '.join(shown)} is missing from the file; add it (English or Chinese "
-                        "header) and drop the file again")
+        file_problem = (
+            f"required column {', '.join(shown)} is missing from the file; add it (English or Chinese "
+            "header) and drop the file again"
+        )
     else:
         for group in dataset.require_one_of:
             if not any(all(c in found for c in alt) for alt in group):
@@ -272,17 +307,25 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     raw = _raw_json(table)
     broken_q = pl.DataFrame(
         {
-            "dataset": [dataset.name] * len(table.broken), "drop_date": [drop_date] * len(table.broken),
-            "file": [file] * len(table.broken), "row_number": [b.row_number for b in table.broken],
-            "column": [None] * len(table.broken), "reason": [b.reason for b in table.broken],
-            "raw": [json.dumps(b.raw, ensure_ascii=False) for b in table.broken], "key": [None] * len(table.broken),
+            "dataset": [dataset.name] * len(table.broken),
+            "drop_date": [drop_date] * len(table.broken),
+            "file": [file] * len(table.broken),
+            "row_number": [b.row_number for b in table.broken],
+            "column": [None] * len(table.broken),
+            "reason": [b.reason for b in table.broken],
+            "raw": [json.dumps(b.raw, ensure_ascii=False) for b in table.broken],
+            "key": [None] * len(table.broken),
         },
         schema=QUARANTINE_SCHEMA,
     )
     if file_problem is not None:
         q = frame.select(
-            **lineage, row_number=pl.col("_row_number"), column=pl.lit(file_problem_col), reason=pl.lit(file_problem),
-            raw=raw, key=pl.lit(None, pl.String),
+            **lineage,
+            row_number=pl.col("_row_number"),
+            column=pl.lit(file_problem_col),
+            reason=pl.lit(file_problem),
+            raw=raw,
+            key=pl.lit(None, pl.String),
         )
         return Validated(_empty(dataset), pl.concat([q.cast(QUARANTINE_SCHEMA), broken_q]), notes)
 
@@ -300,8 +343,14 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         values[col.name] = pl.col(f"__v_{col.name}")
         errors.append((col.name, pl.col(f"__e_{col.name}")))
         if col.required:
-            errors.append((col.name, pl.when(pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null())
-                           .then(pl.lit(f"required value missing in column {col.name}"))))
+            errors.append(
+                (
+                    col.name,
+                    pl.when(pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null()).then(
+                        pl.lit(f"required value missing in column {col.name}")
+                    ),
+                )
+            )
 
     present = {c: values[c] for c in dataset.column_names}
     for group in dataset.require_one_of:
@@ -310,37 +359,82 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         errors.append((group[0][0], pl.when(~ok).then(pl.lit(f"needs a value in {options}"))))
     for col in dataset.columns:
         if col.unit_column and col.name in found:
-            errors.append((col.unit_column, pl.when(present[col.name].is_not_null()
-                                                    & present[col.unit_column].is_null()
-                                                    & (pl.col(f"__e_{col.unit_column}").is_null()
-                                                       if col.unit_column in found else pl.lit(True)))
-                           .then(pl.lit(f"{col.name} is given without its unit ({col.unit_column})"))))
+            errors.append(
+                (
+                    col.unit_column,
+                    pl.when(
+                        present[col.name].is_not_null()
+                        & present[col.unit_column].is_null()
+                        & (
+                            pl.col(f"__e_{col.unit_column}").is_null()
+                            if col.unit_column in found
+                            else pl.lit(True)
+                        )
+                    ).then(pl.lit(f"{col.name} is given without its unit ({col.unit_column})")),
+                )
+            )
     if "period_start" in present and "period_end" in present:
-        errors.append(("period_end", pl.when(present["period_end"] < present["period_start"])
-                       .then(pl.lit("period_end is before period_start"))))
+        errors.append(
+            (
+                "period_end",
+                pl.when(present["period_end"] < present["period_start"]).then(
+                    pl.lit("period_end is before period_start")
+                ),
+            )
+        )
     if "china_hs_code" in present and "cn_code" in present:
-        errors.append(("china_hs_code", pl.when(present["china_hs_code"].str.slice(0, 6)
-                                                != present["cn_code"].str.slice(0, 6))
-                       .then(pl.lit("china_hs_code's first 6 digits differ from the CN code's; check both codes"))))
+        errors.append(
+            (
+                "china_hs_code",
+                pl.when(present["china_hs_code"].str.slice(0, 6) != present["cn_code"].str.slice(0, 6)).then(
+                    pl.lit("china_hs_code's first 6 digits differ from the CN code's; check both codes")
+                ),
+            )
+        )
 
     err_cols = [e.alias(f"__err{i}") for i, (_, e) in enumerate(errors)]
     work = work.with_columns(err_cols)
     names = [f"__err{i}" for i in range(len(errors))]
-    first_col = pl.coalesce([pl.when(pl.col(n).is_not_null()).then(pl.lit(c)) for n, (c, _) in zip(names, errors, strict=True)]) if names else pl.lit(None, pl.String)
-    reason = pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True) if names else pl.lit(None, pl.String)
-    key_json = pl.struct([nfkc(pl.col(f"c{found[k]}")).alias(k) for k in dataset.keys if k in found]).struct.json_encode() if any(k in found for k in dataset.keys) else pl.lit(None, pl.String)
+    first_col = (
+        pl.coalesce(
+            [
+                pl.when(pl.col(n).is_not_null()).then(pl.lit(c))
+                for n, (c, _) in zip(names, errors, strict=True)
+            ]
+        )
+        if names
+        else pl.lit(None, pl.String)
+    )
+    reason = (
+        pl.concat_str([pl.col(n) for n in names], separator="; ", ignore_nulls=True)
+        if names
+        else pl.lit(None, pl.String)
+    )
+    key_json = (
+        pl.struct(
+            [nfkc(pl.col(f"c{found[k]}")).alias(k) for k in dataset.keys if k in found]
+        ).struct.json_encode()
+        if any(k in found for k in dataset.keys)
+        else pl.lit(None, pl.String)
+    )
     work = work.with_columns(__first=first_col, __reason=reason, __raw=raw, __key=key_json)
     bad = pl.col("__reason").is_not_null() & (pl.col("__reason") != "")
 
     source_row_id = pl.format(f"{file}#{{}}", pl.col("_row_number"))  # file = <dataset>/<drop>/<name>
     accepted = work.filter(~bad).select(
         *[values[c].alias(c) for c in dataset.column_names],
-        _drop_date=pl.lit(drop_date, pl.Date), _file=pl.lit(file), _row_number=pl.col("_row_number"),
+        _drop_date=pl.lit(drop_date, pl.Date),
+        _file=pl.lit(file),
+        _row_number=pl.col("_row_number"),
         _source_row_id=source_row_id,
     )
     quarantined = work.filter(bad).select(
-        **lineage, row_number=pl.col("_row_number"), column=pl.col("__first"), reason=pl.col("__reason"),
-        raw=pl.col("__raw"), key=pl.col("__key"),
+        **lineage,
+        row_number=pl.col("_row_number"),
+        column=pl.col("__first"),
+        reason=pl.col("__reason"),
+        raw=pl.col("__raw"),
+        key=pl.col("__key"),
     )
     return Validated(
         accepted.match_to_schema(dataset.schema),
@@ -356,7 +450,15 @@ def _empty(dataset: Dataset) -> pl.DataFrame:
 def rejected_file(dataset: str, drop_date, file: str, reason: str) -> pl.DataFrame:
     """The one quarantine row of a file that could not be read at all (no row number)."""
     return pl.DataFrame(
-        {"dataset": [dataset], "drop_date": [drop_date], "file": [file], "row_number": [None], "column": [None],
-         "reason": [reason], "raw": [None], "key": [None]},
+        {
+            "dataset": [dataset],
+            "drop_date": [drop_date],
+            "file": [file],
+            "row_number": [None],
+            "column": [None],
+            "reason": [reason],
+            "raw": [None],
+            "key": [None],
+        },
         schema=QUARANTINE_SCHEMA,
     )

@@ -12,8 +12,17 @@ from pathlib import Path
 
 # Names used by CBAM sources (Annex I sheets, Annex II), Chinese documents and common usage.
 EXTRA_ALIASES: dict[str, list[str]] = {
-    "CN": ["中华人民共和国", "中国大陆", "PRC", "P.R. China", "PR China", "People's Republic of China",
-           "China, People's Republic of", "Mainland China", "China (mainland)"],
+    "CN": [
+        "中华人民共和国",
+        "中国大陆",
+        "PRC",
+        "P.R. China",
+        "PR China",
+        "People's Republic of China",
+        "China, People's Republic of",
+        "Mainland China",
+        "China (mainland)",
+    ],
     "HK": ["中国香港", "香港特别行政区", "Hong Kong, China", "Hong Kong SAR", "HKSAR"],
     "MO": ["中国澳门", "澳门特别行政区", "Macau", "Macao SAR"],
     "TW": ["中国台湾", "台湾", "台湾省", "Chinese Taipei", "Taiwan"],
@@ -30,21 +39,65 @@ EXTRA_ALIASES: dict[str, list[str]] = {
     "GB": ["UK", "United Kingdom", "Great Britain", "英国"],
     "DE": ["Germany", "德国"],
     "LA": ["Laos", "Lao People's Democratic Republic"],
-    "SY": ["Syria"], "TZ": ["Tanzania", "Tanzania, United Republic of"], "BO": ["Bolivia"],
-    "VE": ["Venezuela"], "BN": ["Brunei"], "CD": ["Democratic Republic of the Congo", "Congo, Democratic Republic",
-                                                  "Democratic Republic of the Cong", "DR Congo",
-                                                  "Congo, Democratic Republic of"],
-    "CG": ["Republic of the Congo", "Congo"], "PS": ["Palestine", "Occupied Palestinian Territory"], "FM": ["Micronesia"],
-    "MK": ["North Macedonia", "Macedonia"], "CZ": ["Czech Republic", "Czechia"], "SZ": ["Eswatini", "Swaziland"],
-    "CV": ["Cape Verde", "Cabo Verde"], "VA": ["Vatican", "Holy See"], "XK": ["Kosovo"],
-    "NL": ["Netherlands", "The Netherlands", "荷兰"], "BA": ["Bosnia and Herzegovina", "Bosnia"],
-    "AE": ["UAE", "United Arab Emirates"], "SA": ["Saudi Arabia"], "EG": ["Egypt"],
+    "SY": ["Syria"],
+    "TZ": ["Tanzania", "Tanzania, United Republic of"],
+    "BO": ["Bolivia"],
+    "VE": ["Venezuela"],
+    "BN": ["Brunei"],
+    "CD": [
+        "Democratic Republic of the Congo",
+        "Congo, Democratic Republic",
+        "Democratic Republic of the Cong",
+        "DR Congo",
+        "Congo, Democratic Republic of",
+    ],
+    "CG": ["Republic of the Congo", "Congo"],
+    "PS": ["Palestine", "Occupied Palestinian Territory"],
+    "FM": ["Micronesia"],
+    "MK": ["North Macedonia", "Macedonia"],
+    "CZ": ["Czech Republic", "Czechia"],
+    "SZ": ["Eswatini", "Swaziland"],
+    "CV": ["Cape Verde", "Cabo Verde"],
+    "VA": ["Vatican", "Holy See"],
+    "XK": ["Kosovo"],
+    "NL": ["Netherlands", "The Netherlands", "荷兰"],
+    "BA": ["Bosnia and Herzegovina", "Bosnia"],
+    "AE": ["UAE", "United Arab Emirates"],
+    "SA": ["Saudi Arabia"],
+    "EG": ["Egypt"],
 }
 # Not in ISO 3166-1 but used by the Commission (Kosovo).
 EXTRA_COUNTRIES = [("XK", "XKX", "Kosovo", "科索沃")]
 
-EU_MEMBERS = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT",
-              "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+EU_MEMBERS = {
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+}
 # CBAM Reg Annex III pt 1: countries outside the scope of CBAM (their goods carry no CBAM charge).
 CBAM_EXEMPT = {"IS", "LI", "NO", "CH"}
 
@@ -58,8 +111,15 @@ def build(out: Path) -> int:
         names = {c.name, getattr(c, "common_name", None), getattr(c, "official_name", None)}
         names.update(EXTRA_ALIASES.get(c.alpha_2, []))
         zh_name = zh.gettext(c.name)
-        rows.append((c.alpha_2, c.alpha_3, getattr(c, "common_name", None) or c.name, zh_name,
-                     sorted(n for n in names if n), ))
+        rows.append(
+            (
+                c.alpha_2,
+                c.alpha_3,
+                getattr(c, "common_name", None) or c.name,
+                zh_name,
+                sorted(n for n in names if n),
+            )
+        )
     for a2, a3, en, zh_name in EXTRA_COUNTRIES:
         rows.append((a2, a3, en, zh_name, sorted(set(EXTRA_ALIASES.get(a2, [])) | {en})))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,10 +16,24 @@ from orchestration.lib.config import LingtanConfig
 from orchestration.lib.gates import audit_computed
 from transforms.contracts import datasets
 
-CBAM_TABLES = ["stream_emissions", "installation_emissions", "process_attribution", "process_electricity",
-               "precursor_inputs", "process_see", "goods_see", "export_lines"]
-FOOTPRINT_TABLES = ["shipment_emissions", "shipment_allocations", "product_footprint", "site_inventory",
-                    "scope2_lines", "park_progress"]
+CBAM_TABLES = [
+    "stream_emissions",
+    "installation_emissions",
+    "process_attribution",
+    "process_electricity",
+    "precursor_inputs",
+    "process_see",
+    "goods_see",
+    "export_lines",
+]
+FOOTPRINT_TABLES = [
+    "shipment_emissions",
+    "shipment_allocations",
+    "product_footprint",
+    "site_inventory",
+    "scope2_lines",
+    "park_progress",
+]
 RAW_KEYS = [dg.AssetKey(["raw", n]) for n in datasets()]
 
 DESCRIPTIONS = {
@@ -41,14 +55,29 @@ DESCRIPTIONS = {
 
 
 def _specs(tables: list[str], group: str, deps: list[dg.AssetKey]) -> list[dg.AssetSpec]:
-    return [dg.AssetSpec(["computed", t], deps=deps, group_name=group, description=DESCRIPTIONS[t],
-                         kinds={"polars", "parquet"}, tags={"lingtan/stage": "computed"}) for t in tables]
+    return [
+        dg.AssetSpec(
+            ["computed", t],
+            deps=deps,
+            group_name=group,
+            description=DESCRIPTIONS[t],
+            kinds={"polars", "parquet"},
+            tags={"lingtan/stage": "computed"},
+        )
+        for t in tables
+    ]
 
 
 def _checks(tables: list[str]) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec("computed_gate", asset=["computed", t], blocking=True,
-                              description="Great Expectations suite + reconciliations on the staged tables")
-            for t in tables]
+    return [
+        dg.AssetCheckSpec(
+            "computed_gate",
+            asset=["computed", t],
+            blocking=True,
+            description="Great Expectations suite + reconciliations on the staged tables",
+        )
+        for t in tables
+    ]
 
 
 def _publish(context, lingtan: LingtanConfig, tables: dict[str, pl.DataFrame], reconcile) -> Iterator:
@@ -56,17 +85,30 @@ def _publish(context, lingtan: LingtanConfig, tables: dict[str, pl.DataFrame], r
     gate = publish_computed(home, tables, lambda staged: audit_computed(staged, reconcile))
     details = "ok" if gate.passed else "; ".join(gate.details)
     for name in tables:
-        yield dg.AssetCheckResult(asset_key=dg.AssetKey(["computed", name]), check_name="computed_gate",
-                                  passed=gate.passed, metadata={"details": details[:2000]})
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["computed", name]),
+            check_name="computed_gate",
+            passed=gate.passed,
+            metadata={"details": details[:2000]},
+        )
     if not gate.passed:
         raise dg.Failure(description=f"computed gate failed: {details[:500]}")
     for name, df in tables.items():
-        yield dg.MaterializeResult(asset_key=dg.AssetKey(["computed", name]), metadata={
-            "dagster/row_count": df.height, "path": dg.MetadataValue.path(str(home.computed_table(name)))})
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["computed", name]),
+            metadata={
+                "dagster/row_count": df.height,
+                "path": dg.MetadataValue.path(str(home.computed_table(name))),
+            },
+        )
 
 
-@dg.multi_asset(specs=_specs(CBAM_TABLES, "cbam", RAW_KEYS), check_specs=_checks(CBAM_TABLES), name="cbam_engine",
-                pool="lake")
+@dg.multi_asset(
+    specs=_specs(CBAM_TABLES, "cbam", RAW_KEYS),
+    check_specs=_checks(CBAM_TABLES),
+    name="cbam_engine",
+    pool="lake",
+)
 def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """CBAM methodology (IR 2025/2547): source streams → attribution → SEE of processes and goods → exports."""
     from expectations.suites.computed import reconcile_cbam
@@ -78,16 +120,27 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     try:
         tables = compute_cbam(raw, CbamReference.from_seeds())
     except CbamError as e:
-        raise dg.Failure(description=f"CBAM engine: {e}", metadata={"problems": dg.MetadataValue.json(
-            [{k: str(v) for k, v in p.items()} for p in getattr(e, "problems", [])][:50])}) from None
+        raise dg.Failure(
+            description=f"CBAM engine: {e}",
+            metadata={
+                "problems": dg.MetadataValue.json(
+                    [{k: str(v) for k, v in p.items()} for p in getattr(e, "problems", [])][:50]
+                )
+            },
+        ) from None
     yield from _publish(context, lingtan, {t: tables[t] for t in CBAM_TABLES}, reconcile_cbam)
 
 
 @dg.multi_asset(
-    specs=_specs(FOOTPRINT_TABLES, "footprint",
-                 RAW_KEYS + [dg.AssetKey(["computed", t]) for t in ("stream_emissions", "process_see",
-                                                                     "precursor_inputs")]),
-    check_specs=_checks(FOOTPRINT_TABLES), name="footprint_engines", pool="lake",
+    specs=_specs(
+        FOOTPRINT_TABLES,
+        "footprint",
+        RAW_KEYS
+        + [dg.AssetKey(["computed", t]) for t in ("stream_emissions", "process_see", "precursor_inputs")],
+    ),
+    check_specs=_checks(FOOTPRINT_TABLES),
+    name="footprint_engines",
+    pool="lake",
 )
 def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """Logistics (ISO 14083), product footprints (ISO 14067) and site inventories (GHG Protocol)."""
@@ -98,15 +151,24 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
 
     home = lingtan.home_dir()
     raw = load_raw(home)
-    cbam = {k: v.collect() for k, v in load_computed(home, ["stream_emissions", "process_see",
-                                                            "precursor_inputs"]).items()}
+    cbam = {
+        k: v.collect()
+        for k, v in load_computed(home, ["stream_emissions", "process_see", "precursor_inputs"]).items()
+    }
     factors = load_factors()
     legs, alloc = compute_logistics(raw, factors)
-    pcf = compute_product_footprint(raw, factors, cbam["process_see"], cbam["precursor_inputs"], alloc,
-                                    cbam["stream_emissions"])
-    sites = compute_site_inventory(raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], alloc,
-                                   as_of=date.today())
-    tables = {"shipment_emissions": legs, "shipment_allocations": alloc, "product_footprint": pcf,
-              "site_inventory": sites, "scope2_lines": scope2_lines(raw, factors).collect(),
-              "park_progress": compute_park_progress(sites, raw)}
+    pcf = compute_product_footprint(
+        raw, factors, cbam["process_see"], cbam["precursor_inputs"], alloc, cbam["stream_emissions"]
+    )
+    sites = compute_site_inventory(
+        raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], alloc, as_of=date.today()
+    )
+    tables = {
+        "shipment_emissions": legs,
+        "shipment_allocations": alloc,
+        "product_footprint": pcf,
+        "site_inventory": sites,
+        "scope2_lines": scope2_lines(raw, factors).collect(),
+        "park_progress": compute_park_progress(sites, raw),
+    }
     yield from _publish(context, lingtan, tables, lambda t: reconcile_footprint(t, cbam))

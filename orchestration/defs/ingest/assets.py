@@ -6,7 +6,6 @@ every new or changed drop in the window. The write-audit-publish happens inside 
 stops every downstream asset and leaves the raw lake as it was.
 """
 
-
 from datetime import timedelta
 
 import dagster as dg
@@ -26,8 +25,14 @@ def build_ingest_asset(name: str) -> dg.AssetsDefinition:
         group_name="ingest",
         partitions_def=daily_drops,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=[dg.AssetCheckSpec("raw_gate", asset=key, blocking=True,
-                                       description="row accounting, contract schema, keys and SQL rules")],
+        check_specs=[
+            dg.AssetCheckSpec(
+                "raw_gate",
+                asset=key,
+                blocking=True,
+                description="row accounting, contract schema, keys and SQL rules",
+            )
+        ],
         description=f"{ds.description} Raw lake table of the `{name}` landing dataset ({ds.kind}); "
         f"contract data_contracts/{ds.contract_path.name}.",
         kinds={"polars", "parquet"},
@@ -39,8 +44,10 @@ def build_ingest_asset(name: str) -> dg.AssetsDefinition:
         first, last = window.start.date(), (window.end - timedelta(days=1)).date()
         home = lingtan.home_dir()
         result = ingest_dataset(lingtan.landing_zone(), home, name, up_to=last, since=first)
-        context.log.info(f"{name}: {len(result.drops_processed)} drop(s), read {result.rows_read}, "
-                         f"accepted {result.rows_accepted}, quarantined {result.rows_quarantined}")
+        context.log.info(
+            f"{name}: {len(result.drops_processed)} drop(s), read {result.rows_read}, "
+            f"accepted {result.rows_accepted}, quarantined {result.rows_quarantined}"
+        )
         return dg.MaterializeResult(
             metadata={
                 "drops_processed": dg.MetadataValue.json([d.isoformat() for d in result.drops_processed]),
@@ -50,11 +57,14 @@ def build_ingest_asset(name: str) -> dg.AssetsDefinition:
                 "dagster/row_count": result.rows_current,
                 "path": dg.MetadataValue.path(str(home.raw_table(name))),
             },
-            check_results=[dg.AssetCheckResult(
-                check_name="raw_gate", passed=result.gate.passed,
-                severity=dg.AssetCheckSeverity.ERROR,
-                metadata={"details": result.gate.details, "files": len(result.files)},
-            )],
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name="raw_gate",
+                    passed=result.gate.passed,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"details": result.gate.details, "files": len(result.files)},
+                )
+            ],
         )
 
     return _ingest
