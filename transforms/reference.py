@@ -6,12 +6,15 @@ standard factors and GWPs (MIR, IR 2025/2547), constants, and the DVR Annex II g
 
 Lookups are vectorised polars expressions (dict-backed `replace_strict` on prefixes plus one left join on a
 unique key, order kept); nothing loops over rows. Every fallback is recorded in a column with its reason.
+They read the seeds through `LookupTables`: the committed ones by default, or small tables in the same schema
+(`lookup_tables(cn_goods=..., ...)`) for tests and what-if runs, through the very same rules.
 The CSVs are rebuilt from the official sources by `transforms.refbuild.build.build_all`.
 """
 
 from __future__ import annotations
 
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 import polars as pl
@@ -215,6 +218,61 @@ def grid_factor_cbam() -> pl.DataFrame:
     return _table("cbam_grid_factors")
 
 
+@dataclass(frozen=True, eq=False)
+class LookupTables:
+    """The seed tables the lookups below read, in the seed CSV schema (SCHEMAS). Hashed by identity, so what
+    the lookups derive from them (prefix dictionaries, composite keys) is built once per instance."""
+
+    default_values: pl.DataFrame
+    markups: pl.DataFrame
+    cn_goods: pl.DataFrame
+    grid_factors: pl.DataFrame
+
+
+@cache
+def _seed_lookup_tables() -> LookupTables:
+    return LookupTables(default_values(), markups(), cn_goods(), grid_factor_cbam())
+
+
+def _conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` in the schema of seed `name`: columns it lacks are null, the others cast; unknown ones refused."""
+    schema = SCHEMAS[name]
+    unknown = sorted(set(frame.columns) - set(schema))
+    if unknown:
+        raise ValueError(f"{name}: unknown columns {unknown}; the seed has {list(schema)}")
+    missing = [pl.lit(None, dtype=dtype).alias(c) for c, dtype in schema.items() if c not in frame.columns]
+    return frame.with_columns(missing).select(pl.col(c).cast(dtype) for c, dtype in schema.items())
+
+
+def lookup_tables(
+    *,
+    default_values: pl.DataFrame | None = None,
+    markups: pl.DataFrame | None = None,
+    cn_goods: pl.DataFrame | None = None,
+    grid_factors: pl.DataFrame | None = None,
+) -> LookupTables:
+    """The committed seeds, with any table given here swapped in (same columns as the seed CSV; those left out
+    are null, so give what the rules read: e.g. default values need table_kind, country_iso2, cn_code, sector,
+    direct/indirect/total, value_status and indirect_status)."""
+    if default_values is None and markups is None and cn_goods is None and grid_factors is None:
+        return _seed_lookup_tables()
+    given = {
+        "cbam_default_values": default_values,
+        "cbam_markups": markups,
+        "cbam_cn_goods": cn_goods,
+        "cbam_grid_factors": grid_factors,
+    }
+    dv, mk, cn, grid = (_table(n) if f is None else _conform(n, f) for n, f in given.items())
+    bad = cn.filter(~pl.col("cn_prefix").str.len_chars().is_in([4, 6, 8]))["cn_prefix"].to_list()
+    if bad:
+        raise ValueError(f"cbam_cn_goods: CN prefixes must have 4, 6 or 8 digits, got {bad}")
+    return LookupTables(dv, mk, cn, grid)
+
+
+def _tables(tables: LookupTables | None) -> LookupTables:
+    return _seed_lookup_tables() if tables is None else tables
+
+
 @cache
 def gwp() -> dict[str, float]:
     """Gas → GWP (AR5, MIR Annex II G Table 6; CO2 and CO2e = 1)."""
@@ -261,24 +319,25 @@ def _longest_prefix(digits: pl.Expr, keys_by_len: dict[int, list[str]]) -> pl.Ex
     )
 
 
-@cache
-def _cn_keys() -> dict[int, list[str]]:
-    df = cn_goods()
-    return {n: df.filter(pl.col("prefix_digits") == n)["cn_prefix"].to_list() for n in (4, 6, 8)}
+@lru_cache(maxsize=8)
+def _cn_keys(tables: LookupTables) -> dict[int, list[str]]:
+    df = tables.cn_goods
+    return {n: df.filter(pl.col("cn_prefix").str.len_chars() == n)["cn_prefix"].to_list() for n in (4, 6, 8)}
 
 
-def cn_prefix_expr(cn: pl.Expr | str = "cn_code") -> pl.Expr:
+def cn_prefix_expr(cn: pl.Expr | str = "cn_code", tables: LookupTables | None = None) -> pl.Expr:
     """The longest cbam_cn_goods prefix matching the CN code (null: no CBAM heading matches)."""
     cn = pl.col(cn) if isinstance(cn, str) else cn
-    return _longest_prefix(_cn_digits_expr(cn), _cn_keys())
+    return _longest_prefix(_cn_digits_expr(cn), _cn_keys(_tables(tables)))
 
 
-def cn_info_expr(field: str, cn: pl.Expr | str = "cn_code") -> pl.Expr:
+def cn_info_expr(field: str, cn: pl.Expr | str = "cn_code", tables: LookupTables | None = None) -> pl.Expr:
     """One cbam_cn_goods column for a CN code by longest prefix, e.g. `cn_info_expr('annex_ii_direct_only')`.
     `in_scope` is False (not null) when nothing matches."""
-    df = cn_goods()
+    tables = _tables(tables)
+    df = tables.cn_goods
     values = df[field]
-    expr = cn_prefix_expr(cn).replace_strict(
+    expr = cn_prefix_expr(cn, tables).replace_strict(
         df["cn_prefix"].to_list(), values.to_list(), default=None, return_dtype=values.dtype
     )
     return expr.fill_null(False) if field == "in_scope" else expr
@@ -292,19 +351,21 @@ def _refuse_existing(lf: pl.LazyFrame, new: list[str], what: str) -> None:
         )
 
 
-def with_cn_info(lf: pl.LazyFrame, cn_col: str = "cn_code", prefix: str = "") -> pl.LazyFrame:
+def with_cn_info(
+    lf: pl.LazyFrame, cn_col: str = "cn_code", prefix: str = "", tables: LookupTables | None = None
+) -> pl.LazyFrame:
     """Add goods_category, sector, annex_ii_direct_only, functional_unit, in_scope (False when no CBAM heading
     matches), ask_operator and matched_prefix, each named `prefix + name` (e.g. prefix='cn_' → cn_goods_category)."""
+    tables = _tables(tables)
     names = {c: f"{prefix}{c}" for c in CN_INFO_COLUMNS}
     _refuse_existing(lf, list(names.values()), "with_cn_info")
     key = "__cn_prefix"
     info = (
-        cn_goods()
-        .lazy()
+        tables.cn_goods.lazy()
         .select(pl.col("cn_prefix").alias(key), *[pl.col(c).alias(names[c]) for c in CN_INFO_COLUMNS[:-1]])
     )
     return (
-        lf.with_columns(cn_prefix_expr(cn_col).alias(key))
+        lf.with_columns(cn_prefix_expr(cn_col, tables).alias(key))
         .join(info, on=key, how="left", maintain_order="left")
         .with_columns(pl.col(names["in_scope"]).fill_null(False), pl.col(key).alias(names["matched_prefix"]))
         .drop(key)
@@ -314,13 +375,12 @@ def with_cn_info(lf: pl.LazyFrame, cn_col: str = "cn_code", prefix: str = "") ->
 # --- default values -------------------------------------------------------------------------------------------
 
 
-@cache
-def _dv_lookup() -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str]], list[str]]:
+@lru_cache(maxsize=8)
+def _dv_lookup(tables: LookupTables) -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str]], list[str]]:
     """Rows usable for lookup (no 'see below' headings, no non-CBAM goods) with an `__dv_idx`, and the composite
     keys 'table|cn|route' per prefix length (route 'A'/'B' picks grey/white, '*' = not given → grey)."""
     dv = (
-        default_values()
-        .filter(
+        tables.default_values.filter(
             (pl.col("value_status") != "see_below")
             & ~pl.col("status_reason").fill_null("").str.starts_with("not_cbam_good")
         )
@@ -363,8 +423,8 @@ def _route_req_expr(route: pl.Expr | None) -> pl.Expr:
     )
 
 
-def _dv_idx_expr(tbl: pl.Expr, digits: pl.Expr, route_req: pl.Expr) -> pl.Expr:
-    _, keys, idx, _ = _dv_lookup()
+def _dv_idx_expr(tables: LookupTables, tbl: pl.Expr, digits: pl.Expr, route_req: pl.Expr) -> pl.Expr:
+    _, keys, idx, _ = _dv_lookup(tables)
     parts = [
         pl.concat_str([tbl, _prefix(digits, n), route_req], separator="|").replace_strict(
             keys[n], idx[n], default=None, return_dtype=pl.String
@@ -380,6 +440,7 @@ def with_default_values(
     cn_col: str = "cn_code",
     year_col: str = "year",
     route_col: str | None = None,
+    tables: LookupTables | None = None,
 ) -> pl.LazyFrame:
     """Add the DVR default value of each row's good (the columns DV_COLUMNS, in that order).
 
@@ -397,7 +458,8 @@ def with_default_values(
       indirect null (`annex_iv_total_only`).
     """
     _refuse_existing(lf, DV_COLUMNS, "with_default_values")
-    dv, _, _, listed = _dv_lookup()
+    tables = _tables(tables)
+    dv, _, _, listed = _dv_lookup(tables)
     raw_country = pl.col(country_col).cast(pl.String)
     iso2 = resolve_expr(raw_country)
     digits = _cn_digits_expr(pl.col(cn_col))
@@ -414,7 +476,7 @@ def with_default_values(
         year.alias("__year"),
         raw_country.alias("__raw_country"),
     )
-    country_idx = _dv_idx_expr(pl.col("__iso2"), pl.col("__digits"), pl.col("__route_req"))
+    country_idx = _dv_idx_expr(tables, pl.col("__iso2"), pl.col("__digits"), pl.col("__route_req"))
     lf = lf.with_columns(country_idx.alias("__idx_country"))
     country_status = (
         pl.col("__idx_country")
@@ -440,8 +502,8 @@ def with_default_values(
         .then(pl.lit("annex_iv"))
         .otherwise(pl.lit("other"))
     )
-    other_idx = _dv_idx_expr(pl.lit(OTHER_KEY), pl.col("__digits"), pl.col("__route_req"))
-    annex_idx = _dv_idx_expr(pl.lit(ANNEX_IV_KEY), pl.col("__digits"), pl.col("__route_req"))
+    other_idx = _dv_idx_expr(tables, pl.lit(OTHER_KEY), pl.col("__digits"), pl.col("__route_req"))
+    annex_idx = _dv_idx_expr(tables, pl.lit(ANNEX_IV_KEY), pl.col("__digits"), pl.col("__route_req"))
     lf = lf.with_columns(target.alias("__target")).with_columns(
         pl.when(pl.col("__target") == "country")
         .then(pl.col("__idx_country"))
@@ -473,7 +535,7 @@ def with_default_values(
     lf = lf.join(right, on="__dv_idx", how="left", maintain_order="left")
 
     found = pl.col("__m_status") == "value"
-    mk = markups()
+    mk = tables.markups
     markup_of = dict(
         zip((mk["sector"] + "|" + mk["year_label"]).to_list(), mk["markup_fraction"].to_list(), strict=True)
     )
@@ -562,53 +624,62 @@ def with_default_values(
 
 
 def lookup_default(
-    country_iso2: str | None, cn_code: str, year: int, route: str | None = None
+    country_iso2: str | None,
+    cn_code: str,
+    year: int,
+    route: str | None = None,
+    tables: LookupTables | None = None,
 ) -> dict[str, Any]:
     """Scalar convenience over `with_default_values` (same rules, same columns)."""
     lf = pl.LazyFrame(
         {"country_iso2": [country_iso2], "cn_code": [cn_code], "year": [year], "route": [route]},
         schema={"country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64, "route": pl.String},
     )
-    row = with_default_values(lf, route_col="route").collect().row(0, named=True)
+    row = with_default_values(lf, route_col="route", tables=tables).collect().row(0, named=True)
     return {k: row[k] for k in DV_COLUMNS}
 
 
 # --- grid factors (DVR Annex II, MIR Annex II D.4(a)) ------------------------------------------------------------
 
 
-@cache
-def _grid() -> tuple[list[str], list[float], float, str]:
-    df = grid_factor_cbam()
+@lru_cache(maxsize=8)
+def _grid(tables: LookupTables) -> tuple[list[str], list[float], float | None, str | None]:
+    df = tables.grid_factors
     countries = df.filter(pl.col("table_kind") == "country")
-    other = df.filter(pl.col("table_kind") == "other").row(0, named=True)
+    other = df.filter(pl.col("table_kind") == "other")
     return (
         countries["iso2"].to_list(),
         countries["value_tco2_per_mwh"].to_list(),
-        other["value_tco2_per_mwh"],
-        other["act"],
+        other["value_tco2_per_mwh"].first(),
+        other["act"].first(),
     )
 
 
-def cbam_grid_factor_expr(country: pl.Expr | str = "country_iso2") -> pl.Expr:
+def cbam_grid_factor_expr(
+    country: pl.Expr | str = "country_iso2", tables: LookupTables | None = None
+) -> pl.Expr:
     """DVR Annex II grid factor (tCO2/MWh) for a country (any accepted spelling); unlisted or unknown → 'Other'."""
     country = pl.col(country) if isinstance(country, str) else country
-    iso2s, values, other, _ = _grid()
+    iso2s, values, other, _ = _grid(_tables(tables))
     return resolve_expr(country.cast(pl.String)).replace_strict(
         iso2s, values, default=other, return_dtype=pl.Float64
     )
 
 
-def with_cbam_grid_factor(lf: pl.LazyFrame, country_col: str = "country_iso2") -> pl.LazyFrame:
+def with_cbam_grid_factor(
+    lf: pl.LazyFrame, country_col: str = "country_iso2", tables: LookupTables | None = None
+) -> pl.LazyFrame:
     """Add grid_ef_tco2_per_mwh, grid_ef_source ('D.4(a)'), grid_ef_fallback_reason, grid_ef_act."""
-    iso2s, _, _, act = _grid()
+    tables = _tables(tables)
+    iso2s, _, _, act = _grid(tables)
     iso2 = resolve_expr(pl.col(country_col).cast(pl.String))
     return lf.with_columns(
-        cbam_grid_factor_expr(country_col).alias("grid_ef_tco2_per_mwh"),
+        cbam_grid_factor_expr(country_col, tables).alias("grid_ef_tco2_per_mwh"),
         pl.lit("D.4(a)").alias("grid_ef_source"),
         pl.when(iso2.is_null())
         .then(pl.lit("country_unknown"))
         .when(~iso2.is_in(iso2s))
         .then(pl.lit("country_not_listed"))
         .alias("grid_ef_fallback_reason"),
-        pl.lit(act).alias("grid_ef_act"),
+        pl.lit(act, dtype=pl.String).alias("grid_ef_act"),
     )

@@ -42,7 +42,7 @@ def test_definitions_load_with_one_asset_per_dataset():
     keys = {s.key.to_user_string() for s in d.resolve_all_asset_specs()}
     assert {f"raw/{n}" for n in datasets()} <= keys
     assert d.resolve_job_def("nightly") is not None
-    assert d.get_schedule_def("nightly_schedule") and d.get_sensor_def("landing_sensor")
+    assert d.resolve_schedule_def("nightly_schedule") and d.resolve_sensor_def("landing_sensor")
 
 
 def test_ingest_assets_materialize_with_row_counts(tmp_path, monkeypatch):

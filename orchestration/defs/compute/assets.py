@@ -14,18 +14,10 @@ import polars as pl
 from orchestration.lib.compute import load_computed, load_raw, publish_computed
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.gates import audit_computed
+from transforms.cbam.engine import TABLES as CBAM_ENGINE_TABLES
 from transforms.contracts import datasets
 
-CBAM_TABLES = [
-    "stream_emissions",
-    "installation_emissions",
-    "process_attribution",
-    "process_electricity",
-    "precursor_inputs",
-    "process_see",
-    "goods_see",
-    "export_lines",
-]
+CBAM_TABLES = list(CBAM_ENGINE_TABLES)
 FOOTPRINT_TABLES = [
     "shipment_emissions",
     "shipment_allocations",
