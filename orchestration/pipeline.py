@@ -3,8 +3,9 @@ launch from the Dagster UI)."""
 
 from __future__ import annotations
 
-import logging
 import os
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,22 +31,23 @@ class RunOutcome:
     materialized: list[str] = field(default_factory=list)
 
 
-class _Progress(logging.Handler):
-    """Prints one line per step start/finish so that a long run shows where it is."""
+def _progress(echo):
+    """Event-log listener printing one line per step, so a long run shows where it is."""
+    started: dict[str, float] = {}
 
-    def __init__(self, echo):
-        super().__init__(logging.INFO)
-        self.echo = echo
-
-    def emit(self, record: logging.LogRecord) -> None:
-        ev = getattr(record, "dagster_meta", {}).get("dagster_event")
-        if ev is None:
+    def on_event(entry, *_args) -> None:
+        ev = getattr(entry, "dagster_event", None)
+        if ev is None or ev.step_key is None:
             return
         kind = ev.event_type_value
         if kind == "STEP_START":
-            self.echo(f"  … {ev.step_key}")
-        elif kind == "STEP_FAILURE":
-            self.echo(f"  ✗ {ev.step_key}")
+            started[ev.step_key] = time.perf_counter()
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            secs = time.perf_counter() - started.get(ev.step_key, time.perf_counter())
+            mark = "ok" if kind == "STEP_SUCCESS" else "FAILED"
+            echo(f"  {ev.step_key:<36} {mark:>6} {secs:6.1f} s")
+
+    return on_event
 
 
 def run_nightly(
@@ -67,17 +69,19 @@ def run_nightly(
     keys = daily_drops.get_partition_keys()
     end = min((up_to or date.today()).isoformat(), keys[-1])
     job = defs().resolve_job_def("nightly")
-    progress = _Progress(echo)
-    logging.getLogger("dagster").addHandler(progress)
+    instance = dg.DagsterInstance.ephemeral()
+    run_id = str(uuid.uuid4())
+    instance.add_event_listener(run_id, _progress(echo))
     try:
         result = job.execute_in_process(
-            instance=dg.DagsterInstance.ephemeral(),
+            instance=instance,
+            run_id=run_id,
             tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": end},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
     finally:
-        logging.getLogger("dagster").removeHandler(progress)
+        instance.dispose()
     if home_u.startswith("s3://"):
         from orchestration.lib.s3home import push
 

@@ -286,6 +286,11 @@ def _constants() -> dict[str, float]:
     return dict(zip(df["name"].to_list(), df["value"].to_list(), strict=True))
 
 
+def constants() -> dict[str, float]:
+    """Every named constant of cbam_constants.csv (a copy)."""
+    return dict(_constants())
+
+
 def constant(name: str) -> float:
     """A named constant of cbam_constants.csv (e.g. 'f_co2_per_c', 'cbam_factor_2026', 'cscf')."""
     try:

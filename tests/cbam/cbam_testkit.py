@@ -12,10 +12,11 @@ from transforms.cbam import CbamReference, compute_cbam, frames_from_rows
 
 REL = 1e-9
 
-# Synthetic reference: a few CN codes, grid factors and default values (values invented for the tests).
-CN_INFO = pl.DataFrame(
+# Synthetic reference in the schema of the seeds (dbt_project/seeds/reference/cbam_*.csv; columns left out are
+# null): a few CN codes, default values, mark-ups and grid factors (values invented for the tests).
+CN_GOODS = pl.DataFrame(
     {
-        "cn_code": [
+        "cn_prefix": [
             "2523",
             "25231000",
             "2601",
@@ -75,11 +76,16 @@ CN_INFO = pl.DataFrame(
             "t",
             "kg N",
         ],
+        "in_scope": [True] * 13,
     }
 )
+# The CN table has 72031000 as '–' (falls back to 'other'); HK, BR, ... have no table of their own.
 DEFAULT_VALUES = pl.DataFrame(
     {
-        "table": ["CN", "CN", "CN", "OTHER", "OTHER", "ANNEX_IV", "TR", "CN"],
+        "table_kind": ["country", "country", "country", "other", "other", "annex_iv", "country", "country"],
+        "country_iso2": ["CN", "CN", "CN", None, None, None, "TR", "CN"],
+        "sector": ["iron_steel", "iron_steel", "cement", "iron_steel", "iron_steel", "iron_steel", "cement",
+                   "iron_steel"],
         "cn_code": [
             "72021100",
             "72071100",
@@ -90,21 +96,33 @@ DEFAULT_VALUES = pl.DataFrame(
             "25232900",
             "72031000",
         ],
-        "dv_direct": [2.0, 1.8, 0.8, 3.0, 2.5, 4.0, 0.7, None],
-        "dv_indirect": [None, None, 0.1, None, None, None, 0.12, None],
-        "dv_total": [2.0, 1.8, 0.9, 3.0, 2.5, 4.0, 0.82, None],
-        "markup_2026": [0.1] * 8,
-        "markup_2027": [0.2] * 8,
-        "markup_2028": [0.3] * 8,
+        "direct": [2.0, 1.8, 0.8, 3.0, 2.5, 4.0, 0.7, None],
+        "indirect": [None, None, 0.1, None, None, None, 0.12, None],
+        "total": [2.0, 1.8, 0.9, 3.0, 2.5, 4.0, 0.82, None],
+        "value_status": ["value"] * 7 + ["marker_dash"],
+        "indirect_status": ["not_applicable", "not_applicable", "value", "not_applicable", "not_applicable",
+                            "not_applicable", "value", "marker_dash"],
+        "workbook_version": ["test-v1"] * 8,
+    }
+)  # fmt: skip
+MARKUPS = pl.DataFrame(
+    {
+        "sector": ["iron_steel"] * 3 + ["cement"] * 3,
+        "year_label": ["2026", "2027", "2028+"] * 2,
+        "markup_fraction": [0.1, 0.2, 0.3] * 2,
     }
 )
-GRID = pl.DataFrame(
-    {"country": ["CN", "HK", "TR", "US", "OTHER"], "ef_tco2_per_mwh": [0.605, 0.663, 0.7, 0.4, 0.465]}
+GRID_FACTORS = pl.DataFrame(
+    {
+        "table_kind": ["country", "country", "country", "country", "other"],
+        "iso2": ["CN", "HK", "TR", "US", None],
+        "value_tco2_per_mwh": [0.605, 0.663, 0.7, 0.4, 0.465],
+    }
 )
 
 
 def reference() -> CbamReference:
-    return CbamReference.from_frames(CN_INFO, DEFAULT_VALUES, GRID, workbook_version="test-v1")
+    return CbamReference.from_frames(CN_GOODS, DEFAULT_VALUES, MARKUPS, GRID_FACTORS)
 
 
 def run(rows: dict[str, list[dict]], ref: CbamReference | None = None, **kw: Any) -> dict[str, pl.DataFrame]:
