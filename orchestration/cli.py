@@ -102,11 +102,17 @@ def run(
             raise
         fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)")
     if out.ingest:
+        import polars as pl
+
         typer.echo("")
-        typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}")
+        typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}{'current rows':>14}")
+        typer.echo(f"{'':<24}{'(new drops this run)':>32}")
         for name, c in sorted(out.ingest.items()):
+            table = out.home.raw_table(name)
+            current = pl.scan_parquet(table).select(pl.len()).collect().item() if table.exists() else 0
             typer.echo(
                 f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}"
+                f"{current:>14,}"
             )
     _print_goods_summary(out.home)
     typer.echo("")
