@@ -104,7 +104,6 @@ def _reason_summary(q: pl.DataFrame) -> str | None:
 
 def process_drop(
     ds: Dataset,
-    landing: Landing,
     drop_date: date,
     files: list[LandingFile],
     contents: dict[str, bytes],
@@ -319,7 +318,7 @@ def ingest_dataset(
     stage = home.staging / name / run
     new_files, new_q, hist_parts = [], [], {}
     for d, contents in changed.items():
-        acc, q, recs = process_drop(ds, landing, d, by_drop[d], contents, now)
+        acc, q, recs = process_drop(ds, d, by_drop[d], contents, now)
         hist_parts[d] = acc
         new_q.append(q)
         new_files.append(recs)
