@@ -22,9 +22,9 @@ import pandas as pd
 
 from transforms import reference, units
 from transforms.cbam.precursors import ANNEX_II_CATEGORIES
-from transforms.cbam.unitconv import convert, dimension
 from transforms.countries import countries, to_iso2
 from transforms.goods import to_category
+from transforms.units import factor_with_note, per_dimension
 
 DATASETS = (
     "installations",
@@ -88,7 +88,10 @@ class PandasReference:
     @classmethod
     def from_seeds(cls) -> PandasReference:
         dv = reference.default_values().to_pandas()
-        dv = dv[(dv["value_status"] != "see_below") & ~dv["status_reason"].fillna("").str.startswith("not_cbam_good")]
+        dv = dv[
+            (dv["value_status"] != "see_below")
+            & ~dv["status_reason"].fillna("").str.startswith("not_cbam_good")
+        ]
         dv = dv.assign(
             tbl=np.select(
                 [dv["table_kind"] == "country", dv["table_kind"] == "other"],
@@ -130,11 +133,11 @@ class PandasReference:
         """Annex II flag (direct emissions only) of each CN code by its longest cbam_cn_goods prefix; NaN when
         no heading matches."""
         digits = _cn_digits(cn_codes)
-        flag = self.cn_goods.set_index("cn_prefix")["annex_ii_direct_only"]
+        goods = self.cn_goods.set_index("cn_prefix")
         out = pd.Series(np.nan, index=cn_codes.index, dtype=object)
         for n in (8, 6, 4):
             prefix = digits.where(digits.str.len() >= n).str[:n]
-            out = out.fillna(prefix.map(flag[self.cn_goods.set_index("cn_prefix")["prefix_digits"] == n]))
+            out = out.fillna(prefix.map(goods.loc[goods["prefix_digits"] == n, "annex_ii_direct_only"]))
         return out
 
     # default values ------------------------------------------------------------------------------------------
@@ -188,7 +191,11 @@ class PandasReference:
         return out
 
     def grid_factor(self, country: pd.Series) -> pd.Series:
-        return country.map(lambda c: to_iso2(c) if isinstance(c, str) else None).map(self.grid).fillna(self.grid_other)
+        return (
+            country.map(lambda c: to_iso2(c) if isinstance(c, str) else None)
+            .map(self.grid)
+            .fillna(self.grid_other)
+        )
 
 
 def _cn_digits(cn: pd.Series) -> pd.Series:
@@ -265,12 +272,12 @@ def stream_plan(streams: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(ef_unit, str):
             with_ncv = r["method"] == "combustion" and pd.notna(r["ncv"])
             ef_unit = "tCO2/TJ" if with_ncv else f"tCO2/{unit}"
-        basis = "energy" if dimension(ef_unit) == "energy" else "activity"
+        basis = "energy" if per_dimension(ef_unit) == "energy" else "activity"
         ef_target = "tCO2/TJ" if basis == "energy" else f"tCO2/{unit}"
         return pd.Series(
             {
-                "ncv_factor": convert(ncv_unit, f"TJ/{unit}", ref_c)[0],
-                "ef_factor": convert(ef_unit, ef_target, ref_c)[0],
+                "ncv_factor": factor_with_note(ncv_unit, f"TJ/{unit}", ref_c)[0],
+                "ef_factor": factor_with_note(ef_unit, ef_target, ref_c)[0],
                 "ef_basis": basis,
             }
         )
@@ -289,7 +296,9 @@ def stream_emissions_monthly(raw: dict[str, pd.DataFrame], ref: PandasReference)
     lab = readings[[*keys, "month"]].drop_duplicates()
     for c in ("ncv", "carbon_content", "ef"):
         has = readings[readings[c].notna()].assign(wv=lambda d, c=c: d["w"] * d[c])
-        g = has.groupby([*keys, "month"], as_index=False).agg(w=("w", "sum"), wv=("wv", "sum"), mean=(c, "mean"))
+        g = has.groupby([*keys, "month"], as_index=False).agg(
+            w=("w", "sum"), wv=("wv", "sum"), mean=(c, "mean")
+        )
         g[f"lab_{c}_month"] = np.where(g["w"] > 0, g["wv"] / g["w"], g["mean"])
         lab = lab.merge(g[[*keys, "month", f"lab_{c}_month"]], on=[*keys, "month"], how="left")
 
@@ -340,7 +349,7 @@ def stream_emissions_monthly(raw: dict[str, pd.DataFrame], ref: PandasReference)
 
     pairs = parts[["unit", "activity_unit", "gas_reference_c"]].drop_duplicates()
     pairs["ad_factor"] = [
-        convert(u, a, None if pd.isna(t) else t)[0]
+        factor_with_note(u, a, None if pd.isna(t) else t)[0]
         for u, a, t in zip(pairs["unit"], pairs["activity_unit"], pairs["gas_reference_c"], strict=True)
     ]
     parts = parts.merge(pairs, on=["unit", "activity_unit", "gas_reference_c"], how="left")
@@ -378,7 +387,9 @@ GROUP = ["installation_id", "period", "period_grain"]
 KEYS = [*GROUP, "process_id"]
 
 
-def process_attribution(raw: dict[str, pd.DataFrame], streams: pd.DataFrame, ref: PandasReference) -> pd.DataFrame:
+def process_attribution(
+    raw: dict[str, pd.DataFrame], streams: pd.DataFrame, ref: PandasReference
+) -> pd.DataFrame:
     """Activity level and attributed direct emissions per process and period (month and year)."""
     prod = month_parts(raw["production"])
     prod["is_total"] = prod["product_id"].isna()
@@ -439,8 +450,12 @@ def process_electricity(
     el["ef_source"] = np.where(from_bill, el["ef_source"].fillna("unspecified"), "D.4(a)")
     el["indirect_tco2e"] = el["electricity_mwh"] * el["ef"]
     keys = ["installation_id", "process_id", "ef_source"]
-    monthly = el.groupby([*keys, "month"], as_index=False, dropna=False)[["electricity_mwh", "indirect_tco2e"]].sum()
-    lines = with_years(monthly.rename(columns={"month": "period"}), keys, ["electricity_mwh", "indirect_tco2e"])
+    monthly = el.groupby([*keys, "month"], as_index=False, dropna=False)[
+        ["electricity_mwh", "indirect_tco2e"]
+    ].sum()
+    lines = with_years(
+        monthly.rename(columns={"month": "period"}), keys, ["electricity_mwh", "indirect_tco2e"]
+    )
 
     al = activity[activity["activity_level_t"] > 0].copy()
     al["share"] = al["activity_level_t"] / al.groupby(GROUP)["activity_level_t"].transform("sum")
@@ -472,7 +487,9 @@ def purchased_precursors(raw: dict[str, pd.DataFrame], ref: PandasReference) -> 
 
     inv = raw["supplier_invoices"].merge(mats, on="material_id").merge(sup, on="supplier_id", how="left")
     inv["mass_t"] = np.where(
-        inv["unit"] == "pcs", inv["quantity"] * inv["unit_mass_t"], inv["quantity"] * _unit_factor(inv["unit"], "t")
+        inv["unit"] == "pcs",
+        inv["quantity"] * inv["unit_mass_t"],
+        inv["quantity"] * _unit_factor(inv["unit"], "t"),
     )
     inv["supplier_installation_id"] = inv["supplier_installation_id"].fillna(inv["sup_inst"])
     inv["origin_country"] = inv["country_of_origin"].fillna(inv["supplier_country"])
@@ -530,7 +547,9 @@ def purchased_precursors(raw: dict[str, pd.DataFrame], ref: PandasReference) -> 
     parts["see_origin"] = origin
     parts["year"] = parts["month"].str[:4].astype(int)
     need_dv = parts["see_origin"] == "default_value"
-    dv_keys = parts.loc[need_dv, ["cn_code", "origin_country", "year"]].rename(columns={"origin_country": "country"})
+    dv_keys = parts.loc[need_dv, ["cn_code", "origin_country", "year"]].rename(
+        columns={"origin_country": "country"}
+    )
     dv = ref.lookup_default_values(dv_keys).rename(columns={"country": "origin_country"})
     parts = parts.merge(dv, on=["cn_code", "origin_country", "year"], how="left")
     parts.loc[~need_dv, ["dv_direct_marked_up", "dv_total_marked_up"]] = np.nan
@@ -625,11 +644,19 @@ def internal_flows(raw: dict[str, pd.DataFrame]) -> pd.DataFrame:
     flows = month_parts(raw["process_flows"])
     flows["mass_t"] = flows["mass_t"] * flows["fraction"]
     keys = ["installation_id", "from_process_id", "to_process_id"]
-    monthly = flows.groupby([*keys, "month"], as_index=False)["mass_t"].sum().rename(columns={"month": "period"})
+    monthly = (
+        flows.groupby([*keys, "month"], as_index=False)["mass_t"].sum().rename(columns={"month": "period"})
+    )
     return with_years(monthly, keys, ["mass_t"])
 
 
-RHS = ["see_direct", "see_indirect", "see_indirect_non_annex_ii", "default_direct_per_t", "embedded_electricity_mwh_per_t"]
+RHS = [
+    "see_direct",
+    "see_indirect",
+    "see_indirect_non_annex_ii",
+    "default_direct_per_t",
+    "embedded_electricity_mwh_per_t",
+]
 
 
 def process_see(
@@ -666,7 +693,11 @@ def process_see(
         .merge(ext, on=KEYS, how="outer")
         .merge(flow_procs, on=KEYS, how="outer")
         .merge(outflow, on=KEYS, how="left")
-        .merge(processes[["installation_id", "process_id", "goods_category"]].drop_duplicates(PROC), on=PROC, how="left")
+        .merge(
+            processes[["installation_id", "process_id", "goods_category"]].drop_duplicates(PROC),
+            on=PROC,
+            how="left",
+        )
     )
     numbers = [c for c in table.columns if c not in KEYS and c != "goods_category"]
     table[numbers] = table[numbers].fillna(0.0)
@@ -695,7 +726,10 @@ def process_see(
         al = g["activity_level_t"].to_numpy()
         ok = al > 0
         status = np.where(ok, "ok", np.where(g["loaded"], "zero_production", "no_production")).astype(object)
-        edges = [(idx[a], idx[b], m) for a, b, m in zip(f["from_process_id"], f["to_process_id"], f["mass_t"])]
+        edges = [
+            (idx[a], idx[b], m)
+            for a, b, m in zip(f["from_process_id"], f["to_process_id"], f["mass_t"], strict=True)
+        ]
         changed = True  # a process fed by one without production has no SEE either
         while changed:
             changed = False
@@ -730,7 +764,9 @@ def goods_see(products: pd.DataFrame, psee: pd.DataFrame, ref: PandasReference) 
     """Each product carries its process's SEE; chargeable = direct + indirect from non-Annex-II sources."""
     goods = products[["product_id", "cn_code", "installation_id", "process_id"]].merge(psee, on=PROC)
     goods["annex_ii_direct_only"] = (
-        ref.annex_ii_of(goods["cn_code"]).fillna(goods["goods_category"].isin(ANNEX_II_CATEGORIES)).astype(bool)
+        ref.annex_ii_of(goods["cn_code"])
+        .fillna(goods["goods_category"].isin(ANNEX_II_CATEGORIES))
+        .astype(bool)
     )
     goods["see_total"] = goods["see_direct"] + goods["see_indirect"]
     goods["see_chargeable"] = goods["see_direct"] + goods["see_indirect_non_annex_ii"]
@@ -740,7 +776,9 @@ def goods_see(products: pd.DataFrame, psee: pd.DataFrame, ref: PandasReference) 
 
 def export_lines(raw: dict[str, pd.DataFrame], goods: pd.DataFrame, ref: PandasReference) -> pd.DataFrame:
     """Net mass × the good's SEE for its installation and production period, else the DVR default value."""
-    prods = raw["products"].drop_duplicates("product_id")[["product_id", "cn_code", "installation_id", "unit_mass_t"]]
+    prods = raw["products"].drop_duplicates("product_id")[
+        ["product_id", "cn_code", "installation_id", "unit_mass_t"]
+    ]
     lines = raw["exports"].merge(prods, on="product_id", how="left", suffixes=("", "_product"))
     lines["cn_code"] = lines["cn_code"].fillna(lines["cn_code_product"])
     lines["installation_id"] = lines["installation_id"].fillna(lines["installation_id_product"])
@@ -762,15 +800,36 @@ def export_lines(raw: dict[str, pd.DataFrame], goods: pd.DataFrame, ref: PandasR
             "see_chargeable": "g_chargeable",
             "annex_ii_direct_only": "g_annex",
         }
-    )[["installation_id", "product_id", "production_period", "period_grain", "g_direct", "g_indirect", "g_chargeable", "g_annex"]]
-    lines = lines.merge(g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left")
+    )[
+        [
+            "installation_id",
+            "product_id",
+            "production_period",
+            "period_grain",
+            "g_direct",
+            "g_indirect",
+            "g_chargeable",
+            "g_annex",
+        ]
+    ]
+    lines = lines.merge(
+        g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left"
+    )
 
     actual = lines["g_direct"].notna()
     dv_keys = lines.loc[~actual, ["cn_code", "origin_country", "declaration_year"]].set_axis(
         ["cn_code", "country", "year"], axis=1
     )
     dv = ref.lookup_default_values(dv_keys).set_axis(
-        ["cn_code", "origin_country", "declaration_year", "dv_direct", "dv_total", "dv_markup", "dv_used_table"],
+        [
+            "cn_code",
+            "origin_country",
+            "declaration_year",
+            "dv_direct",
+            "dv_total",
+            "dv_markup",
+            "dv_used_table",
+        ],
         axis=1,
     )
     lines = lines.merge(dv, on=["cn_code", "origin_country", "declaration_year"], how="left")
@@ -780,7 +839,9 @@ def export_lines(raw: dict[str, pd.DataFrame], goods: pd.DataFrame, ref: PandasR
     lines["determination"] = np.where(actual, "actual", "default")
     lines["see_direct"] = lines["g_direct"].where(actual, dv_direct)
     lines["see_indirect"] = lines["g_indirect"].where(actual, dv_indirect)
-    lines["see_chargeable_per_t"] = lines["g_chargeable"].where(actual, dv_direct.where(annex, lines["dv_total"]))
+    lines["see_chargeable_per_t"] = lines["g_chargeable"].where(
+        actual, dv_direct.where(annex, lines["dv_total"])
+    )
     lines["embedded_direct_tco2e"] = lines["net_mass_t"] * lines["see_direct"]
     lines["embedded_indirect_tco2e"] = lines["net_mass_t"] * lines["see_indirect"]
     lines["embedded_chargeable_tco2e"] = lines["net_mass_t"] * lines["see_chargeable_per_t"]
@@ -806,7 +867,9 @@ def export_lines(raw: dict[str, pd.DataFrame], goods: pd.DataFrame, ref: PandasR
 # --- all together -----------------------------------------------------------------------------------------------
 
 
-def compute_cbam_pandas(raw: dict[str, pd.DataFrame], ref: PandasReference | None = None) -> dict[str, pd.DataFrame]:
+def compute_cbam_pandas(
+    raw: dict[str, pd.DataFrame], ref: PandasReference | None = None
+) -> dict[str, pd.DataFrame]:
     """process_see, goods_see (both grains) and export_lines from the raw lake tables as pandas frames."""
     ref = ref if ref is not None else PandasReference.from_seeds()
     streams = stream_emissions_monthly(raw, ref)
