@@ -365,9 +365,8 @@ def with_cn_info(
     names = {c: f"{prefix}{c}" for c in CN_INFO_COLUMNS}
     _refuse_existing(lf, list(names.values()), "with_cn_info")
     key = "__cn_prefix"
-    info = (
-        tables.cn_goods.lazy()
-        .select(pl.col("cn_prefix").alias(key), *[pl.col(c).alias(names[c]) for c in CN_INFO_COLUMNS[:-1]])
+    info = tables.cn_goods.lazy().select(
+        pl.col("cn_prefix").alias(key), *[pl.col(c).alias(names[c]) for c in CN_INFO_COLUMNS[:-1]]
     )
     return (
         lf.with_columns(cn_prefix_expr(cn_col, tables).alias(key))
@@ -381,7 +380,9 @@ def with_cn_info(
 
 
 @lru_cache(maxsize=8)
-def _dv_lookup(tables: LookupTables) -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str]], list[str]]:
+def _dv_lookup(
+    tables: LookupTables,
+) -> tuple[pl.DataFrame, dict[int, list[str]], dict[int, list[str]], list[str]]:
     """Rows usable for lookup (no 'see below' headings, no non-CBAM goods) with an `__dv_idx`, and the composite
     keys 'table|cn|route' per prefix length (route 'A'/'B' picks grey/white, '*' = not given → grey)."""
     dv = (

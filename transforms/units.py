@@ -6,17 +6,22 @@ mass → t, energy → GJ, volume → m3 (liquids, and gas at billing conditions
 `GJ/t` or `tCO2/TJ` are a numerator over a denominator and convert factor by factor.
 
 Gas volumes in `m3` are at the supplier's billing temperature (20 °C unless the stream says otherwise) and
-turn into Nm3 by the ideal-gas ratio 273.15 / (273.15 + t): see `gas_m3_to_nm3_factor`.
+turn into Nm3 by the ideal-gas ratio 273.15 / (273.15 + t): see `gas_m3_to_nm3_factor`. `factor_with_note`,
+`factor_table` and `join_factors` convert simple or compound units including that ratio, once per distinct
+unit combination, with a note saying what changed the number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
 
 from transforms.text import key_expr, norm_key
+
+DEFAULT_GAS_REFERENCE_C = 20.0  # landing-zone.md: m3 of a gas are at 20 °C unless the stream says otherwise
 
 BASE = {
     "mass": "t",
@@ -103,18 +108,102 @@ def canonical_expr(expr: pl.Expr, dimensions: tuple[str, ...] | None = None) -> 
     )
 
 
+def _simple_factor(frm: Unit, to: Unit, reference_c: float | None) -> tuple[float, bool] | None:
+    """Multiplier from one simple unit to another of its dimension or, given the gas billing temperature,
+    between gas m3 and Nm3; and whether the ideal-gas ratio was applied. None: not convertible."""
+    if frm.dimension == to.dimension:
+        return frm.to_base / to.to_base, False
+    if reference_c is None:
+        return None
+    ratio = gas_m3_to_nm3_factor(reference_c)
+    assert isinstance(ratio, float)
+    if frm.dimension == "volume" and to.dimension == "gas_normal":
+        return frm.to_base / to.to_base * ratio, True
+    if frm.dimension == "gas_normal" and to.dimension == "volume":
+        return frm.to_base / to.to_base / ratio, True
+    return None
+
+
+def _compound_factor(
+    a: tuple[Unit, Unit | None], b: tuple[Unit, Unit | None], reference_c: float | None
+) -> tuple[float, bool] | None:
+    """Multiplier from compound (or simple) unit `a` to `b`, factor by factor, and whether the gas ratio was
+    applied; None when a part is not convertible."""
+    (an, ad), (bn, bd) = a, b
+    if (ad is None) != (bd is None):
+        return None
+    num = _simple_factor(an, bn, reference_c)
+    if num is None:
+        return None
+    f, gas = num
+    if ad is not None and bd is not None:
+        den = _simple_factor(bd, ad, reference_c)  # value per ad → per bd: multiply by (ad per bd)
+        if den is None:
+            return None
+        f *= den[0]
+        gas = gas or den[1]
+    return f, gas
+
+
 def factor(from_symbol: str, to_symbol: str) -> float:
     """Multiplier from one unit to another of the same dimension (also compound units `a/b`)."""
     a, b = compound(from_symbol), compound(to_symbol)
     if a is None or b is None:
         raise ValueError(f"unknown unit {from_symbol if a is None else to_symbol!r}")
-    (an, ad), (bn, bd) = a, b
-    if an.dimension != bn.dimension or (ad and bd and ad.dimension != bd.dimension) or (bool(ad) != bool(bd)):
+    found = _compound_factor(a, b, None)
+    if found is None:
         raise ValueError(f"cannot convert {from_symbol} to {to_symbol}: different dimensions")
-    f = an.to_base / bn.to_base
-    if ad and bd:
-        f *= bd.to_base / ad.to_base
-    return f
+    return found[0]
+
+
+def factor_with_note(
+    from_unit: str | None, to_unit: str | None, reference_c: float | None = None
+) -> tuple[float | None, str]:
+    """(multiplier, note) converting a value in `from_unit` to `to_unit` (simple or compound `num/den`), gas
+    m3 ↔ Nm3 at `reference_c` °C (None → 20 °C); (None, reason) when not convertible, (1.0, '') when equal."""
+    if from_unit is None or to_unit is None:
+        return None, "unit missing"
+    a, b = compound(from_unit), compound(to_unit)
+    if a is None or b is None:
+        return None, f"unknown unit {from_unit if a is None else to_unit!r}"
+    ref_c = DEFAULT_GAS_REFERENCE_C if reference_c is None else reference_c
+    found = _compound_factor(a, b, ref_c)
+    if found is None:
+        return None, f"cannot convert {from_unit} to {to_unit}"
+    f, gas = found
+    src, dst = canonical_compound(from_unit), canonical_compound(to_unit)
+    if src == dst:
+        return 1.0, ""
+    note = f"{src}→{dst} ×{f:.10g}" + (f" (gas m3 at {ref_c:g} °C ↔ Nm3 at 0 °C)" if gas else "")
+    return f, note
+
+
+def factor_table(
+    pairs: pl.DataFrame, frm: str, to: str, reference_c: str | None = None, prefix: str = ""
+) -> pl.DataFrame:
+    """For the distinct (from unit, to unit[, gas reference °C]) rows of `pairs` (columns `frm`, `to`,
+    `reference_c`): `<prefix>factor` and `<prefix>note` by `factor_with_note` (a handful of rows per run)."""
+    keys = [frm, to] + ([reference_c] if reference_c else [])
+    distinct = pairs.select(keys).unique()
+    factors: list[float | None] = []
+    notes: list[str] = []
+    for row in distinct.iter_rows(named=True):
+        f, note = factor_with_note(row[frm], row[to], row[reference_c] if reference_c else None)
+        factors.append(f)
+        notes.append(note)
+    return distinct.with_columns(
+        pl.Series(f"{prefix}factor", factors, dtype=pl.Float64),
+        pl.Series(f"{prefix}note", notes, dtype=pl.String),
+    )
+
+
+def join_factors(
+    lf: pl.LazyFrame, frm: str, to: str, reference_c: str | None = None, prefix: str = ""
+) -> pl.LazyFrame:
+    """Adds `<prefix>factor` / `<prefix>note` converting column `frm`'s unit into column `to`'s unit."""
+    keys: Sequence[str] = [frm, to] + ([reference_c] if reference_c else [])
+    table = factor_table(lf.select(keys).unique().collect(), frm, to, reference_c, prefix)
+    return lf.join(table.lazy(), on=list(keys), how="left", nulls_equal=True)
 
 
 def compound(symbol: str) -> tuple[Unit, Unit | None] | None:
@@ -145,6 +234,15 @@ def dimension_of(symbol: str) -> str | None:
     return u.dimension if u else None
 
 
+def per_dimension(symbol: str | None) -> str | None:
+    """Dimension of a simple unit, or of the denominator of a compound one (`tCO2/TJ` → energy)."""
+    c = compound(symbol) if symbol is not None else None
+    if c is None:
+        return None
+    n, d = c
+    return (d or n).dimension
+
+
 def to_factor_expr(unit: pl.Expr, target: str) -> pl.Expr:
     """Polars: factor that converts a value in the row's unit (canonical symbol) to `target`; null if not
     convertible (other dimension or unknown). Use: `value * to_factor_expr(pl.col('unit'), 't')`."""
@@ -155,7 +253,7 @@ def to_factor_expr(unit: pl.Expr, target: str) -> pl.Expr:
     return unit.replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.Float64)
 
 
-def gas_m3_to_nm3_factor(reference_c: float | pl.Expr = 20.0) -> float | pl.Expr:
+def gas_m3_to_nm3_factor(reference_c: float | pl.Expr = DEFAULT_GAS_REFERENCE_C) -> float | pl.Expr:
     """Ideal-gas ratio from a billing volume at `reference_c` °C (101.325 kPa) to normal conditions (0 °C)."""
     return 273.15 / (273.15 + reference_c)
 
@@ -168,7 +266,7 @@ def gas_factor_expr(unit: pl.Expr, target: str, reference_c: pl.Expr) -> pl.Expr
         raise ValueError("gas target must be a normal-volume unit such as Nm3 or 1000Nm3")
     normal = to_factor_expr(unit, target)
     billed = {u.symbol: u.to_base / t.to_base for u in UNITS if u.dimension == "volume"}
-    ratio = 273.15 / (273.15 + reference_c.fill_null(20.0))
+    ratio = gas_m3_to_nm3_factor(reference_c.fill_null(DEFAULT_GAS_REFERENCE_C))
     return pl.coalesce(
         normal,
         unit.replace_strict(list(billed), list(billed.values()), default=None, return_dtype=pl.Float64)

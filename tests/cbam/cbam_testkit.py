@@ -84,8 +84,16 @@ DEFAULT_VALUES = pl.DataFrame(
     {
         "table_kind": ["country", "country", "country", "other", "other", "annex_iv", "country", "country"],
         "country_iso2": ["CN", "CN", "CN", None, None, None, "TR", "CN"],
-        "sector": ["iron_steel", "iron_steel", "cement", "iron_steel", "iron_steel", "iron_steel", "cement",
-                   "iron_steel"],
+        "sector": [
+            "iron_steel",
+            "iron_steel",
+            "cement",
+            "iron_steel",
+            "iron_steel",
+            "iron_steel",
+            "cement",
+            "iron_steel",
+        ],
         "cn_code": [
             "72021100",
             "72071100",
@@ -100,11 +108,19 @@ DEFAULT_VALUES = pl.DataFrame(
         "indirect": [None, None, 0.1, None, None, None, 0.12, None],
         "total": [2.0, 1.8, 0.9, 3.0, 2.5, 4.0, 0.82, None],
         "value_status": ["value"] * 7 + ["marker_dash"],
-        "indirect_status": ["not_applicable", "not_applicable", "value", "not_applicable", "not_applicable",
-                            "not_applicable", "value", "marker_dash"],
+        "indirect_status": [
+            "not_applicable",
+            "not_applicable",
+            "value",
+            "not_applicable",
+            "not_applicable",
+            "not_applicable",
+            "value",
+            "marker_dash",
+        ],
         "workbook_version": ["test-v1"] * 8,
     }
-)  # fmt: skip
+)
 MARKUPS = pl.DataFrame(
     {
         "sector": ["iron_steel"] * 3 + ["cement"] * 3,

@@ -133,7 +133,9 @@ def _with_default_values(
         pl.col("_k_year").alias(year_col),
         *DV_COLUMNS,
     )
-    return lf.join(dv, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left")
+    return lf.join(
+        dv, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left"
+    )
 
 
 def _with_grid_factor(tables: reference.LookupTables, lf: pl.LazyFrame, country_col: str) -> pl.LazyFrame:

@@ -19,10 +19,10 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from transforms.cbam import unitconv
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import CbamReference
+from transforms.units import factor_table, join_factors, per_dimension
 
 METHODS = ("combustion", "process", "mass_balance", "measured")
 _GAS_CANON = {"co2": "CO2", "n2o": "N2O", "cf4": "CF4", "c2f6": "C2F6", "co2e": "CO2e"}
@@ -100,7 +100,7 @@ def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
             has_ncv = r["ncv"] is not None
             eu = "tCO2/TJ" if r["method"] == "combustion" and has_ncv else f"tCO2/{unit}"
         ef_units.append(eu)
-        basis = "energy" if unitconv.dimension(eu) == "energy" else "activity"
+        basis = "energy" if per_dimension(eu) == "energy" else "activity"
         ef_basis.append(basis)
         ef_targets.append("tCO2/TJ" if basis == "energy" else (f"tCO2/{unit}" if unit else None))
     plan = plan.with_columns(
@@ -111,8 +111,8 @@ def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
         pl.Series("ef_unit_canonical", ef_targets, dtype=pl.String),
         (pl.lit("TJ/") + pl.col("unit")).alias("ncv_target"),
     )
-    ncv = unitconv.factor_table(plan, "ncv_unit_used", "ncv_target", "gas_reference_c", prefix="ncv_")
-    ef = unitconv.factor_table(plan, "ef_unit_used", "ef_unit_canonical", "gas_reference_c", prefix="ef_")
+    ncv = factor_table(plan, "ncv_unit_used", "ncv_target", "gas_reference_c", prefix="ncv_")
+    ef = factor_table(plan, "ef_unit_used", "ef_unit_canonical", "gas_reference_c", prefix="ef_")
     plan = plan.join(ncv, on=["ncv_unit_used", "ncv_target", "gas_reference_c"], how="left", nulls_equal=True)
     plan = plan.join(
         ef, on=["ef_unit_used", "ef_unit_canonical", "gas_reference_c"], how="left", nulls_equal=True
@@ -255,7 +255,7 @@ def stream_emissions(
         "ef_unit_canonical",
     )
     lf = parts.join(p, on=["installation_id", "stream_id"], how="inner")
-    lf = unitconv.join_factors(lf, "unit", "activity_unit", "gas_reference_c", prefix="ad_")
+    lf = join_factors(lf, "unit", "activity_unit", "gas_reference_c", prefix="ad_")
 
     f_c = ref.constant("f_co2_per_c")
     gwp = dict(ref.gwp)
