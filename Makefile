@@ -42,8 +42,9 @@ defs: install
 	DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg check defs
 
 docs: install
-	cd dbt_project && LINGTAN_HOME=$(abspath $${LINGTAN_HOME:-data}) ../$(RUN) dbt docs generate --target-path target
-	@echo "dbt docs: dbt_project/target/index.html (serve with: cd dbt_project && ../$(RUN) dbt docs serve)"
+	@H=$$(realpath -m "$${LINGTAN_HOME:-data}"); test -f "$$H/warehouse/build/lingtan.duckdb" || { echo "no warehouse build under $$H: run 'make run' first"; exit 1; }; \
+	cd dbt_project && LINGTAN_HOME=$$H LINGTAN_WAREHOUSE_PATH=$$H/warehouse/build/lingtan.duckdb ../$(RUN) dbt docs generate --static --quiet
+	@echo "dbt docs: dbt_project/target/static_index.html (open it in a browser)"
 
 bench: install
 	$(RUN) python -m tests.bench.run
