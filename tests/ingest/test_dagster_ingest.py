@@ -22,7 +22,7 @@ def ingest_job_result(landing, home, monkeypatch, end="2026-11-24"):
     ensure_empty_tables(Home(home))
     job = (
         defs()
-        .get_implicit_global_asset_job_def()
+        .resolve_implicit_global_asset_job_def()
         .get_subset(
             asset_selection={dg.AssetKey(["raw", "supplier_invoices"]), dg.AssetKey(["raw", "suppliers"])}
         )
