@@ -35,6 +35,9 @@ def month_parts(
                 for r in bad.iter_rows(named=True)
             ]
         )
+    if end is None:
+        # A single date lies wholly in its month: no date range to explode (invoices are millions of rows).
+        return lf.with_columns(month=s.dt.strftime("%Y-%m"), fraction=pl.lit(1.0))
     return (
         lf.with_columns(_s=s, _e=e)
         .with_columns(_m=pl.date_ranges(pl.col("_s").dt.month_start(), pl.col("_e").dt.month_start(), "1mo"))

@@ -91,8 +91,11 @@ def _purchase_parts(
     invoices: pl.LazyFrame,
     consumption: pl.LazyFrame,
     years: Sequence[int] | None,
-) -> pl.LazyFrame:
-    """Month parts of precursor quantities (t) with supplier installation, origin and applicability date."""
+) -> pl.DataFrame:
+    """Month parts of precursor quantities (t) with supplier installation, origin and applicability date.
+
+    Collected: the caller looks parts up in themselves (supplier match, default values) and branches on them,
+    and a lazy plan would re-read and re-split the invoices in every branch."""
     mats = materials.filter(pl.col("kind").str.strip_chars().str.to_lowercase() == "precursor").select(
         "material_id",
         pl.col("cn_code").alias("material_cn_code"),
@@ -105,16 +108,19 @@ def _purchase_parts(
         pl.col("country").alias("supplier_country"),
         pl.col("installation_id").alias("sup_inst"),
     )
+    # Only precursor invoices matter: join the materials before splitting into months (most invoices are not).
+    # Collected once: both the invoice parts and the consumption mix below read it.
+    precursor_invoices = invoices.join(mats, on="material_id", how="inner")
     inv = (
-        keep_years(month_parts(invoices, "invoice_date", None, dataset="supplier_invoices"), years)
-        .join(mats, on="material_id", how="inner")
+        keep_years(month_parts(precursor_invoices, "invoice_date", None, dataset="supplier_invoices"), years)
         .join(sup, on="supplier_id", how="left")
         .with_columns(mass_t=_to_tonnes("quantity", "unit", "unit_mass_t"))
+        .collect()
     )
     bad = inv.filter(pl.col("mass_t").is_null()).select(
         "installation_id", "material_id", "_source_row_id", "unit"
     )
-    bad = bad.head(50).collect()
+    bad = bad.head(50)
     if bad.height:
         raise CbamInputError(
             [
@@ -128,7 +134,7 @@ def _purchase_parts(
                 for r in bad.iter_rows(named=True)
             ]
         )
-    inv = inv.with_columns(
+    inv = inv.lazy().with_columns(
         supplier_installation_id=pl.coalesce("supplier_installation_id", "sup_inst"),
         origin_country=pl.coalesce("country_of_origin", "supplier_country"),
         cn_code=pl.coalesce("cn_code", "material_cn_code"),
@@ -203,10 +209,10 @@ def _purchase_parts(
             quantity_source=pl.lit("precursor_consumption"),
         )
     )
-    return pl.concat([from_invoices, from_consumption], how="vertical_relaxed")
+    return pl.concat([from_invoices, from_consumption], how="vertical_relaxed").collect()
 
 
-def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.LazyFrame:
+def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.DataFrame:
     """The applicable supplier_emissions row per (supplier installation, material, cn, date)."""
     keys = ["supplier_installation_id", "material_id", "cn_code", "applies_on"]
     wanted = parts.select(keys).unique().filter(pl.col("supplier_installation_id").is_not_null())
@@ -237,8 +243,11 @@ def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.LazyFr
     hit = cand.filter(pl.col("applies_on").is_between(pl.col("se_period_start"), pl.col("se_period_end")))
     hit = hit.filter(pl.col("se_period_start") == pl.col("se_period_start").max().over(keys))
     hit = hit.filter(pl.col("se_row_id") == pl.col("se_row_id").max().over(keys))  # deterministic tie-break
-    return wanted.join(hit, on=keys, how="left", nulls_equal=True).join(
-        for_key, on=keys, how="left", nulls_equal=True
+    # Collected: `wanted` and `cand` each feed two branches of this plan.
+    return (
+        wanted.join(hit, on=keys, how="left", nulls_equal=True)
+        .join(for_key, on=keys, how="left", nulls_equal=True)
+        .collect()
     )
 
 
@@ -253,8 +262,8 @@ def purchased_precursors(
 ) -> pl.DataFrame:
     """Per installation × process × precursor source × period: mass (t), SEE used and where it came from."""
     keys = ["supplier_installation_id", "material_id", "cn_code", "applies_on"]
-    parts = _purchase_parts(materials, suppliers, invoices, consumption, years)
-    parts = parts.join(_supplier_match(parts, supplier_em), on=keys, how="left", nulls_equal=True)
+    parts = _purchase_parts(materials, suppliers, invoices, consumption, years).lazy()
+    parts = parts.join(_supplier_match(parts, supplier_em).lazy(), on=keys, how="left", nulls_equal=True)
     exempt = pl.col("origin_country").is_in(sorted(ref.exempt_origins))
     has_supplier = pl.col("se_row_id").is_not_null()
     parts = parts.with_columns(
@@ -334,11 +343,11 @@ def purchased_precursors(
                 ignore_nulls=True,
             )
         ),
-    )
+    ).collect()  # once: read by the missing-SEE check and the sums below (the lookups self-join the plan)
     missing = parts.filter(pl.col("see_direct").is_null()).select(
         "installation_id", "process_id", "material_id", "cn_code", "origin_country", "month", "see_origin"
     )
-    missing = missing.unique().collect()
+    missing = missing.unique()
     if missing.height:
         raise MissingFactorError(
             missing.rename({"month": "period"})
@@ -352,7 +361,8 @@ def purchased_precursors(
         )
     w = pl.col("mass_t")
     monthly = (
-        parts.with_columns(
+        parts.lazy()
+        .with_columns(
             embedded_direct_tco2e=w * pl.col("see_direct"),
             embedded_indirect_tco2e=w * pl.col("see_indirect"),
             embedded_electricity_mwh=w * pl.col("embedded_electricity_mwh_per_t"),
