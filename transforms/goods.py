@@ -38,6 +38,12 @@ SECTOR_OF: dict[str, str] = {
     "Electricity": "electricity",
 }  # fmt: skip
 
+# Aggregated goods categories of CBAM Reg Annex II goods (direct emissions only; Omnibus added electricity).
+# Sintered ore is in Annex I but not Annex II, so it counts indirect emissions too (domain/cbam.md b).
+ANNEX_II_CATEGORIES: frozenset[str] = frozenset(
+    c for c, sector in SECTOR_OF.items() if sector in ("iron_steel", "aluminium", "hydrogen", "electricity")
+) - {"Sintered ore"}
+
 # Labels of the Communication template (communication_template.xlsx, Translations rows 611-692), exactly as written
 # there (`Calcined clays ` carries a trailing space in the workbook); used when writing the template back.
 ALLOYS_LABEL = "Alloys (FeMn, FeCr, FeNi)"

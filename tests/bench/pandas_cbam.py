@@ -21,9 +21,8 @@ import numpy as np
 import pandas as pd
 
 from transforms import reference, units
-from transforms.cbam.precursors import ANNEX_II_CATEGORIES
 from transforms.countries import countries, to_iso2
-from transforms.goods import to_category
+from transforms.goods import ANNEX_II_CATEGORIES, to_category
 from transforms.units import factor_with_note, per_dimension
 
 DATASETS = (

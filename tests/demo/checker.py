@@ -19,34 +19,11 @@ import polars as pl
 from orchestration.demo.manifest import FileEntry
 from transforms.contracts import Column, Dataset, dataset
 from transforms.countries import to_iso2
+from transforms.goods import CATEGORIES
 from transforms.text import norm_key
 from transforms.units import CURRENCIES, canonical_compound, lookup
 
-GOODS_CATEGORIES = {
-    norm_key(c)
-    for c in (
-        "Cement clinker",
-        "Cement",
-        "Calcined clay",
-        "Aluminous cement",
-        "Nitric acid",
-        "Urea",
-        "Ammonia",
-        "Mixed fertilisers",
-        "Sintered ore",
-        "Pig iron",
-        "FeMn",
-        "FeCr",
-        "FeNi",
-        "DRI",
-        "Crude steel",
-        "Iron or steel products",
-        "Unwrought aluminium",
-        "Aluminium products",
-        "Hydrogen",
-        "Electricity",
-    )
-}
+GOODS_CATEGORIES = {norm_key(c) for c in CATEGORIES}
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _SLASH = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
 _CN = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")

@@ -23,25 +23,8 @@ import polars as pl
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import DV_COLUMNS, CbamReference
-from transforms.goods import category_expr
+from transforms.goods import ANNEX_II_CATEGORIES, category_expr
 from transforms.units import to_factor_expr
-
-# Aggregated goods categories of CBAM Reg Annex II goods (direct emissions only); sintered ore is not.
-ANNEX_II_CATEGORIES = frozenset(
-    {
-        "Pig iron",
-        "FeMn",
-        "FeCr",
-        "FeNi",
-        "DRI",
-        "Crude steel",
-        "Iron or steel products",
-        "Unwrought aluminium",
-        "Aluminium products",
-        "Hydrogen",
-        "Electricity",
-    }
-)
 
 PURCHASE_GROUP = [
     "installation_id",

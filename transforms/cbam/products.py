@@ -18,8 +18,8 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.cbam.periods import add_year_grain, month_parts
-from transforms.cbam.precursors import ANNEX_II_CATEGORIES
 from transforms.cbam.refdata import CbamReference
+from transforms.goods import ANNEX_II_CATEGORIES
 from transforms.units import to_factor_expr
 
 CHARGEABLE_RULE = "direct + indirect from non-Annex-II sources (CBAM Reg Art 7(1), MIR Annex I pt 3.1)"

@@ -18,7 +18,7 @@ import polars as pl
 
 from transforms.cbam.errors import PrecursorMatrixError, ZeroProductionError
 from transforms.cbam.periods import YEAR
-from transforms.cbam.precursors import ANNEX_II_CATEGORIES
+from transforms.goods import ANNEX_II_CATEGORIES
 
 GROUP = ["installation_id", "period", "period_grain"]
 KEYS = [*GROUP, "process_id"]
