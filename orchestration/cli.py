@@ -120,6 +120,8 @@ def run(
     typer.echo(f"quarantine: {out.home.raw}/<dataset>/_quarantine.parquet")
     if out.home.warehouse.exists():
         typer.echo(f"warehouse:  {out.home.warehouse}  (lingtan sql)")
+    if out.run_record:
+        typer.echo(f"run record: {out.run_record}")
     if out.home.reports.exists():
         typer.echo(f"reports:    {out.home.reports}  (lingtan reports list)")
     if not out.success:

@@ -7,13 +7,14 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.ingest import ensure_empty_tables
+from orchestration.lib.runrecord import write_run_record
 
 
 class LandingMissing(Exception):
@@ -29,6 +30,7 @@ class RunOutcome:
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    run_record: Path | None = None
 
 
 def _progress(echo):
@@ -69,6 +71,7 @@ def run_nightly(
     keys = daily_drops.get_partition_keys()
     end = min((up_to or date.today()).isoformat(), keys[-1])
     job = defs().resolve_job_def("nightly")
+    started = datetime.now(UTC)
     instance = dg.DagsterInstance.ephemeral()
     run_id = str(uuid.uuid4())
     instance.add_event_listener(run_id, _progress(echo))
@@ -82,10 +85,6 @@ def run_nightly(
         )
     finally:
         instance.dispose()
-    if home_u.startswith("s3://"):
-        from orchestration.lib.s3home import push
-
-        echo(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
     out = RunOutcome(result.success, h, landing_u)
     for ev in result.get_asset_materialization_events():
         m = ev.materialization
@@ -110,4 +109,20 @@ def run_nightly(
             out.failed_steps.append(
                 f"{ev.step_key}: {err.message.strip().splitlines()[0] if err else 'failed'}"
             )
+    out.run_record = write_run_record(
+        h,
+        run_id,
+        started,
+        landing_u,
+        end,
+        out.success,
+        out.ingest,
+        out.materialized,
+        out.failed_checks,
+        out.failed_steps,
+    )
+    if home_u.startswith("s3://"):
+        from orchestration.lib.s3home import push
+
+        echo(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
     return out

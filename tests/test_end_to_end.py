@@ -4,6 +4,7 @@ small demo, then the README's analyst queries against the published warehouse; a
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 
 import duckdb
@@ -39,6 +40,11 @@ def test_run_succeeds_and_prints_where_things_are(demo_run):
     ):
         assert needle in run.output
     assert Home(home).warehouse.exists()
+    records = sorted(Home(home).runs.glob("*.json"))
+    assert records and "run record:" in run.output
+    rec = json.loads(records[-1].read_text())
+    assert rec["success"] and rec["input_files"] and rec["reference_seeds"]["cbam_default_values.csv"]
+    assert "computed/goods_see" in rec["materialized"]
 
 
 def readme_queries() -> list[str]:
