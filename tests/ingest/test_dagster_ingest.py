@@ -117,3 +117,21 @@ def test_lingtan_run_against_s3_landing(tmp_path, s3_bucket, monkeypatch):
     assert "suppliers" in out.output and "lake:" in out.output, out.output
     cur = pl.read_parquet(Home(tmp_path / "h").raw_table("suppliers"))
     assert cur["supplier_id"].to_list() == ["S1"]
+
+
+def test_lingtan_run_exits_2_with_one_line_when_a_gate_blocks(tmp_path, monkeypatch):
+    from orchestration.cli import app
+    from orchestration.lib import ingest as ingest_mod
+
+    landing = tmp_path / "l"
+    drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
+    monkeypatch.setattr(
+        ingest_mod, "audit", lambda *a: ingest_mod.GateResult(False, ["rows read 2 != 1 + 0"])
+    )
+    out = CliRunner().invoke(
+        app, ["run", "--landing", str(landing), "--home", str(tmp_path / "h"), "--date", "2026-11-24"]
+    )
+    assert out.exit_code == 2, out.output
+    errors = [line for line in out.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "gate blocked publication" in errors[0] and "raw_gate" in errors[0]
+    assert "Traceback" not in out.output
