@@ -15,6 +15,7 @@ import dagster as dg
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.ingest import ensure_empty_tables
 from orchestration.lib.runrecord import write_run_record
+from orchestration.lib.storage import Landing
 
 
 class LandingMissing(Exception):
@@ -52,11 +53,24 @@ def _progress(echo):
     return on_event
 
 
+def run_window(landing: Landing, home: Home, up_to: date | None = None) -> tuple[str, str]:
+    """Partition range of a run: from the earliest drop with new or changed files to `up_to` (default today).
+    Dagster records every partition of a range, so a run spans only the drops it needs (one day when nothing
+    is new), not the whole history."""
+    from orchestration.defs.partitions import daily_drops
+    from orchestration.lib.ingest import pending_drop_dates
+
+    keys = daily_drops.get_partition_keys()
+    end = min((up_to or date.today()).isoformat(), keys[-1])
+    pending = [d.isoformat() for d in pending_drop_dates(landing, home, date.fromisoformat(end))]
+    start = max(min(pending[0], end) if pending else end, keys[0])
+    return start, end
+
+
 def run_nightly(
     landing: str | None = None, home: str | None = None, up_to: date | None = None, echo=print
 ) -> RunOutcome:
     from orchestration.definitions import defs
-    from orchestration.defs.partitions import daily_drops
 
     landing_u, home_u = landing_uri(landing), home_uri(home)
     os.environ["LINGTAN_LANDING"], os.environ["LINGTAN_HOME"] = landing_u, home_u
@@ -68,8 +82,7 @@ def run_nightly(
     h = Home.open(home_u)
     os.environ["LINGTAN_HOME"] = str(h.root)  # the local folder (an S3 home works on its local mirror)
     ensure_empty_tables(h)
-    keys = daily_drops.get_partition_keys()
-    end = min((up_to or date.today()).isoformat(), keys[-1])
+    start, end = run_window(Landing.open(landing_u), h, up_to)
     job = defs().resolve_job_def("nightly")
     started = datetime.now(UTC)
     instance = dg.DagsterInstance.ephemeral()
@@ -79,7 +92,7 @@ def run_nightly(
         result = job.execute_in_process(
             instance=instance,
             run_id=run_id,
-            tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": end},
+            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )

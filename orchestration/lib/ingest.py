@@ -277,6 +277,47 @@ def _compare(value, rule: dict) -> bool:
     return all(fn(value, rule[k]) for k, fn in checks.items() if k in rule)
 
 
+def _drops(name: str, listing, up_to: date | None, since: date | None):
+    """The dataset's files grouped by drop date within [since, up_to], and the files that cannot be taken."""
+    by_drop: dict[date, list[LandingFile]] = defaultdict(list)
+    problems: list[LandingFile] = []
+    for f in listing:
+        if f.dataset != name:
+            continue
+        if f.problem:
+            problems.append(f)
+        elif (up_to is None or f.drop_date <= up_to) and (since is None or f.drop_date >= since):
+            by_drop[f.drop_date].append(f)
+    return by_drop, problems
+
+
+def _known_files(ledger: pl.DataFrame) -> dict[str, dict]:
+    return {r["file"]: r for r in ledger.filter(pl.col("drop_date").is_not_null()).iter_rows(named=True)}
+
+
+def _maybe_changed(d: date, files: list[LandingFile], known: dict[str, dict]) -> bool:
+    """A drop needs reading when its set of files or any file's change token differs from the ledger (the
+    bytes' hash then decides)."""
+    before = {p for p, r in known.items() if r["drop_date"] == d}
+    return before != {f.rel_path for f in files} or any(
+        known[f.rel_path]["change_token"] != f.change_token for f in files
+    )
+
+
+def pending_drop_dates(landing: Landing, home: Home, up_to: date | None = None) -> list[date]:
+    """Drop dates (any dataset) with new or changed files: the partition window a run needs. Cheap: listing and
+    change tokens only, no file is read."""
+    from transforms.contracts import datasets
+
+    listing = list(landing.files())
+    pending: set[date] = set()
+    for name in datasets():
+        by_drop, _ = _drops(name, listing, up_to, None)
+        known = _known_files(_read_or_empty(home.raw_dir(name) / "_files.parquet", FILES_SCHEMA))
+        pending |= {d for d, files in by_drop.items() if _maybe_changed(d, files, known)}
+    return sorted(pending)
+
+
 def ingest_dataset(
     landing: Landing,
     home: Home,
@@ -292,25 +333,16 @@ def ingest_dataset(
     ledger = _read_or_empty(raw_dir / "_files.parquet", FILES_SCHEMA)
     quarantine = _read_or_empty(raw_dir / "_quarantine.parquet", QUARANTINE_SCHEMA)
 
-    by_drop: dict[date, list[LandingFile]] = defaultdict(list)
-    problems: list[LandingFile] = []
-    for f in listing if listing is not None else landing.files():
-        if f.dataset != name:
-            continue
-        if f.problem:
-            problems.append(f)
-        elif (up_to is None or f.drop_date <= up_to) and (since is None or f.drop_date >= since):
-            by_drop[f.drop_date].append(f)
-
-    known = {(r["file"]): r for r in ledger.filter(pl.col("drop_date").is_not_null()).iter_rows(named=True)}
+    by_drop, problems = _drops(name, listing if listing is not None else landing.files(), up_to, since)
+    known = _known_files(ledger)
     changed: dict[date, dict[str, bytes]] = {}
     for d, files in sorted(by_drop.items()):
-        before = {r["file"] for r in known.values() if r["drop_date"] == d}
-        now_files = {f.rel_path for f in files}
-        if before == now_files and all(known[f.rel_path]["change_token"] == f.change_token for f in files):
+        if not _maybe_changed(d, files, known):
             continue
         contents = {f.rel_path: landing.read(f.rel_path) for f in files}
-        same_bytes = before == now_files and all(known[p]["sha256"] == sha256(b) for p, b in contents.items())
+        same_bytes = {f.rel_path for f in files} == {
+            p for p, r in known.items() if r["drop_date"] == d
+        } and all(known[p]["sha256"] == sha256(b) for p, b in contents.items())
         if not same_bytes:
             changed[d] = contents
 

@@ -135,3 +135,38 @@ def test_lingtan_run_exits_2_with_one_line_when_a_gate_blocks(tmp_path, monkeypa
     errors = [line for line in out.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "gate blocked publication" in errors[0] and "raw_gate" in errors[0]
     assert "Traceback" not in out.output
+
+
+def test_run_window_spans_only_pending_drops(tmp_path):
+    import datetime as dt
+
+    from orchestration.lib.ingest import ingest_dataset
+    from orchestration.lib.storage import Landing
+    from orchestration.pipeline import run_window
+
+    landing, home = tmp_path / "l", Home(tmp_path / "h")
+    drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
+    drop(landing, "supplier_invoices", "2026-05-03", "a.csv", f"{HEAD}\nINV2,1,2026-05-01,S1,I1,WR1,5,t\n")
+    zone = Landing.open(str(landing))
+    assert run_window(zone, home, dt.date(2026, 11, 24)) == ("2026-03-03", "2026-11-24")
+    ingest_dataset(zone, home, "supplier_invoices")
+    assert run_window(zone, home, dt.date(2026, 11, 24)) == ("2026-11-24", "2026-11-24")  # nothing new
+    drop(landing, "supplier_invoices", "2026-05-03", "b.csv", f"{HEAD}\nINV3,1,2026-05-01,S1,I1,WR1,5,t\n")
+    assert run_window(zone, home, dt.date(2026, 11, 24)) == ("2026-05-03", "2026-11-24")
+
+
+def test_schedule_requests_the_pending_window(tmp_path):
+    from orchestration.defs.schedules import nightly_schedule
+    from orchestration.lib.config import LingtanConfig
+
+    landing = tmp_path / "l"
+    drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
+    import datetime as dt
+
+    ctx = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 24, 2, 0),
+        resources={"lingtan": LingtanConfig(landing=str(landing), home=str(tmp_path / "h"))},
+    )
+    req = nightly_schedule(ctx)
+    assert req.tags["dagster/asset_partition_range_start"] == "2026-03-03"
+    assert req.tags["dagster/asset_partition_range_end"] == "2026-11-24"
