@@ -162,6 +162,16 @@ def goods_see(
     return out.select(cols).sort("installation_id", "period_grain", "period", "product_id").collect()
 
 
+def default_see_exprs(annex_ii: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """The DVR default SEE of a good from `with_default_values`' marked-up columns, tCO2e/t: (direct,
+    indirect, chargeable). An Annex IV row has only a total, which counts as direct; chargeable is the direct
+    value for Annex II goods, else the total. One rule for export lines and the reports' what-if."""
+    direct = pl.coalesce("dv_direct_marked_up", "dv_total_marked_up")
+    indirect = pl.max_horizontal(pl.col("dv_total_marked_up") - direct, pl.lit(0.0))
+    chargeable = pl.when(annex_ii).then(direct).otherwise(pl.col("dv_total_marked_up"))
+    return direct, indirect, chargeable
+
+
 def export_lines(
     exports: pl.LazyFrame,
     products: pl.LazyFrame,
@@ -226,9 +236,8 @@ def export_lines(
         "_dv_year",
     )
     lines = ref.with_cn_info(lines, "cn_code")
-    dv_dir = pl.coalesce("dv_direct_marked_up", "dv_total_marked_up")
-    dv_ind = pl.max_horizontal(pl.col("dv_total_marked_up") - dv_dir, pl.lit(0.0))
     annex = pl.coalesce(pl.col("cn_annex_ii_direct_only"), pl.col("_g_annex")).fill_null(False)
+    dv_dir, dv_ind, dv_chg = default_see_exprs(annex)
     reason = (
         pl.when(actual)
         .then(None)
@@ -247,9 +256,7 @@ def export_lines(
         .otherwise(pl.concat_str(reason, pl.lit("; no default value for the CN code and origin"))),
         see_direct=pl.when(actual).then(pl.col("_g_dir")).otherwise(dv_dir),
         see_indirect=pl.when(actual).then(pl.col("_g_ind")).otherwise(dv_ind),
-        see_chargeable_per_t=pl.when(actual)
-        .then(pl.col("_g_chg"))
-        .otherwise(pl.when(annex).then(dv_dir).otherwise(pl.col("dv_total_marked_up"))),
+        see_chargeable_per_t=pl.when(actual).then(pl.col("_g_chg")).otherwise(dv_chg),
         default_value_share=pl.when(actual).then(pl.col("_g_share")).otherwise(pl.lit(1.0)),
         annex_ii_direct_only=annex,
     ).with_columns(
