@@ -1,12 +1,37 @@
-"""The report stage's I/O: read the published marts for the pure builders in transforms/reports."""
+"""The report stage's I/O: read the published marts, build every report kind, write each document to staging,
+run the report gate, and publish what passed as an immutable version (write-audit-publish).
+
+Layout: `<home>/reports/<kind>/<key>/v<N>/` holds the writer's files and `report.json` (kind, key, version,
+fingerprint, gates, files with hashes, the run manifest it came from); from v2 on also `diff.json` and
+`diff.md` against v<N-1>. Each run that publishes anything also publishes its run manifest under
+`run_manifest/<run_id>/v1/manifest.json`. A document whose fingerprint (what it says) equals the latest
+version's publishes nothing. Staging is `<home>/reports/.staging/<run_id>/` (hidden, removed at the end and
+at the start of the next stage), and a version folder appears with one rename, so a killed run leaves no
+partial version visible.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
+
+from orchestration.lib.home import Home
+from transforms.reports import gate
+from transforms.reports.base import ReportConfig, ReportDoc, ReportKind
+from transforms.reports.diff import diff_markdown, figure_changes, input_causes
+
+MANIFEST_KIND = "run_manifest"
+META = "report.json"
 
 
 def read_marts(warehouse: Path, names: Iterable[str]) -> dict[str, pl.DataFrame]:
@@ -27,3 +52,253 @@ def read_marts(warehouse: Path, names: Iterable[str]) -> dict[str, pl.DataFrame]
         return out
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class Version:
+    kind: str
+    key: str
+    version: int
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}/{self.key}/v{self.version}"
+
+
+@dataclass
+class StageResult:
+    published: list[Version] = field(default_factory=list)
+    unchanged: list[Version] = field(default_factory=list)
+    blocked: dict[str, list[str]] = field(default_factory=dict)  # "<kind>/<key>" → failure lines
+    manifest: Version | None = None
+
+    def by_kind(self, kind: str) -> StageResult:
+        return StageResult(
+            [v for v in self.published if v.kind == kind],
+            [v for v in self.unchanged if v.kind == kind],
+            {k: f for k, f in self.blocked.items() if k.split("/", 1)[0] == kind},
+            self.manifest,
+        )
+
+
+def versions(home: Home, kind: str | None = None, key: str | None = None) -> list[Version]:
+    """Published versions (those with a report.json), sorted by kind, key, version."""
+    out = []
+    root = home.reports
+    if not root.exists():
+        return out
+    for meta in root.glob(f"{kind or '*'}/{key or '*'}/v*/{META}"):
+        vdir = meta.parent
+        if vdir.parent.parent.name.startswith(".") or not vdir.name[1:].isdigit():
+            continue
+        m = json.loads(meta.read_text(encoding="utf-8"))
+        out.append(Version(m["kind"], m["key"], int(vdir.name[1:]), vdir, m))
+    return sorted(out, key=lambda v: (v.kind, v.key, v.version))
+
+
+def latest(home: Home, kind: str, key: str) -> Version | None:
+    found = versions(home, kind, key)
+    return found[-1] if found else None
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def run_manifest(home: Home, run_id: str) -> dict[str, Any]:
+    """What this run read (landing files with hashes and row accounting), with which reference data, contracts
+    and code (the run record's parts that exist before the run ends)."""
+    from orchestration.lib.runrecord import code_version, input_files, reference_versions
+    from transforms.contracts import datasets
+
+    return {
+        "run_id": run_id,
+        "code_version": code_version(),
+        "reference_seeds": reference_versions(),
+        "contracts": {n: d.contract_version for n, d in datasets().items()},
+        "input_files": input_files(home),
+    }
+
+
+def _inputs(manifest: dict[str, Any]) -> dict[str, str]:
+    return {f["file"]: f["sha256"] for f in manifest.get("input_files", [])}
+
+
+def _load_manifest(home: Home, version: Version) -> dict[str, Any]:
+    rel = version.meta.get("manifest")
+    path = home.reports / rel if rel else None
+    return json.loads(path.read_text(encoding="utf-8")) if path and path.exists() else {}
+
+
+def run_report_stage(
+    home: Home,
+    kinds: Sequence[ReportKind],
+    config: ReportConfig,
+    run_id: str,
+    now: datetime | None = None,
+) -> StageResult:
+    """Build, stage, gate and publish every report kind from the published warehouse."""
+    now = now or datetime.now(UTC)
+    staging_root = home.reports / ".staging"
+    shutil.rmtree(staging_root, ignore_errors=True)  # what a killed run left behind
+    stage_dir = staging_root / run_id
+    result = StageResult()
+    marts = read_marts(home.warehouse, [*gate.MARTS, *(m for k in kinds for m in k.marts)])
+    failures = gate.content_failures(marts)
+    manifest = run_manifest(home, run_id)
+    manifest_rel = f"{MANIFEST_KIND}/{run_id}/v1/manifest.json"
+    try:
+        for kind in kinds:
+            for doc in kind.build(marts, config):
+                _stage_one(
+                    home, kind, doc, marts, failures, stage_dir, manifest, manifest_rel, run_id, now, result
+                )
+        if result.published:
+            result.manifest = _publish_manifest(home, manifest, result, stage_dir, run_id, now)
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+    return result
+
+
+def _stage_one(
+    home: Home,
+    kind: ReportKind,
+    doc: ReportDoc,
+    marts,
+    failures: gate.FailureIndex,
+    stage_dir: Path,
+    manifest: dict[str, Any],
+    manifest_rel: str,
+    run_id: str,
+    now: datetime,
+    result: StageResult,
+) -> None:
+    ident = f"{kind.name}/{doc.key}"
+    fingerprint = doc.fingerprint()
+    prev = latest(home, kind.name, doc.key)
+    if (
+        prev
+        and prev.meta.get("fingerprint") == fingerprint
+        and prev.meta.get("writer_version") == kind.writer_version
+    ):
+        result.unchanged.append(prev)
+        return
+    out = stage_dir / kind.name / doc.key
+    out.mkdir(parents=True)
+    problems = gate.doc_failures(doc, failures)
+    files: list[Path] = []
+    if not problems:
+        try:
+            files = kind.write(doc, out)
+            problems = kind.check(doc, out, marts)
+        except Exception as e:  # a writer or check that breaks blocks this report, not the run
+            problems = [f"report gate: {ident}: {type(e).__name__}: {e}"]
+    if problems:
+        result.blocked[ident] = problems
+        return
+    number = prev.version + 1 if prev else 1
+    meta: dict[str, Any] = {
+        "kind": kind.name,
+        "key": doc.key,
+        "version": number,
+        "title": doc.title,
+        "published_at": now.isoformat(timespec="seconds"),
+        "run_id": run_id,
+        "manifest": manifest_rel,
+        "writer_version": kind.writer_version,
+        "fingerprint": fingerprint,
+        "year": doc.meta.get("year"),
+        "installations": sorted(doc.installations),
+        "gates": {"report_gate": "passed"},
+        "files": {p.relative_to(out).as_posix(): _sha(p) for p in sorted(files)},
+        "figures": doc.figures,
+    }
+    if prev:
+        diff = {
+            "kind": kind.name,
+            "key": doc.key,
+            "from_version": prev.version,
+            "to_version": number,
+            "published_at": meta["published_at"],
+            "run_id": run_id,
+            "figures": figure_changes(prev.meta.get("figures", {}), doc.figures),
+            "causes": _causes(home, prev, doc, manifest),
+        }
+        _write_json(out / "diff.json", diff)
+        (out / "diff.md").write_text(diff_markdown(diff), encoding="utf-8")
+    _write_json(out / META, meta)  # last: a version is complete once its report.json exists
+    target = home.reports / kind.name / doc.key / f"v{number}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(out, target)  # atomic; refuses to replace an existing (non-empty) version
+    result.published.append(Version(kind.name, doc.key, number, target, meta))
+
+
+def _causes(home: Home, prev: Version, doc: ReportDoc, manifest: dict[str, Any]) -> dict[str, Any]:
+    old = _load_manifest(home, prev)
+    return input_causes(
+        _inputs(old),
+        _inputs(manifest),
+        doc.sources,
+        old.get("reference_seeds", {}),
+        manifest.get("reference_seeds", {}),
+        old.get("code_version"),
+        manifest.get("code_version"),
+    )
+
+
+def _publish_manifest(
+    home: Home, manifest: dict[str, Any], result: StageResult, stage_dir: Path, run_id: str, now: datetime
+) -> Version:
+    data = {
+        **manifest,
+        "published_at": now.isoformat(timespec="seconds"),
+        "report_gates": {
+            **{v.id: "passed" for v in result.published},
+            **{k: {"blocked": lines} for k, lines in result.blocked.items()},
+        },
+        "outputs": {f"{v.id}/{name}": sha for v in result.published for name, sha in v.meta["files"].items()},
+    }
+    out = stage_dir / MANIFEST_KIND / run_id
+    out.mkdir(parents=True)
+    _write_json(out / "manifest.json", data)
+    meta = {
+        "kind": MANIFEST_KIND,
+        "key": run_id,
+        "version": 1,
+        "title": f"Run manifest {run_id}",
+        "published_at": data["published_at"],
+        "run_id": run_id,
+        "manifest": f"{MANIFEST_KIND}/{run_id}/v1/manifest.json",
+        "gates": {},
+        "files": {"manifest.json": _sha(out / "manifest.json")},
+    }
+    _write_json(out / META, meta)
+    target = home.reports / MANIFEST_KIND / run_id / "v1"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(out, target)
+    return Version(MANIFEST_KIND, run_id, 1, target, meta)
+
+
+def find_version(home: Home, report_id: str) -> Version | None:
+    """`<kind>/<key>/v<N>` exactly, or `<kind>/<key>` for its latest version."""
+    parts = report_id.strip("/").split("/")
+    if len(parts) == 3 and parts[2].startswith("v"):
+        return next((v for v in versions(home, parts[0], parts[1]) if f"v{v.version}" == parts[2]), None)
+    if len(parts) == 2:
+        return latest(home, parts[0], parts[1])
+    return None
+
+
+def copy_version(version: Version, to: Path) -> Path:
+    """Copy a published version's files to `to/<kind>/<key>/v<N>/`; returns that folder."""
+    target = to / version.kind / version.key / f"v{version.version}"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(version.path, target)
+    return target

@@ -40,19 +40,9 @@ def reference_versions() -> dict[str, str]:
     }
 
 
-def write_run_record(
-    home: Home,
-    run_id: str,
-    started: datetime,
-    landing: str,
-    up_to: str,
-    success: bool,
-    ingest: dict,
-    materialized: list[str],
-    failed_checks: list[str],
-    failed_steps: list[str],
-) -> Path:
-    files = []
+def input_files(home: Home) -> list[dict]:
+    """One record per landing file the lake knows: dataset, drop, file, sha256, row accounting, gate result."""
+    files: list[dict] = []
     for name in datasets():
         log = home.raw_dir(name) / "_files.parquet"
         if log.exists():
@@ -71,6 +61,22 @@ def write_run_record(
                 )
                 .to_dicts()
             )
+    return files
+
+
+def write_run_record(
+    home: Home,
+    run_id: str,
+    started: datetime,
+    landing: str,
+    up_to: str,
+    success: bool,
+    ingest: dict,
+    materialized: list[str],
+    failed_checks: list[str],
+    failed_steps: list[str],
+) -> Path:
+    files = input_files(home)
     outputs = (
         {
             p.relative_to(home.root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

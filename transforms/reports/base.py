@@ -14,7 +14,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -90,6 +90,11 @@ def safe_key(*parts: object) -> str:
     """A path-safe report key from ids that come from input files (never `..`, `/` or odd characters)."""
     text = "_".join(_UNSAFE.sub("-", str(p)).strip("-.") or "x" for p in parts)
     return text[:120]
+
+
+def source_files(row_ids: Iterable[str | None]) -> frozenset[str]:
+    """The landing files (`dataset/drop/file`) behind source row ids `dataset/drop/file#row`."""
+    return frozenset(r.rsplit("#", 1)[0] for r in row_ids if r)
 
 
 def nonfinite_figures(doc: ReportDoc) -> list[str]:

@@ -1,0 +1,78 @@
+"""The report gate's content rules that hold for every kind: an exported good without an SEE, or a supplier's
+actual SEE implausibly far above the default value, blocks the reports that depend on that installation and
+year (never unrelated installations' reports). Kind-specific checks (schema, re-read, reconciliation) live with
+each kind. Pure: marts in, failure lines out, each naming the good, the gate and where to look."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+
+from transforms.reference import with_default_values
+from transforms.reports.base import Marts, ReportDoc, nonfinite_figures
+
+MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")
+SEE_OVER_DEFAULT_LIMIT = 10.0  # a supplier SEE this many times the DVR default is a unit or typing error
+NO_INSTALLATION = "(no installation)"
+
+FailureIndex = dict[tuple[str, str], list[str]]  # (installation_id, year) → failure lines
+
+
+def content_failures(marts: Marts) -> FailureIndex:
+    """Failures per installation and reporting year (year = first four characters of the period)."""
+    out: FailureIndex = defaultdict(list)
+    lines = marts["fct_cbam_export_lines"].filter(
+        pl.col("see_direct").is_null() | pl.col("embedded_chargeable_tco2e").is_null()
+    )
+    for r in lines.sort("export_id", "line_no").iter_rows(named=True):
+        year = str(r["production_period"] or r["declaration_date"] or "")[:4]
+        out[(r["installation_id"] or NO_INSTALLATION, year)].append(
+            f"report gate: exported good {r['product_id'] or '?'} (CN {r['cn_code'] or '?'}) on export "
+            f"{r['export_id']} line {r['line_no']} has no SEE ({r['default_value_reason'] or r['net_mass_note'] or 'no reason recorded'}); "
+            f"see marts.fct_cbam_export_lines and fct_goods_see"
+        )
+    prec = marts["fct_precursor_inputs"].filter(
+        (pl.col("see_origin") == "supplier_actual") & (pl.col("period_grain") == "year")
+    )
+    if not prec.is_empty():
+        checked = (
+            with_default_values(
+                prec.lazy().with_columns(pl.col("period").str.slice(0, 4).cast(pl.Int64).alias("__year")),
+                country_col="origin_country",
+                cn_col="cn_code",
+                year_col="__year",
+            )
+            .filter(
+                pl.col("dv_total").is_not_null()
+                & (pl.col("dv_total") > 0)
+                & (
+                    (pl.col("see_direct").fill_null(0) + pl.col("see_indirect").fill_null(0))
+                    > SEE_OVER_DEFAULT_LIMIT * pl.col("dv_total")
+                )
+            )
+            .collect()
+        )
+        for r in checked.sort("installation_id", "period", "material_id").iter_rows(named=True):
+            see = (r["see_direct"] or 0) + (r["see_indirect"] or 0)
+            out[(r["installation_id"], r["period"][:4])].append(
+                f"report gate: supplier {r['supplier_id'] or '?'} communicates SEE {see:.4g} tCO2e/t for "
+                f"precursor {r['material_id']} (CN {r['cn_code']}, origin {r['origin_country']}), "
+                f"{see / r['dv_total']:.1f}× the default value {r['dv_total']:.4g}; check the unit in "
+                f"supplier_emissions ({r['supplier_emissions_row_ids'] or 'no row id'}), see marts.fct_precursor_inputs"
+            )
+    return dict(out)
+
+
+def doc_failures(doc: ReportDoc, index: FailureIndex) -> list[str]:
+    """The content failures that block this document: those of its installations (lines without one count under
+    `NO_INSTALLATION`) in its year (`doc.meta["year"]`; all years when absent), plus non-finite figures."""
+    year = doc.meta.get("year")
+    hits = [
+        line
+        for (inst, y), lines in sorted(index.items())
+        if inst in doc.installations and (year is None or str(year) == y)
+        for line in lines
+    ]
+    hits += [f"report gate: figure {name} is not finite" for name in nonfinite_figures(doc)]
+    return hits
