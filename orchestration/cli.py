@@ -180,37 +180,43 @@ def sql(home: Annotated[str, typer.Option(help="Home holding the warehouse.")] =
 
 
 @reports_app.command("list")
-def reports_list(home: Annotated[str, typer.Option(help="Home holding the reports.")] = "") -> None:
-    """List published reports."""
+def reports_list(
+    home: Annotated[str, typer.Option(help="Home holding the reports (folder or s3://).")] = "",
+) -> None:
+    """List published reports: id (kind/key/version), date, status (latest or superseded) and gates."""
     from orchestration.lib.home import Home
+    from orchestration.lib.reports import versions
 
-    root = Home.open(home or None).reports
-    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-    if not files:
-        typer.echo("no reports published yet")
+    found = versions(Home.open(home or None))
+    if not found:
+        typer.echo("no reports published yet (run `lingtan run`)")
         return
-    for p in files:
-        typer.echo(p.relative_to(root).as_posix())
+    newest = {(v.kind, v.key): v.version for v in found}
+    typer.echo(f"{'id':<58}{'published':<22}{'status':<12}gates")
+    for v in found:
+        status = "latest" if newest[(v.kind, v.key)] == v.version else "superseded"
+        gates = ", ".join(f"{k} {s}" for k, s in v.meta.get("gates", {}).items()) or "-"
+        typer.echo(f"{v.id:<58}{v.meta.get('published_at', ''):<22}{status:<12}{gates}")
 
 
 @reports_app.command("get")
 def reports_get(
-    report_id: Annotated[str, typer.Argument(help="Report id as listed (path under reports/).")],
+    report_id: Annotated[
+        str, typer.Argument(help="Report id as listed: KIND/KEY/vN, or KIND/KEY for the latest version.")
+    ],
     to: Annotated[str, typer.Option("--to", help="Folder to copy it to.")] = ".",
-    home: Annotated[str, typer.Option(help="Home holding the reports.")] = "",
+    home: Annotated[str, typer.Option(help="Home holding the reports (folder or s3://).")] = "",
 ) -> None:
-    """Copy a published report to a folder."""
-    import shutil
-
+    """Copy a published report version (all its files) to a folder."""
     from orchestration.lib.home import Home
+    from orchestration.lib.reports import copy_version, find_version
 
-    root = Home.open(home or None).reports
-    src = (root / report_id).resolve()
-    if not src.is_relative_to(root.resolve()) or not src.is_file():
-        fail(f"no report {report_id!r}; see `lingtan reports list`")
-    Path(to).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src, Path(to) / src.name)
-    typer.echo(str(Path(to) / src.name))
+    version = find_version(Home.open(home or None), report_id)
+    if version is None:
+        fail(f"no published report {report_id!r}; `lingtan reports list` shows the ids")
+    target = copy_version(version, Path(to))
+    for p in sorted(target.iterdir()):
+        typer.echo(str(p))
 
 
 @refdata_app.command("build")

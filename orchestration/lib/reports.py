@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from transforms.reports.base import ReportConfig, ReportDoc, ReportKind
 from transforms.reports.diff import diff_markdown, figure_changes, input_causes
 
 MANIFEST_KIND = "run_manifest"
+_ID_PART = re.compile(r"[A-Za-z0-9._-]+")
 META = "report.json"
 
 
@@ -288,6 +290,8 @@ def _publish_manifest(
 def find_version(home: Home, report_id: str) -> Version | None:
     """`<kind>/<key>/v<N>` exactly, or `<kind>/<key>` for its latest version."""
     parts = report_id.strip("/").split("/")
+    if not all(_ID_PART.fullmatch(p) and p not in (".", "..") for p in parts):
+        return None  # ids are kind/key/vN made of safe characters: nothing else can name a version
     if len(parts) == 3 and parts[2].startswith("v"):
         return next((v for v in versions(home, parts[0], parts[1]) if f"v{v.version}" == parts[2]), None)
     if len(parts) == 2:

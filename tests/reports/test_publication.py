@@ -241,3 +241,30 @@ def test_a_killed_run_leaves_no_visible_version(tmp_path):
 def test_keys_from_input_ids_are_path_safe():
     assert safe_key("../../etc", "2026") == "etc_2026"
     assert safe_key("a/b c", 2026) == "a-b-c_2026"
+
+
+def test_cli_lists_and_gets_versions(tmp_path):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    home = make_home(tmp_path / "home", [export_line("I1", 1, 10.0)])
+    stage(home)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["reports", "list", "--home", str(home.root)])
+    assert listed.exit_code == 0, listed.output
+    assert (
+        "tiny/I1_2026/v1" in listed.output
+        and "latest" in listed.output
+        and "report_gate passed" in listed.output
+    )
+    got = runner.invoke(
+        app, ["reports", "get", "tiny/I1_2026", "--to", str(tmp_path / "out"), "--home", str(home.root)]
+    )
+    assert got.exit_code == 0, got.output
+    assert (tmp_path / "out/tiny/I1_2026/v1/tiny.json").exists()
+    for bad in ("tiny/../../etc", "nosuch/x/v1", "tiny/I1_2026/v9", "tiny/*"):
+        res = runner.invoke(
+            app, ["reports", "get", bad, "--to", str(tmp_path / "o2"), "--home", str(home.root)]
+        )
+        assert res.exit_code == 1 and "lingtan reports list" in res.output
