@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install run test lint format bench clean dev sql docs defs
+.PHONY: install run test lint format bench clean dev sql docs defs browser
 
 $(UV):
 	$(PY) -m venv .boot
@@ -33,8 +33,14 @@ format: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-test: install lint defs
+test: install lint defs browser
 	$(RUN) pytest -q -n 2 --dist loadfile
+
+# Debian's Chromium and CJK fonts for the report page's browser test (headless, no network); as root only.
+browser:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "noto.*cjk" || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "chromium/fonts-noto-cjk missing: sudo apt-get install chromium fonts-noto-cjk (the browser test needs them)"; fi; }
 
 # The dbt manifest Dagster reads, then every definition must load (the CI gate of engineering/stack.md).
 defs: install
