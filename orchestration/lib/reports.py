@@ -34,6 +34,7 @@ from transforms.reports.diff import diff_markdown, figure_changes, input_causes
 MANIFEST_KIND = "run_manifest"
 _ID_PART = re.compile(r"[A-Za-z0-9._-]+")
 META = "report.json"
+PRESIGN_SECONDS = 24 * 3600  # download links shown in the Dagster UI expire after a day
 
 
 def read_marts(warehouse: Path, names: Iterable[str]) -> dict[str, pl.DataFrame]:
@@ -306,3 +307,24 @@ def copy_version(version: Version, to: Path) -> Path:
         shutil.rmtree(target)
     shutil.copytree(version.path, target)
     return target
+
+
+def presign_published(uri: str, home: Home, result: StageResult) -> dict[str, dict[str, str]]:
+    """Upload the versions just published to the S3 home `uri` now (the run pushes the rest at its end) and
+    return time-limited download links per kind: `{kind: {"<id>/<file>": url}}`."""
+    from orchestration.lib.storage import s3_client, split_s3
+
+    bucket, prefix = split_s3(uri)
+    client = s3_client()
+    out: dict[str, dict[str, str]] = {}
+    for v in result.published + ([result.manifest] if result.manifest else []):
+        for p in sorted(v.path.rglob("*")):
+            if not p.is_file():
+                continue
+            key = "/".join(x for x in (prefix, p.relative_to(home.root).as_posix()) if x)
+            client.upload_file(str(p), bucket, key)
+            if p.name != META:
+                out.setdefault(v.kind, {})[f"{v.id}/{p.name}"] = client.generate_presigned_url(
+                    "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+                )
+    return out
