@@ -13,6 +13,8 @@ Conventions inside each contract (custom properties):
 - property `countryScope: eu_member`: the country must be an EU member state.
 - property `allowedValues` (enum), `unitDimensions` (unit), `unitColumn` (quantity → its unit column),
   `default` (value the engines use when empty).
+- property `canonicalValues` + `valueAliases` (canonical value → accepted spellings) on a free-text column: the
+  vocabulary the engines classify the text by (e.g. `energy_bills.carrier`); ingestion keeps the text as written.
 - `logicalTypeOptions` `minimum` / `maximum` / `exclusiveMinimum` / `pattern`: row rules.
 """
 
@@ -74,6 +76,8 @@ class Column:
     pattern: str | None = None
     default: Any = None
     country_scope: str | None = None  # "eu_member": the country must be an EU member state
+    canonical: tuple[str, ...] = ()  # canonicalValues of a free-text column
+    value_aliases: tuple[tuple[str, str], ...] = ()  # (accepted spelling, canonical value)
 
     @property
     def dtype(self) -> pl.DataType:
@@ -147,6 +151,8 @@ def _column(p: dict) -> Column:
         pattern=opts.get("pattern"),
         default=cp.get("default"),
         country_scope=cp.get("countryScope"),
+        canonical=tuple(cp.get("canonicalValues", ())),
+        value_aliases=tuple((a, v) for v, spellings in cp.get("valueAliases", {}).items() for a in spellings),
     )
 
 

@@ -81,6 +81,8 @@ def _description(c: Column) -> str:
         parts.append(KIND_NOTES[c.kind])
     if c.allowed:
         parts.append("One of: " + ", ".join(f"`{v}`" for v in c.allowed) + ".")
+    if c.canonical:
+        parts.append("Read by the engines as one of: " + ", ".join(f"`{v}`" for v in c.canonical) + ".")
     if c.required:
         parts.append("Required.")
     return " ".join(parts)

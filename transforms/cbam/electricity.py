@@ -1,6 +1,7 @@
 """Indirect emissions from electricity consumed (MIR Annex III A.3 Eq 56, Annex II D: Em_el = E_el × EF_el).
 
-Consumption: `energy_bills` with carrier `electricity`, in MWh. A bill naming a `process_id` (sub-meter)
+Consumption: `energy_bills` whose carrier is electricity (`transforms/carriers.py`: `electricity`, `电力`,
+`power`, ...), in MWh. A bill naming a `process_id` (sub-meter)
 belongs to that process. Consumption without a process (the main meter's remainder) is allocated to the
 installation's processes pro rata to their activity level in the same period (rule recorded as
 `pro_rata_activity_level`); when no process produced in the period it stays unallocated and shows in the
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from transforms.carriers import is_electricity
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import CbamReference
@@ -29,7 +31,7 @@ ALLOCATION_RULE = "pro_rata_activity_level"
 def electricity_monthly(
     bills: pl.LazyFrame, installations: pl.LazyFrame, ref: CbamReference, years: Sequence[int] | None
 ) -> pl.LazyFrame:
-    el = bills.filter(pl.col("carrier").str.strip_chars().str.to_lowercase() == "electricity")
+    el = bills.filter(is_electricity(pl.col("carrier")))
     parts = keep_years(month_parts(el, dataset="energy_bills"), years).with_columns(
         _mwh_factor=to_factor_expr(pl.col("unit"), "MWh")
     )

@@ -18,13 +18,10 @@ from datetime import date
 
 import polars as pl
 
+from transforms.carriers import energy_kind_expr
 from transforms.footprint.common import compact_key, raw_frame, safe_div
 from transforms.footprint.factors import GhgFactors
-from transforms.text import key_expr
 from transforms.units import to_factor_expr
-
-ELECTRICITY_CARRIERS = ("electricity", "electric power", "power", "电", "电力", "电能", "用电", "购电")
-HEAT_CARRIERS = ("steam", "heat", "hot water", "蒸汽", "热力", "热水", "供热")
 
 SPECIFICITY = {"provincial": 0, "regional": 1, "national": 2}
 
@@ -37,9 +34,7 @@ def energy_bill_months(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     ppa_renewable_mwh, onsite_renewable_mwh, renewable_mwh, heat_gj, day_share, bill_issue, source_row_id.
     """
     bills = raw_frame(raw, "energy_bills")
-    carrier = key_expr(pl.col("carrier"))
-    kind = (pl.when(carrier.is_in(ELECTRICITY_CARRIERS)).then(pl.lit("electricity"))
-            .when(carrier.is_in(HEAT_CARRIERS)).then(pl.lit("heat")))  # fmt: skip
+    kind = energy_kind_expr(pl.col("carrier"))  # transforms/carriers.py: the same rule as CBAM's
     supply = pl.col("supply_type").fill_null("grid")
     mwh = pl.when(kind == "electricity").then(pl.col("quantity") * to_factor_expr(pl.col("unit"), "MWh"))
     heat_gj = pl.when(kind == "heat").then(pl.col("quantity") * to_factor_expr(pl.col("unit"), "GJ"))
