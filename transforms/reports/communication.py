@@ -113,13 +113,20 @@ def _emissions(ie: dict[str, Any] | None, streams: pl.DataFrame | None) -> dict[
         "calculation_based_tco2e": calc_t,
         "pfc_tco2e": pfc_t,
         "measurement_based_tco2e": meas_t,
-        "other_tco2e": None if direct is None else direct - (calc_t + pfc_t + meas_t),
+        "other_tco2e": None if direct is None else _residue(direct, calc_t + pfc_t + meas_t),
         "direct_tco2e": direct,
         "indirect_tco2e": ie["indirect_tco2e"],
         "total_tco2e": ie["total_tco2e"],
         "biomass_tco2e": ie["biomass_tco2e"],
         "electricity_mwh": ie["electricity_mwh"],
     }
+
+
+def _residue(total: float, explained: float) -> float:
+    """total − explained; a difference within floating-point summation noise (1e-9 relative) is 0, not
+    -4.5e-13 tCO2e."""
+    diff = total - explained
+    return 0.0 if abs(diff) <= 1e-9 * max(1.0, abs(total)) else diff
 
 
 def _products(gs: pl.DataFrame, dims: dict[str, pl.DataFrame], procs: pl.DataFrame) -> pl.DataFrame:
@@ -232,6 +239,9 @@ def _doc(
         "free_allocation": free_allocation_rows(fa.get(key, empty) if fa is not None else None),
         "notes": [CARBON_PRICE_NOTE] + ([FREE_ALLOCATION_MISSING] if fa is None else []),
     }
+    # the template's "Economic activity": the installation's CBAM goods categories
+    cats = sorted({p["goods_category"] for p in model["processes"] if p["goods_category"]})
+    model["installation"]["economic_activity"] = "; ".join(cats) or None
     model["evidence"] = evidence(inst, ie_rows, procs, products, prec)
     figures = flatten(model)
     sources = frozenset(model["evidence"]["source_file"].to_list())

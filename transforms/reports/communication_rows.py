@@ -161,6 +161,12 @@ def product_rows(
             None if row["indirect_default_share"] is None else 1.0 - row["indirect_default_share"]
         )
         row["indirect_split_note"] = s["reason"]
+        if r.get("annex_ii_direct_only"):  # pt 1.2 (4)(c) asks the split for non-Annex-II goods only
+            row["indirect_split_note"] = "; ".join(
+                x
+                for x in ("Annex II good: indirect emissions not chargeable, split not required", s["reason"])
+                if x
+            )
         rows.append(row)
     return rows
 

@@ -1,0 +1,1 @@
+"""Versioned writers: each turns one report kind's `ReportDoc` into files (layout only, no numbers computed)."""
