@@ -10,6 +10,7 @@ written to `lake/staging/<dataset>/<run>/`, audited (the raw gate), and only the
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -29,6 +30,8 @@ from transforms.contracts import dataset as get_dataset
 from transforms.ingest import drops
 from transforms.ingest.readers import FileRejected, read_table
 from transforms.ingest.validate import QUARANTINE_SCHEMA, header_names_enough, rejected_file, validate
+
+log = logging.getLogger(__name__)
 
 FILES_SCHEMA = pl.Schema(
     {
@@ -86,7 +89,9 @@ class IngestResult:
 
 
 def _reason_summary(q: pl.DataFrame) -> str | None:
-    """Main reasons with counts; quoted values are folded so that one kind of fault counts once."""
+    """Main reasons with counts, as JSON list text (`["quantity: not a number: '…' (3)", ...]`): a reason may
+    itself contain '; ' or '|', so no separator could be split safely. Quoted values are folded so that one
+    kind of fault counts once; the full reasons are in the quarantine records."""
     if q.is_empty():
         return None
     kinds = q.select(
@@ -94,41 +99,51 @@ def _reason_summary(q: pl.DataFrame) -> str | None:
             [
                 pl.col("column").fill_null("file"),
                 pl.lit(": "),
-                pl.col("reason").str.split("; ").list.first().str.replace_all(r"'[^']*'", "'…'"),
+                pl.col("reason").str.replace_all(r"'[^']*'", "'…'"),
             ]
         ).alias("kind")
     )
     top = kinds.group_by("kind").len().sort(["len", "kind"], descending=[True, False]).head(5)
-    return " | ".join(f"{k} ({n})" for k, n in top.iter_rows())
+    return json.dumps([f"{k} ({n})" for k, n in top.iter_rows()], ensure_ascii=False)
 
 
 def process_drop(
     ds: Dataset,
     drop_date: date,
     files: list[LandingFile],
-    contents: dict[str, bytes],
+    contents: dict[str, bytes | FileRejected],
     now: datetime,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(accepted rows, quarantine rows, file records) of one drop. Pure apart from reading `contents`."""
+    """(accepted rows, quarantine rows, file records) of one drop. Pure apart from reading `contents` (a file
+    that could not be read from the landing zone is given as its `FileRejected`).
+
+    Each file is isolated: whatever goes wrong while reading or validating one file rejects that file with
+    the error named, and the other files of the drop are processed as usual."""
     accepted_parts, quarantine_parts, records = [], [], []
     per_file: dict[str, dict] = {}
     is_header = header_names_enough(ds)
     for f in sorted(files, key=lambda f: f.rel_path):
         data = contents[f.rel_path]
+        unread = isinstance(data, FileRejected)
         base = {
             "dataset": ds.name,
             "drop_date": drop_date,
             "file": f.rel_path,
-            "sha256": sha256(data),
+            "sha256": None if unread else sha256(data),
             "change_token": f.change_token,
-            "size_bytes": len(data),
+            "size_bytes": f.size if unread else len(data),
             "processed_at": now,
             "contract_version": ds.contract_version,
         }
         try:
+            if isinstance(data, FileRejected):
+                raise data
             table = read_table(f.rel_path, data, ds.name, is_header)
-        except FileRejected as e:
-            quarantine_parts.append(rejected_file(ds.name, drop_date, f.rel_path, f"file rejected: {e}"))
+            v = validate(ds, table, drop_date, f.rel_path)
+        except Exception as e:  # one file's failure must not cost the others
+            reason = str(e) if isinstance(e, FileRejected) else _internal_error(f.rel_path, e)
+            log.warning("%s: file rejected: %s", f.rel_path, reason)
+            quarantine_parts.append(rejected_file(ds.name, drop_date, f.rel_path, f"file rejected: {reason}"))
             per_file[f.rel_path] = base | {
                 "file_format": None,
                 "encoding": None,
@@ -136,7 +151,6 @@ def process_drop(
                 "notes": None,
             }
             continue
-        v = validate(ds, table, drop_date, f.rel_path)
         accepted_parts.append(v.accepted)
         quarantine_parts.append(v.quarantine)
         per_file[f.rel_path] = base | {
@@ -174,6 +188,22 @@ def process_drop(
     return accepted, quarantine, files_df
 
 
+def _internal_error(rel_path: str, e: Exception) -> str:
+    log.exception("%s: unexpected error while reading", rel_path)
+    return (
+        f"lingtan could not read this file ({type(e).__name__}: {str(e)[:200]}); the other files were "
+        "processed. Please report it with the file"
+    )
+
+
+def read_landing(landing: Landing, rel_path: str) -> bytes | FileRejected:
+    """A file's bytes, or why it cannot be read (gone since listing, a link swapped in, no permission)."""
+    try:
+        return landing.read(rel_path)
+    except (OSError, ValueError) as e:
+        return FileRejected(f"cannot be read from the landing zone ({e})")
+
+
 def problem_records(
     ds: Dataset, problems: list[LandingFile], now: datetime
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -192,7 +222,7 @@ def problem_records(
             "rows_accepted": 0,
             "rows_quarantined": 0,
             "file_status": "rejected",
-            "reasons": f"file: {f.problem} (1)",
+            "reasons": json.dumps([f"file: {f.problem} (1)"], ensure_ascii=False),
             "notes": None,
             "processed_at": now,
             "contract_version": ds.contract_version,
@@ -339,10 +369,10 @@ def ingest_dataset(
     for d, files in sorted(by_drop.items()):
         if not _maybe_changed(d, files, known):
             continue
-        contents = {f.rel_path: landing.read(f.rel_path) for f in files}
+        contents = {f.rel_path: read_landing(landing, f.rel_path) for f in files}
         same_bytes = {f.rel_path for f in files} == {
             p for p, r in known.items() if r["drop_date"] == d
-        } and all(known[p]["sha256"] == sha256(b) for p, b in contents.items())
+        } and all(isinstance(b, bytes) and known[p]["sha256"] == sha256(b) for p, b in contents.items())
         if not same_bytes:
             changed[d] = contents
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,11 +44,16 @@ def safe_rel_path(rel: str) -> str | None:
     return rel
 
 
-def _classify(rel: str, size: int, token: str) -> LandingFile | None:
+def _classify(rel: str, size: int, token: str, problem: str | None = None) -> LandingFile | None:
+    """What a listed path is: a file to read, an entry to record as rejected (`problem`), or nothing (hidden
+    files, manifests). `problem` comes from the listing itself (a symbolic link, not a regular file)."""
     parts = rel.split("/")
     dataset = parts[0]
-    if dataset.startswith(("_", ".")) or len(parts) < 2:
+    if dataset.startswith(("_", ".")) or (len(parts) < 2 and problem is None):
         return None  # manifests, hidden files and files at the root are not data
+    hidden = parts[-1].startswith((".", "~$")) and parts[-1] not in (".", "..")
+    if problem is not None:
+        return None if hidden else LandingFile(dataset, None, rel, size, token, problem)
     if safe_rel_path(rel) is None:
         return LandingFile(
             dataset,
@@ -71,9 +77,15 @@ def _classify(rel: str, size: int, token: str) -> LandingFile | None:
         d = date.fromisoformat(parts[1])
     except ValueError:
         return LandingFile(dataset, None, rel, size, token, f"drop folder '{parts[1]}' is not a real date")
-    if parts[2].startswith((".", "~$")):
-        return None
+    if hidden:
+        return None  # editor lock files and hidden files inside a drop
     return LandingFile(dataset, d, rel, size, token)
+
+
+SYMLINK_PROBLEM = (
+    "symbolic link: lingtan never follows links in the landing zone (it could point outside it); copy the "
+    "file or folder itself into the drop folder"
+)
 
 
 class Landing:
@@ -103,21 +115,53 @@ class LocalLanding(Landing):
         self.uri = str(root)
 
     def files(self) -> Iterator[LandingFile]:
+        """Regular files under the root, walked without following symbolic links: a link (to a file or a
+        folder) and any other non-regular entry (FIFO, socket, device) is listed with its problem, never
+        opened."""
         if not self.root.exists():
             return
-        for p in sorted(self.root.rglob("*")):
-            if p.is_file():
-                st = p.stat()
-                f = _classify(
-                    p.relative_to(self.root).as_posix(), st.st_size, f"{st.st_mtime_ns}:{st.st_size}"
-                )
-                if f:
-                    yield f
+        found: list[tuple[str, os.stat_result, str | None]] = []
+        stack = [self.root]
+        while stack:
+            folder = stack.pop()
+            with os.scandir(folder) as it:
+                for entry in it:
+                    st = entry.stat(follow_symlinks=False)
+                    rel = Path(entry.path).relative_to(self.root).as_posix()
+                    if entry.is_symlink():
+                        found.append((rel, st, SYMLINK_PROBLEM))
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                    elif entry.is_file(follow_symlinks=False):
+                        found.append((rel, st, None))
+                    else:
+                        found.append((rel, st, "not a regular file (a pipe, socket or device); drop a file"))
+        for rel, st, problem in sorted(found, key=lambda x: x[0]):
+            f = _classify(rel, st.st_size, f"{st.st_mtime_ns}:{st.st_size}", problem)
+            if f:
+                yield f
 
     def read(self, rel_path: str) -> bytes:
+        """The file's bytes; refuses a path through a symbolic link or to anything but a regular file (the
+        listing already reports those; this guards against a link swapped in after listing)."""
         if safe_rel_path(rel_path) is None:
             raise ValueError(f"unsafe landing path {rel_path!r}")
-        return (self.root / rel_path).read_bytes()
+        folder = self.root
+        for part in rel_path.split("/")[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise ValueError(f"{rel_path}: {SYMLINK_PROBLEM}")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(self.root / rel_path, flags)
+        except OSError as e:
+            if (self.root / rel_path).is_symlink():
+                raise ValueError(f"{rel_path}: {SYMLINK_PROBLEM}") from None
+            raise ValueError(f"{rel_path}: cannot be opened ({e.strerror})") from None
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ValueError(f"{rel_path}: not a regular file")
+            return f.read()
 
     def write(self, rel_path: str, data: bytes) -> None:
         target = self.root / rel_path

@@ -7,14 +7,15 @@ row carries the first failing column, every reason (joined by '; ') and its raw 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
-from transforms import countries, units
-from transforms.contracts import Column, Dataset
-from transforms.ingest.readers import TableRead
-from transforms.text import key_expr, nfkc, norm_key
+from transforms.contracts import Dataset
+from transforms.ingest.base import TableRead
+from transforms.ingest.cells import cell_problem, parse_column
+from transforms.text import nfkc, norm_key
 
 QUARANTINE_SCHEMA = pl.Schema(
     {
@@ -29,210 +30,12 @@ QUARANTINE_SCHEMA = pl.Schema(
     }
 )
 
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
-_DATE_PATTERNS = (
-    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$",
-    r"^(\d{4})/(\d{1,2})/(\d{1,2})$",
-    r"^(\d{4})年(\d{1,2})月(\d{1,2})日$",
-)
-_TRUE = ("true", "yes", "y", "1", "是", "t")
-_FALSE = ("false", "no", "n", "0", "否", "f")
-
 
 @dataclass
 class Validated:
     accepted: pl.DataFrame  # dataset.schema (contract columns + lineage)
     quarantine: pl.DataFrame  # QUARANTINE_SCHEMA
     notes: list[str] = field(default_factory=list)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def parse_column(
-    col: Column, s: pl.Expr, frame: pl.DataFrame | None = None, parsed: dict[str, pl.Expr] | None = None
-) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty);
-    `parsed` holds the typed values of the columns before this one (e.g. cn_code for a goods category)."""
-    parsed = parsed or {}
-    kind = col.kind
-    err: pl.Expr = pl.lit(None, pl.String)
-    if kind in ("text",):
-        return s, err
-    if kind == "decimal" or kind == "int":
-        has_thousands = s.str.contains(_THOUSANDS)
-        cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "")).otherwise(s)
-        ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?\d+(\.0*)?$")
-        value = pl.when(ok).then(cleaned.cast(pl.Float64, strict=False))
-        if kind == "int":
-            value = value.cast(pl.Int64, strict=False)
-        what = "a number" if kind == "decimal" else "a whole number"
-        err = pl.when(s.is_not_null() & ~ok).then(
-            pl.format(f"not {what}: '{{}}' (use '.' for decimals; ',' only between thousands)", s)
-        )
-        for bound, op, word in (
-            (col.minimum, "lt", "at least"),
-            (col.exclusive_minimum, "le", "greater than"),
-            (col.maximum, "gt", "at most"),
-        ):
-            if bound is None:
-                continue
-            bad = getattr(value, op)(bound)
-            hint = " (negative values are not allowed here)" if bound == 0 and op == "lt" else ""
-            err = (
-                pl.when(bad)
-                .then(pl.format(f"must be {word} {_fmt(bound)}, got {{}}{hint}", s))
-                .otherwise(err)
-            )
-        return value, err
-    if kind == "date":
-        parts = [s.str.extract_groups(p) for p in _DATE_PATTERNS]
-        y = pl.coalesce([p.struct.field("1") for p in parts])
-        m = pl.coalesce([p.struct.field("2") for p in parts])
-        d = pl.coalesce([p.struct.field("3") for p in parts])
-        iso = pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-")
-        value = iso.str.to_date("%Y-%m-%d", strict=False)
-        err = (
-            pl.when(s.is_not_null() & y.is_null())
-            .then(pl.format("not a date: '{}' (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)", s))
-            .when(s.is_not_null() & value.is_null())
-            .then(pl.format("impossible date: '{}' (no such day in the calendar)", s))
-        )
-        return value, err
-    if kind == "period":
-        g = s.str.extract_groups(r"^(\d{4})(?:[-/年](\d{1,2})月?)?$")
-        y, m = g.struct.field("1"), g.struct.field("2")
-        month_ok = m.is_null() | m.cast(pl.Int32, strict=False).is_between(1, 12)
-        value = pl.when(y.is_not_null() & month_ok).then(
-            pl.when(m.is_null()).then(y).otherwise(pl.concat_str([y, m.str.zfill(2)], separator="-"))
-        )
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("not a period: '{}' (use YYYY or YYYY-MM)", s)
-        )
-        return value, err
-    if kind == "bool":
-        k = s.str.to_lowercase()
-        value = pl.when(k.is_in(_TRUE)).then(True).when(k.is_in(_FALSE)).then(False).otherwise(None)
-        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not true/false: '{}'", s))
-        return value, err
-    if kind == "country":
-        value = countries.resolve_expr(s)
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("unknown country '{}': use an ISO code (CN, CHN), the English or the Chinese name", s)
-        )
-        if col.country_scope == "eu_member":
-            eu = countries.countries().filter("is_eu_member")["iso2"].to_list()
-            err = err.when(value.is_not_null() & ~value.is_in(eu)).then(
-                pl.format("'{}' is not an EU member state (CBAM imports are declared in the EU)", s)
-            )
-        return value, err
-    if kind == "unit":
-        any_dim = units.canonical_expr(s)
-        value = units.canonical_expr(s, col.unit_dimensions or None)
-        dims = "/".join(col.unit_dimensions)
-        err = (
-            pl.when(s.is_not_null() & any_dim.is_null())
-            .then(
-                pl.format(
-                    "unknown unit '{}' (accepted e.g. t, kg, kWh, MWh, GJ, m3, Nm3, km, pcs, 吨, 千瓦时)", s
-                )
-            )
-            .when(s.is_not_null() & value.is_null())
-            .then(pl.format(f"unit '{{}}' is not a {dims} unit for this column", s))
-        )
-        return value, err
-    if kind == "compound_unit":
-        uniques = [] if frame is None else frame.get_column("__s").drop_nulls().unique().to_list()
-        mapping = {u: units.canonical_compound(u) for u in uniques}
-        mapping = {k: v for k, v in mapping.items() if v}
-        value = s.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("unknown unit '{}' (write it like GJ/t, tCO2/TJ, tCO2/t, GJ/1000Nm3)", s)
-        )
-        return value, err
-    if kind == "currency":
-        value = units.currency_expr(s)
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("unknown currency '{}' (use ISO 4217, e.g. CNY)", s)
-        )
-        return value, err
-    if kind in ("cn_code", "hs_code"):
-        digits = s.str.replace_all(r"[\s.]", "")
-        if kind == "cn_code":
-            value = pl.when(digits.str.contains(r"^\d{8}$")).then(digits)
-            err = (
-                pl.when(digits.str.contains(r"^\d{10}$"))
-                .then(
-                    pl.format(
-                        "'{}' is a 10-digit Chinese customs (HS) code, not an 8-digit EU CN code; put the CN code "
-                        "here (the customs code may go in china_hs_code)",
-                        s,
-                    )
-                )
-                .when(s.is_not_null() & value.is_null())
-                .then(pl.format("CN code must have 8 digits (spaces and dots ignored), got '{}'", s))
-            )
-        else:
-            value = pl.when(digits.str.contains(r"^\d{10}$")).then(digits)
-            err = pl.when(s.is_not_null() & value.is_null()).then(
-                pl.format("Chinese customs code must have 10 digits, got '{}'", s)
-            )
-        return value, err
-    if kind == "enum":
-        allowed = {norm_key(a): a for a in col.allowed}
-        value = key_expr(s).replace_strict(
-            list(allowed), list(allowed.values()), default=None, return_dtype=pl.String
-        )
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format(f"'{{}}' is not one of: {', '.join(col.allowed)}", s)
-        )
-        return value, err
-    if kind == "goods_category":
-        from transforms import goods
-
-        value = goods.category_expr(s, parsed.get("cn_code"))
-        err = (
-            pl.when(s.is_not_null() & value.is_null() & goods.ambiguous_expr(s))
-            .then(
-                pl.format(
-                    "goods category '{}' names several categories; give the category itself (FeMn, FeCr "
-                    "or FeNi) or a CN code of heading 7202",
-                    s,
-                )
-            )
-            .when(s.is_not_null() & value.is_null())
-            .then(
-                pl.format(
-                    "unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
-                    "'Iron or steel products')",
-                    s,
-                )
-            )
-        )
-        return value, err
-    if kind == "json":
-        uniques = [] if frame is None else frame.get_column("__s").drop_nulls().unique().to_list()
-        good = [u for u in uniques if _is_json_object(u)]
-        value = pl.when(s.is_in(good)).then(s)
-        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not a JSON object: '{}'", s))
-        return value, err
-    if kind == "unlocode":
-        code = s.str.replace_all(r"\s", "").str.to_uppercase()
-        value = pl.when(code.str.contains(r"^[A-Z]{2}[A-Z0-9]{3}$")).then(code)
-        err = pl.when(s.is_not_null() & value.is_null()).then(
-            pl.format("not a UN/LOCODE (5 characters, e.g. CNNGB): '{}'", s)
-        )
-        return value, err
-    raise ValueError(f"no parser for lingtanType {kind}")
-
-
-def _is_json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
 
 
 def map_headers(dataset: Dataset, headers: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
@@ -279,6 +82,9 @@ def _raw_json(table: TableRead) -> pl.Expr:
 def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Validated:
     """Contract checks for every row of one file. Pure: same input, same output."""
     notes = list(table.notes)
+    if table.rows_read == 0:  # recorded with its reason, not as a silent empty success
+        reason = "no data rows: the file has a header but no rows below it"
+        return Validated(_empty(dataset), rejected_file(dataset.name, drop_date, file, reason), notes)
     found, unknown, dupes = map_headers(dataset, table.headers)
     if unknown:
         notes.append("ignored columns not in the contract: " + ", ".join(unknown))
@@ -336,11 +142,18 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         if col.name not in found:
             values[col.name] = pl.lit(None, col.dtype)
             continue
-        src = nfkc(pl.col(f"c{found[col.name]}"))
+        idx = found[col.name]
+        src = nfkc(pl.col(f"c{idx}"))
         work = work.with_columns(src.alias("__s"))
         v, e = parse_column(col, pl.col("__s"), work, {k: pl.col(f"__v_{k}") for k in values if k in found})
-        work = work.with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
+        cell = _reader_problems(table, idx, col.kind)
+        work = work.with_columns(
+            pl.coalesce(cell, cell_problem(pl.col(f"c{idx}"))).alias(f"__c_{col.name}"),
+            v.cast(col.dtype).alias(f"__v_{col.name}"),
+            e.alias(f"__e_{col.name}"),
+        )
         values[col.name] = pl.col(f"__v_{col.name}")
+        errors.append((col.name, pl.col(f"__c_{col.name}")))
         errors.append((col.name, pl.col(f"__e_{col.name}")))
         if col.required:
             errors.append(
@@ -420,7 +233,8 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     work = work.with_columns(__first=first_col, __reason=reason, __raw=raw, __key=key_json)
     bad = pl.col("__reason").is_not_null() & (pl.col("__reason") != "")
 
-    source_row_id = pl.format(f"{file}#{{}}", pl.col("_row_number"))  # file = <dataset>/<drop>/<name>
+    # <dataset>/<drop>/<name>#<row>, the file part percent-encoded so that the last '#' is the row's
+    source_row_id = pl.concat_str([pl.lit(lineage_file(file) + "#"), pl.col("_row_number").cast(pl.String)])
     accepted = work.filter(~bad).select(
         *[values[c].alias(c) for c in dataset.column_names],
         _drop_date=pl.lit(drop_date, pl.Date),
@@ -440,6 +254,28 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         accepted.match_to_schema(dataset.schema),
         pl.concat([quarantined.cast(QUARANTINE_SCHEMA), broken_q]).sort("row_number", nulls_last=True),
         notes,
+    )
+
+
+def lineage_file(file: str) -> str:
+    """The file part of a `_source_row_id`: '%' and '#' (and control characters) percent-encoded, so the id
+    `<dataset>/<drop>/<file>#<row>` splits unambiguously at its last '#' and decodes back to the file."""
+    out = file.replace("%", "%25").replace("#", "%23")
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}", out)
+
+
+def _reader_problems(table: TableRead, idx: int, kind: str) -> pl.Expr:
+    """The reader's verdict on cells of column `idx` (formula without cached value, JSON array, NaN), as
+    the row's reason; a JSON object is what a column of lingtanType json holds."""
+    hits = {
+        p.row_number: p.reason
+        for p in table.problems
+        if p.column_index == idx and not (p.kind == "structured" and kind == "json")
+    }
+    if not hits:
+        return pl.lit(None, pl.String)
+    return pl.col("_row_number").replace_strict(
+        list(hits), list(hits.values()), default=None, return_dtype=pl.String
     )
 
 

@@ -1,0 +1,134 @@
+"""What every reader returns (a table of text cells) and the text decoding shared by CSV and JSON.
+
+A reader never guesses: a file it cannot turn into rows raises `FileRejected` with a reason a person can act
+on; a row it cannot read is a `BrokenRow`; a cell whose value is unknown (an XLSX formula without a cached
+value, a JSON array where a single value belongs, a JSON NaN) is a `CellProblem` that validation turns into a
+quarantine reason for that row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+import polars as pl
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read into rows; the message says why and what to do."""
+
+
+@dataclass
+class BrokenRow:
+    row_number: int
+    reason: str
+    raw: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    """A cell whose value is unknown. `kind` lets validation accept what a column allows: `structured` (a JSON
+    object or array) is fine in a column of lingtanType json."""
+
+    row_number: int
+    column_index: int
+    kind: str  # structured | formula | nonfinite | excel_error
+    reason: str
+
+
+@dataclass
+class TableRead:
+    """Text cells of one file. `frame` has String columns c0..cN (positional: headers may repeat) and
+    `_row_number`; `headers` are the header cells as written."""
+
+    headers: list[str]
+    frame: pl.DataFrame
+    file_format: str
+    encoding: str | None = None
+    broken: list[BrokenRow] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[CellProblem] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return self.frame.height + len(self.broken)
+
+
+def frame(headers: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
+    n = len(headers)
+    cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(n)]
+    data = {f"c{i}": pl.Series(f"c{i}", cols[i], dtype=pl.String) for i in range(n)}
+    data["_row_number"] = pl.Series("_row_number", row_numbers, dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+def raw_cells(headers: list[str], values: list) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for i, v in enumerate(values):
+        out[headers[i] if i < len(headers) else f"column {i + 1}"] = v
+    return out
+
+
+# GB18030 byte pairs, scanned left to right: group 1 is a pair of the common GB2312 area (both bytes ≥ 0xA1,
+# where every everyday Chinese character and full-width sign lives); the other alternatives are the rare
+# extension areas (GBK/3-5 with a trail byte below 0xA1, and four-byte sequences).
+_GB_PAIRS = re.compile(
+    rb"([\xa1-\xfe][\xa1-\xfe])|[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39]|[\x81-\xfe][\x40-\xfe]"
+)
+_LATIN_WORD = re.compile(rb"[A-Za-z]*[\x80-\xff]+[A-Za-z]*")
+
+
+def _gb18030_implausible(data: bytes) -> str | None:
+    """A sample of the text when the bytes decode as GB18030 only into rare characters: the signature of a
+    Latin-1/Windows-1252 file (`Müller` = 0xFC 'l' is a valid but rare GBK pair). Real Chinese text is mostly
+    common characters; one rare name among them is fine."""
+    pairs = _GB_PAIRS.findall(data)
+    if not pairs:
+        return None
+    rare = pairs.count(b"")
+    if rare * 2 <= len(pairs):
+        return None
+    m = _LATIN_WORD.search(data)
+    return m.group().decode("cp1252", errors="replace") if m else ""
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """UTF-8 (BOM optional) or GB18030 (a superset of GBK); anything else is rejected, never guessed."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _decode(data[3:], "utf-8"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise FileRejected("encoding is UTF-16/UTF-32; save the file as UTF-8 (or GB18030) and drop it again")
+    if b"\x00" in data[:4096]:
+        raise FileRejected(
+            "file contains NUL bytes (UTF-16 or binary, not a text table); save it as UTF-8 CSV"
+        )
+    try:
+        return _decode(data, "utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = _decode(data, "gb18030")
+    except UnicodeDecodeError:
+        raise FileRejected(
+            "encoding is neither UTF-8 nor GB18030/GBK; save the file as UTF-8 and drop it again"
+        ) from None
+    sample = _gb18030_implausible(data)
+    if sample is not None:
+        seen = f" (e.g. '{sample}')" if sample else ""
+        raise FileRejected(
+            f"encoding unclear: the file is not UTF-8, and read as GB18030 it gives unlikely characters; it looks "
+            f"like Latin-1/Windows-1252{seen}. Save it as UTF-8 and drop it again"
+        )
+    return text, "gb18030"
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        # A file cut short may end inside a multi-byte character: keep what precedes it (the broken last
+        # row is quarantined by the parser), but never mask an error earlier in the file.
+        if e.end >= len(data) and len(data) - e.start <= 3:
+            return data[: e.start].decode(encoding)
+        raise

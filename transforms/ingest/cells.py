@@ -1,0 +1,249 @@
+"""One column's text → typed value and error message, vectorised (polars expressions): the cell rules of
+spec/landing-zone.md (numbers, dates, countries, units, codes, enums), plus the checks that refuse a cell
+before parsing (control characters, absurd length). Reasons quote the value shortened and made visible."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+
+from transforms import countries, units
+from transforms.contracts import Column
+from transforms.text import key_expr, norm_key
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+_DATE_PATTERNS = (
+    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$",
+    r"^(\d{4})/(\d{1,2})/(\d{1,2})$",
+    r"^(\d{4})年(\d{1,2})月(\d{1,2})日$",
+)
+_TRUE = ("true", "yes", "y", "1", "是", "t")
+# C0 controls and DEL, except tab, line feed and carriage return (a quoted multi-line value is legitimate)
+_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+MAX_CELL_CHARS = 10_000  # no contract value is longer; a longer one is a swallowed file, not data
+_SHOWN_CHARS = 80
+_FALSE = ("false", "no", "n", "0", "否", "f")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def shown_value(s: pl.Expr) -> pl.Expr:
+    """A value as quoted in a reason: control characters made visible, cut to 80 characters (the full value
+    stays in the quarantine record's `raw`)."""
+    v = s.str.replace_all(_CONTROL, "\ufffd")
+    return pl.when(v.str.len_chars() > _SHOWN_CHARS).then(v.str.slice(0, _SHOWN_CHARS) + "…").otherwise(v)
+
+
+def cell_problem(raw: pl.Expr) -> pl.Expr:
+    """Why a cell's text cannot be a value at all, before any parsing: a control character (NUL, ...) or a
+    length no contract value has."""
+    n = raw.str.len_chars()
+    return (
+        pl.when(raw.str.contains(_CONTROL))
+        .then(
+            pl.lit(
+                "text contains a control character (NUL or another invisible code): remove it; it usually means "
+                "a damaged or binary file"
+            )
+        )
+        .when(n > MAX_CELL_CHARS)
+        .then(pl.format(f"value is {{}} characters long (at most {MAX_CELL_CHARS:,} are accepted)", n))
+    )
+
+
+def parse_column(
+    col: Column, s: pl.Expr, frame: pl.DataFrame | None = None, parsed: dict[str, pl.Expr] | None = None
+) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty);
+    `parsed` holds the typed values of the columns before this one (e.g. cn_code for a goods category)."""
+    parsed = parsed or {}
+    shown = shown_value(s)
+    kind = col.kind
+    err: pl.Expr = pl.lit(None, pl.String)
+    if kind in ("text",):
+        return s, err
+    if kind == "decimal" or kind == "int":
+        has_thousands = s.str.contains(_THOUSANDS)
+        cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "")).otherwise(s)
+        ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?\d+(\.0*)?$")
+        number = cleaned.cast(pl.Float64, strict=False)
+        value = pl.when(ok & number.is_finite()).then(number + 0.0)  # + 0.0 turns -0 into 0
+        if kind == "int":
+            value = value.cast(pl.Int64, strict=False)
+        what = "a number" if kind == "decimal" else "a whole number"
+        err = (
+            pl.when(s.is_not_null() & ~ok)
+            .then(pl.format(f"not {what}: '{{}}' (use '.' for decimals; ',' only between thousands)", shown))
+            .when(ok & ~number.is_finite())
+            .then(pl.format("number '{}' is beyond the range of a 64-bit float: give a finite value", shown))
+            .when(ok & value.is_null())
+            .then(pl.format("whole number '{}' is too large (beyond 64-bit integers)", shown))
+        )
+        for bound, op, word in (
+            (col.minimum, "lt", "at least"),
+            (col.exclusive_minimum, "le", "greater than"),
+            (col.maximum, "gt", "at most"),
+        ):
+            if bound is None:
+                continue
+            bad = getattr(value, op)(bound)
+            hint = " (negative values are not allowed here)" if bound == 0 and op == "lt" else ""
+            err = (
+                pl.when(bad)
+                .then(pl.format(f"must be {word} {_fmt(bound)}, got {{}}{hint}", shown))
+                .otherwise(err)
+            )
+        return value, err
+    if kind == "date":
+        parts = [s.str.extract_groups(p) for p in _DATE_PATTERNS]
+        y = pl.coalesce([p.struct.field("1") for p in parts])
+        m = pl.coalesce([p.struct.field("2") for p in parts])
+        d = pl.coalesce([p.struct.field("3") for p in parts])
+        iso = pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-")
+        value = iso.str.to_date("%Y-%m-%d", strict=False)
+        err = (
+            pl.when(s.is_not_null() & y.is_null())
+            .then(pl.format("not a date: '{}' (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)", shown))
+            .when(s.is_not_null() & value.is_null())
+            .then(pl.format("impossible date: '{}' (no such day in the calendar)", shown))
+        )
+        return value, err
+    if kind == "period":
+        g = s.str.extract_groups(r"^(\d{4})(?:[-/年](\d{1,2})月?)?$")
+        y, m = g.struct.field("1"), g.struct.field("2")
+        month_ok = m.is_null() | m.cast(pl.Int32, strict=False).is_between(1, 12)
+        value = pl.when(y.is_not_null() & month_ok).then(
+            pl.when(m.is_null()).then(y).otherwise(pl.concat_str([y, m.str.zfill(2)], separator="-"))
+        )
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("not a period: '{}' (use YYYY or YYYY-MM)", shown)
+        )
+        return value, err
+    if kind == "bool":
+        k = s.str.to_lowercase()
+        value = pl.when(k.is_in(_TRUE)).then(True).when(k.is_in(_FALSE)).then(False).otherwise(None)
+        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not true/false: '{}'", shown))
+        return value, err
+    if kind == "country":
+        value = countries.resolve_expr(s)
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format(
+                "unknown country '{}': use an ISO code (CN, CHN), the English or the Chinese name", shown
+            )
+        )
+        if col.country_scope == "eu_member":
+            eu = countries.countries().filter("is_eu_member")["iso2"].to_list()
+            err = err.when(value.is_not_null() & ~value.is_in(eu)).then(
+                pl.format("'{}' is not an EU member state (CBAM imports are declared in the EU)", shown)
+            )
+        return value, err
+    if kind == "unit":
+        any_dim = units.canonical_expr(s)
+        value = units.canonical_expr(s, col.unit_dimensions or None)
+        dims = "/".join(col.unit_dimensions)
+        err = (
+            pl.when(s.is_not_null() & any_dim.is_null())
+            .then(
+                pl.format(
+                    "unknown unit '{}' (accepted e.g. t, kg, kWh, MWh, GJ, m3, Nm3, km, pcs, 吨, 千瓦时)",
+                    shown,
+                )
+            )
+            .when(s.is_not_null() & value.is_null())
+            .then(pl.format(f"unit '{{}}' is not a {dims} unit for this column", shown))
+        )
+        return value, err
+    if kind == "compound_unit":
+        uniques = [] if frame is None else frame.get_column("__s").drop_nulls().unique().to_list()
+        mapping = {u: units.canonical_compound(u) for u in uniques}
+        mapping = {k: v for k, v in mapping.items() if v}
+        value = s.replace_strict(list(mapping), list(mapping.values()), default=None, return_dtype=pl.String)
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("unknown unit '{}' (write it like GJ/t, tCO2/TJ, tCO2/t, GJ/1000Nm3)", shown)
+        )
+        return value, err
+    if kind == "currency":
+        value = units.currency_expr(s)
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("unknown currency '{}' (use ISO 4217, e.g. CNY)", shown)
+        )
+        return value, err
+    if kind in ("cn_code", "hs_code"):
+        digits = s.str.replace_all(r"[\s.]", "")
+        if kind == "cn_code":
+            value = pl.when(digits.str.contains(r"^\d{8}$")).then(digits)
+            err = (
+                pl.when(digits.str.contains(r"^\d{10}$"))
+                .then(
+                    pl.format(
+                        "'{}' is a 10-digit Chinese customs (HS) code, not an 8-digit EU CN code; put the CN code "
+                        "here (the customs code may go in china_hs_code)",
+                        shown,
+                    )
+                )
+                .when(s.is_not_null() & value.is_null())
+                .then(pl.format("CN code must have 8 digits (spaces and dots ignored), got '{}'", shown))
+            )
+        else:
+            value = pl.when(digits.str.contains(r"^\d{10}$")).then(digits)
+            err = pl.when(s.is_not_null() & value.is_null()).then(
+                pl.format("Chinese customs code must have 10 digits, got '{}'", shown)
+            )
+        return value, err
+    if kind == "enum":
+        allowed = {norm_key(a): a for a in col.allowed}
+        value = key_expr(s).replace_strict(
+            list(allowed), list(allowed.values()), default=None, return_dtype=pl.String
+        )
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format(f"'{{}}' is not one of: {', '.join(col.allowed)}", shown)
+        )
+        return value, err
+    if kind == "goods_category":
+        from transforms import goods
+
+        value = goods.category_expr(s, parsed.get("cn_code"))
+        err = (
+            pl.when(s.is_not_null() & value.is_null() & goods.ambiguous_expr(s))
+            .then(
+                pl.format(
+                    "goods category '{}' names several categories; give the category itself (FeMn, FeCr "
+                    "or FeNi) or a CN code of heading 7202",
+                    shown,
+                )
+            )
+            .when(s.is_not_null() & value.is_null())
+            .then(
+                pl.format(
+                    "unknown goods category '{}' (use an aggregated goods category of IR 2025/2547, e.g. "
+                    "'Iron or steel products')",
+                    shown,
+                )
+            )
+        )
+        return value, err
+    if kind == "json":
+        uniques = [] if frame is None else frame.get_column("__s").drop_nulls().unique().to_list()
+        good = [u for u in uniques if _is_json_object(u)]
+        value = pl.when(s.is_in(good)).then(s)
+        err = pl.when(s.is_not_null() & value.is_null()).then(pl.format("not a JSON object: '{}'", shown))
+        return value, err
+    if kind == "unlocode":
+        code = s.str.replace_all(r"\s", "").str.to_uppercase()
+        value = pl.when(code.str.contains(r"^[A-Z]{2}[A-Z0-9]{3}$")).then(code)
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("not a UN/LOCODE (5 characters, e.g. CNNGB): '{}'", shown)
+        )
+        return value, err
+    raise ValueError(f"no parser for lingtanType {kind}")
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
