@@ -1,7 +1,8 @@
 """Periods: every dated row is split into calendar-month parts; years are sums of their months.
 
 A row covering `period_start`..`period_end` (both inclusive; no end = the single day of its start) contributes
-to each calendar month it overlaps with the share of its days in that month (`fraction`). Additive quantities
+to each calendar month it overlaps with the share of its days in that month (`fraction`; the split itself is
+`transforms/periods.split_by_month`, shared with the GHG engines). Additive quantities
 are summed per month; the reporting year (`YYYY`) is the sum of its months, so both grains always agree.
 Ratios (SEE, shares) are computed per period from those sums, never averaged (MIR Annex II A.1(3)).
 """
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from transforms.cbam.errors import CbamInputError
+from transforms.periods import split_by_month
 
 MONTH, YEAR = "month", "year"
 
@@ -20,7 +22,8 @@ MONTH, YEAR = "month", "year"
 def month_parts(
     lf: pl.LazyFrame, start: str = "period_start", end: str | None = "period_end", *, dataset: str = ""
 ) -> pl.LazyFrame:
-    """One row per (input row × calendar month it overlaps) with `month` (`YYYY-MM`) and `fraction` (0..1)."""
+    """One row per (input row × calendar month it overlaps) with `month` (`YYYY-MM`) and `fraction` (0..1)
+    (`transforms/periods.split_by_month`); a row without a start or ending before it stops the run."""
     s = pl.col(start)
     e = pl.coalesce(pl.col(end), s) if end else s
     bad = lf.filter(s.is_null() | (e < s)).select(["_source_row_id", start]).head(20).collect()
@@ -35,26 +38,7 @@ def month_parts(
                 for r in bad.iter_rows(named=True)
             ]
         )
-    if end is None:
-        # A single date lies wholly in its month: no date range to explode (invoices are millions of rows).
-        return lf.with_columns(month=s.dt.strftime("%Y-%m"), fraction=pl.lit(1.0))
-    return (
-        lf.with_columns(_s=s, _e=e)
-        .with_columns(_m=pl.date_ranges(pl.col("_s").dt.month_start(), pl.col("_e").dt.month_start(), "1mo"))
-        .explode("_m")
-        .with_columns(
-            _overlap=(
-                pl.min_horizontal("_e", pl.col("_m").dt.month_end()) - pl.max_horizontal("_s", "_m")
-            ).dt.total_days()
-            + 1,
-            _days=(pl.col("_e") - pl.col("_s")).dt.total_days() + 1,
-        )
-        .with_columns(
-            month=pl.col("_m").dt.strftime("%Y-%m"),
-            fraction=pl.col("_overlap").cast(pl.Float64) / pl.col("_days").cast(pl.Float64),
-        )
-        .drop("_s", "_e", "_m", "_overlap", "_days")
-    )
+    return split_by_month(lf, start, end)
 
 
 def keep_years(lf: pl.LazyFrame, years: Sequence[int] | None, col: str = "month") -> pl.LazyFrame:

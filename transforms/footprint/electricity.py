@@ -21,6 +21,7 @@ import polars as pl
 from transforms.carriers import energy_kind_expr
 from transforms.footprint.common import compact_key, raw_frame, safe_div
 from transforms.footprint.factors import GhgFactors
+from transforms.periods import split_by_month
 from transforms.units import to_factor_expr
 
 SPECIFICITY = {"provincial": 0, "regional": 1, "national": 2}
@@ -64,7 +65,6 @@ def energy_bill_months(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
             bill_issue=pl.when(pl.col("electricity_mwh").is_null() & pl.col("heat_gj").is_null())
             .then(pl.lit("unit ") + pl.col("unit").fill_null("(empty)") + pl.lit(" is not an energy unit: bill not counted"))
             .when(pl.col("period_end") < pl.col("period_start")).then(pl.lit("period_end before period_start")),
-            days_total=(pl.col("period_end") - pl.col("period_start")).dt.total_days() + 1,
         )
         .with_columns(
             gec_unused_mwh=pl.col("gec_claimed_mwh") - pl.col("gec_covered_mwh"),
@@ -72,21 +72,12 @@ def energy_bill_months(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
             + pl.max_horizontal("ppa_renewable_mwh", "gec_covered_mwh"),
         )
     )  # fmt: skip
-    months = per_bill.with_columns(
-        month_start=pl.date_ranges(
-            pl.col("period_start").dt.month_start(), pl.col("period_end").dt.month_start(), "1mo"
-        )
-    ).explode("month_start")
-    overlap = (
-        (pl.min_horizontal(pl.col("period_end"), pl.col("month_start").dt.month_end())
-         - pl.max_horizontal(pl.col("period_start"), pl.col("month_start"))).dt.total_days() + 1
-    )  # fmt: skip
-    share = pl.when(pl.col("days_total") > 0).then(overlap / pl.col("days_total"))
+    months = split_by_month(per_bill)  # transforms/periods.py: the same split as CBAM's
     quantities = ["electricity_mwh", "purchased_mwh", "gec_claimed_mwh", "gec_covered_mwh", "gec_unused_mwh",
                   "ppa_renewable_mwh", "onsite_renewable_mwh", "renewable_mwh", "heat_gj"]  # fmt: skip
-    return months.with_columns(day_share=share).select(
-        "bill_id", "installation_id", "process_id", month=pl.col("month_start").dt.strftime("%Y-%m"),
-        year=pl.col("month_start").dt.strftime("%Y"), energy_kind="energy_kind", supply_type="supply_type",
+    return months.rename({"fraction": "day_share"}).select(
+        "bill_id", "installation_id", "process_id", "month", year=pl.col("month").str.slice(0, 4),
+        energy_kind="energy_kind", supply_type="supply_type",
         ef_tco2_per_mwh="ef_tco2_per_mwh", **{q: pl.col(q) * pl.col("day_share") for q in quantities},
         day_share="day_share", bill_issue="bill_issue", source_row_id="_source_row_id",
     )  # fmt: skip
