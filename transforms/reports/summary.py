@@ -88,7 +88,11 @@ def _lines_with_parts(lines: pl.DataFrame, goods: pl.DataFrame, process: pl.Data
         "own_see_direct",
         "own_see_indirect",
     ).unique(["installation_id", "process_id", "production_period", "period_grain"])
-    out = lines.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
+    # One fixed row order before anything is summed: float sums then give the same bits on every run, so an
+    # unchanged input never publishes a new version.
+    out = lines.sort("export_id", "line_no", nulls_last=True, maintain_order=True).with_columns(
+        declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64)
+    )
     keys = out.select("cn_code", "origin_country", "declaration_year").unique()
     dv = reference.with_default_values(
         keys.lazy(), country_col="origin_country", cn_col="cn_code", year_col="declaration_year"
@@ -98,9 +102,20 @@ def _lines_with_parts(lines: pl.DataFrame, goods: pl.DataFrame, process: pl.Data
     )
     key = ["installation_id", "product_id", "production_period", "period_grain"]
     out = (
-        out.join(g, on=key, how="left", nulls_equal=True)
-        .join(p, on=["installation_id", "process_id", "production_period", "period_grain"], how="left")
-        .join(dv, on=["cn_code", "origin_country", "declaration_year"], how="left", nulls_equal=True)
+        out.join(g, on=key, how="left", nulls_equal=True, maintain_order="left")
+        .join(
+            p,
+            on=["installation_id", "process_id", "production_period", "period_grain"],
+            how="left",
+            maintain_order="left",
+        )
+        .join(
+            dv,
+            on=["cn_code", "origin_country", "declaration_year"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )
     )
     _, _, dv_chg = default_see_exprs(pl.col("annex_ii_direct_only").fill_null(False))
     actual = pl.col("determination") == "actual"
@@ -135,7 +150,7 @@ def _ranking(
 ) -> list[dict[str, Any]]:
     """Chargeable tCO2e per key, largest first: every key a figure, the chart's rows the top N + others."""
     agg = (
-        df.group_by(pl.col(key).fill_null("(none)"))
+        df.group_by(pl.col(key).fill_null("(none)"), maintain_order=True)
         .agg(
             pl.col("embedded_chargeable_tco2e").sum().alias("chg"),
             pl.col("net_mass_t").sum().alias("mass"),
@@ -248,7 +263,7 @@ def _months(lines: pl.DataFrame, year: int, config: ReportConfig, figs: dict[str
         last = int(lines["month"].max() or 1)
     agg = {
         m: (a, d, n)
-        for m, a, d, n in lines.group_by("month")
+        for m, a, d, n in lines.group_by("month", maintain_order=True)
         .agg(pl.col("chg_actual").sum(), pl.col("chg_default").sum(), pl.col("net_mass_t").sum())
         .iter_rows()
     }
@@ -264,7 +279,11 @@ def _months(lines: pl.DataFrame, year: int, config: ReportConfig, figs: dict[str
 
 
 def _transport(marts: Marts, year: int, figs: dict[str, Figure]) -> None:
-    ship = marts["fct_shipment_emissions"].filter(pl.col("ship_date").dt.year() == year)
+    ship = (
+        marts["fct_shipment_emissions"]
+        .filter(pl.col("ship_date").dt.year() == year)
+        .sort("shipment_id", "leg_no", nulls_last=True, maintain_order=True)  # fixed summation order
+    )
     for d in ("inbound", "outbound"):
         part = ship.filter(pl.col("direction") == d)
         figs[f"source/transport_{d}_wtw_tco2e"] = _sum(part, "wtw_tco2e")
@@ -356,7 +375,7 @@ def _quality(marts: Marts, year: int, figs: dict[str, Figure]) -> list[dict]:
         "quality/rows_quarantined": int(dq["rows_quarantined"].sum() or 0),
     }
     agg = (
-        dq.group_by("dataset")
+        dq.group_by("dataset", maintain_order=True)
         .agg(
             pl.len().alias("files"),
             (status != "ok").sum().alias("files_with_issues"),
