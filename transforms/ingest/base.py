@@ -111,7 +111,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         text = _decode(data, "gb18030")
     except UnicodeDecodeError:
         raise FileRejected(
-            "encoding is neither UTF-8 nor GB18030/GBK; save the file as UTF-8 and drop it again"
+            "encoding is neither UTF-8 nor GB18030/GBK (perhaps Latin-1/Windows-1252); save the file as UTF-8 "
+            "and drop it again"
         ) from None
     sample = _gb18030_implausible(data)
     if sample is not None:

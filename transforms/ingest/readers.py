@@ -141,8 +141,8 @@ def read_xlsx(data: bytes, dataset: str, is_header: Callable[[list[str]], bool])
                             i,
                             j,
                             "formula",
-                            f"formula without a cached value ({str(frow[j])[:60]}): open and save the file in "
-                            "Excel",
+                            "formula without a cached value: open and save the file in Excel (formula "
+                            f"{str(frow[j])[:60]})",
                         )
                     )
             extra = [c for c in cells[n:] if c not in (None, "")]
@@ -272,9 +272,7 @@ def read_table(
     actual = _sniff(fmt, data)
     if actual == "text":
         text, encoding = decode_text(data)
-        actual = (
-            "json" if (fmt == "json" and text.lstrip()[:1] in ("{", "[")) or looks_like_json(text) else "csv"
-        )
+        actual = "json" if fmt == "json" or looks_like_json(text) else "csv"
         table = (
             read_json_text(text, encoding) if actual == "json" else read_csv_text(text, encoding, is_header)
         )

@@ -159,9 +159,11 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
             errors.append(
                 (
                     col.name,
-                    pl.when(pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null()).then(
-                        pl.lit(f"required value missing in column {col.name}")
-                    ),
+                    pl.when(
+                        pl.col(f"__v_{col.name}").is_null()
+                        & pl.col(f"__e_{col.name}").is_null()
+                        & pl.col(f"__c_{col.name}").is_null()
+                    ).then(pl.lit(f"required value missing in column {col.name}")),
                 )
             )
 
