@@ -253,6 +253,30 @@ def to_factor_expr(unit: pl.Expr, target: str) -> pl.Expr:
     return unit.replace_strict(list(pairs), list(pairs.values()), default=None, return_dtype=pl.Float64)
 
 
+def dimension_expr(unit: pl.Expr) -> pl.Expr:
+    """Polars: dimension of a canonical unit symbol (`kWh` → energy), null when unknown."""
+    return unit.replace_strict(
+        [u.symbol for u in UNITS], [u.dimension for u in UNITS], default=None, return_dtype=pl.String
+    )
+
+
+def to_base_expr(unit: pl.Expr) -> pl.Expr:
+    """Polars: factor from a canonical unit symbol to its dimension's base unit (`BASE`: t, GJ, m3, Nm3, km, pcs,
+    tCO2, kgN), null when unknown."""
+    return unit.replace_strict(
+        [u.symbol for u in UNITS], [u.to_base for u in UNITS], default=None, return_dtype=pl.Float64
+    )
+
+
+def convert_expr(value: pl.Expr, from_symbol: str, to_symbol: str) -> pl.Expr:
+    """Polars: `value` in unit `from_symbol` expressed in `to_symbol` (simple or compound units of one dimension,
+    e.g. GJ → TJ, gCO2 → tCO2, tCO2/MWh → kgCO2/kWh). Scaling down divides by the reciprocal factor (`/ 1000`,
+    not `* 0.001`): the reciprocal of a decimal prefix is exact in binary floating point, so the result is what
+    the written formula gives, to the last bit."""
+    f = factor(from_symbol, to_symbol)
+    return value * f if f >= 1.0 else value / factor(to_symbol, from_symbol)
+
+
 def gas_m3_to_nm3_factor(reference_c: float | pl.Expr = DEFAULT_GAS_REFERENCE_C) -> float | pl.Expr:
     """Ideal-gas ratio from a billing volume at `reference_c` °C (101.325 kPa) to normal conditions (0 °C)."""
     return 273.15 / (273.15 + reference_c)

@@ -20,7 +20,7 @@ import polars as pl
 from transforms.cbam.periods import add_year_grain, month_parts
 from transforms.cbam.refdata import CbamReference
 from transforms.goods import ANNEX_II_CATEGORIES
-from transforms.units import to_factor_expr
+from transforms.units import convert_expr, to_factor_expr
 
 CHARGEABLE_RULE = "direct + indirect from non-Annex-II sources (CBAM Reg Art 7(1), MIR Annex I pt 3.1)"
 
@@ -98,7 +98,7 @@ def goods_see(
         .when(is_clinker)
         .then(clinker)
         .when(is_n)
-        .then(n_content * 1000.0)
+        .then(convert_expr(n_content, "t", "kg"))  # t N per t of good → kg N per t
         .otherwise(None)
     )
     annex = pl.coalesce(

@@ -8,7 +8,6 @@ import polars as pl
 
 from transforms.contracts import dataset
 from transforms.text import key_expr
-from transforms.units import UNITS
 
 YEAR, MONTH = "year", "month"
 
@@ -60,20 +59,6 @@ def compact_key(expr: pl.Expr) -> pl.Expr:
     """Matching key for names people type: NFKC, lower case, without spaces and punctuation
     (`CN NGB`, `cn-ngb` and `CNNGB` meet; `Xi'an` meets `Xian`)."""
     return key_expr(expr).str.replace_all(r"[\s\-_.,'’·()/]", "")
-
-
-def unit_dimension(unit: pl.Expr) -> pl.Expr:
-    """Dimension of a canonical unit symbol (transforms/units.py), null when unknown."""
-    return unit.replace_strict(
-        [u.symbol for u in UNITS], [u.dimension for u in UNITS], default=None, return_dtype=pl.String
-    )
-
-
-def unit_to_base(unit: pl.Expr) -> pl.Expr:
-    """Factor from a canonical unit symbol to its dimension's base unit (t, GJ, m3, Nm3, km, pcs, tCO2)."""
-    return unit.replace_strict(
-        [u.symbol for u in UNITS], [u.to_base for u in UNITS], default=None, return_dtype=pl.Float64
-    )
 
 
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:

@@ -34,6 +34,7 @@ from transforms.footprint.common import (
 from transforms.footprint.electricity import energy_bill_months, pick_grid_factor
 from transforms.footprint.factors import GhgFactors
 from transforms.footprint.materials import purchased_material_lines
+from transforms.units import convert_expr
 
 ElectricityMethod = Literal["lifecycle_grid", "gec_backed"]
 PROCESS_KEYS = ["installation_id", "process_id", "period", "period_grain"]
@@ -147,7 +148,7 @@ def _electricity(
         own_indirect=pl.when(has_mwh).then(pl.col("own_electricity_mwh_per_t") * pl.col("lc_factor") * non_renewable)
         .otherwise(pl.col("own_see_indirect").fill_null(0.0)),
         electricity_basis=pl.when(has_mwh).then(pl.lit(method)).otherwise(pl.lit("cbam_indirect")),
-        electricity_factor_kgco2e_per_kwh=pl.when(has_mwh).then("lc_factor"),
+        electricity_factor_kgco2e_per_kwh=pl.when(has_mwh).then(convert_expr(pl.col("lc_factor"), "tCO2/MWh", "kgCO2/kWh")),
         electricity_factor_data_year=pl.when(has_mwh).then("lc_year"),
         electricity_factor_rule=pl.when(has_mwh).then("lc_rule"),
         electricity_issue=pl.when(~has_mwh).then(pl.lit(
@@ -452,7 +453,7 @@ def compute_product_footprint(
             precursors_tco2e_per_t="precursors", purchased_materials_tco2e_per_t="materials",
             inbound_transport_tco2e_per_t="inbound_transport", cradle_to_gate_tco2e_per_t="cradle_to_gate",
             unit_mass_t="unit_mass_t",
-            cradle_to_gate_kgco2e_per_piece=pl.col("cradle_to_gate") * pl.col("unit_mass_t") * 1000,
+            cradle_to_gate_kgco2e_per_piece=convert_expr(pl.col("cradle_to_gate") * pl.col("unit_mass_t"), "tCO2", "kgCO2"),
             outbound_transport_tco2e_per_t="outbound_transport_tco2e_per_t",
             outbound_shipped_t="outbound_shipped_t",
             cradle_to_customer_tco2e_per_t=pl.col("cradle_to_gate") + pl.col("outbound_transport_tco2e_per_t"),

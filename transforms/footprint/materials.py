@@ -17,7 +17,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.footprint.common import join_reasons, raw_frame, unit_dimension, unit_to_base
+from transforms.footprint.common import join_reasons, raw_frame
+from transforms.units import convert_expr, dimension_expr, to_base_expr
 
 KINDS = ("material", "fuel")
 
@@ -30,12 +31,12 @@ LINE_COLUMNS = [
 
 def _convert(qty: pl.Expr, unit: pl.Expr, target: pl.Expr, unit_mass_t: pl.Expr) -> pl.Expr:
     """qty in `unit` → in `target` (same dimension by the unit table; pieces ↔ mass via unit_mass_t), else null."""
-    du, dt = unit_dimension(unit), unit_dimension(target)
-    base = qty * unit_to_base(unit)  # in the base unit of unit's dimension (t, GJ, m3, pcs, ...)
+    du, dt = dimension_expr(unit), dimension_expr(target)
+    base = qty * to_base_expr(unit)  # in the base unit of unit's dimension (t, GJ, m3, pcs, ...)
     return (
-        pl.when(du == dt).then(base / unit_to_base(target))
-        .when((du == "pieces") & (dt == "mass")).then(base * unit_mass_t / unit_to_base(target))
-        .when((du == "mass") & (dt == "pieces")).then(base / unit_mass_t / unit_to_base(target))
+        pl.when(du == dt).then(base / to_base_expr(target))
+        .when((du == "pieces") & (dt == "mass")).then(base * unit_mass_t / to_base_expr(target))
+        .when((du == "mass") & (dt == "pieces")).then(base / unit_mass_t / to_base_expr(target))
     )  # fmt: skip
 
 
@@ -139,7 +140,7 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         footprint_kgco2e_per_unit=factor,
         footprint_unit=pl.when(use_sup).then("sup_unit").when(use_sec).then("sec_unit"),
         quantity_in_footprint_unit=qty_used,
-        tco2e=(qty_used * factor / 1000).fill_null(0.0),
+        tco2e=convert_expr(qty_used * factor, "kgCO2", "tCO2").fill_null(0.0),
         scope3_category=pl.when(pl.col("kind") == "fuel").then(pl.lit(3, pl.Int8)).otherwise(pl.lit(1, pl.Int8)),
         document_ref=pl.when(use_sup).then("document_ref"),
         fallback_reason=pl.when(~use_sup).then(fallback_reason),

@@ -34,6 +34,7 @@ from transforms.footprint.electricity import energy_bill_months, grid_regions, p
 from transforms.footprint.engine import precursor_rows
 from transforms.footprint.factors import GhgFactors
 from transforms.footprint.materials import purchased_material_lines
+from transforms.units import convert_expr
 
 SITE_KEYS = ["installation_id", "period", "period_grain"]
 FACTOR_TABLES = ("china_grid_factors", "grid_regions", "fuel_factors")
@@ -115,7 +116,8 @@ def scope2_lines(
             .when(onsite).then(pl.lit("on-site generation: 0"))
             .when(contract & ef.is_not_null()).then(pl.lit("contract factor (bill ef_tco2_per_mwh); GEC MWh at 0"))
             .otherwise(pl.lit("GEC MWh at 0; rest at national excl. market-traded non-fossil (residual proxy)")),
-            heat_tco2e=pl.col("heat_gj").fill_null(0.0) / 1000 * pl.lit(heat_factor, pl.Float64).fill_null(0.0),
+            heat_tco2e=convert_expr(pl.col("heat_gj").fill_null(0.0), "GJ", "TJ")
+            * pl.lit(heat_factor, pl.Float64).fill_null(0.0),
         )
         .with_columns(
             scope2_location_tco2e=pl.when(elec).then(pl.col("purchased_mwh") * pl.col("location_factor_tco2_per_mwh")

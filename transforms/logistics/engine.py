@@ -20,12 +20,10 @@ from transforms.footprint.common import (
     period_of,
     raw_frame,
     safe_div,
-    unit_dimension,
-    unit_to_base,
 )
 from transforms.footprint.factors import GhgFactors
 from transforms.logistics.places import gcd_km, place_keys, resolve_places
-from transforms.units import to_factor_expr
+from transforms.units import convert_expr, dimension_expr, to_base_expr, to_factor_expr
 
 LEG_KEYS = ["shipment_id", "leg_no"]
 # Optional columns the engine understands beyond the landing contract.
@@ -71,9 +69,9 @@ def _items(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         .join(materials.unique("material_id"), on="material_id", how="left")
     )
     qty_t = pl.col("quantity") * to_factor_expr(pl.col("unit"), "t")
-    pieces = unit_dimension(pl.col("unit")) == "pieces"
+    pieces = dimension_expr(pl.col("unit")) == "pieces"
     unit_mass = pl.coalesce("product_unit_mass_t", "material_unit_mass_t")
-    pcs_t = pl.when(pieces).then(pl.col("quantity") * unit_to_base(pl.col("unit")) * unit_mass)
+    pcs_t = pl.when(pieces).then(pl.col("quantity") * to_base_expr(pl.col("unit")) * unit_mass)
     return items.with_columns(
         item_mass_t=pl.coalesce("mass_t", qty_t, pcs_t),
         mass_source=pl.when(pl.col("mass_t").is_not_null()).then(pl.lit("mass_t"))
@@ -255,7 +253,7 @@ def _with_distance(legs: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
-    dim, base = unit_dimension(pl.col("fuel_unit")), unit_to_base(pl.col("fuel_unit"))
+    dim, base = dimension_expr(pl.col("fuel_unit")), to_base_expr(pl.col("fuel_unit"))
     q = pl.col("fuel_quantity")
     fuel_mass_t = (
         pl.when(dim == "mass")
@@ -266,12 +264,12 @@ def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     fuel_energy_gj = (
         pl.when(dim == "energy").then(q * base).otherwise(pl.col("fuel_mass_t") * pl.col("ncv_gj_per_t"))
     )
-    ttw_fuel = pl.col("fuel_energy_gj") / 1000 * pl.col("ttw_tco2_per_tj")
+    ttw_fuel = convert_expr(pl.col("fuel_energy_gj"), "GJ", "TJ") * pl.col("ttw_tco2_per_tj")
     wtt_ratio = safe_div(pl.col("default_wtw"), pl.col("default_ttw")) - 1
     wtt_fuel = (
         pl.when(pl.col("wtt_tco2e_per_t").is_not_null() & pl.col("fuel_mass_t").is_not_null())
         .then(pl.col("fuel_mass_t") * pl.col("wtt_tco2e_per_t"))
-        .when(pl.col("wtt_tco2e_per_mwh").is_not_null()).then(pl.col("fuel_energy_gj") / 3.6 * pl.col("wtt_tco2e_per_mwh"))
+        .when(pl.col("wtt_tco2e_per_mwh").is_not_null()).then(convert_expr(pl.col("fuel_energy_gj"), "GJ", "MWh") * pl.col("wtt_tco2e_per_mwh"))
         .otherwise(pl.col("ttw_fuel_tco2e") * wtt_ratio)
     )  # fmt: skip
     wtt_method = (
@@ -298,8 +296,8 @@ def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
         .with_columns(fuel_issue=fuel_issue, tonne_km=tkm)
         .with_columns(use_fuel=has_fuel & pl.col("fuel_issue").is_null())
     )
-    default_wtw = pl.col("tonne_km") * pl.col("default_wtw") / 1e6
-    default_ttw = pl.col("tonne_km") * pl.col("default_ttw") / 1e6
+    default_wtw = convert_expr(pl.col("tonne_km") * pl.col("default_wtw"), "gCO2", "tCO2")
+    default_ttw = convert_expr(pl.col("tonne_km") * pl.col("default_ttw"), "gCO2", "tCO2")
     given = pl.col("distance_source") == "given"
     return legs.with_columns(
         wtw_tco2e=pl.when("use_fuel").then(pl.col("ttw_fuel_tco2e") + pl.col("wtt_fuel_tco2e")).otherwise(default_wtw),
@@ -311,9 +309,9 @@ def _with_emissions(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
         fuel_type=pl.coalesce("fuel_type_canonical", "fuel_type"),
         is_primary_data=pl.col("use_fuel"),
     ).with_columns(
-        intensity_wtw_gco2e_per_tkm=pl.when("use_fuel").then(safe_div(pl.col("wtw_tco2e") * 1e6, pl.col("tonne_km")))
+        intensity_wtw_gco2e_per_tkm=pl.when("use_fuel").then(safe_div(convert_expr(pl.col("wtw_tco2e"), "tCO2", "gCO2"), pl.col("tonne_km")))
         .otherwise("default_wtw"),
-        intensity_ttw_gco2e_per_tkm=pl.when("use_fuel").then(safe_div(pl.col("ttw_tco2e") * 1e6, pl.col("tonne_km")))
+        intensity_ttw_gco2e_per_tkm=pl.when("use_fuel").then(safe_div(convert_expr(pl.col("ttw_tco2e"), "tCO2", "gCO2"), pl.col("tonne_km")))
         .otherwise("default_ttw"),
         data_quality_rating=pl.when(pl.col("wtw_tco2e").is_null()).then(DQR_NONE)
         .when("use_fuel").then(DQR_FUEL).when(given).then(DQR_DEFAULT_GIVEN_DISTANCE)
