@@ -42,6 +42,7 @@ REQUIRED_MARTS = (
     "fct_stream_emissions",
     "fct_precursor_inputs",
     "fct_cbam_export_lines",
+    FREE_ALLOCATION_MART,
 )
 CARBON_PRICE_NOTE = (
     "carbon price paid: no mart carries it per installation and good (carbon_prices rows are staged only); "
@@ -242,7 +243,8 @@ def _doc(
     # the template's "Economic activity": the installation's CBAM goods categories
     cats = sorted({p["goods_category"] for p in model["processes"] if p["goods_category"]})
     model["installation"]["economic_activity"] = "; ".join(cats) or None
-    model["evidence"] = evidence(inst, ie_rows, procs, products, prec)
+    fa_rows = fa.get(key) if fa is not None else None
+    model["evidence"] = evidence(inst, ie_rows, procs, products, prec, fa_rows)
     figures = flatten(model)
     sources = frozenset(model["evidence"]["source_file"].to_list())
     name = model["installation"]["name_en"] or iid

@@ -258,10 +258,13 @@ def _why(r: dict[str, Any]) -> str:
 FREE_ALLOCATION_FIELDS = (
     "product_id",
     "cn_code",
+    "good_kind",
+    "determination",
     "benchmark_column",
     "benchmark_tco2e_per_t",
     "benchmark_route",
     "cbam_factor",
+    "cbam_factor_status",
     "cscf",
     "cscf_status",
     "sefa_tco2e_per_t",
@@ -292,6 +295,7 @@ def evidence(
     procs: pl.DataFrame,
     products: pl.DataFrame,
     prec: pl.DataFrame,
+    fa: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """subject (figure-name prefix) → source file → its rows as ranges (`1-12,15`): exact, yet one line per file
     rather than per row (a year of invoices is 10^5 rows at scale). Vectorised: explode, runs, join."""
@@ -310,6 +314,8 @@ def evidence(
     add(pl.lit("process/") + pl.col("process_id"), procs, "source_row_ids")
     add(pl.lit("product/") + pl.col("product_id"), products, "source_row_ids")
     add(pl.lit("product/") + pl.col("product_id"), products, "product_source_row_id")
+    if fa is not None:
+        add(pl.lit("free_allocation/") + pl.col("product_id"), fa, "source_row_ids")
     for col in ("source_row_ids", "supplier_emissions_row_ids"):
         add(pl.lit("precursor/") + pl.col("precursor_key"), prec, col)
     if not parts:
