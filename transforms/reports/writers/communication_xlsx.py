@@ -57,6 +57,9 @@ class SheetLayout:
     cells: list[Cell] = field(default_factory=list)
     freeze: tuple[int, int] = (0, 0)
     widths: dict[int, float] = field(default_factory=dict)
+    heights: dict[int, float] = field(
+        default_factory=dict
+    )  # 0-based row → points (wrapped bilingual headers)
 
     def put(self, ref: str | tuple[int, int], value: Any, fmt: str = "text") -> None:
         r, c = xl_cell_to_rowcol(ref) if isinstance(ref, str) else ref
@@ -108,6 +111,7 @@ def product_value(product: dict[str, Any], spec: Any) -> Any:
 
 def _product_table(sh: SheetLayout, products: list[dict[str, Any]], header_row: int, numbered: bool) -> None:
     h = header_row - 1
+    sh.heights[h] = 90
     for i, (en, zh, _, _) in enumerate(PRODUCT_COLUMNS):
         if en is not None:
             sh.put((h, FIRST_PRODUCT_COL + i), bi(en, zh), "header")
@@ -228,6 +232,7 @@ def _table(
     sh: SheetLayout, top: int, columns: tuple, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None
 ) -> int:
     """A header row at 0-based `top` and one row per dict; returns the next free row."""
+    sh.heights[top] = 60
     for i, (en, zh, _, _) in enumerate(columns):
         sh.put((top, i), bi(en, zh), "header")
         sh.widths.setdefault(i, 16 if len(en) < 25 else 24)
@@ -338,6 +343,8 @@ def write(doc: ReportDoc, out_dir: Path) -> Path:
         ws = wb.add_worksheet(name)
         for col, width in sh.widths.items():
             ws.set_column(col, col, width)
+        for row, height in sh.heights.items():
+            ws.set_row(row, height)
         for c in sh.cells:
             fmt = fmts.get(c.fmt, fmts["text"])
             v = c.value
