@@ -61,8 +61,11 @@ def _f(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-def _sum(df: pl.DataFrame, col: str) -> float:
-    return float(df[col].sum()) if df.height else 0.0
+def fsum(*cols: str) -> pl.Expr:
+    """Sum of float columns in ascending value order: the same bits whatever the marts' row order, so a re-run
+    over unchanged data reproduces every figure (and publishes nothing). A float sort is cheap; a sort by ids
+    is not."""
+    return pl.col(*cols).sort(nulls_last=True).sum()
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -88,11 +91,7 @@ def _lines_with_parts(lines: pl.DataFrame, goods: pl.DataFrame, process: pl.Data
         "own_see_direct",
         "own_see_indirect",
     ).unique(["installation_id", "process_id", "production_period", "period_grain"])
-    # One fixed row order before anything is summed: float sums then give the same bits on every run, so an
-    # unchanged input never publishes a new version.
-    out = lines.sort("export_id", "line_no", nulls_last=True, maintain_order=True).with_columns(
-        declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64)
-    )
+    out = lines.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
     keys = out.select("cn_code", "origin_country", "declaration_year").unique()
     dv = reference.with_default_values(
         keys.lazy(), country_col="origin_country", cn_col="cn_code", year_col="declaration_year"
@@ -152,8 +151,8 @@ def _ranking(
     agg = (
         df.group_by(pl.col(key).fill_null("(none)"), maintain_order=True)
         .agg(
-            pl.col("embedded_chargeable_tco2e").sum().alias("chg"),
-            pl.col("net_mass_t").sum().alias("mass"),
+            fsum("embedded_chargeable_tco2e").alias("chg"),
+            fsum("net_mass_t").alias("mass"),
             pl.len().alias("n"),
         )
         .sort(["chg", key], descending=[True, False])
@@ -191,13 +190,13 @@ def _exports(lines: pl.DataFrame, marts: Marts, config: ReportConfig, figs: dict
     }
     t = lines.select(
         pl.len().alias("lines"),
-        pl.col("net_mass_t").sum(),
+        fsum("net_mass_t"),
         pl.col("net_mass_t").null_count().alias("no_mass"),
-        pl.col("embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_chargeable_tco2e").sum(),
+        fsum("embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_chargeable_tco2e"),
         pl.col("importer_eori").n_unique().alias("importers"),
         pl.col("product_id").n_unique().alias("products"),
         *[
-            pl.col(c).sum()
+            fsum(c)
             for c in lines.columns
             if c.startswith(("src_", "chg_")) or c in ("precursor_default_direct", "if_default_chg")
         ],
@@ -227,7 +226,9 @@ def _exports(lines: pl.DataFrame, marts: Marts, config: ReportConfig, figs: dict
     ):
         figs[f"source/{part}_tco2e"] = float(t[f"src_{part}"] or 0.0)
     act, dflt = float(t["chg_actual"] or 0.0), float(t["chg_default"] or 0.0)
-    act_direct = float(lines.filter(pl.col("determination") == "actual")["embedded_direct_tco2e"].sum())
+    act_direct = float(
+        lines.filter(pl.col("determination") == "actual").select(fsum("embedded_direct_tco2e")).item() or 0.0
+    )
     figs |= {
         "determination/actual_chargeable_tco2e": act,
         "determination/default_chargeable_tco2e": dflt,
@@ -264,7 +265,7 @@ def _months(lines: pl.DataFrame, year: int, config: ReportConfig, figs: dict[str
     agg = {
         m: (a, d, n)
         for m, a, d, n in lines.group_by("month", maintain_order=True)
-        .agg(pl.col("chg_actual").sum(), pl.col("chg_default").sum(), pl.col("net_mass_t").sum())
+        .agg(fsum("chg_actual"), fsum("chg_default"), fsum("net_mass_t"))
         .iter_rows()
     }
     out = []
@@ -278,16 +279,14 @@ def _months(lines: pl.DataFrame, year: int, config: ReportConfig, figs: dict[str
     return out
 
 
-def _transport(marts: Marts, year: int, figs: dict[str, Figure]) -> None:
-    ship = (
+def _transport(marts: Marts) -> dict[tuple[int, str], tuple[float, int]]:
+    """Well-to-wheel tCO2e and legs per (ship year, direction), in one pass over the shipments."""
+    agg = (
         marts["fct_shipment_emissions"]
-        .filter(pl.col("ship_date").dt.year() == year)
-        .sort("shipment_id", "leg_no", nulls_last=True, maintain_order=True)  # fixed summation order
+        .group_by(pl.col("ship_date").dt.year().alias("y"), "direction")
+        .agg(fsum("wtw_tco2e"), pl.len().alias("legs"))
     )
-    for d in ("inbound", "outbound"):
-        part = ship.filter(pl.col("direction") == d)
-        figs[f"source/transport_{d}_wtw_tco2e"] = _sum(part, "wtw_tco2e")
-        figs[f"source/transport_{d}_legs"] = part.height
+    return {(y, d): (float(w or 0.0), int(n)) for y, d, w, n in agg.iter_rows()}
 
 
 SITE_COLS = (
@@ -414,12 +413,17 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
     all_lines = marts["fct_cbam_export_lines"]
     goods, process = marts["fct_goods_see"], marts["fct_process_see"]
     parts = _lines_with_parts(all_lines, goods, process)
+    by_year = parts.partition_by("declaration_year", as_dict=True, maintain_order=True)
+    empty, transport = parts.clear(), _transport(marts)
     docs = []
     for year in report_years(marts):
         figs: dict[str, Figure] = {"year": year}
-        lines = parts.filter(pl.col("declaration_date").dt.year() == year)
+        lines = by_year.get((year,), empty)
         rank = _exports(lines, marts, config, figs)
-        _transport(marts, year, figs)
+        for d in ("inbound", "outbound"):
+            wtw, legs = transport.get((year, d), (0.0, 0))
+            figs[f"source/transport_{d}_wtw_tco2e"] = wtw
+            figs[f"source/transport_{d}_legs"] = legs
         months = _months(lines, year, config, figs)
         sites, inv_provisional = _sites(marts, year, figs)
         parks = _parks(marts, year, figs)
