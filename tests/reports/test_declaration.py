@@ -203,7 +203,18 @@ def test_schema_is_valid_and_documents_units() -> None:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
     line = schema["properties"]["lines"]["items"]["properties"]
-    assert all("description" in p for p in line.values())
+
+    def undocumented(node: dict, where: str) -> list[str]:
+        out = []
+        for name, prop in node.get("properties", {}).items():
+            if "description" not in prop:
+                out.append(f"{where}/{name}")
+            out += undocumented(prop, f"{where}/{name}")
+        for sub in [*([node["items"]] if "items" in node else []), *node.get("oneOf", [])]:
+            out += undocumented(sub, where)
+        return out
+
+    assert undocumented(schema, "") == []
     assert (
         "Unit: t." in line["net_mass_t"]["description"] and "tCO2e" in line["embedded_tco2e"]["description"]
     )
