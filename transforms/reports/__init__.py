@@ -5,3 +5,10 @@ Kinds (each module exposes `KIND`, a `base.ReportKind`):
 - `declaration`: the importer's annual declaration data pack per EORI × year (CSV, XLSX, JSON + JSON Schema);
 - `summary`: the bilingual summary page per home × year (self-contained HTML with charts).
 """
+
+from transforms.reports.base import ReportKind
+from transforms.reports.communication import KIND as COMMUNICATION
+from transforms.reports.declaration import KIND as DECLARATION
+from transforms.reports.summary import KIND as SUMMARY
+
+KINDS: tuple[ReportKind, ...] = (COMMUNICATION, DECLARATION, SUMMARY)

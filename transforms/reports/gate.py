@@ -16,6 +16,17 @@ MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")
 SEE_OVER_DEFAULT_LIMIT = 10.0  # a supplier SEE this many times the DVR default is a unit or typing error
 NO_INSTALLATION = "(no installation)"
 
+_PREC_COLUMNS = (
+    "installation_id",
+    "period",
+    "supplier_id",
+    "material_id",
+    "cn_code",
+    "origin_country",
+    "see_direct",
+    "see_indirect",
+    "supplier_emissions_row_ids",
+)
 FailureIndex = dict[tuple[str, str], list[str]]  # (installation_id, year) → failure lines
 
 
@@ -38,7 +49,9 @@ def content_failures(marts: Marts) -> FailureIndex:
     if not prec.is_empty():
         checked = (
             with_default_values(
-                prec.lazy().with_columns(pl.col("period").str.slice(0, 4).cast(pl.Int64).alias("__year")),
+                prec.lazy()
+                .select(*_PREC_COLUMNS)
+                .with_columns(pl.col("period").str.slice(0, 4).cast(pl.Int64, strict=False).alias("__year")),
                 country_col="origin_country",
                 cn_col="cn_code",
                 year_col="__year",
