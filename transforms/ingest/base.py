@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+# C0 controls and DEL, except tab, line feed and carriage return (a quoted multi-line value is legitimate)
+CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+MAX_CELL_CHARS = 10_000  # no contract value is longer; a longer one is a swallowed file, not data
+
 
 class FileRejected(Exception):
     """The file as a whole cannot be read into rows; the message says why and what to do."""
@@ -49,6 +53,9 @@ class TableRead:
     broken: list[BrokenRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[CellProblem] = field(default_factory=list)
+    # the reader has checked the whole text: no control character, no cell over MAX_CELL_CHARS (validation
+    # then skips its per-cell check: the fast path of well-formed files)
+    cells_clean: bool = False
 
     @property
     def rows_read(self) -> int:

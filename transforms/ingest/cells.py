@@ -10,6 +10,8 @@ import polars as pl
 
 from transforms import countries, units
 from transforms.contracts import Column
+from transforms.ingest.base import CONTROL_CHARS as _CONTROL
+from transforms.ingest.base import MAX_CELL_CHARS
 from transforms.text import key_expr, norm_key
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -21,8 +23,6 @@ _DATE_PATTERNS = (
 )
 _TRUE = ("true", "yes", "y", "1", "是", "t")
 # C0 controls and DEL, except tab, line feed and carriage return (a quoted multi-line value is legitimate)
-_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-MAX_CELL_CHARS = 10_000  # no contract value is longer; a longer one is a swallowed file, not data
 _SHOWN_CHARS = 80
 _FALSE = ("false", "no", "n", "0", "否", "f")
 

@@ -18,12 +18,23 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable
 
-from transforms.ingest.base import BrokenRow, FileRejected, TableRead, decode_text, frame, raw_cells
+from transforms.ingest.base import (
+    CONTROL_CHARS,
+    MAX_CELL_CHARS,
+    BrokenRow,
+    FileRejected,
+    TableRead,
+    decode_text,
+    frame,
+    raw_cells,
+)
 
 HEADER_SEARCH_ROWS = 20
 _DELIMITERS = (",", ";", "\t")
+_CONTROL = re.compile(CONTROL_CHARS)
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -38,7 +49,8 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 def _records(lines: list[str], delimiter: str) -> tuple[list[list[str] | None], list[int], dict[int, str]]:
     """csv records, the line index where each ends (exclusive), and the csv error of failed records (their
-    fields are None). After an error the reader restarts on the next line."""
+    fields are None). After an error the reader restarts on the next line. (The slow path: only for files
+    whose fast read showed a multi-line record or an error.)"""
     rows: list[list[str] | None] = []
     ends: list[int] = []
     errors: dict[int, str] = {}
@@ -57,6 +69,16 @@ def _records(lines: list[str], delimiter: str) -> tuple[list[list[str] | None], 
             ends.append(end)
             start = end
     return rows, ends, errors
+
+
+def _fast_records(text: str, delimiter: str) -> list[list[str]] | None:
+    """All records in one C-speed pass, or None when a record spans several lines or the reader fails."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error:
+        return None
+    return rows if len(rows) == reader.line_num else None
 
 
 def _one_line(line: str, delimiter: str) -> tuple[list[str] | None, str | None]:
@@ -137,36 +159,37 @@ def read_csv_text(
         raise FileRejected("file has no header and no rows (empty)")
     lines = io.StringIO(text, newline="").readlines()  # \n, \r\n and \r all end a line (mixed newlines)
     delimiter = _sniff_delimiter(lines)
-    rows, ends, errors = _records(lines, delimiter)
-    forced: dict[int, str] = {}
-    if errors or len(rows) != len(lines):  # some record spans several lines or failed: check them
+    rows: list[list[str] | None] | None = _fast_records(text, delimiter)
+    forced: dict[int, str] = {}  # id(record) → the reason it is quarantined whatever its fields
+    if rows is None:  # some record spans several lines or failed: split them as a person sees them
         # the header as a person sees it: the first physical line with several fields (title rows have one)
         heads = (f for ln in lines[:HEADER_SEARCH_ROWS] if (f := _one_line(ln, delimiter)[0]) and len(f) > 1)
         n_guess = len(next(heads, []))
-        rows, forced = _repair(lines, rows, ends, errors, n_guess, delimiter)
-    # blank lines are not rows; keep each record's index to find its forced reason
-    records = [(k, r) for k, r in enumerate(rows) if r and any(c.strip() for c in r)]
+        rows, ends, errors = _records(lines, delimiter)
+        rows, by_index = _repair(lines, rows, ends, errors, n_guess, delimiter)
+        forced = {id(rows[k]): reason for k, reason in by_index.items()}
+    records = [r for r in rows if r and any(c.strip() for c in r)]  # blank lines are not rows
     if not records:
         raise FileRejected("file has no header row")
     header_at = 0
-    if is_header is not None and not is_header([c for c in records[0][1] if c.strip()]):
-        for j, (_, r) in enumerate(records[1:HEADER_SEARCH_ROWS], start=1):
+    if is_header is not None and not is_header([c for c in records[0] if c.strip()]):
+        for j, r in enumerate(records[1:HEADER_SEARCH_ROWS], start=1):
             if is_header([c for c in r if c.strip()]):
                 header_at = j
                 break
-    headers, body = list(records[header_at][1]), records[header_at + 1 :]
+    headers, body = list(records[header_at]), records[header_at + 1 :]
     n = len(headers)
     ends_cleanly = text.endswith(("\n", "\r"))
     good: list[list[str | None]] = []
     numbers: list[int] = []
     broken: list[BrokenRow] = []
-    for i, (k, row) in enumerate(body, start=1):
-        if len(row) == n and k not in forced:
+    for i, row in enumerate(body, start=1):
+        if len(row) == n and (not forced or id(row) not in forced):
             good.append(row)
             numbers.append(i)
             continue
-        if k in forced:
-            reason = forced[k]
+        if id(row) in forced:
+            reason = forced[id(row)]
         elif i == len(body) and not ends_cleanly and len(row) < n:
             reason = f"file is cut short: the last row has {len(row)} of {n} fields; send the complete file"
         else:
@@ -177,4 +200,8 @@ def read_csv_text(
     notes = [] if delimiter == "," else [f"separator {'tab' if delimiter == chr(9) else repr(delimiter)}"]
     if header_at:
         notes.append(f"skipped {header_at} title row(s) above the header")
-    return TableRead(headers, frame(headers, good, numbers), "csv", encoding, broken, notes)
+    # one C-speed scan lets validation skip its per-cell check on clean files
+    clean = not _CONTROL.search(text) and max(map(len, lines)) <= MAX_CELL_CHARS
+    return TableRead(
+        headers, frame(headers, good, numbers), "csv", encoding, broken, notes, cells_clean=clean
+    )

@@ -15,6 +15,11 @@ import re
 from transforms.ingest.base import BrokenRow, CellProblem, FileRejected, TableRead, decode_text, frame
 
 
+class _Num(str):
+    """A JSON number, kept as its text (no float round-trip), and written back as a number inside a nested
+    value."""
+
+
 class _NonFinite(str):
     """NaN / Infinity / -Infinity: Python's json accepts them, JSON does not, and they are not numbers."""
 
@@ -34,7 +39,7 @@ def _pairs(pairs: list[tuple[str, object]]) -> dict:
 
 
 _DECODER = json.JSONDecoder(
-    parse_float=str, parse_int=str, parse_constant=_NonFinite, object_pairs_hook=_pairs
+    parse_float=_Num, parse_int=_Num, parse_constant=_NonFinite, object_pairs_hook=_pairs
 )
 # strings (escapes included), brackets, commas; a lone quote is a string that never closes on its line
 _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},]|"')
@@ -155,13 +160,24 @@ def _parse_values(text: str, start: int, in_array: bool):
     return objects + more, broken + bad, notes
 
 
+def _dump(v: object) -> str:
+    """JSON text of a nested value with its numbers exactly as written."""
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_dump(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_dump(x) for x in v) + "]"
+    if isinstance(v, _Num | _NonFinite):
+        return str(v)
+    return json.dumps(v, ensure_ascii=False)
+
+
 def _cell(v: object) -> tuple[str | None, str | None, str | None]:
     """(text, problem kind, reason) of one JSON value in a row."""
     if v is None:
         return None, None, None
     t = type(v)
-    if t is str:
-        return v, None, None  # type: ignore[return-value]
+    if t is str or t is _Num:
+        return str(v), None, None
     if t is bool:
         return ("true" if v else "false"), None, None
     if t is _NonFinite:
@@ -170,8 +186,8 @@ def _cell(v: object) -> tuple[str | None, str | None, str | None]:
             "nonfinite",
             f"{v} is not a finite number (and not valid JSON); give the value or leave it empty",
         )
-    text = json.dumps(v, ensure_ascii=False)
-    what = "an object" if isinstance(v, dict) else "an array"
+    text = _dump(v)
+    what = "object" if isinstance(v, dict) else "array"
     return text, "structured", f"a JSON {what} where a single value is expected: {text[:60]}"
 
 
@@ -218,7 +234,7 @@ def read_json_text(text: str, encoding: str) -> TableRead:
     for n, obj in objects:
         if not isinstance(obj, dict):
             broken.append(
-                BrokenRow(n, "this JSON value is not an object with named fields", {"text": str(obj)[:200]})
+                BrokenRow(n, "this JSON value is not an object with named fields", {"text": _dump(obj)[:200]})
             )
             continue
         if isinstance(obj, _DupKeys):

@@ -148,7 +148,9 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         v, e = parse_column(col, pl.col("__s"), work, {k: pl.col(f"__v_{k}") for k in values if k in found})
         cell = _reader_problems(table, idx, col.kind)
         work = work.with_columns(
-            pl.coalesce(cell, cell_problem(pl.col(f"c{idx}"))).alias(f"__c_{col.name}"),
+            (cell if table.cells_clean else pl.coalesce(cell, cell_problem(pl.col(f"c{idx}")))).alias(
+                f"__c_{col.name}"
+            ),
             v.cast(col.dtype).alias(f"__v_{col.name}"),
             e.alias(f"__e_{col.name}"),
         )
