@@ -274,3 +274,19 @@ def test_figures_and_keys() -> None:
     assert doc.figures["line/CN-X-001/CN/73181589/certificates_due"] == pytest.approx(90.0, rel=1e-12)
     assert doc.figures["total/net_mass_t"] == 60.0
     assert all(not isinstance(v, float) or math.isfinite(v) for v in doc.figures.values())
+
+
+def test_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    """Fixed created date: the same document writes the same bytes (no spurious new versions)."""
+    import hashlib
+    import time
+
+    doc, _ = _pack([_export("DE1", "A GmbH", "2027-02-10", STEEL, 60.0, 3.0)])
+    digests = []
+    for i in range(2):
+        KIND.write(doc, tmp_path / str(i))
+        digests.append(
+            {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / str(i)).iterdir()}
+        )
+        time.sleep(1.1)  # the XLSX timestamps have one-second resolution
+    assert digests[0] == digests[1]
