@@ -55,8 +55,11 @@ docs: install
 bench: install
 	$(RUN) python -m tests.bench.run
 
+# The UI on the instance `lingtan run` records into: $$DAGSTER_HOME, else <home>/dagster (home: $$LINGTAN_HOME or
+# ./data); created with dagster_home/dagster.yaml (telemetry and the community pop-up off) when missing.
 dev: install
-	DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg dev
+	@D=$$($(RUN) python -c 'from orchestration.pipeline import dagster_home; print(dagster_home())') && \
+	echo "Dagster instance: $$D" && DAGSTER_HOME=$$D $(RUN) dg dev
 
 sql: install
 	$(RUN) lingtan sql

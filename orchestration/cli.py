@@ -8,17 +8,65 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperGroup
+
+EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 1, 2
+
+
+class OneLineErrors(TyperGroup):
+    """Every error is one line on stderr (`error: … `) and exit 1; a traceback only with --debug. Usage errors
+    exit 1 too: 2 means a gate blocked publication."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            code = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help() if e.ctx else "")
+            code = EXIT_OK
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx else "lingtan"
+            code = _error_line(f"{e.format_message().rstrip('.')}; see `{where} --help`")
+        except click.ClickException as e:
+            code = _error_line(e.format_message())
+        except click.Abort:
+            code = _error_line("aborted")
+        except KeyboardInterrupt:
+            code = _error_line("interrupted", 130)
+        except Exception as e:  # anything unexpected: one line, unless --debug
+            if debug:
+                raise
+            code = _error_line(f"{type(e).__name__}: {e} (run `lingtan --debug …` for the traceback)")
+        code = code if isinstance(code, int) else EXIT_OK
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _error_line(message: str, code: int = EXIT_ERROR) -> int:
+    first = " ".join(str(message).split())  # one line, whatever the message holds
+    typer.secho(f"error: {first}", fg=typer.colors.RED, err=True)
+    return code
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="lingtan (零碳): factory records in, CBAM embedded emissions, footprints and inventories out.",
 )
-reports_app = typer.Typer(no_args_is_help=True, help="List and fetch published reports.")
+reports_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="List and fetch published reports."
+)
 refdata_app = typer.Typer(
-    no_args_is_help=True, help="Reference data (default values, factors) from official files."
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Reference data (default values, factors) from official files.",
 )
 app.add_typer(reports_app, name="reports")
 app.add_typer(refdata_app, name="refdata")
@@ -36,9 +84,8 @@ def _quiet_env() -> None:
         os.environ.setdefault(k, v)
 
 
-def fail(message: str, code: int = 1) -> None:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code)
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    raise typer.Exit(_error_line(message, code))
 
 
 @app.callback()
@@ -56,6 +103,9 @@ def demo(
 ) -> None:
     """Write a realistic demo landing zone (two plants, suppliers, logistics, exports; a few bad rows)."""
     from orchestration.lib.home import landing_uri
+
+    if not 0 < scale < float("inf"):
+        fail(f"--scale must be a number above 0 (1 ≈ 20,000 invoice lines a year), got {scale}")
 
     target = landing_uri(landing or None)
     from orchestration.demo import generate
@@ -77,30 +127,53 @@ def demo(
     typer.echo(f"demo landing zone written to {target}" + (f" ({total:,} rows)" if total else ""))
 
 
-@app.command()
+RUN_HELP = """The nightly job: ingest every unprocessed drop up to --date, compute, build marts, gate, publish.
+
+\b
+Defaults and environment:
+  --landing         $LINGTAN_LANDING, else ./data/landing (a folder or s3://bucket/prefix)
+  --home            $LINGTAN_HOME, else ./data (lake, warehouse, reports, run records, logs;
+                    a folder or s3://bucket/prefix)
+  --date            today
+  LINGTAN_CACHE     local mirror of an s3:// home (default ./data/.s3home)
+  AWS_ENDPOINT_URL  a non-AWS S3 endpoint (MinIO, Ceph, OSS…); credentials from AWS_*
+  DAGSTER_HOME      the Dagster instance the run is recorded in, else <home>/dagster
+                    (`make dev` opens the UI on the same instance)
+  LINGTAN_CERTIFICATE_PRICE  EUR per CBAM certificate for the cost estimates in reports
+                    (default none: reports give emissions and certificates, not money)
+
+\b
+Output: one line per stage (ingest, engines, dbt, publish, reports) and one per blocked gate;
+dbt and Dagster output goes to <home>/logs/run-<timestamp>.log (its path is printed).
+
+\b
+Exit status:
+  0  published
+  2  a gate blocked publication (the line says which; details in fct_data_quality, the log, the UI)
+  1  an error (one line saying what to do; add --debug before the command for the traceback)
+"""
+
+
+@app.command(help=RUN_HELP)
 def run(
     landing: Annotated[str, typer.Option(help="Landing zone: folder or s3://bucket/prefix.")] = "",
     home: Annotated[str, typer.Option(help="Home for lake, warehouse, reports, run records.")] = "",
     date_: Annotated[str, typer.Option("--date", help="Process drops up to this date (YYYY-MM-DD).")] = "",
 ) -> None:
-    """The nightly job: ingest every unprocessed drop up to --date, compute, build marts, gate, publish."""
-    from orchestration.pipeline import run_nightly
+    from orchestration.lib.console import Console
+    from orchestration.pipeline import LandingMissing, run_nightly
 
     try:
         up_to = date.fromisoformat(date_) if date_ else None
     except ValueError:
-        fail(f"--date must be YYYY-MM-DD, got {date_!r}")
-    typer.echo("lingtan run")
-    from orchestration.pipeline import LandingMissing
-
+        fail(f"--date must be a real date as YYYY-MM-DD, got {date_!r}")
+    console = Console(sys.stdout)
     try:
-        out = run_nightly(landing or None, home or None, up_to, echo=typer.echo)
+        out = run_nightly(landing or None, home or None, up_to, echo=console)
     except LandingMissing as e:
         fail(str(e))
-    except Exception as e:  # one line, unless --debug
-        if _DEBUG:
-            raise
-        fail(f"{type(e).__name__}: {e} (run with --debug for the traceback)")
+    finally:
+        console.close()
     if out.ingest:
         import polars as pl
 
@@ -124,13 +197,22 @@ def run(
         typer.echo(f"run record: {out.run_record}")
     if out.home.reports.exists():
         typer.echo(f"reports:    {out.home.reports}  (lingtan reports list)")
-    if not out.success:
-        what = out.failed_checks or out.failed_steps or ["unknown failure"]
+    typer.echo(f"log:        {out.log}")
+    typer.echo(f"dagster:    {out.dagster_home}  (make dev)")
+    if out.failed_checks:
+        what = out.failed_checks
         fail(
             f"gate blocked publication: {what[0]}"
             + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
-            + "; see fct_data_quality / the Dagster UI",
-            code=2,
+            + f"; see fct_data_quality, {out.log} or the Dagster UI",
+            code=EXIT_BLOCKED,
+        )
+    if not out.success:
+        what = out.failed_steps or ["unknown failure"]
+        fail(
+            f"step failed: {what[0]}"
+            + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
+            + f"; see {out.log}"
         )
 
 

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -35,6 +37,12 @@ for _name, _value in warehouse_env(
 ).items():
     os.environ.setdefault(_name, _value)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+# dagster-dbt's manifest preparation runs plain `dbt`: when the venv is not activated (`.venv/bin/lingtan` on a
+# fresh clone), put this interpreter's bin folder, which holds dbt, on PATH so that it is found.
+_VENV_BIN = Path(sys.prefix) / "bin"
+if shutil.which("dbt") is None and (_VENV_BIN / "dbt").exists():
+    os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 lingtan_dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 lingtan_dbt_project.prepare_if_dev()

@@ -1,21 +1,36 @@
-"""`lingtan run`: the nightly Dagster job executed in this process (same assets, checks and outputs as a
-launch from the Dagster UI)."""
+"""`lingtan run`: the nightly Dagster job executed in this process, in the persistent Dagster instance the UI
+reads (`$DAGSTER_HOME`, else `<home>/dagster`): same assets, checks and outputs as a launch from the UI, and
+afterwards `dg dev` shows the run, every materialisation and every check evaluation.
+
+The console gets one line per stage (ingest, engines, dbt, publish, reports) and one per blocked gate; dbt and
+Dagster write to `<home>/logs/run-<timestamp>.log`.
+"""
 
 from __future__ import annotations
 
 import os
-import time
+import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from orchestration.lib.console import Console, bar, elapsed, now
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.ingest import ensure_empty_tables
 from orchestration.lib.runrecord import write_run_record
 from orchestration.lib.storage import Landing
+from transforms.paths import REPO_ROOT
+
+# The committed instance settings (telemetry off, warehouse pools, run queue): copied into a new instance.
+INSTANCE_TEMPLATE = REPO_ROOT / "dagster_home" / "dagster.yaml"
+LOGS_KEPT = 30  # run logs under <home>/logs (each a few hundred kB): older ones are deleted
+STAGES = ("ingest", "engines", "dbt", "publish", "reports")
+TAG_PID, TAG_HOST, TAG_ORIGIN = "lingtan/pid", "lingtan/host", "lingtan/origin"
 
 
 class LandingMissing(Exception):
@@ -32,27 +47,194 @@ class RunOutcome:
     failed_steps: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     run_record: Path | None = None
+    run_id: str = ""
+    log: Path | None = None
+    dagster_home: Path | None = None
 
 
-def _progress(echo):
-    """Event-log listener printing one line per step, so a long run shows where it is."""
-    started: dict[str, float] = {}
+# --- the Dagster instance -----------------------------------------------------------------------------------
+def dagster_home(home: Home | None = None) -> Path:
+    """The instance folder shared by `lingtan run` and `make dev`: $DAGSTER_HOME when set, else <home>/dagster.
+    A folder without dagster.yaml gets the committed one (sqlite storage under the folder, Dagster's default;
+    telemetry and the community pop-up off; pool limit 1 for the DuckDB writers)."""
+    env = os.environ.get("DAGSTER_HOME")
+    path = Path(env).expanduser().resolve() if env else (home or Home.open()).root / "dagster"
+    path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
 
-    def on_event(entry, *_args) -> None:
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphan_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Runs a killed `lingtan run` on this machine left 'started': mark them failed and free their pool slots,
+    or the next run would wait forever for the warehouse pool."""
+    records = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+            tags={TAG_HOST: socket.gethostname()},
+        )
+    )
+    reaped = []
+    for run in records:
+        pid = run.tags.get(TAG_PID, "")
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            instance.report_run_failed(run, f"lingtan run process {pid} ended before the run finished")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            reaped.append(run.run_id)
+    return reaped
+
+
+# --- progress ----------------------------------------------------------------------------------------------
+def stage_of(step_key: str) -> str:
+    if step_key.startswith("raw__"):
+        return "ingest"
+    if step_key == "lingtan_dbt":
+        return "dbt"
+    if step_key.startswith("warehouse__"):
+        return "publish"
+    if step_key.startswith("reports"):
+        return "reports"
+    return "engines"
+
+
+@dataclass
+class _Stage:
+    name: str
+    steps: set[str]
+    started: float | None = None
+    finished: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)
+    events: int = 0
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # asset key → materialisation metadata
+    checks_passed: int = 0
+    checks_failed: int = 0
+    reported: bool = False
+    seconds: float = 0.0
+
+
+class Progress:
+    """Dagster event listener: one console line per stage when its last step ends, one per failed gate, a
+    live status on a terminal; every event as a line in the run's log file."""
+
+    def __init__(self, job: dg.JobDefinition, console: Console, log: Any) -> None:
+        self.console, self.log = console, log
+        self.stages: dict[str, _Stage] = {}
+        for node in job.graph.node_defs:
+            st = self.stages.setdefault(stage_of(node.name), _Stage(stage_of(node.name), set()))
+            st.steps.add(node.name)
+        self.current: _Stage | None = None
+
+    # Dagster calls this for every event of the run (same thread as the step).
+    def __call__(self, entry: Any, *_args: Any) -> None:
+        self._log(entry)
         ev = getattr(entry, "dagster_event", None)
         if ev is None or ev.step_key is None:
             return
+        st = self.stages.get(stage_of(ev.step_key))
+        if st is None:
+            return
         kind = ev.event_type_value
         if kind == "STEP_START":
-            started[ev.step_key] = time.perf_counter()
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            secs = time.perf_counter() - started.get(ev.step_key, time.perf_counter())
-            mark = "ok" if kind == "STEP_SUCCESS" else "FAILED"
-            echo(f"  {ev.step_key:<36} {mark:>6} {secs:6.1f} s")
+            if st.started is None:
+                st.started = now()
+            self.current = st
+            self.console.live(self._status)
+        elif kind == "ASSET_MATERIALIZATION":
+            m = ev.event_specific_data.materialization
+            st.assets[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+            st.events += 1
+        elif kind == "ASSET_CHECK_EVALUATION":
+            data = ev.event_specific_data
+            st.events += 1
+            if data.passed:
+                st.checks_passed += 1
+            else:
+                st.checks_failed += 1
+                details = data.metadata.get("details")
+                self.console.line(
+                    f"  gate blocked  {data.asset_key.to_user_string()}:{data.check_name}"
+                    + (f"  {str(details.value).splitlines()[0][:160]}" if details else "")
+                )
+        elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
+            st.finished.add(ev.step_key)
+            if kind == "STEP_FAILURE":
+                st.failed.add(ev.step_key)
+            if st.finished >= st.steps:
+                self._report(st)
 
-    return on_event
+    def _log(self, entry: Any) -> None:
+        ts = datetime.fromtimestamp(entry.timestamp, UTC).strftime("%H:%M:%S")
+        step = f" {entry.step_key}" if entry.step_key else ""
+        msg = entry.user_message or (entry.dagster_event.message if entry.dagster_event else "") or ""
+        self.log.write(f"{ts} {entry.level if isinstance(entry.level, str) else ''}{step}: {msg}\n")
+
+    def _status(self) -> str:
+        st = self.current
+        if st is None:
+            return ""
+        secs = now() - (st.started or now())
+        return (
+            f"  {st.name:<8} {bar(len(st.finished), len(st.steps))} {len(st.finished)}/{len(st.steps)} steps"
+            f"  {st.events} outputs  {elapsed(secs)}"
+        )
+
+    def _report(self, st: _Stage) -> None:
+        if st.reported:
+            return
+        st.reported = True
+        st.seconds = now() - st.started if st.started is not None else 0.0
+        executed = st.started is not None
+        what = summarise(st) if executed else "skipped (an upstream gate blocked)"
+        checks = st.checks_passed + st.checks_failed
+        gates = f"  checks {st.checks_passed}/{checks} passed" if checks else ""
+        mark = "  FAILED" if st.failed and executed else ""
+        self.console.line(f"  {st.name:<8} {what}{gates}{mark}  {elapsed(st.seconds).strip()}")
+
+    def finish(self) -> None:
+        self.console.live(None)
+        for name in STAGES:
+            st = self.stages.get(name)
+            if st is not None and not st.reported:
+                self._report(st)
 
 
+def summarise(st: _Stage) -> str:
+    """The counts a person wants for each stage, from the materialisation metadata."""
+
+    def total(key: str) -> int:
+        return sum(int(md.get(key) or 0) for md in st.assets.values())
+
+    n = len(st.assets)
+    if st.name == "ingest":
+        return (
+            f"{n} datasets: {total('rows_read'):,} rows read, {total('rows_accepted'):,} accepted, "
+            f"{total('rows_quarantined'):,} quarantined"
+        )
+    if st.name == "engines":
+        return f"{n} tables, {total('dagster/row_count'):,} rows"
+    if st.name == "dbt":
+        return f"{n} models and seeds built"
+    if st.name == "publish":
+        sizes = [md.get("size_mb") for md in st.assets.values() if md.get("size_mb") is not None]
+        return "warehouse published" + (f" ({sizes[0]} MB)" if sizes else "")
+    if st.name == "reports":
+        published = sum(len(md.get("published") or []) for md in st.assets.values())
+        return f"{n} kinds: {published} published, {total('unchanged')} unchanged, {total('blocked')} blocked"
+    return f"{n} assets"
+
+
+# --- the run ------------------------------------------------------------------------------------------------
 def run_window(landing: Landing, home: Home, up_to: date | None = None) -> tuple[str, str]:
     """Partition range of a run: from the earliest drop with new or changed files to `up_to` (default today).
     Dagster records every partition of a range, so a run spans only the drops it needs (one day when nothing
@@ -67,11 +249,38 @@ def run_window(landing: Landing, home: Home, up_to: date | None = None) -> tuple
     return start, end
 
 
+def run_tags(start: str, end: str) -> dict[str, str]:
+    """Tags of a nightly run over the drops `start`…`end`: Dagster records the one partition `end`, the ingest
+    assets take every pending drop from `start` on (SINCE_TAG); the drops read are in each raw asset's
+    `drops_processed` metadata. A range of partitions would cost one Dagster event per day and asset."""
+    from orchestration.defs.ingest.assets import SINCE_TAG
+
+    return {
+        "dagster/asset_partition_range_start": end,
+        "dagster/asset_partition_range_end": end,
+        SINCE_TAG: start,
+    }
+
+
+def new_log(home: Home, started: datetime) -> Path:
+    """<home>/logs/run-<UTC timestamp>.log; keeps the newest LOGS_KEPT logs."""
+    logs = home.root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    for old in sorted(logs.glob("run-*.log"))[: -(LOGS_KEPT - 1) or None]:
+        old.unlink(missing_ok=True)
+    return logs / f"run-{started.strftime('%Y%m%dT%H%M%S')}Z-{os.getpid()}.log"
+
+
 def run_nightly(
-    landing: str | None = None, home: str | None = None, up_to: date | None = None, echo=print
+    landing: str | None = None,
+    home: str | None = None,
+    up_to: date | None = None,
+    echo: Callable[[str], Any] | Console = print,
 ) -> RunOutcome:
+    """Run the nightly job. `echo` receives the progress lines (or pass a Console for a live terminal line)."""
     from orchestration.definitions import defs
 
+    console = echo if isinstance(echo, Console) else Console(echo=echo)
     landing_u, home_u = landing_uri(landing), home_uri(home)
     os.environ["LINGTAN_LANDING"], os.environ["LINGTAN_HOME"] = landing_u, home_u
     if not landing_u.startswith("s3://") and not Path(landing_u).is_dir():
@@ -83,26 +292,63 @@ def run_nightly(
     os.environ["LINGTAN_HOME"] = str(h.root)  # the local folder (an S3 home works on its local mirror)
     ensure_empty_tables(h)
     start, end = run_window(Landing.open(landing_u), h, up_to)
-    job = defs().resolve_job_def("nightly")
     started = datetime.now(UTC)
-    instance = dg.DagsterInstance.ephemeral()
+    log_path = new_log(h, started)
+    instance_dir = dagster_home(h)
+    console.line(f"lingtan run: drops up to {end} (pending from {start}), home {h.root}")
+    console.line(f"  log      {log_path}")
+    console.line(f"  dagster  {instance_dir}  (make dev shows this run)")
     run_id = str(uuid.uuid4())
-    instance.add_event_listener(run_id, _progress(echo))
-    try:
-        result = job.execute_in_process(
-            instance=instance,
-            run_id=run_id,
-            tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
-    finally:
-        instance.dispose()
-    out = RunOutcome(result.success, h, landing_u)
+    with console.capture_output(log_path) as log:
+        job = defs().resolve_job_def("nightly")
+        progress = Progress(job, console, log)
+        instance = dg.DagsterInstance.from_config(str(instance_dir))
+        try:
+            for orphan in reap_orphan_runs(instance):
+                log.write(f"marked orphaned run {orphan} failed and freed its pool slots\n")
+            instance.add_event_listener(run_id, progress)
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                tags={
+                    **run_tags(start, end),
+                    TAG_ORIGIN: "lingtan run",
+                    TAG_PID: str(os.getpid()),
+                    TAG_HOST: socket.gethostname(),
+                },
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            )
+        finally:
+            progress.finish()
+            instance.dispose()
+    out = RunOutcome(result.success, h, landing_u, run_id=run_id, log=log_path, dagster_home=instance_dir)
+    _collect(result, out)
+    out.run_record = write_run_record(
+        h,
+        run_id,
+        started,
+        landing_u,
+        end,
+        out.success,
+        out.ingest,
+        out.materialized,
+        out.failed_checks,
+        out.failed_steps,
+    )
+    if home_u.startswith("s3://"):
+        from orchestration.lib.s3home import push
+
+        console.line(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
+    return out
+
+
+def _collect(result: Any, out: RunOutcome) -> None:
     for ev in result.get_asset_materialization_events():
         m = ev.materialization
         key = m.asset_key.to_user_string()
-        out.materialized.append(key)
+        if key not in out.materialized:
+            out.materialized.append(key)
         md = m.metadata
         if key.startswith("raw/") and "rows_read" in md:
             out.ingest[key.removeprefix("raw/")] = {
@@ -122,20 +368,20 @@ def run_nightly(
             out.failed_steps.append(
                 f"{ev.step_key}: {err.message.strip().splitlines()[0] if err else 'failed'}"
             )
-    out.run_record = write_run_record(
-        h,
-        run_id,
-        started,
-        landing_u,
-        end,
-        out.success,
-        out.ingest,
-        out.materialized,
-        out.failed_checks,
-        out.failed_steps,
-    )
-    if home_u.startswith("s3://"):
-        from orchestration.lib.s3home import push
 
-        echo(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
-    return out
+
+def instance_summary(instance_dir: Path, run_id: str) -> dict[str, Any]:
+    """What the Dagster UI will show for a run: its status and how many materialisations and check
+    evaluations the instance stored (used by tests and `lingtan run --debug`)."""
+    instance = dg.DagsterInstance.from_config(str(instance_dir))
+    try:
+        run = instance.get_run_by_id(run_id)
+        records = instance.all_logs(run_id)
+        kinds = [r.dagster_event.event_type_value for r in records if r.dagster_event]
+        return {
+            "status": run.status.value if run else None,
+            "materializations": kinds.count("ASSET_MATERIALIZATION"),
+            "check_evaluations": kinds.count("ASSET_CHECK_EVALUATION"),
+        }
+    finally:
+        instance.dispose()

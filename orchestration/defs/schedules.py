@@ -1,4 +1,5 @@
-"""Nightly at 02:00 factory time: the drops that are new or changed since the last run, up to today."""
+"""Nightly at 02:00 factory time: the drops that are new or changed since the last run, up to today. Declared
+running: it fires whenever the Dagster daemon runs (`make dev`); switch it off in the UI (Automation)."""
 
 from datetime import datetime
 
@@ -9,13 +10,18 @@ from orchestration.defs.partitions import DROP_TIMEZONE
 from orchestration.lib.config import LingtanConfig
 
 
-@dg.schedule(job=nightly_job, cron_schedule="0 2 * * *", execution_timezone=DROP_TIMEZONE)
+@dg.schedule(
+    job=nightly_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone=DROP_TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 def nightly_schedule(context: dg.ScheduleEvaluationContext, lingtan: LingtanConfig) -> dg.RunRequest:
-    from orchestration.pipeline import run_window
+    from orchestration.pipeline import run_tags, run_window
 
     run_day = (context.scheduled_execution_time or datetime.now()).date()
     start, end = run_window(lingtan.landing_zone(), lingtan.home_dir(), run_day)
     return dg.RunRequest(
         run_key=f"nightly:{run_day.isoformat()}",
-        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        tags=run_tags(start, end),
     )

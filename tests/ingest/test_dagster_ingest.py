@@ -87,7 +87,8 @@ def test_sensor_requests_a_run_per_change(tmp_path, monkeypatch):
     ctx = dg.build_sensor_context(resources={"lingtan": res})
     first = landing_sensor(ctx)
     assert len(first.run_requests) == 1
-    assert first.run_requests[0].tags["dagster/asset_partition_range_start"] == "2026-03-03"
+    assert first.run_requests[0].tags["lingtan/since"] == "2026-03-03"
+    assert first.run_requests[0].tags["dagster/asset_partition_range_end"] == "2026-03-03"
     again = landing_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"lingtan": res}))
     assert isinstance(again, dg.SkipReason)
 
@@ -168,5 +169,6 @@ def test_schedule_requests_the_pending_window(tmp_path):
         resources={"lingtan": LingtanConfig(landing=str(landing), home=str(tmp_path / "h"))},
     )
     req = nightly_schedule(ctx)
-    assert req.tags["dagster/asset_partition_range_start"] == "2026-03-03"
+    assert req.tags["lingtan/since"] == "2026-03-03"  # every pending drop from here on is ingested
+    assert req.tags["dagster/asset_partition_range_start"] == "2026-11-24"  # recorded as one partition
     assert req.tags["dagster/asset_partition_range_end"] == "2026-11-24"

@@ -18,6 +18,20 @@ from orchestration.defs.warehouse.translator import LingtanTranslator
 from orchestration.lib.config import LingtanConfig
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
+TARGETS_KEPT = 3  # dagster-dbt writes each build to target/lingtan_dbt-<run>-<id> (~12 MB): keep the newest
+
+
+def prune_targets(target_dir: Path, keep: int = TARGETS_KEPT) -> list[Path]:
+    """Delete all but the `keep` newest per-build target folders (artifacts of older builds nobody reads)."""
+    import shutil
+
+    builds = sorted(
+        (p for p in target_dir.glob("lingtan_dbt-*") if p.is_dir()), key=lambda p: p.stat().st_mtime
+    )
+    old = builds[:-keep] if keep > 0 else builds
+    for p in old:
+        shutil.rmtree(p, ignore_errors=True)
+    return old
 
 
 @contextmanager
@@ -48,5 +62,9 @@ def lingtan_dbt(
     env = warehouse_env(lingtan.home_dir().root)
     Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")
-    with _environ(env):
+    # dbt's log lines go to the run's log (and the step's stdout in the UI): plain text, no colour codes.
+    with _environ({**env, "DBT_USE_COLORS": "false"}):
         yield from dbt.cli(["build"], context=context).stream()
+    removed = prune_targets(lingtan_dbt_project.project_dir / "target")
+    if removed:
+        context.log.info(f"pruned {len(removed)} old dbt target folder(s); kept the newest {TARGETS_KEPT}")
