@@ -1,5 +1,5 @@
 """The one pro-rata month split, shared by the CBAM engine (`cbam/periods.month_parts`) and the GHG engines
-(`footprint/electricity.energy_bill_months`).
+(`ghg/electricity.energy_bill_months`).
 
 A row covering `start`..`end` (both inclusive; no end = the single day of its start) contributes to each calendar
 month it overlaps with the share of its days in that month (`fraction`, 0..1). Validation is the caller's (the

@@ -12,7 +12,7 @@ from transforms.carriers import canonical_carrier, carrier_expr, carriers, energ
 from transforms.cbam import frames_from_rows
 from transforms.contracts import dataset
 from transforms.footprint import load_factors
-from transforms.footprint.electricity import energy_bill_months
+from transforms.ghg.electricity import energy_bill_months
 from transforms.inventory import scope2_lines
 
 

@@ -1,5 +1,5 @@
 """One pro-rata month split (transforms/periods.split_by_month): CBAM (`cbam/periods.month_parts`) and the GHG
-engines (`footprint/electricity.energy_bill_months`) split a bill crossing month boundaries identically."""
+engines (`ghg/electricity.energy_bill_months`) split a bill crossing month boundaries identically."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from cbam_testkit import Plant
 from transforms.cbam import frames_from_rows
 from transforms.cbam.errors import CbamInputError
 from transforms.cbam.periods import month_parts
-from transforms.footprint.electricity import energy_bill_months
+from transforms.ghg.electricity import energy_bill_months
 from transforms.periods import split_by_month
 
 RANGES = [

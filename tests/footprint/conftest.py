@@ -7,7 +7,7 @@ import pytest
 
 from tests.footprint import synthetic
 from transforms.footprint import load_factors
-from transforms.footprint.factors import GhgFactors
+from transforms.ghg.factors import GhgFactors
 from transforms.logistics import compute_logistics
 
 

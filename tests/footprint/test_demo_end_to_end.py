@@ -14,9 +14,8 @@ from orchestration.lib.ingest import ingest_dataset
 from orchestration.lib.storage import Landing
 from transforms.cbam.engine import compute_cbam
 from transforms.contracts import datasets
-from transforms.footprint import compute_product_footprint
-from transforms.inventory import compute_park_progress, compute_site_inventory
-from transforms.logistics import compute_logistics
+from transforms.ghg.compute import compute_ghg
+from transforms.inventory import compute_park_progress
 
 REL = 1e-9
 pytestmark = pytest.mark.slow
@@ -37,12 +36,15 @@ def demo_raw(tmp_path_factory) -> dict[str, pl.LazyFrame]:
 @pytest.fixture(scope="module")
 def results(demo_raw, factors):
     cbam = compute_cbam(demo_raw)
-    legs, alloc = compute_logistics(demo_raw, factors)
-    pcf = compute_product_footprint(demo_raw, factors, cbam["process_see"], cbam["precursor_inputs"], alloc,
-                                    cbam["stream_emissions"])  # fmt: skip
-    sites = compute_site_inventory(demo_raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], alloc,
-                                   as_of=date(2026, 12, 31))  # fmt: skip
-    return cbam, legs, alloc, pcf, sites
+    ghg = compute_ghg(demo_raw, factors, cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"],
+                      inventory_as_of=date(2026, 12, 31))  # fmt: skip
+    return (
+        cbam,
+        ghg["shipment_emissions"],
+        ghg["shipment_allocations"],
+        ghg["product_footprint"],
+        ghg["site_inventory"],
+    )
 
 
 def test_every_demo_leg_has_emissions(results):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.footprint import synthetic
 from transforms.footprint import factor_catalog, load_factors, restatement_diff
-from transforms.footprint.factors import TABLES
+from transforms.ghg.factors import TABLES
 from transforms.inventory import compute_site_inventory
 from transforms.paths import REFERENCE_DIR
 

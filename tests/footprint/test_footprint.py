@@ -7,7 +7,7 @@ import pytest
 
 from tests.footprint import synthetic
 from transforms.footprint import compute_product_footprint
-from transforms.footprint.materials import purchased_material_lines
+from transforms.ghg.materials import purchased_material_lines
 
 REL = 1e-9
 LC_2024 = 0.5777  # China electricity carbon footprint factor, data year 2024 (kgCO2e/kWh = tCO2e/MWh)

@@ -11,8 +11,8 @@ import pytest
 
 from tests.footprint import synthetic
 from tests.footprint.synthetic import lf
-from transforms.footprint.electricity import energy_bill_months, grid_regions, pick_grid_factor
-from transforms.footprint.materials import purchased_material_lines
+from transforms.ghg.electricity import energy_bill_months, grid_regions, pick_grid_factor
+from transforms.ghg.materials import purchased_material_lines
 from transforms.inventory import compute_park_progress, compute_site_inventory, scope2_lines
 from transforms.paths import REFERENCE_DIR
 

@@ -53,7 +53,7 @@ def test_no_bare_unit_constants_in_engine_sources() -> None:
 
 
 def test_footprint_common_has_no_unit_helpers() -> None:
-    from transforms.footprint import common
+    from transforms.ghg import common
 
     assert not [n for n in vars(common) if n.startswith("unit_")]
 

@@ -1,8 +1,8 @@
-"""Product carbon footprints (ISO 14067 cradle-to-gate) and the GHG factor registry shared with the logistics and
-inventory engines."""
+"""Product carbon footprints (ISO 14067 cradle-to-gate). The factor registry lives in the GHG kernel
+(`transforms.ghg.factors`); it is re-exported here as part of this package's public entry points."""
 
 from transforms.footprint.engine import FOOTPRINT_COLUMNS, compute_product_footprint
-from transforms.footprint.factors import GhgFactors, factor_catalog, load_factors, restatement_diff
+from transforms.ghg.factors import GhgFactors, factor_catalog, load_factors, restatement_diff
 
 __all__ = [
     "FOOTPRINT_COLUMNS",

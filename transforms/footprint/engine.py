@@ -6,7 +6,7 @@ Parts, each in tCO2e per tonne of the producing process's output (its CBAM activ
   data-year rule as for grid factors) when `own_electricity_mwh_per_t` is given, optionally with the GEC-covered
   share at zero (`electricity_method="gec_backed"`); else CBAM `own_see_indirect` (recorded as the basis);
 - precursors: Σ precursor mass × CBAM SEE (direct + indirect) of purchased precursors (precursor_inputs);
-- purchased materials: materials and fuel upstream from supplier_invoices (transforms/footprint/materials.py);
+- purchased materials: materials and fuel upstream from supplier_invoices (transforms/ghg/materials.py);
 - inbound transport: WTW of inbound legs allocated to the installation (transforms/logistics).
 Processes feeding each other inside one installation (process_flows) pass on their whole footprint per tonne
 (solved by fixed-point iteration of x = b + A·x, the same structure as CBAM's (I − A)⁻¹ b).
@@ -22,18 +22,18 @@ from typing import Literal
 
 import polars as pl
 
-from transforms.footprint.common import (
+from transforms.ghg.common import (
     MONTH,
     YEAR,
-    grain_of,
     in_both_grains,
     join_reasons,
     raw_frame,
     safe_div,
 )
-from transforms.footprint.electricity import energy_bill_months, pick_grid_factor
-from transforms.footprint.factors import GhgFactors
-from transforms.footprint.materials import purchased_material_lines
+from transforms.ghg.electricity import energy_bill_months, pick_grid_factor
+from transforms.ghg.factors import GhgFactors, allocation_versions
+from transforms.ghg.materials import purchased_material_lines
+from transforms.ghg.precursors import precursor_rows
 from transforms.units import convert_expr
 
 ElectricityMethod = Literal["lifecycle_grid", "gec_backed"]
@@ -87,14 +87,6 @@ def _spread(amounts: pl.LazyFrame, ps: pl.LazyFrame, value_cols: list[str]) -> p
         .rename({"process_to": "process_id"}).drop("share")
     )  # fmt: skip
     return pl.concat([direct, spread], how="diagonal")
-
-
-def _internal_ids(raw: Mapping[str, pl.LazyFrame], processes: pl.LazyFrame) -> pl.LazyFrame:
-    """(installation_id, material_id) pairs that name the installation's own products or processes."""
-    products = raw_frame(raw, "products").select("installation_id", material_id="product_id")
-    declared = raw_frame(raw, "processes").select("installation_id", material_id="process_id")
-    known = processes.select("installation_id", material_id="process_id")
-    return pl.concat([products, declared, known]).drop_nulls().unique().with_columns(_own=pl.lit(True))
 
 
 def _electricity(
@@ -154,45 +146,6 @@ def _electricity(
         electricity_issue=pl.when(~has_mwh).then(pl.lit(
             "own_electricity_mwh_per_t not given: CBAM own_see_indirect (CBAM electricity factor) used")),
     )  # fmt: skip
-
-
-def precursor_rows(
-    precursor_inputs: pl.DataFrame | pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], processes: pl.LazyFrame
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """The CBAM engine's precursor_inputs split into (purchased, internal).
-
-    Internal rows (`source = internal` or a `from_process_id`, or a material_id naming one of the installation's
-    own products/processes) are flows between own processes: their emissions are the installation's own Scope 1/2,
-    so they are never a purchased good; the footprint passes them on through the process chain instead.
-    Purchased rows get `is_default_value` from `is_default` / `source = default` / `determination = default`, and
-    `footprint_gap` when CBAM's SEE says nothing about their real footprint: zero-rated EU / Annex III origin
-    (`see_origin = exempt_origin`) or no SEE at all.
-    """
-    pi = precursor_inputs.lazy()
-    names = pi.collect_schema().names()
-    for col, dtype in (("from_process_id", pl.String), ("is_default", pl.Boolean), ("determination", pl.String),
-                       ("source", pl.String), ("period_grain", pl.String), ("see_origin", pl.String),
-                       ("cn_code", pl.String)):  # fmt: skip
-        if col not in names:
-            pi = pi.with_columns(pl.lit(None, dtype).alias(col))
-    pi = pi.with_columns(period_grain=pl.coalesce("period_grain", grain_of(pl.col("period")))).join(
-        _internal_ids(raw, processes), on=["installation_id", "material_id"], how="left"
-    )
-    internal = (
-        (pl.col("source") == "internal")
-        | pl.col("from_process_id").is_not_null()
-        | pl.col("_own").fill_null(False)
-    )
-    default = pl.coalesce("is_default", pl.col("source") == "default", pl.col("determination") == "default")
-    gap = (pl.col("see_origin") == "exempt_origin").fill_null(False) | (
-        pl.col("see_direct").is_null() & pl.col("see_indirect").is_null()
-    )
-    purchased = (
-        pi.filter(~internal)
-        .with_columns(is_default_value=default.fill_null(False), footprint_gap=gap)
-        .drop("_own")
-    )
-    return purchased, pi.filter(internal).drop("_own")
 
 
 def _split_names(col: str) -> pl.Expr:
@@ -476,13 +429,7 @@ def compute_product_footprint(
                 .then(pl.lit("some outbound legs without emissions (see fct_shipment_emissions.issues)")),
                 pl.lit(None if converged else "internal process loop did not converge", pl.String),
             ),
-            factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + _logistics_tag(shipment_allocations)),
+            factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
     return result.select(FOOTPRINT_COLUMNS).sort("product_id", "period_grain", "period").collect()
-
-
-def _logistics_tag(allocations: pl.DataFrame | pl.LazyFrame) -> str:
-    """The factor versions the allocations were computed with (one value per run)."""
-    versions = allocations.lazy().select(pl.col("factor_version").drop_nulls().unique()).collect().to_series()
-    return " ".join(sorted(versions.to_list()))

@@ -3,7 +3,7 @@ zero-carbon view per site and per park.
 
 - Scope 1: the CBAM engine's stream_emissions (fossil; biomass CO2 as a memo) — one source of truth with CBAM.
 - Scope 2, dual reporting (GHG Protocol Scope 2 Guidance): location-based with the MEE/NBS grid factor of the
-  installation's province / regional grid / nation by the vintage rule (transforms/footprint/electricity.py);
+  installation's province / regional grid / nation by the vintage rule (transforms/ghg/electricity.py);
   market-based: on-site generation 0 (not purchased), PPA / direct line at the bill's `ef_tco2_per_mwh`,
   GEC-covered MWh at 0 (capped at the bill's purchased MWh), the rest at the national factor excluding
   market-traded non-fossil electricity (residual-mix proxy; China publishes no residual mix). Purchased heat/steam
@@ -21,7 +21,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.footprint.common import (
+from transforms.ghg.common import (
     MONTH,
     YEAR,
     compact_key,
@@ -30,10 +30,10 @@ from transforms.footprint.common import (
     raw_frame,
     safe_div,
 )
-from transforms.footprint.electricity import energy_bill_months, grid_regions, pick_grid_factor
-from transforms.footprint.engine import precursor_rows
-from transforms.footprint.factors import GhgFactors
-from transforms.footprint.materials import purchased_material_lines
+from transforms.ghg.electricity import energy_bill_months, grid_regions, pick_grid_factor
+from transforms.ghg.factors import GhgFactors, allocation_versions
+from transforms.ghg.materials import purchased_material_lines
+from transforms.ghg.precursors import precursor_rows
 from transforms.units import convert_expr
 
 SITE_KEYS = ["installation_id", "period", "period_grain"]
@@ -317,15 +317,10 @@ def compute_site_inventory(
                 pl.when(pl.col("s2_issues") != "").then("s2_issues"),
                 pl.when(pl.col("scope3_cat1_gap_lines") > 0).then(pl.lit("purchased inputs without footprint (gap)")),
             ),
-            factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + _tag(shipment_allocations)),
+            factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
     return site.select(SITE_COLUMNS).sort("installation_id", "period_grain", "period").collect()
-
-
-def _tag(allocations: pl.DataFrame | pl.LazyFrame) -> str:
-    versions = allocations.lazy().select(pl.col("factor_version").drop_nulls().unique()).collect().to_series()
-    return " ".join(sorted(versions.to_list()))
 
 
 PARK_COLUMNS = ["park_id", "park_name", "period", "period_grain", "installation_count", "installations_missing_scope1",

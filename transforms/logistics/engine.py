@@ -14,14 +14,14 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.footprint.common import (
+from transforms.ghg.common import (
     compact_key,
     join_reasons,
     period_of,
     raw_frame,
     safe_div,
 )
-from transforms.footprint.factors import GhgFactors
+from transforms.ghg.factors import GhgFactors
 from transforms.logistics.places import gcd_km, place_keys, resolve_places
 from transforms.units import convert_expr, dimension_expr, to_base_expr, to_factor_expr
 

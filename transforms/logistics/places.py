@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.footprint.common import compact_key
-from transforms.footprint.factors import GhgFactors
+from transforms.ghg.common import compact_key
+from transforms.ghg.factors import GhgFactors
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (same constant as sea_routes.py)
 

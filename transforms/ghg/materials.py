@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from transforms.footprint.common import join_reasons, raw_frame
+from transforms.ghg.common import join_reasons, raw_frame
 from transforms.units import convert_expr, dimension_expr, to_base_expr
 
 KINDS = ("material", "fuel")

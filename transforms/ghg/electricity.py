@@ -19,8 +19,8 @@ from datetime import date
 import polars as pl
 
 from transforms.carriers import energy_kind_expr
-from transforms.footprint.common import compact_key, raw_frame, safe_div
-from transforms.footprint.factors import GhgFactors
+from transforms.ghg.common import compact_key, raw_frame, safe_div
+from transforms.ghg.factors import GhgFactors
 from transforms.periods import split_by_month
 from transforms.units import to_factor_expr
 

@@ -198,3 +198,10 @@ def restatement_diff(
     if not parts:
         return pl.DataFrame()
     return pl.concat(parts).sort([*keys, "column"])
+
+
+def allocation_versions(allocations: pl.DataFrame | pl.LazyFrame) -> str:
+    """The factor versions a logistics result was computed with (its `factor_version` values, one per run), for
+    the stamp of the engines that use it."""
+    versions = allocations.lazy().select(pl.col("factor_version").drop_nulls().unique()).collect().to_series()
+    return " ".join(sorted(versions.to_list()))

@@ -1,0 +1,59 @@
+"""The GHG stage as one pure function: logistics → product footprint → site inventory (and its details).
+
+What the `footprint_engines` asset wires by hand, in one place: the asset loads the raw lake, the CBAM results
+and the factor set, calls `compute_ghg`, and publishes the tables it returns (names = computed table names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import polars as pl
+
+from transforms.footprint.engine import compute_product_footprint
+from transforms.ghg.factors import GhgFactors
+from transforms.inventory.engine import compute_park_progress, compute_site_inventory, scope2_lines
+from transforms.logistics.engine import compute_logistics
+
+GHG_TABLES = (
+    "shipment_emissions",
+    "shipment_allocations",
+    "product_footprint",
+    "site_inventory",
+    "scope2_lines",
+    "park_progress",
+)
+
+
+def compute_ghg(
+    raw: Mapping[str, pl.LazyFrame],
+    factors: GhgFactors,
+    stream_emissions: pl.DataFrame | pl.LazyFrame,
+    process_see: pl.DataFrame | pl.LazyFrame,
+    precursor_inputs: pl.DataFrame | pl.LazyFrame,
+    *,
+    inventory_as_of: date | None = None,
+    parks: pl.DataFrame | pl.LazyFrame | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Every GHG table (GHG_TABLES) from the raw lake frames, the pinned factors and the CBAM engine's
+    `stream_emissions`, `process_see` and `precursor_inputs`.
+
+    `inventory_as_of`: the site inventory uses only grid factors published by that date (None: every factor on
+    file). The product footprint and the Scope 2 detail lines use every factor on file, as the asset has always
+    done; `parks` overrides the park mapping of the installations (see `inventory.park_mapping`)."""
+    legs, allocations = compute_logistics(raw, factors)
+    footprint = compute_product_footprint(
+        raw, factors, process_see, precursor_inputs, allocations, stream_emissions
+    )
+    sites = compute_site_inventory(
+        raw, factors, stream_emissions, precursor_inputs, allocations, parks=parks, as_of=inventory_as_of
+    )
+    return {
+        "shipment_emissions": legs,
+        "shipment_allocations": allocations,
+        "product_footprint": footprint,
+        "site_inventory": sites,
+        "scope2_lines": scope2_lines(raw, factors).collect(),
+        "park_progress": compute_park_progress(sites, raw, parks),
+    }
