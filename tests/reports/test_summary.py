@@ -222,3 +222,32 @@ def test_figures_do_not_depend_on_the_marts_row_order(demo_marts, docs):
     }
     again = {d.model["year"]: d for d in summary.build({**demo_marts, **shuffled}, PRICED)}
     assert {y: d.fingerprint() for y, d in again.items()} == {y: d.fingerprint() for y, d in docs.items()}
+
+
+def test_park_indicators_show_when_the_mart_exists(demo_marts, tmp_path: Path):
+    """outputs.md fct_zero_carbon_indicators (site or park × year × indicator): park rows appear, site rows not."""
+    zc = pl.DataFrame(
+        {
+            "park_id": ["city:CN:宁波", None],
+            "installation_id": [None, "CN-ZJ-001"],
+            "year": [2026, 2026],
+            "indicator_id": ["P2", "F3"],
+            "name_en": ["Clean-energy share", "Physically delivered non-fossil power share"],
+            "name_zh": ["清洁能源消费占比", "非化石电力物理认定量占比"],
+            "value": [0.42, 0.3],
+            "unit": ["fraction", "fraction"],
+            "threshold": [0.9, None],
+            "passes": [False, None],
+        }
+    )
+    doc = summary.build({**demo_marts, "fct_zero_carbon_indicators": zc}, RUN)[-1]
+    assert doc.model["year"] == doc.meta["year"] == 2026
+    assert (
+        doc.figures["park/city:CN:宁波/P2/value"] == 0.42
+        and doc.figures["park/city:CN:宁波/P2/passes"] is False
+    )
+    assert not any(k.startswith("park/") and "F3" in k for k in doc.figures)
+    (path,) = summary.KIND.write(doc, tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "清洁能源消费占比" in text and "fail · 未达标" in text and "园区指标尚未计算" not in text
+    assert summary.KIND.check(doc, tmp_path, demo_marts) == []

@@ -23,6 +23,7 @@ import polars as pl
 from transforms import reference
 from transforms.cbam.products import default_see_exprs
 from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, nonfinite_figures, safe_key
+from transforms.reports.gate import NO_INSTALLATION
 from transforms.reports.writers import summary_html
 
 MARTS = (
@@ -46,14 +47,11 @@ def _year_of(col: str) -> pl.Expr:
 
 def report_years(marts: Marts) -> list[int]:
     """Years with exports, goods SEE or a site inventory in the marts."""
-    years: set[int] = set()
-    lines = marts["fct_cbam_export_lines"]
-    years |= set(
-        lines.select(pl.col("declaration_date").dt.year().drop_nulls().unique()).to_series().to_list()
-    )
-    for name in ("fct_goods_see", "fct_site_ghg_inventory"):
-        years |= set(marts[name].select(_year_of("period").drop_nulls().unique()).to_series().to_list())
-    return sorted(int(y) for y in years)
+    years = [marts["fct_cbam_export_lines"].select(pl.col("declaration_date").dt.year().alias("y"))]
+    years += [
+        marts[n].select(_year_of("period").alias("y")) for n in ("fct_goods_see", "fct_site_ghg_inventory")
+    ]
+    return sorted(int(y) for y in pl.concat(years, how="vertical_relaxed")["y"].drop_nulls().unique())
 
 
 def _f(v: Any) -> float | None:
@@ -289,15 +287,8 @@ def _transport(marts: Marts) -> dict[tuple[int, str], tuple[float, int]]:
     return {(y, d): (float(w or 0.0), int(n)) for y, d, w, n in agg.iter_rows()}
 
 
-SITE_COLS = (
-    "scope1_tco2e",
-    "scope2_location_tco2e",
-    "scope2_market_tco2e",
-    "net_tco2e",
-    "electricity_mwh",
-    "renewable_electricity_mwh",
-    "renewable_electricity_share",
-)
+SITE_COLS = ("scope1_tco2e", "scope2_location_tco2e", "scope2_market_tco2e", "net_tco2e", "electricity_mwh")
+SITE_COLS += ("renewable_electricity_mwh", "renewable_electricity_share")  # the share last: the monthly line
 
 
 def _sites(marts: Marts, year: int, figs: dict[str, Figure]) -> tuple[list[dict], bool]:
@@ -332,30 +323,19 @@ def _sites(marts: Marts, year: int, figs: dict[str, Figure]) -> tuple[list[dict]
 
 
 def _parks(marts: Marts, year: int, figs: dict[str, Figure]) -> list[dict] | None:
-    """Rows of the zero-carbon indicator mart for parks, when it exists (outputs.md fct_zero_carbon_indicators)."""
+    """Park rows (`park_id` set) of fct_zero_carbon_indicators (outputs.md) for the year; None without it."""
     zc = marts.get("fct_zero_carbon_indicators")
-    if zc is None:
+    if zc is None or not {"park_id", "indicator_id"} <= set(zc.columns):
         return None
-    cols = set(zc.columns)
-    entity = next((c for c in ("park_id", "entity_id", "site_or_park_id") if c in cols), None)
-    year_col = next((c for c in ("year", "period") if c in cols), None)
-    if entity is None or year_col is None or "indicator_id" not in cols:
-        return None
-    rows = zc.filter(_year_of(year_col) == year)
-    if "entity_type" in cols:
-        rows = rows.filter(pl.col("entity_type") == "park")
-    elif entity != "park_id":
-        rows = rows.filter(pl.col(entity).cast(pl.String).str.contains("park|city:", literal=False))
+    year_col = "year" if "year" in zc.columns else "period"
+    rows = zc.filter(pl.col("park_id").is_not_null() & (_year_of(year_col) == year))
     out = []
-    for r in rows.sort(entity, "indicator_id").iter_rows(named=True):
-        base = f"park/{r[entity]}/{r['indicator_id']}"
-        for c in ("name_en", "name_zh", "unit", "comparison", "basis"):
-            if c in r:
-                figs[f"{base}/{c}"] = r[c]
-        figs[f"{base}/value"] = _f(r.get("value"))
-        figs[f"{base}/threshold"] = _f(r.get("threshold"))
+    for r in rows.sort("park_id", "indicator_id").iter_rows(named=True):  # a few indicators per park
+        base = f"park/{r['park_id']}/{r['indicator_id']}"
+        figs |= {f"{base}/{c}": r[c] for c in ("name_en", "name_zh", "unit") if c in r}
+        figs |= {f"{base}/value": _f(r.get("value")), f"{base}/threshold": _f(r.get("threshold"))}
         figs[f"{base}/passes"] = r.get("passes")
-        out.append({"fig": base, "park": r[entity], "indicator": r["indicator_id"]})
+        out.append({"fig": base, "park": r["park_id"], "indicator": r["indicator_id"]})
     return out
 
 
@@ -380,7 +360,14 @@ def _quality(marts: Marts, year: int, figs: dict[str, Figure]) -> list[dict]:
             (status != "ok").sum().alias("files_with_issues"),
             pl.col("rows_read").sum(),
             pl.col("rows_quarantined").sum(),
-            pl.col("reasons").filter(status != "ok").sort().str.join("; ").alias("reasons"),
+            # fct_data_quality.reasons is JSON list text (ingestion): shown as its items
+            pl.col("reasons")
+            .filter(status != "ok")
+            .str.replace_all(r'^\["|"\]$', "")
+            .str.replace_all(r'", "', "; ", literal=True)
+            .sort()
+            .str.join("; ")
+            .alias("reasons"),
         )
         .sort(["files_with_issues", "dataset"], descending=[True, False])
     )
@@ -433,8 +420,11 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
             inv_provisional or bool(year_goods["is_provisional"].any()) or year >= config.run_date.year
         )
         figs["provisional"] = provisional
+        # Every installation the page adds up (lines without one under the gate's name for them), so a
+        # failing installation blocks this year's page.
         installations = frozenset(
-            set(lines["installation_id"].drop_nulls().to_list()) | {s["id"] for s in sites}
+            {NO_INSTALLATION if i is None else i for i in lines["installation_id"].unique().to_list()}
+            | {s["id"] for s in sites}
         )
         model = {
             "year": year,
@@ -456,7 +446,11 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
                 figures=figs,
                 sources=_sources(lines, year_goods),
                 installations=installations,
-                meta={"writer_version": WRITER_VERSION, "run_date": config.run_date.isoformat()},
+                meta={
+                    "year": year,
+                    "writer_version": WRITER_VERSION,
+                    "run_date": config.run_date.isoformat(),
+                },
             )
         )
     return docs
@@ -477,10 +471,6 @@ def check(doc: ReportDoc, out_dir: Path, marts: Marts) -> list[str]:
     return [f"{where}: {p}" for p in problems]
 
 
-def write(doc: ReportDoc, out_dir: Path) -> list[Path]:
-    return summary_html.write(doc, out_dir)
-
-
 NAME = "summary"
 WRITER_VERSION = "summary-html/1"
 
@@ -496,7 +486,7 @@ class _SummaryKind:
         return build(marts, config)
 
     def write(self, doc: ReportDoc, out_dir: Path) -> list[Path]:
-        return write(doc, out_dir)
+        return summary_html.write(doc, out_dir)
 
     def check(self, doc: ReportDoc, out_dir: Path, marts: Marts) -> list[str]:
         return check(doc, out_dir, marts)
