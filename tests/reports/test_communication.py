@@ -16,7 +16,7 @@ import pytest
 
 from transforms.reports.base import ReportConfig
 from transforms.reports.communication import KIND, build, exported_goods
-from transforms.reports.communication_rows import indirect_split
+from transforms.reports.communication_rows import PROCESS_REF, indirect_split
 from transforms.reports.writers.communication_xlsx import check, write
 
 CONFIG = ReportConfig(run_date=date(2026, 11, 24))
@@ -76,33 +76,47 @@ def test_figures_equal_the_marts(demo_marts, docs):
 
 def _expand(rows: str) -> set[int]:
     out: set[int] = set()
-    for part in rows.split(","):
+    for part in filter(None, rows.split(",")):
         lo, _, hi = part.partition("-")
         out.update(range(int(lo), int(hi or lo) + 1))
     return out
 
 
+def _evidence_ids(ev: pl.DataFrame, subject: str) -> set[str]:
+    """The source row ids the Evidence lines of one subject stand for (ranges expanded, process references
+    followed)."""
+    got: set[str] = set()
+    for file, rows in ev.filter(pl.col("subject") == subject).select("source_file", "rows").iter_rows():
+        if rows.startswith(PROCESS_REF):
+            got |= _evidence_ids(ev, "process/" + rows.removeprefix(PROCESS_REF))
+        else:
+            got |= {f"{file}#{n}" for n in _expand(rows)} if rows else {file}  # an id without a row number
+    return got
+
+
 def test_evidence_ranges_are_exactly_the_marts_source_rows(demo_marts, docs):
-    doc = docs[0]
-    ev = doc.model["evidence"]
-    for r in (
-        year_rows(demo_marts["fct_goods_see"])
-        .filter(
-            (pl.col("installation_id") == doc.meta["installation_id"])
-            & (pl.col("period") == doc.meta["year"])
-        )
-        .to_dicts()
-    ):
-        mine = ev.filter(pl.col("subject") == f"product/{r['product_id']}")
-        got = {
-            f"{file}#{n}"
-            for file, rows in mine.select("source_file", "rows").iter_rows()
-            for n in _expand(rows)
-        }
-        product_row = demo_marts["dim_product"].filter(pl.col("product_id") == r["product_id"])[
-            "source_row_id"
-        ]
-        assert got == set(r["source_row_ids"]) | set(product_row.to_list())
+    for doc in docs:
+        ev = doc.model["evidence"]
+        inst, year = doc.meta["installation_id"], doc.meta["year"]
+        mine = (pl.col("installation_id") == inst) & (pl.col("period") == year)
+        for r in year_rows(demo_marts["fct_goods_see"]).filter(mine).to_dicts():
+            product_row = demo_marts["dim_product"].filter(pl.col("product_id") == r["product_id"])[
+                "source_row_id"
+            ]
+            want = set(r["source_row_ids"]) | set(product_row.to_list())
+            assert _evidence_ids(ev, f"product/{r['product_id']}") == want, r["product_id"]
+        for r in year_rows(demo_marts["fct_process_see"]).filter(mine).to_dicts():
+            assert _evidence_ids(ev, f"process/{r['process_id']}") == set(r["source_row_ids"])
+        assert doc.sources == {i.split("#")[0] for i in _all_ids(ev)}
+
+
+def _all_ids(ev: pl.DataFrame) -> set[str]:
+    return {
+        f"{file}#{n}"
+        for file, rows in ev.select("source_file", "rows").iter_rows()
+        if not rows.startswith(PROCESS_REF)
+        for n in _expand(rows)
+    }
 
 
 def test_written_workbook_reads_back_as_meant_and_is_deterministic(demo_marts, docs, tmp_path):

@@ -133,12 +133,19 @@ def test_product_table_equals_the_workbooks_summary_communication(communicated):
 
 
 def test_installation_totals_equal_the_workbook(communicated):
+    """Direct emissions to 1e-9. The workbooks' installation indirect total is an entered, rounded figure
+    (cement: 161 489.1 where its own electricity × factor is 193 864.4737 MWh × 0.833 = 161 489.1066 tCO2e),
+    so indirect and total agree to 1e-7 only."""
     name, doc, _, _ = communicated
     em = expected_of(name)["emissions"]
     ours = doc.model["emissions"]
     assert same(ours["direct_tco2e"], em["Total direct emissions during reporting period:"])
-    assert same(ours["indirect_tco2e"], em["Total indirect emissions during reporting period:"])
-    assert same(ours["total_tco2e"], em["Total emissions during reporting period:"])
+    assert same(ours["calculation_based_tco2e"], em["Calculation - based (excl. PFC emissions)"])
+    for key, label in (
+        ("indirect_tco2e", "Total indirect emissions during reporting period:"),
+        ("total_tco2e", "Total emissions during reporting period:"),
+    ):
+        assert abs(ours[key] - em[label]) <= 1e-7 * abs(em[label]), (key, ours[key], em[label])
 
 
 def test_the_written_example_passes_its_check(communicated):

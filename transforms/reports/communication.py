@@ -123,6 +123,11 @@ def _emissions(ie: dict[str, Any] | None, streams: pl.DataFrame | None) -> dict[
     }
 
 
+def _scalars(df: pl.DataFrame) -> pl.DataFrame:
+    """The frame without its list columns."""
+    return df.select([c for c, t in df.schema.items() if not isinstance(t, pl.List)])
+
+
 def _residue(total: float, explained: float) -> float:
     """total − explained; a difference within floating-point summation noise (1e-9 relative) is 0, not
     -4.5e-13 tCO2e."""
@@ -222,21 +227,22 @@ def _doc(
     prec = pi.get(key, empty)
     prec = with_precursor_key(prec) if prec.height else prec
     ie_rows = ie.get(key)
-    ie_row = ie_rows.row(0, named=True) if ie_rows is not None else None
+    ie_row = _scalars(ie_rows).row(0, named=True) if ie_rows is not None else None
     provisional = bool(
         (ie_row or {}).get("is_provisional")
         or (procs.height and procs["is_provisional"].any())
         or (gs.get(key) is not None and gs[key]["is_provisional"].any())
     )
     products = _products(gs.get(key, empty), dims, procs) if key in gs else empty
-    split = indirect_split(procs, prec) if procs.height else {}
+    # row-wise Python only on the scalar columns: the source-row lists (10^5 ids at scale) stay in polars
+    split = indirect_split(_scalars(procs), _scalars(prec)) if procs.height else {}
     model: dict[str, Any] = {
         "installation": _installation(inst, iid, year, provisional),
         "year": year,
-        "processes": process_rows(iid, procs, dim_process),
+        "processes": process_rows(iid, _scalars(procs), dim_process),
         "emissions": _emissions(ie_row, st.get(key)),
-        "products": product_rows(products, procs, split),
-        "precursors": precursor_rows(prec),
+        "products": product_rows(_scalars(products), procs, split),
+        "precursors": precursor_rows(_scalars(prec)),
         "free_allocation": free_allocation_rows(fa.get(key, empty) if fa is not None else None),
         "notes": [CARBON_PRICE_NOTE] + ([FREE_ALLOCATION_MISSING] if fa is None else []),
     }
@@ -246,7 +252,7 @@ def _doc(
     fa_rows = fa.get(key) if fa is not None else None
     model["evidence"] = evidence(inst, ie_rows, procs, products, prec, fa_rows)
     figures = flatten(model)
-    sources = frozenset(model["evidence"]["source_file"].to_list())
+    sources = frozenset(f for f in model["evidence"]["source_file"].to_list() if f)
     name = model["installation"]["name_en"] or iid
     return ReportDoc(
         kind=NAME,

@@ -231,7 +231,7 @@ def precursor_rows(prec: pl.DataFrame) -> list[dict[str, Any]]:
     if prec.is_empty():
         return []
     rows = []
-    for r in prec.drop("source_row_ids", "supplier_emissions_row_ids", strict=False).iter_rows(named=True):
+    for r in prec.iter_rows(named=True):
         row = {"key": r["precursor_key"], **{k: r.get(k) for k in PRECURSOR_FIELDS}}
         row["why"] = _why(r)
         rows.append(row)
@@ -281,11 +281,12 @@ def free_allocation_rows(fa: pl.DataFrame | None) -> list[dict[str, Any]] | None
     cols = [c for c in FREE_ALLOCATION_FIELDS if c in fa.columns]
     return [
         {k: r.get(k) for k in FREE_ALLOCATION_FIELDS}
-        for r in fa.select(cols).sort("product_id").iter_rows(named=True)
+        for r in fa.select(cols).sort("product_id").iter_rows(named=True)  # scalar columns only
     ]
 
 
 EVIDENCE_SCHEMA = {"subject": pl.String, "source_file": pl.String, "rows": pl.String}
+PROCESS_REF = "every row listed for process/"  # Evidence line: a good's rows include all of its process's
 MAX_ROWS_TEXT = 30_000  # an XLSX cell holds at most 32 767 characters
 
 
@@ -312,39 +313,70 @@ def evidence(
     if ie_rows is not None:
         add(pl.lit("emissions"), ie_rows, "source_row_ids")
     add(pl.lit("process/") + pl.col("process_id"), procs, "source_row_ids")
-    add(pl.lit("product/") + pl.col("product_id"), products, "source_row_ids")
-    add(pl.lit("product/") + pl.col("product_id"), products, "product_source_row_id")
-    if fa is not None:
-        add(pl.lit("free_allocation/") + pl.col("product_id"), fa, "source_row_ids")
+    refs: list[pl.DataFrame] = []
+    if products.height:
+        goods = _beyond_process(products, procs)
+        add(pl.lit("product/") + pl.col("product_id"), goods, "source_row_ids")
+        add(pl.lit("product/") + pl.col("product_id"), products, "product_source_row_id")
+        refs.append(_process_refs("product/", goods))
+    if fa is not None and fa.height:
+        fa = (
+            fa.join(products.select("product_id", "process_id"), on="product_id", how="left")
+            if products.height
+            else fa
+        )
+        alloc = (
+            _beyond_process(fa, procs)
+            if "process_id" in fa.columns
+            else fa.with_columns(covers=pl.lit(False))
+        )
+        add(pl.lit("free_allocation/") + pl.col("product_id"), alloc, "source_row_ids")
+        refs.append(_process_refs("free_allocation/", alloc))
     for col in ("source_row_ids", "supplier_emissions_row_ids"):
         add(pl.lit("precursor/") + pl.col("precursor_key"), prec, col)
     if not parts:
         return pl.DataFrame(schema=EVIDENCE_SCHEMA)
     ids = pl.concat(
         [p.select(pl.col("subject").cast(pl.String), pl.col("id").cast(pl.String)) for p in parts]
-    )
+    ).drop_nulls()
+    # one split per id; rows as integers sorted within (subject, file) groups (few groups, 10^6 ids at scale:
+    # sorting the id strings instead took minutes)
     split = (
-        ids.drop_nulls()
-        .unique()
-        .with_columns(
-            source_file=pl.col("id").str.split("#").list.first(),
-            row=pl.col("id").str.split("#").list.get(1, null_on_oob=True).cast(pl.Int64, strict=False),
+        ids.select(
+            "subject",
+            "id",
+            pl.col("id").str.split_exact("#", 1).struct.rename_fields(["source_file", "row"]).alias("parts"),
         )
+        .unnest("parts")
+        .with_columns(pl.col("row").cast(pl.Int64, strict=False))
     )
     # ids without a numeric row part stay whole (one line each)
-    odd = split.filter(pl.col("row").is_null()).select(
-        "subject", pl.col("id").alias("source_file"), rows=pl.lit("")
+    odd = (
+        split.filter(pl.col("row").is_null())
+        .select("subject", pl.col("id").alias("source_file"), rows=pl.lit(""))
+        .unique()
     )
     runs = (
         split.filter(pl.col("row").is_not_null())
-        .sort("subject", "source_file", "row")
+        .group_by("subject", "source_file")
+        .agg(pl.col("row").unique().sort())
+        .explode("row")
         .with_columns(
-            run=(pl.col("row").diff().over("subject", "source_file").fill_null(0) != 1)
+            run=(
+                (pl.col("subject") != pl.col("subject").shift())
+                | (pl.col("source_file") != pl.col("source_file").shift())
+                | (pl.col("row").diff() != 1)
+            )
+            .fill_null(True)
             .cum_sum()
-            .over("subject", "source_file")
         )
-        .group_by("subject", "source_file", "run")
-        .agg(lo=pl.col("row").min(), hi=pl.col("row").max())
+        .group_by("run")
+        .agg(
+            pl.col("subject").first(),
+            pl.col("source_file").first(),
+            lo=pl.col("row").min(),
+            hi=pl.col("row").max(),
+        )
         .sort("subject", "source_file", "lo")
         .with_columns(
             text=pl.when(pl.col("lo") == pl.col("hi"))
@@ -361,4 +393,32 @@ def evidence(
         .agg(rows=pl.col("text").str.join(","))
         .select("subject", "source_file", "rows")
     )
-    return pl.concat([runs, odd]).sort("subject", "source_file", "rows")
+    return pl.concat([runs, odd, *refs]).sort("subject", "source_file", "rows")
+
+
+def _beyond_process(df: pl.DataFrame, procs: pl.DataFrame) -> pl.DataFrame:
+    """A good's source rows are its process's rows plus a few (its product row, its precursors): when they
+    include all of the process's, keep only the others and mark `covers` (the Evidence sheet then refers to the
+    process's lines instead of repeating 10^5 ids per good)."""
+    if procs.is_empty() or "source_row_ids" not in procs.columns:
+        return df.with_columns(covers=pl.lit(False))
+    proc_ids = procs.select("process_id", pl.col("source_row_ids").alias("_proc_ids"))
+    joined = df.join(proc_ids, on="process_id", how="left")
+    covers = pl.col("_proc_ids").is_not_null() & (
+        pl.col("_proc_ids").list.set_difference("source_row_ids").list.len() == 0
+    )
+    return joined.with_columns(
+        covers=covers.fill_null(False),
+        source_row_ids=pl.when(covers)
+        .then(pl.col("source_row_ids").list.set_difference("_proc_ids"))
+        .otherwise(pl.col("source_row_ids")),
+    ).drop("_proc_ids")
+
+
+def _process_refs(prefix: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Evidence lines saying 'and every row listed for process/<id>' (no file of their own: not a source)."""
+    return df.filter(pl.col("covers")).select(
+        subject=pl.lit(prefix) + pl.col("product_id"),
+        source_file=pl.lit(""),
+        rows=pl.lit(PROCESS_REF) + pl.col("process_id"),
+    )
