@@ -130,7 +130,8 @@ def process_drop(
             "drop_date": drop_date,
             "file": f.rel_path,
             "sha256": None if unread else sha256(data),
-            "change_token": f.change_token,
+            # a file that could not be opened is tried again next run (its token never matches)
+            "change_token": f"unread:{f.change_token}" if unread else f.change_token,
             "size_bytes": f.size if unread else len(data),
             "processed_at": now,
             "contract_version": ds.contract_version,

@@ -364,3 +364,25 @@ def test_header_only_file_recorded_with_reason(zone):
     assert (rec["rows_read"], rec["file_status"]) == (0, "rejected")
     assert "no data rows" in json.loads(rec["reasons"])[0]
     assert reasons(home, INV, "h.csv") == ["no data rows: the file has a header but no rows below it"]
+
+
+def test_file_that_cannot_be_opened_is_rejected_then_retried(zone, monkeypatch):
+    from orchestration.lib.storage import LocalLanding
+
+    landing, home = zone
+    drop(landing, INV, "2026-03-03", "locked.csv", csv_of(inv_row("K", 1)))
+    drop(landing, INV, "2026-03-03", "fine.csv", csv_of(inv_row("F", 1)))
+    real = LocalLanding.read
+
+    def deny(self, rel):
+        if rel.endswith("locked.csv"):
+            raise PermissionError(13, "Permission denied")
+        return real(self, rel)
+
+    monkeypatch.setattr(LocalLanding, "read", deny)
+    ingest(landing, home, INV)
+    assert current(home, INV)["invoice_id"].to_list() == ["F-1"]
+    assert "cannot be read from the landing zone" in reasons(home, INV, "locked.csv")[0]
+    monkeypatch.setattr(LocalLanding, "read", real)
+    ingest(landing, home, INV)  # same bytes, same mtime: still read again, since it was never read
+    assert sorted(current(home, INV)["invoice_id"]) == ["F-1", "K-1"]
