@@ -22,9 +22,8 @@ _DATE_PATTERNS = (
     r"^(\d{4})年(\d{1,2})月(\d{1,2})日$",
 )
 _TRUE = ("true", "yes", "y", "1", "是", "t")
-# C0 controls and DEL, except tab, line feed and carriage return (a quoted multi-line value is legitimate)
-_SHOWN_CHARS = 80
 _FALSE = ("false", "no", "n", "0", "否", "f")
+_SHOWN_CHARS = 80  # of a value quoted in a reason
 
 
 def _fmt(x: float) -> str:
