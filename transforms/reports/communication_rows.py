@@ -313,25 +313,10 @@ def evidence(
     if ie_rows is not None:
         add(pl.lit("emissions"), ie_rows, "source_row_ids")
     add(pl.lit("process/") + pl.col("process_id"), procs, "source_row_ids")
-    refs: list[pl.DataFrame] = []
-    if products.height:
-        goods = _beyond_process(products, procs)
-        add(pl.lit("product/") + pl.col("product_id"), goods, "source_row_ids")
-        add(pl.lit("product/") + pl.col("product_id"), products, "product_source_row_id")
-        refs.append(_process_refs("product/", goods))
-    if fa is not None and fa.height:
-        fa = (
-            fa.join(products.select("product_id", "process_id"), on="product_id", how="left")
-            if products.height
-            else fa
-        )
-        alloc = (
-            _beyond_process(fa, procs)
-            if "process_id" in fa.columns
-            else fa.with_columns(covers=pl.lit(False))
-        )
-        add(pl.lit("free_allocation/") + pl.col("product_id"), alloc, "source_row_ids")
-        refs.append(_process_refs("free_allocation/", alloc))
+    add(pl.lit("product/") + pl.col("product_id"), products, "source_row_ids")
+    add(pl.lit("product/") + pl.col("product_id"), products, "product_source_row_id")
+    if fa is not None:
+        add(pl.lit("free_allocation/") + pl.col("product_id"), fa, "source_row_ids")
     for col in ("source_row_ids", "supplier_emissions_row_ids"):
         add(pl.lit("precursor/") + pl.col("precursor_key"), prec, col)
     if not parts:
@@ -393,32 +378,38 @@ def evidence(
         .agg(rows=pl.col("text").str.join(","))
         .select("subject", "source_file", "rows")
     )
-    return pl.concat([runs, odd, *refs]).sort("subject", "source_file", "rows")
+    lines = pl.concat([runs, odd])
+    if products.height:
+        lines = _refer_to_process(lines, products.select("product_id", "process_id"))
+    return lines.sort("subject", "source_file", "rows")
 
 
-def _beyond_process(df: pl.DataFrame, procs: pl.DataFrame) -> pl.DataFrame:
-    """A good's source rows are its process's rows plus a few (its product row, its precursors): when they
-    include all of the process's, keep only the others and mark `covers` (the Evidence sheet then refers to the
-    process's lines instead of repeating 10^5 ids per good)."""
-    if procs.is_empty() or "source_row_ids" not in procs.columns:
-        return df.with_columns(covers=pl.lit(False))
-    proc_ids = procs.select("process_id", pl.col("source_row_ids").alias("_proc_ids"))
-    joined = df.join(proc_ids, on="process_id", how="left")
-    covers = pl.col("_proc_ids").is_not_null() & (
-        pl.col("_proc_ids").list.set_difference("source_row_ids").list.len() == 0
+def _refer_to_process(lines: pl.DataFrame, goods: pl.DataFrame) -> pl.DataFrame:
+    """A good's source rows are its process's rows plus a few (its product row, its precursors). When a good's
+    lines repeat every line of its process identically (same file, same row ranges: the same ids), drop them and
+    say 'every row listed for process/<id>' instead, so 10^5 ids are not listed once per good."""
+    own = lines.filter(
+        pl.col("subject").str.starts_with("product/") | pl.col("subject").str.starts_with("free_allocation/")
     )
-    return joined.with_columns(
-        covers=covers.fill_null(False),
-        source_row_ids=pl.when(covers)
-        .then(pl.col("source_row_ids").list.set_difference("_proc_ids"))
-        .otherwise(pl.col("source_row_ids")),
-    ).drop("_proc_ids")
-
-
-def _process_refs(prefix: str, df: pl.DataFrame) -> pl.DataFrame:
-    """Evidence lines saying 'and every row listed for process/<id>' (no file of their own: not a source)."""
-    return df.filter(pl.col("covers")).select(
-        subject=pl.lit(prefix) + pl.col("product_id"),
-        source_file=pl.lit(""),
-        rows=pl.lit(PROCESS_REF) + pl.col("process_id"),
+    own = own.with_columns(product_id=pl.col("subject").str.replace(r"^[a-z_]+/", "")).join(
+        goods, on="product_id", how="inner"
     )
+    proc = lines.filter(pl.col("subject").str.starts_with("process/")).select(
+        pl.col("subject").str.replace("^process/", "").alias("process_id"), "source_file", "rows"
+    )
+    if own.is_empty() or proc.is_empty():
+        return lines
+    n_proc = proc.group_by("process_id").len("n_proc")
+    dup = own.join(proc, on=["process_id", "source_file", "rows"], how="semi")
+    covered = (
+        dup.group_by("subject", "process_id")
+        .len("n_dup")
+        .join(n_proc, on="process_id")
+        .filter(pl.col("n_dup") == pl.col("n_proc"))
+        .select("subject", "process_id")
+    )
+    drop = dup.join(covered, on="subject", how="semi").select("subject", "source_file", "rows")
+    refs = covered.select(  # no file of its own: not a source
+        "subject", source_file=pl.lit(""), rows=pl.lit(PROCESS_REF) + pl.col("process_id")
+    )
+    return pl.concat([lines.join(drop, on=["subject", "source_file", "rows"], how="anti"), refs])
