@@ -264,3 +264,17 @@ def test_indirect_split_by_hand():
     assert out["P1"]["default_per_t"] == pytest.approx(0.7, rel=1e-12)
     assert out["P2"]["default_per_t"] == pytest.approx(0.77, rel=1e-12)
     assert out["P3"]["default_per_t"] is None and "Mix" in out["P3"]["reason"]
+
+
+def test_check_reports_a_cell_that_does_not_read_back(demo_marts, docs, tmp_path):
+    """A workbook changed after writing (a value edited, one formula injected) fails the re-read comparison."""
+    doc = docs[0]
+    path = write(doc, tmp_path)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Summary_Communication"]
+    ws["I26"] = 123.0  # SEE (direct) of the first product
+    ws["G12"] = '=HYPERLINK("http://x")'
+    wb.save(path)
+    failures = check(doc, tmp_path, demo_marts)
+    assert any("Summary_Communication!I26" in f for f in failures), failures
+    assert any("Summary_Communication!G12" in f for f in failures), failures

@@ -392,6 +392,9 @@ def expected(value: Any) -> Any:
     return neutralise(str(value))
 
 
+MAX_CELL_FAILURES = 20
+
+
 def check(doc: ReportDoc, out_dir: Path, marts: Marts) -> list[str]:
     """Failures (one line each): a cell that does not read back as meant, a non-finite value, an exported good
     of the installation and year without an SEE in the product table."""
@@ -416,6 +419,8 @@ def check(doc: ReportDoc, out_dir: Path, marts: Marts) -> list[str]:
                     out.append(f"{where}: {name}!{_ref(c)} reads back {have!r}, meant {want!r}")
             elif have != want:
                 out.append(f"{where}: {name}!{_ref(c)} reads back {have!r}, meant {want!r}")
+    if len(out) > MAX_CELL_FAILURES:  # one line per cell would flood the console when a whole sheet is off
+        out = [*out[:MAX_CELL_FAILURES], f"{where}: … and {len(out) - MAX_CELL_FAILURES} more cells differ"]
     iid, year = doc.meta.get("installation_id"), doc.meta.get("year")
     with_see = {p["product_id"] for p in doc.model["products"] if p.get("see_direct") is not None}
     ex = exported_goods(marts).filter((pl.col("installation_id") == iid) & (pl.col("year") == year))
