@@ -36,6 +36,7 @@ REQUIRED_MARTS = (
     "dim_installation",
     "dim_process",
     "dim_product",
+    "dim_supplier",
     "fct_goods_see",
     "fct_process_see",
     "fct_installation_emissions",
@@ -197,7 +198,8 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
     ps = _by_key(_year_rows(marts["fct_process_see"]))
     ie = _by_key(_year_rows(marts["fct_installation_emissions"]))
     st = _by_key(_year_rows(marts["fct_stream_emissions"]))
-    pi = _by_key(_year_rows(marts["fct_precursor_inputs"]))
+    suppliers = marts["dim_supplier"].select("supplier_id", pl.col("name").alias("supplier_name"))
+    pi = _by_key(_year_rows(marts["fct_precursor_inputs"]).join(suppliers, on="supplier_id", how="left"))
     fa_mart = marts.get(FREE_ALLOCATION_MART)
     fa = _by_key(_year_rows(fa_mart)) if fa_mart is not None else None
     insts = {r["installation_id"]: r for r in marts["dim_installation"].iter_rows(named=True)}

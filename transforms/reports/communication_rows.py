@@ -178,6 +178,7 @@ PRECURSOR_FIELDS = (
     "material_id",
     "cn_code",
     "supplier_id",
+    "supplier_name",
     "supplier_installation_id",
     "origin_country",
     "quantity_source",

@@ -204,6 +204,7 @@ PRECURSOR_COLUMNS = (
     ("Material / supplying process", "物料/供应过程", "material_or_process", "text"),
     ("CN Codes", "CN编码", "cn_code", "text"),
     ("Supplier", "供应商", "supplier_id", "text"),
+    ("Operator of origin (supplier name)", "原产运营者（供应商名称）", "supplier_name", "text"),
     ("Origin installation", "原产装置", "supplier_installation_id", "text"),
     ("Country of origin", "原产国", "origin_country", "text"),
     ("Mass consumed (t)", "消耗量（吨）", "mass_t", "tonnes"),
