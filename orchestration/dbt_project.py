@@ -48,8 +48,24 @@ lingtan_dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 lingtan_dbt_project.prepare_if_dev()
 
 
+_PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+
+
+def manifest_is_stale(manifest: Path) -> bool:
+    """A project file newer than the manifest: the assets would not match what `dbt build` runs."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    root = Path(lingtan_dbt_project.project_dir)
+    files = [root / "dbt_project.yml", root / "profiles.yml", root / "packages.yml"]
+    for sub in _PROJECT_SOURCES:
+        files += [p for p in (root / sub).rglob("*") if p.is_file()]
+    return any(p.exists() and p.stat().st_mtime > built for p in files)
+
+
 def ensure_manifest() -> Path:
-    """Parse the project when no manifest exists yet (a fresh clone run outside `dg dev`); returns its path."""
-    if not lingtan_dbt_project.manifest_path.exists():
+    """Parse the project when its manifest is missing (a fresh clone run outside `dg dev`) or older than a project
+    file (a pulled or edited model); returns its path."""
+    if manifest_is_stale(lingtan_dbt_project.manifest_path):
         lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
     return lingtan_dbt_project.manifest_path

@@ -29,6 +29,9 @@ from transforms.paths import REPO_ROOT
 # The committed instance settings (telemetry off, warehouse pools, run queue): copied into a new instance.
 INSTANCE_TEMPLATE = REPO_ROOT / "dagster_home" / "dagster.yaml"
 LOGS_KEPT = 30  # run logs under <home>/logs (each a few hundred kB): older ones are deleted
+# Finished runs kept in the instance (each ~5 MB of sqlite: events, asset index, step stdout). Every nightly run
+# materialises every asset, so the latest materialisation of each asset is always in a kept run.
+RUNS_KEPT = 60
 STAGES = ("ingest", "engines", "dbt", "publish", "reports")
 TAG_PID, TAG_HOST, TAG_ORIGIN = "lingtan/pid", "lingtan/host", "lingtan/origin"
 
@@ -93,6 +96,23 @@ def reap_orphan_runs(instance: dg.DagsterInstance) -> list[str]:
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
             reaped.append(run.run_id)
     return reaped
+
+
+def prune_runs(instance: dg.DagsterInstance, keep: int = RUNS_KEPT) -> list[str]:
+    """Delete finished runs beyond the newest `keep` (their events and step logs go with them)."""
+    finished = instance.get_runs(
+        filters=dg.RunsFilter(
+            statuses=[
+                dg.DagsterRunStatus.SUCCESS,
+                dg.DagsterRunStatus.FAILURE,
+                dg.DagsterRunStatus.CANCELED,
+            ]
+        )
+    )  # newest first
+    old = [r.run_id for r in finished[keep:]]
+    for run_id in old:
+        instance.delete_run(run_id)
+    return old
 
 
 # --- progress ----------------------------------------------------------------------------------------------
@@ -319,6 +339,10 @@ def run_nightly(
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             )
+            for pruned in prune_runs(instance):
+                log.write(
+                    f"deleted run {pruned} from the Dagster instance (keeping the newest {RUNS_KEPT})\n"
+                )
         finally:
             progress.finish()
             instance.dispose()
@@ -364,24 +388,14 @@ def _collect(result: Any, out: RunOutcome) -> None:
                     + (f" ({details.value})" if details else "")
                 )
         elif ev.event_type_value == "STEP_FAILURE":
-            err = ev.event_specific_data.error
-            out.failed_steps.append(
-                f"{ev.step_key}: {err.message.strip().splitlines()[0] if err else 'failed'}"
-            )
+            out.failed_steps.append(f"{ev.step_key}: {_root_cause(ev.event_specific_data.error)}")
 
 
-def instance_summary(instance_dir: Path, run_id: str) -> dict[str, Any]:
-    """What the Dagster UI will show for a run: its status and how many materialisations and check
-    evaluations the instance stored (used by tests and `lingtan run --debug`)."""
-    instance = dg.DagsterInstance.from_config(str(instance_dir))
-    try:
-        run = instance.get_run_by_id(run_id)
-        records = instance.all_logs(run_id)
-        kinds = [r.dagster_event.event_type_value for r in records if r.dagster_event]
-        return {
-            "status": run.status.value if run else None,
-            "materializations": kinds.count("ASSET_MATERIALIZATION"),
-            "check_evaluations": kinds.count("ASSET_CHECK_EVALUATION"),
-        }
-    finally:
-        instance.dispose()
+def _root_cause(err: Any) -> str:
+    """The innermost error's first line ("KeyError: 'model.x'"), not Dagster's "Error occurred while …"."""
+    while err is not None and getattr(err, "cause", None) is not None:
+        err = err.cause
+    if err is None:
+        return "failed"
+    lines = [ln for ln in err.message.strip().splitlines() if ln.strip()]
+    return lines[0] if lines else err.cls_name or "failed"

@@ -1,0 +1,165 @@
+"""`lingtan run` records into the persistent Dagster instance the UI reads (<home>/dagster): the run, every
+asset materialisation with its metadata and every check evaluation; and its console is quiet — one line per
+stage, no dbt lines, no escape codes, the log file named."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from typer.testing import CliRunner
+
+from orchestration.cli import app
+from orchestration.lib.home import Home
+from tests.ingest.helpers import drop
+
+pytestmark = pytest.mark.slow
+
+SUPPLIERS = "supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n"
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny landing zone (one suppliers file with one bad row) through the whole nightly job, as a user runs
+    it; DAGSTER_HOME unset so the instance is <home>/dagster."""
+    root = tmp_path_factory.mktemp("instance")
+    landing, home = root / "landing", root / "home"
+    drop(landing, "suppliers", "2026-01-05", "s.csv", SUPPLIERS)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        out = CliRunner().invoke(
+            app, ["run", "--landing", str(landing), "--home", str(home), "--date", "2026-11-24"]
+        )
+    return Home(home), out
+
+
+def _instance(home: Home) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home.root / "dagster"))
+
+
+def test_the_home_instance_holds_the_run_materialisations_and_checks(tiny_run):
+    from orchestration.definitions import defs
+
+    home, out = tiny_run
+    assert out.exit_code == 0, out.output
+    job = defs().resolve_job_def("nightly")
+    assets = {k for k in job.asset_layer.asset_graph.get_all_asset_keys() if job.asset_layer.has(k)}
+    checks = set(job.asset_layer.asset_graph.asset_check_keys)
+    instance = _instance(home)
+    try:
+        runs = instance.get_runs()
+        assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
+        run = runs[0]
+        assert run.tags["lingtan/origin"] == "lingtan run" and run.tags["lingtan/since"] == "2026-01-05"
+        events = [e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event]
+        materialised = {
+            e.event_specific_data.materialization.asset_key
+            for e in events
+            if e.event_type_value == "ASSET_MATERIALIZATION"
+        }
+        evaluated = {
+            dg.AssetCheckKey(e.event_specific_data.asset_key, e.event_specific_data.check_name)
+            for e in events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        }
+        assert materialised == assets  # every asset the job declares, as the UI lists them
+        assert evaluated == checks  # every check evaluated
+        # the metadata the UI shows with the latest materialisation (row accounting of the suppliers drop)
+        latest = instance.get_latest_materialization_event(dg.AssetKey(["raw", "suppliers"]))
+        md = latest.asset_materialization.metadata
+        assert (md["rows_read"].value, md["rows_accepted"].value, md["rows_quarantined"].value) == (2, 1, 1)
+        assert latest.asset_materialization.partition == "2026-11-24"  # the run's one partition
+    finally:
+        instance.dispose()
+
+
+def test_the_instance_is_configured_for_the_ui(tiny_run):
+    home, _ = tiny_run
+    config = (home.root / "dagster" / "dagster.yaml").read_text()
+    assert re.search(r"telemetry:\n\s+enabled: false", config)
+    assert re.search(r"nux:\n\s+enabled: false", config)
+    instance = _instance(home)
+    try:
+        assert instance.event_log_storage.supports_global_concurrency_limits
+        pools = instance.get_concurrency_config().pool_config
+        assert pools.default_pool_limit == 1  # one DuckDB writer at a time across UI and CLI runs
+        assert not instance.telemetry_enabled and not instance.nux_enabled
+    finally:
+        instance.dispose()
+
+
+def test_console_is_one_line_per_stage_and_tool_output_goes_to_the_log(tiny_run):
+    home, out = tiny_run
+    text = out.output
+    assert "\x1b[" not in text and "\r" not in text  # not a terminal: no escape codes, no live line
+    stage_lines = [
+        ln.split()[0] for ln in text.splitlines() if re.match(r"  (ingest|engines|dbt|publish) ", ln)
+    ]
+    assert stage_lines == ["ingest", "engines", "dbt", "publish"], text
+    assert re.search(r"ingest\s+16 datasets: 2 rows read, 1 accepted, 1 quarantined", text), text
+    assert not re.search(r"\d+ of \d+ (START|OK|PASS)", text)  # dbt's own lines stay off the console
+    log = re.search(r"^log:\s+(\S+)$", text, re.M)
+    assert log, text
+    body = Path(log.group(1)).read_text(encoding="utf-8")
+    assert re.search(r"\d+ of \d+ (START|OK|PASS)", body)  # … they are in the log whose path was printed
+    assert "\x1b[" not in body
+    assert os.path.dirname(log.group(1)) == str(home.root / "logs")
+
+
+def test_a_killed_run_is_reaped_so_the_pool_is_free_again(tmp_path, monkeypatch):
+    import socket
+
+    from orchestration.pipeline import TAG_HOST, TAG_PID, dagster_home, reap_orphan_runs
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = dg.DagsterInstance.from_config(str(dagster_home(Home(tmp_path))))
+    try:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        run_id = str(uuid.uuid4())
+        instance.add_run(
+            dg.DagsterRun(
+                job_name="nightly",
+                run_id=run_id,
+                status=dg.DagsterRunStatus.STARTED,
+                tags={TAG_PID: str(dead.pid), TAG_HOST: socket.gethostname()},
+            )
+        )
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default("duckdb_warehouse")
+        assert storage.claim_concurrency_slot("duckdb_warehouse", run_id, "lingtan_dbt").is_claimed
+        assert reap_orphan_runs(instance) == [run_id]
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        assert storage.get_concurrency_info("duckdb_warehouse").active_slot_count == 0
+        assert reap_orphan_runs(instance) == []  # once
+    finally:
+        instance.dispose()
+
+
+def test_old_runs_are_pruned_newest_kept(tmp_path, monkeypatch):
+    from orchestration.pipeline import dagster_home, prune_runs
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    instance = dg.DagsterInstance.from_config(str(dagster_home(Home(tmp_path))))
+    try:
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        for run_id in ids:  # oldest first
+            instance.add_run(
+                dg.DagsterRun(job_name="nightly", run_id=run_id, status=dg.DagsterRunStatus.SUCCESS)
+            )
+        running = str(uuid.uuid4())
+        instance.add_run(
+            dg.DagsterRun(job_name="nightly", run_id=running, status=dg.DagsterRunStatus.STARTED)
+        )
+        assert sorted(prune_runs(instance, keep=1)) == sorted(ids[:2])
+        assert {r.run_id for r in instance.get_runs()} == {
+            ids[2],
+            running,
+        }  # a run in progress is never pruned
+    finally:
+        instance.dispose()
