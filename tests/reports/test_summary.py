@@ -251,3 +251,17 @@ def test_park_indicators_show_when_the_mart_exists(demo_marts, tmp_path: Path):
     text = path.read_text(encoding="utf-8")
     assert "清洁能源消费占比" in text and "fail · 未达标" in text and "园区指标尚未计算" not in text
     assert summary.KIND.check(doc, tmp_path, demo_marts) == []
+
+
+def test_long_rankings_fold_into_others_and_keep_every_figure(demo_marts, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(summary, "TOP_N", 4)
+    doc = summary.build(demo_marts, RUN)[-1]
+    f = doc.figures
+    importers = [k for k in f if k.startswith("importer/") and k.endswith("/embedded_chargeable_tco2e")]
+    assert len(importers) > 4 and len(doc.model["importers"]) == 4 and doc.model["importers"][-1].get("other")
+    shown = sum(r["value"] for r in doc.model["importers"][:3])
+    assert close(shown + f["importers_other/embedded_chargeable_tco2e"], f["total/embedded_chargeable_tco2e"])
+    assert f["importers_other/count"] == len(importers) - 3
+    (path,) = summary.KIND.write(doc, tmp_path)
+    assert "others" in path.read_text(encoding="utf-8")
+    assert summary.KIND.check(doc, tmp_path, demo_marts) == []
