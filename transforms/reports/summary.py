@@ -383,16 +383,17 @@ def _quality(marts: Marts, year: int, figs: dict[str, Figure]) -> list[dict]:
     return out
 
 
-def _sources(lines: pl.DataFrame, goods: pl.DataFrame) -> frozenset[str]:
-    """Landing files (`dataset/drop/file`) behind the year's export lines and their goods' SEE."""
+def _sources(lines: pl.DataFrame, goods: pl.DataFrame, files: pl.DataFrame) -> frozenset[str]:
+    """Landing files (`dataset/drop/file`) behind the page: the year's export lines and their goods' SEE, and
+    every file dropped in the year (the data-quality block shows them; shipments and bills come from them)."""
     ids = pl.concat(
         [
             lines.select(pl.col("source_row_id").alias("id")),
             goods.select(pl.col("source_row_ids").explode().alias("id")),
+            files.select(pl.col("file").alias("id")),
         ]
     )
-    files = ids.select(pl.col("id").drop_nulls().str.replace(r"#.*$", "").unique())
-    return frozenset(files.to_series().to_list())
+    return frozenset(ids.select(pl.col("id").drop_nulls().str.replace(r"#.*$", "").unique()).to_series())
 
 
 def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
@@ -401,7 +402,7 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
     goods, process = marts["fct_goods_see"], marts["fct_process_see"]
     parts = _lines_with_parts(all_lines, goods, process)
     by_year = parts.partition_by("declaration_year", as_dict=True, maintain_order=True)
-    empty, transport = parts.clear(), _transport(marts)
+    empty, transport, dq = parts.clear(), _transport(marts), marts["fct_data_quality"]
     docs = []
     for year in report_years(marts):
         figs: dict[str, Figure] = {"year": year}
@@ -444,7 +445,7 @@ def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:
                 title=f"lingtan summary {year} · {year} 年度汇总",
                 model=model,
                 figures=figs,
-                sources=_sources(lines, year_goods),
+                sources=_sources(lines, year_goods, dq.filter(pl.col("drop_date").dt.year() == year)),
                 installations=installations,
                 meta={
                     "year": year,
