@@ -37,8 +37,11 @@ META = "report.json"
 PRESIGN_SECONDS = 24 * 3600  # download links shown in the Dagster UI expire after a day
 
 
-def read_marts(warehouse: Path, names: Iterable[str]) -> dict[str, pl.DataFrame]:
-    """The named marts of the published warehouse (schema `marts`) as polars frames, read-only."""
+def read_marts(
+    warehouse: Path, names: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, pl.DataFrame]:
+    """The named marts of the published warehouse (schema `marts`) as polars frames, read-only; `optional`
+    marts are read when the warehouse has them (a kind shows "no data" otherwise)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         have = {
@@ -52,6 +55,9 @@ def read_marts(warehouse: Path, names: Iterable[str]) -> dict[str, pl.DataFrame]
             if name not in have:
                 raise KeyError(f"mart {name!r} is not in {warehouse}")
             out[name] = con.execute(f'select * from marts."{name}"').pl()
+        for name in dict.fromkeys(optional):
+            if name in have and name not in out:
+                out[name] = con.execute(f'select * from marts."{name}"').pl()
         return out
     finally:
         con.close()
@@ -152,7 +158,11 @@ def run_report_stage(
     shutil.rmtree(staging_root, ignore_errors=True)  # what a killed run left behind
     stage_dir = staging_root / run_id
     result = StageResult()
-    marts = read_marts(home.warehouse, [*gate.MARTS, *(m for k in kinds for m in k.marts)])
+    marts = read_marts(
+        home.warehouse,
+        [*gate.MARTS, *(m for k in kinds for m in k.marts)],
+        optional=[m for k in kinds for m in getattr(k, "optional_marts", ())],
+    )
     failures = gate.content_failures(marts)
     manifest = run_manifest(home, run_id)
     manifest_rel = f"{MANIFEST_KIND}/{run_id}/v1/manifest.json"

@@ -65,7 +65,7 @@ def reports(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> Iterat
             passed=not part.blocked,
             metadata={
                 "blocked": dg.MetadataValue.json(part.blocked),
-                "details": "; ".join(lines)[:2000] if lines else "ok",
+                "details": "\n".join(lines)[:4000] if lines else "ok",  # one line per failure
             },
         )
     for kind in KINDS:
