@@ -268,3 +268,10 @@ def test_cli_lists_and_gets_versions(tmp_path):
             app, ["reports", "get", bad, "--to", str(tmp_path / "o2"), "--home", str(home.root)]
         )
         assert res.exit_code == 1 and "lingtan reports list" in res.output
+
+
+def test_float_noise_is_not_a_new_version():
+    a = ReportDoc("k", "x", "t", None, {"v": 0.1 + 0.2, "n": 3})
+    b = ReportDoc("k", "x", "t", None, {"v": 0.3, "n": 3})
+    c = ReportDoc("k", "x", "t", None, {"v": 0.3000001, "n": 3})
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()

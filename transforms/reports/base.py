@@ -56,16 +56,20 @@ class ReportDoc:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        """Content hash of what the report says (not of file bytes): equal fingerprints publish nothing."""
+        """Content hash of what the report says (not of file bytes): equal fingerprints publish nothing. Floats
+        count to FINGERPRINT_DIGITS significant digits, so summation-order noise (~1e-16) is not a new version."""
         canon = json.dumps(
             {k: _canonical(v) for k, v in sorted(self.figures.items())}, sort_keys=True, ensure_ascii=False
         )
         return hashlib.sha256(canon.encode("utf-8")).hexdigest()
 
 
+FINGERPRINT_DIGITS = 12  # significant digits compared: a float sum's last-bit noise is no change of report
+
+
 def _canonical(v: Figure) -> Figure:
     if isinstance(v, float):
-        return repr(v) if math.isfinite(v) else f"nonfinite:{v}"
+        return f"{v:.{FINGERPRINT_DIGITS}g}" if math.isfinite(v) else f"nonfinite:{v}"
     return v
 
 
