@@ -296,8 +296,11 @@ def run_nightly(
     home: str | None = None,
     up_to: date | None = None,
     echo: Callable[[str], Any] | Console = print,
+    record: bool = True,
 ) -> RunOutcome:
-    """Run the nightly job. `echo` receives the progress lines (or pass a Console for a live terminal line)."""
+    """Run the nightly job. `echo` receives the progress lines (or pass a Console for a live terminal line).
+    `record=False` runs in a throw-away in-memory Dagster instance: same outputs, nothing for the UI, no pool
+    shared with other processes, and no sqlite write per event (tests that only read the outputs)."""
     from orchestration.definitions import defs
 
     console = echo if isinstance(echo, Console) else Console(echo=echo)
@@ -314,15 +317,23 @@ def run_nightly(
     start, end = run_window(Landing.open(landing_u), h, up_to)
     started = datetime.now(UTC)
     log_path = new_log(h, started)
-    instance_dir = dagster_home(h)
+    instance_dir = dagster_home(h) if record else None
     console.line(f"lingtan run: drops up to {end} (pending from {start}), home {h.root}")
     console.line(f"  log      {log_path}")
-    console.line(f"  dagster  {instance_dir}  (make dev shows this run)")
+    console.line(
+        f"  dagster  {instance_dir}  (make dev shows this run)"
+        if instance_dir
+        else "  dagster  in-memory instance (not recorded)"
+    )
     run_id = str(uuid.uuid4())
     with console.capture_output(log_path) as log:
         job = defs().resolve_job_def("nightly")
         progress = Progress(job, console, log)
-        instance = dg.DagsterInstance.from_config(str(instance_dir))
+        instance = (
+            dg.DagsterInstance.from_config(str(instance_dir))
+            if instance_dir
+            else dg.DagsterInstance.ephemeral()
+        )
         try:
             for orphan in reap_orphan_runs(instance):
                 log.write(f"marked orphaned run {orphan} failed and freed its pool slots\n")
