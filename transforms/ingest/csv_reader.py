@@ -21,6 +21,8 @@ import itertools
 import re
 from collections.abc import Callable
 
+import polars as pl
+
 from transforms.ingest.base import (
     CONTROL_CHARS,
     MAX_CELL_CHARS,
@@ -157,11 +159,11 @@ def read_csv_text(
 ) -> TableRead:
     if not text.strip():
         raise FileRejected("file has no header and no rows (empty)")
-    lines = io.StringIO(text, newline="").readlines()  # \n, \r\n and \r all end a line (mixed newlines)
-    delimiter = _sniff_delimiter(lines)
+    delimiter = _sniff_delimiter(io.StringIO(text[: 1 << 16], newline="").readlines())
     rows: list[list[str] | None] | None = _fast_records(text, delimiter)
     forced: dict[int, str] = {}  # id(record) → the reason it is quarantined whatever its fields
     if rows is None:  # some record spans several lines or failed: split them as a person sees them
+        lines = io.StringIO(text, newline="").readlines()  # \n, \r\n and \r all end a line (mixed newlines)
         # the header as a person sees it: the first physical line with several fields (title rows have one)
         heads = (f for ln in lines[:HEADER_SEARCH_ROWS] if (f := _one_line(ln, delimiter)[0]) and len(f) > 1)
         n_guess = len(next(heads, []))
@@ -200,8 +202,11 @@ def read_csv_text(
     notes = [] if delimiter == "," else [f"separator {'tab' if delimiter == chr(9) else repr(delimiter)}"]
     if header_at:
         notes.append(f"skipped {header_at} title row(s) above the header")
-    # one C-speed scan lets validation skip its per-cell check on clean files
-    clean = not _CONTROL.search(text) and max(map(len, lines)) <= MAX_CELL_CHARS
-    return TableRead(
-        headers, frame(headers, good, numbers), "csv", encoding, broken, notes, cells_clean=clean
+    table = frame(headers, good, numbers)
+    # one C-speed scan and a column maximum let validation skip its per-cell check on clean files (bytes ≥
+    # characters, so a table within the limit in bytes is within it in characters)
+    longest = (
+        table.select(pl.max_horizontal(pl.exclude("_row_number").str.len_bytes().max())).item() if n else 0
     )
+    clean = not _CONTROL.search(text) and (longest or 0) <= MAX_CELL_CHARS
+    return TableRead(headers, table, "csv", encoding, broken, notes, cells_clean=clean)

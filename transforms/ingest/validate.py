@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from transforms.contracts import Dataset
-from transforms.ingest.base import TableRead
+from transforms.ingest.base import CONTROL_CHARS, TableRead
 from transforms.ingest.cells import cell_problem, parse_column
 from transforms.text import nfkc, norm_key
 
@@ -147,26 +147,20 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         work = work.with_columns(src.alias("__s"))
         v, e = parse_column(col, pl.col("__s"), work, {k: pl.col(f"__v_{k}") for k in values if k in found})
         cell = _reader_problems(table, idx, col.kind)
-        work = work.with_columns(
-            (cell if table.cells_clean else pl.coalesce(cell, cell_problem(pl.col(f"c{idx}")))).alias(
-                f"__c_{col.name}"
-            ),
-            v.cast(col.dtype).alias(f"__v_{col.name}"),
-            e.alias(f"__e_{col.name}"),
-        )
+        if not table.cells_clean:
+            check = cell_problem(pl.col(f"c{idx}"))
+            cell = check if cell is None else pl.coalesce(cell, check)
+        work = work.with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
         values[col.name] = pl.col(f"__v_{col.name}")
-        errors.append((col.name, pl.col(f"__c_{col.name}")))
+        missing = pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null()
+        if cell is not None:  # the fast path (clean CSV text, no reader problem) has none
+            work = work.with_columns(cell.alias(f"__c_{col.name}"))
+            errors.append((col.name, pl.col(f"__c_{col.name}")))
+            missing = missing & pl.col(f"__c_{col.name}").is_null()
         errors.append((col.name, pl.col(f"__e_{col.name}")))
         if col.required:
             errors.append(
-                (
-                    col.name,
-                    pl.when(
-                        pl.col(f"__v_{col.name}").is_null()
-                        & pl.col(f"__e_{col.name}").is_null()
-                        & pl.col(f"__c_{col.name}").is_null()
-                    ).then(pl.lit(f"required value missing in column {col.name}")),
-                )
+                (col.name, pl.when(missing).then(pl.lit(f"required value missing in column {col.name}")))
             )
 
     present = {c: values[c] for c in dataset.column_names}
@@ -250,7 +244,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         **lineage,
         row_number=pl.col("_row_number"),
         column=pl.col("__first"),
-        reason=pl.col("__reason"),
+        reason=pl.col("__reason").str.replace_all(CONTROL_CHARS, "\ufffd"),  # a NUL quoted in a reason, shown
         raw=pl.col("__raw"),
         key=pl.col("__key"),
     )
@@ -268,7 +262,7 @@ def lineage_file(file: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"%{ord(m.group()):02X}", out)
 
 
-def _reader_problems(table: TableRead, idx: int, kind: str) -> pl.Expr:
+def _reader_problems(table: TableRead, idx: int, kind: str) -> pl.Expr | None:
     """The reader's verdict on cells of column `idx` (formula without cached value, JSON array, NaN), as
     the row's reason; a JSON object is what a column of lingtanType json holds."""
     hits = {
@@ -277,7 +271,7 @@ def _reader_problems(table: TableRead, idx: int, kind: str) -> pl.Expr:
         if p.column_index == idx and not (p.kind == "structured" and kind == "json")
     }
     if not hits:
-        return pl.lit(None, pl.String)
+        return None
     return pl.col("_row_number").replace_strict(
         list(hits), list(hits.values()), default=None, return_dtype=pl.String
     )
