@@ -163,3 +163,34 @@ def test_old_runs_are_pruned_newest_kept(tmp_path, monkeypatch):
         }  # a run in progress is never pruned
     finally:
         instance.dispose()
+
+
+def test_dbt_target_folders_and_run_logs_are_pruned(tmp_path):
+    from datetime import UTC, datetime
+
+    from orchestration.defs.warehouse.dbt import prune_targets
+    from orchestration.pipeline import LOGS_KEPT, new_log
+
+    target = tmp_path / "target"
+    for i in range(5):
+        d = target / f"lingtan_dbt-run{i}"
+        d.mkdir(parents=True)
+        os.utime(d, (1_000_000 + i, 1_000_000 + i))  # run0 oldest
+    (target / "manifest.json").write_text("{}")
+    removed = prune_targets(target, keep=3)
+    assert sorted(p.name for p in removed) == ["lingtan_dbt-run0", "lingtan_dbt-run1"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "lingtan_dbt-run2",
+        "lingtan_dbt-run3",
+        "lingtan_dbt-run4",
+        "manifest.json",
+    ]
+    home = Home(tmp_path / "home")
+    logs = home.root / "logs"
+    logs.mkdir(parents=True)
+    for i in range(LOGS_KEPT + 5):
+        (logs / f"run-20260101T0000{i:02d}Z-1.log").write_text("x")
+    path = new_log(home, datetime(2026, 12, 2, tzinfo=UTC))
+    path.write_text("new")
+    kept = sorted(p.name for p in logs.glob("run-*.log"))
+    assert len(kept) == LOGS_KEPT and kept[-1] == path.name
