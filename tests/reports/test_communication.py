@@ -278,3 +278,14 @@ def test_check_reports_a_cell_that_does_not_read_back(demo_marts, docs, tmp_path
     failures = check(doc, tmp_path, demo_marts)
     assert any("Summary_Communication!I26" in f for f in failures), failures
     assert any("Summary_Communication!G12" in f for f in failures), failures
+
+
+def test_without_the_free_allocation_mart_the_sefa_columns_stay_empty_with_a_note(demo_marts, tmp_path):
+    from transforms.reports.communication import FREE_ALLOCATION_MART, FREE_ALLOCATION_MISSING
+
+    marts = {k: v for k, v in demo_marts.items() if k != FREE_ALLOCATION_MART}
+    doc = build(marts, CONFIG)[0]
+    assert doc.model["free_allocation"] is None and FREE_ALLOCATION_MISSING in doc.model["notes"]
+    assert not any(k.startswith("free_allocation/") for k in doc.figures)
+    write(doc, tmp_path)
+    assert check(doc, tmp_path, marts) == []

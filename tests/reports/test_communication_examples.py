@@ -72,7 +72,7 @@ def communicated(request, tmp_path_factory):
         run_nightly(str(root / "landing"), str(root / "home"), date(2024, 2, 1), echo=lambda *_: None)
     home = Home(root / "home")
     assert home.warehouse.exists(), "the nightly run published no warehouse"
-    marts = read_marts(home.warehouse, KIND.marts)
+    marts = read_marts(home.warehouse, KIND.marts, optional=KIND.optional_marts)
     docs = KIND.build(marts, ReportConfig(run_date=date(2024, 2, 1)))
     [doc] = [d for d in docs if d.meta["year"] == "2023"]
     out = root / "out"

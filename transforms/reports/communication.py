@@ -43,8 +43,8 @@ REQUIRED_MARTS = (
     "fct_stream_emissions",
     "fct_precursor_inputs",
     "fct_cbam_export_lines",
-    FREE_ALLOCATION_MART,
 )
+OPTIONAL_MARTS = (FREE_ALLOCATION_MART,)  # read when the warehouse has it (older warehouses: SEFA left empty)
 CARBON_PRICE_NOTE = (
     "carbon price paid: no mart carries it per installation and good (carbon_prices rows are staged only); "
     "the carbon-price columns are left empty"
@@ -309,6 +309,7 @@ class _Kind:
     name = NAME
     writer_version = WRITER_VERSION
     marts = REQUIRED_MARTS
+    optional_marts = OPTIONAL_MARTS
 
     def build(self, marts: Marts, config: ReportConfig) -> list[ReportDoc]:
         return build(marts, config)
