@@ -159,7 +159,15 @@ def run(
     landing: Annotated[str, typer.Option(help="Landing zone: folder or s3://bucket/prefix.")] = "",
     home: Annotated[str, typer.Option(help="Home for lake, warehouse, reports, run records.")] = "",
     date_: Annotated[str, typer.Option("--date", help="Process drops up to this date (YYYY-MM-DD).")] = "",
+    certificate_price: Annotated[
+        str,
+        typer.Option(
+            "--certificate-price",
+            help="EUR per CBAM certificate for the reports' cost estimates (else $LINGTAN_CERTIFICATE_PRICE).",
+        ),
+    ] = "",
 ) -> None:
+    from orchestration.lib.config import CERTIFICATE_PRICE_ENV
     from orchestration.lib.console import Console
     from orchestration.pipeline import LandingMissing, run_nightly
 
@@ -167,6 +175,14 @@ def run(
         up_to = date.fromisoformat(date_) if date_ else None
     except ValueError:
         fail(f"--date must be a real date as YYYY-MM-DD, got {date_!r}")
+    if certificate_price:
+        try:
+            price = float(certificate_price)
+        except ValueError:
+            price = -1.0
+        if not 0 <= price < float("inf"):
+            fail(f"--certificate-price must be a price in EUR ≥ 0, got {certificate_price!r}")
+        os.environ[CERTIFICATE_PRICE_ENV] = repr(price)
     console = Console(sys.stdout)
     try:
         out = run_nightly(landing or None, home or None, up_to, echo=console)
@@ -195,8 +211,8 @@ def run(
         typer.echo(f"warehouse:  {out.home.warehouse}  (lingtan sql)")
     if out.run_record:
         typer.echo(f"run record: {out.run_record}")
-    if out.home.reports.exists():
-        typer.echo(f"reports:    {out.home.reports}  (lingtan reports list)")
+    for line in report_lines(out.home, out.run_id):
+        typer.echo(line)
     typer.echo(f"log:        {out.log}")
     typer.echo(f"dagster:    {out.dagster_home}  (make dev)")
     if out.failed_checks:
@@ -214,6 +230,25 @@ def run(
             + (f" (+{len(what) - 1} more)" if len(what) > 1 else "")
             + f"; see {out.log}"
         )
+
+
+def report_lines(home, run_id: str) -> list[str]:
+    """One line per report kind: how many reports, how many new versions this run, where they are."""
+    from orchestration.lib.reports import MANIFEST_KIND, versions
+
+    found = [v for v in versions(home) if v.kind != MANIFEST_KIND]
+    kinds = sorted({v.kind for v in found})
+    lines = []
+    for kind in kinds:
+        mine = [v for v in found if v.kind == kind]
+        latest = {v.key: v for v in mine}  # sorted by version: the last one per key wins
+        new = sum(1 for v in mine if v.meta.get("run_id") == run_id)
+        lines.append(
+            f"reports:    {kind:<24}{len(latest):>3} latest, {new} new this run  {home.reports / kind}"
+        )
+    if not lines:
+        return [f"reports:    none published yet  {home.reports}"]
+    return [*lines, "            (lingtan reports list; lingtan reports get KIND/KEY --to DIR)"]
 
 
 def _print_goods_summary(home) -> None:

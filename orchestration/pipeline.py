@@ -40,6 +40,9 @@ class LandingMissing(Exception):
     """The landing zone given does not exist (a clear message, no traceback)."""
 
 
+MAX_GATE_LINES = 20  # failure lines per blocked check on the console; the check's metadata has them all
+
+
 @dataclass
 class RunOutcome:
     success: bool
@@ -182,10 +185,14 @@ class Progress:
             else:
                 st.checks_failed += 1
                 details = data.metadata.get("details")
-                self.console.line(
-                    f"  gate blocked  {data.asset_key.to_user_string()}:{data.check_name}"
-                    + (f"  {str(details.value).splitlines()[0][:160]}" if details else "")
-                )
+                where = f"  gate blocked  {data.asset_key.to_user_string()}:{data.check_name}"
+                lines = str(details.value).splitlines() if details else [""]
+                for line in lines[:MAX_GATE_LINES]:  # one line per failure (the report gate lists each)
+                    self.console.line(f"{where}  {line[:300]}".rstrip())
+                if len(lines) > MAX_GATE_LINES:
+                    self.console.line(
+                        f"{where}  … {len(lines) - MAX_GATE_LINES} more: the check's metadata in the UI"
+                    )
         elif kind in ("STEP_SUCCESS", "STEP_FAILURE", "STEP_SKIPPED"):
             st.finished.add(ev.step_key)
             if kind == "STEP_FAILURE":
