@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ def _date(s: str):
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     """The demo's home after one nightly run (shared across workers; read it, never write to it)."""
-    shared = tmp_path_factory.getbasetemp().parent / "lingtan-demo-home"
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers' basetemps (pytest-N/popen-gwK) share pytest-N: one build per session, never across sessions
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "lingtan-demo-home"
     with FileLock(str(shared) + ".lock"):
         if not (shared / "outcome.json").exists():
             shared.mkdir(exist_ok=True)
