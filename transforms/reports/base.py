@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 import polars as pl
 
@@ -97,8 +98,9 @@ def safe_key(*parts: object) -> str:
 
 
 def source_files(row_ids: Iterable[str | None]) -> frozenset[str]:
-    """The landing files (`dataset/drop/file`) behind source row ids `dataset/drop/file#row`."""
-    return frozenset(r.rsplit("#", 1)[0] for r in row_ids if r)
+    """The landing files (`dataset/drop/file`, as `_files` names them) behind source row ids
+    `dataset/drop/file#row` (whose file part is percent-encoded for `%`, `#` and control characters)."""
+    return frozenset(unquote(r.rsplit("#", 1)[0]) for r in row_ids if r)
 
 
 def nonfinite_figures(doc: ReportDoc) -> list[str]:
