@@ -20,7 +20,7 @@ from transforms.paths import DBT_DIR
 
 STAGING_DIR = DBT_DIR / "models" / "staging" / "lake"
 
-# lingtanType → DuckDB type of the raw Parquet column (helpers-common.md: the raw lake layout).
+# lingtanType → DuckDB type of the raw Parquet column (docs/ingestion.md: the raw lake layout).
 DUCKDB_TYPES = {
     "text": "varchar",
     "country": "varchar",
