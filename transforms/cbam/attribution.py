@@ -18,6 +18,7 @@ import polars as pl
 from transforms.cbam.errors import MissingFactorError
 from transforms.cbam.periods import MONTH, add_year_grain, keep_years, month_parts, sum_or_null
 from transforms.cbam.refdata import CbamReference
+from transforms.stable import fsum
 
 PROC_KEYS = ["installation_id", "process_id"]
 
@@ -86,9 +87,9 @@ def production_monthly(
         )
         .group_by(*PROC_KEYS, pl.col("month").alias("period"))
         .agg(
-            pl.col("activity_level_t").sum(),
+            pl.col("activity_level_t").pipe(fsum),
             sum_or_null("dirEm_plant_tco2e"),
-            *(pl.col(c).fill_null(0.0).sum() for c in _FLOW_SUMS),
+            *(pl.col(c).fill_null(0.0).pipe(fsum) for c in _FLOW_SUMS),
             pl.col("_source_row_id").unique().sort().alias("production_row_ids"),
         )
     )
@@ -121,7 +122,7 @@ def process_attribution(
         .filter((pl.col("period_grain") == MONTH) & pl.col("process_id").is_not_null())
         .group_by(*PROC_KEYS, "period")
         .agg(
-            dirEm_streams_tco2e=pl.col("fossil_tco2e").sum(),
+            dirEm_streams_tco2e=pl.col("fossil_tco2e").pipe(fsum),
             stream_row_ids=pl.col("_source_row_ids")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()
@@ -182,8 +183,8 @@ def process_attribution(
         .join(inst, on=keys, how="left")
         .with_columns(
             pl.col("installation_direct_tco2e").fill_null(0.0),
-            sum_dirEm_tco2e=pl.col("dirEm_tco2e").sum().over(keys),
-            sum_attributed_direct_tco2e=pl.col("attributed_direct_tco2e").sum().over(keys),
+            sum_dirEm_tco2e=pl.col("dirEm_tco2e").pipe(fsum).over(keys),
+            sum_attributed_direct_tco2e=pl.col("attributed_direct_tco2e").pipe(fsum).over(keys),
         )
         .with_columns(
             # the template's "Rest": installation total minus what the processes' DirEm* account for

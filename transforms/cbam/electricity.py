@@ -23,6 +23,7 @@ from transforms.carriers import is_electricity
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import CbamReference
+from transforms.stable import fsum
 from transforms.units import to_factor_expr
 
 ALLOCATION_RULE = "pro_rata_activity_level"
@@ -84,7 +85,7 @@ def electricity_monthly(
         parts.with_columns(indirect_tco2e=pl.col("electricity_mwh") * pl.col("ef_tco2_per_mwh"))
         .group_by("installation_id", "process_id", "ef_source", "ef_origin", pl.col("month").alias("period"))
         .agg(
-            pl.col("electricity_mwh", "indirect_tco2e", "gec_mwh").sum(),
+            pl.col("electricity_mwh", "indirect_tco2e", "gec_mwh").pipe(fsum),
             pl.col("ef_fallback_reason").drop_nulls().unique().sort(),
             pl.col("_source_row_id").unique().sort().alias("_source_row_ids"),
         )
@@ -111,7 +112,7 @@ def process_electricity(
     ).collect()
     per = ["installation_id", "period", "period_grain"]
     al = activity.lazy().filter(pl.col("activity_level_t") > 0).select(*per, "process_id", "activity_level_t")
-    al = al.with_columns(_share=pl.col("activity_level_t") / pl.col("activity_level_t").sum().over(per))
+    al = al.with_columns(_share=pl.col("activity_level_t") / pl.col("activity_level_t").pipe(fsum).over(per))
     metered = (
         both.lazy()
         .filter(pl.col("process_id").is_not_null())
@@ -148,7 +149,7 @@ def process_electricity(
     per_process = (
         lines.group_by([*per, "process_id"])
         .agg(
-            pl.col("electricity_mwh", "metered_mwh", "allocated_mwh", "indirect_tco2e", "gec_mwh").sum(),
+            pl.col("electricity_mwh", "metered_mwh", "allocated_mwh", "indirect_tco2e", "gec_mwh").pipe(fsum),
             pl.col("ef_source").unique().sort().alias("ef_sources"),
             pl.col("ef_origin").unique().sort().alias("ef_origins"),
             pl.col("allocation_rule").drop_nulls().first(),
@@ -178,10 +179,12 @@ def process_electricity(
         both.lazy()
         .group_by(per)
         .agg(
-            electricity_mwh=pl.col("electricity_mwh").sum(),
-            indirect_tco2e=pl.col("indirect_tco2e").sum(),
-            gec_mwh=pl.col("gec_mwh").sum(),
-            unassigned_electricity_mwh=pl.col("electricity_mwh").filter(pl.col("process_id").is_null()).sum(),
+            electricity_mwh=pl.col("electricity_mwh").pipe(fsum),
+            indirect_tco2e=pl.col("indirect_tco2e").pipe(fsum),
+            gec_mwh=pl.col("gec_mwh").pipe(fsum),
+            unassigned_electricity_mwh=pl.col("electricity_mwh")
+            .filter(pl.col("process_id").is_null())
+            .pipe(fsum),
             electricity_row_ids=pl.col("_source_row_ids")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()

@@ -21,6 +21,7 @@ from transforms.cbam.refdata import CbamReference
 from transforms.cbam.rounding import round_half_up
 from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
+from transforms.stable import canonical, fsum
 
 TABLES = (
     "stream_emissions",
@@ -34,6 +35,18 @@ TABLES = (
 )
 
 
+# Each table's grain, in its published row order (`canonical` breaks any remaining tie on the other columns).
+_GRAIN = {
+    "stream_emissions": ("installation_id", "period_grain", "period", "stream_id", "process_id"),
+    "installation_emissions": ("installation_id", "period", "period_grain"),
+    "process_attribution": ("installation_id", "period_grain", "period", "process_id"),
+    "process_electricity": ("installation_id", "period_grain", "period", "process_id"),
+    "precursor_inputs": ("installation_id", "period_grain", "period", "process_id", "source", "from_process_id",
+                         "material_id", "supplier_installation_id", "origin_country", "quantity_source"),
+    "process_see": ("installation_id", "period", "period_grain", "process_id"),
+    "goods_see": ("installation_id", "period_grain", "period", "product_id"),
+    "export_lines": ("export_id", "line_no"),
+}  # fmt: skip
 _LEAD = ("installation_id", "process_id", "stream_id", "product_id", "period", "period_grain")
 _TRAIL = ("_source_row_ids", "supplier_emissions_row_ids")
 
@@ -110,10 +123,10 @@ def _installation_table(
 ) -> pl.DataFrame:
     keys = ["installation_id", "period", "period_grain"]
     sums = attribution.group_by(keys).agg(
-        sum_dirEm_tco2e=pl.col("dirEm_tco2e").sum(),
-        sum_attributed_direct_tco2e=pl.col("attributed_direct_tco2e").sum(),
-        heat_term_tco2e=pl.col("heat_term_tco2e").sum(),
-        waste_gas_term_tco2e=pl.col("waste_gas_term_tco2e").sum(),
+        sum_dirEm_tco2e=pl.col("dirEm_tco2e").pipe(fsum),
+        sum_attributed_direct_tco2e=pl.col("attributed_direct_tco2e").pipe(fsum),
+        heat_term_tco2e=pl.col("heat_term_tco2e").pipe(fsum),
+        waste_gas_term_tco2e=pl.col("waste_gas_term_tco2e").pipe(fsum),
     )
     joined = inst.join(el_totals, on=keys, how="full", coalesce=True).join(
         sums, on=keys, how="full", coalesce=True
@@ -183,7 +196,7 @@ def compute_cbam(
     }
     out = {k: _ordered(v.filter(pl.col("period_grain").is_in(list(grains)))) for k, v in out.items()}
     out["export_lines"] = export_lines(t["exports"], t["products"], t["installations"], goods, ref)
-    return out
+    return {k: canonical(v, _GRAIN[k]) for k, v in out.items()}
 
 
 def summarise_goods(goods: pl.DataFrame, decimals: int = 5) -> pl.DataFrame:

@@ -15,6 +15,7 @@ import polars as pl
 
 from transforms.cbam.errors import CbamInputError
 from transforms.periods import split_by_month
+from transforms.stable import fsum
 
 MONTH, YEAR = "month", "year"
 
@@ -49,7 +50,7 @@ def keep_years(lf: pl.LazyFrame, years: Sequence[int] | None, col: str = "month"
 
 def sum_or_null(col: str) -> pl.Expr:
     """Sum that stays null when every value is null (an optional quantity never given ≠ zero given)."""
-    return pl.when(pl.col(col).is_not_null().any()).then(pl.col(col).sum()).otherwise(None).alias(col)
+    return pl.when(pl.col(col).is_not_null().any()).then(pl.col(col).pipe(fsum)).otherwise(None).alias(col)
 
 
 def add_year_grain(

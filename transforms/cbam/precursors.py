@@ -24,6 +24,7 @@ from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import DV_COLUMNS, CbamReference
 from transforms.goods import ANNEX_II_CATEGORIES, category_expr
+from transforms.stable import fsum
 from transforms.units import to_factor_expr
 
 PURCHASE_GROUP = [
@@ -57,7 +58,7 @@ def internal_flows(flows: pl.LazyFrame, years: Sequence[int] | None) -> pl.DataF
         keep_years(month_parts(flows, dataset="process_flows"), years)
         .with_columns(mass_t=pl.col("mass_t") * pl.col("fraction"))
         .group_by("installation_id", "from_process_id", "to_process_id", pl.col("month").alias("period"))
-        .agg(pl.col("mass_t").sum(), pl.col("_source_row_id").unique().sort().alias("_source_row_ids"))
+        .agg(pl.col("mass_t").pipe(fsum), pl.col("_source_row_id").unique().sort().alias("_source_row_ids"))
     )
     keys = ["installation_id", "from_process_id", "to_process_id"]
     return add_year_grain(monthly, keys, ["mass_t"], ["_source_row_ids"]).collect()
@@ -156,11 +157,13 @@ def _purchase_parts(
             "origin_country",
         )
         .agg(
-            pl.col("mass_t").sum().alias("_mix_t"), pl.col("_source_row_id").unique().sort().alias("_mix_ids")
+            pl.col("mass_t").pipe(fsum).alias("_mix_t"),
+            pl.col("_source_row_id").unique().sort().alias("_mix_ids"),
         )
         .filter(pl.col("_mix_t") > 0)
         .with_columns(
-            _share=pl.col("_mix_t") / pl.col("_mix_t").sum().over("installation_id", "material_id", "year")
+            _share=pl.col("_mix_t")
+            / pl.col("_mix_t").pipe(fsum).over("installation_id", "material_id", "year")
         )
     )
     cons = cons.with_columns(
@@ -354,7 +357,7 @@ def purchased_precursors(
         .agg(
             pl.col(
                 "mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh"
-            ).sum(),
+            ).pipe(fsum),
             pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("se_row_id").drop_nulls().unique().sort().alias("supplier_emissions_row_ids"),
         )

@@ -20,6 +20,7 @@ import polars as pl
 from transforms.cbam.periods import add_year_grain, month_parts
 from transforms.cbam.refdata import CbamReference
 from transforms.goods import ANNEX_II_CATEGORIES
+from transforms.stable import fsum
 from transforms.units import convert_expr, to_factor_expr
 
 CHARGEABLE_RULE = "direct + indirect from non-Annex-II sources (CBAM Reg Art 7(1), MIR Annex I pt 3.1)"
@@ -36,7 +37,7 @@ def product_output(production: pl.LazyFrame, years: list[int] | None) -> pl.Lazy
         parts = parts.filter(pl.col("month").str.slice(0, 4).is_in([f"{y:04d}" for y in years]))
     monthly = parts.group_by(
         "installation_id", "process_id", "product_id", pl.col("month").alias("period")
-    ).agg(produced_t=(pl.col("produced_t") * pl.col("fraction")).sum())
+    ).agg(produced_t=(pl.col("produced_t") * pl.col("fraction")).pipe(fsum))
     return add_year_grain(monthly, ["installation_id", "process_id", "product_id"], ["produced_t"])
 
 

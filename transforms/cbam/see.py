@@ -19,6 +19,7 @@ import polars as pl
 from transforms.cbam.errors import PrecursorMatrixError, ZeroProductionError
 from transforms.cbam.periods import YEAR
 from transforms.goods import ANNEX_II_CATEGORIES
+from transforms.stable import fsum
 
 GROUP = ["installation_id", "period", "period_grain"]
 KEYS = [*GROUP, "process_id"]
@@ -64,12 +65,12 @@ def _process_table(
         .filter(pl.col("process_id").is_not_null())
         .group_by(KEYS)
         .agg(
-            purchased_precursor_t=pl.col("mass_t").sum(),
-            ext_direct_tco2e=pl.col("embedded_direct_tco2e").sum(),
-            ext_indirect_tco2e=pl.col("embedded_indirect_tco2e").sum(),
-            ext_indirect_non_annex_ii_tco2e=pl.col("embedded_indirect_non_annex_ii_tco2e").sum(),
-            ext_default_direct_tco2e=pl.col("default_direct_tco2e").sum(),
-            ext_electricity_mwh=pl.col("embedded_electricity_mwh").sum(),
+            purchased_precursor_t=pl.col("mass_t").pipe(fsum),
+            ext_direct_tco2e=pl.col("embedded_direct_tco2e").pipe(fsum),
+            ext_indirect_tco2e=pl.col("embedded_indirect_tco2e").pipe(fsum),
+            ext_indirect_non_annex_ii_tco2e=pl.col("embedded_indirect_non_annex_ii_tco2e").pipe(fsum),
+            ext_default_direct_tco2e=pl.col("default_direct_tco2e").pipe(fsum),
+            ext_electricity_mwh=pl.col("embedded_electricity_mwh").pipe(fsum),
             _ids_ext=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False),
         )
     )
@@ -81,11 +82,11 @@ def _process_table(
         ]
     ).unique()
     inflow = fl.group_by(*GROUP, pl.col("to_process_id").alias("process_id")).agg(
-        internal_precursor_t=pl.col("mass_t").sum(),
+        internal_precursor_t=pl.col("mass_t").pipe(fsum),
         _ids_flow=pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False),
     )
     outflow = fl.group_by(*GROUP, pl.col("from_process_id").alias("process_id")).agg(
-        internal_output_t=pl.col("mass_t").sum()
+        internal_output_t=pl.col("mass_t").pipe(fsum)
     )
     procs = processes.select("installation_id", "process_id", "goods_category").unique(
         ["installation_id", "process_id"]

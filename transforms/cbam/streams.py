@@ -22,6 +22,7 @@ import polars as pl
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.cbam.refdata import CbamReference
+from transforms.stable import fsum
 from transforms.units import factor_table, join_factors, per_dimension
 
 METHODS = ("combustion", "process", "mass_balance", "measured")
@@ -126,12 +127,12 @@ def _lab_month_means(reading_parts: pl.LazyFrame) -> pl.LazyFrame:
     aggs = []
     for c in ("ncv", "carbon_content", "ef"):
         has = pl.col(c).is_not_null()
-        wsum = w.filter(has).sum()
+        wsum = w.filter(has).pipe(fsum)
         aggs.append(
             pl.when(has.any())
             .then(
                 pl.when(wsum > 0)
-                .then((w * pl.col(c)).filter(has).sum() / wsum)
+                .then((w * pl.col(c)).filter(has).pipe(fsum) / wsum)
                 .otherwise(pl.col(c).drop_nulls().mean())
             )
             .alias(f"lab_{c}_month")
@@ -362,13 +363,13 @@ def stream_emissions(
         .agg(
             pl.col("stream_name", "method", "gas", "activity_unit", "ef_unit_canonical", "ef_basis").first(),
             pl.col("ncv_unit_assumed").any(),
-            pl.col("activity_data").sum(),
-            pl.col("energy_tj").sum(),
-            pl.col("gas_t").sum(),
-            pl.col("tco2e").sum(),
-            pl.col("fossil_tco2e").sum(),
-            pl.col("biomass_tco2e").sum(),
-            *(pl.col(c).sum() for c in ("_w", "_w_ncv", "_w_ef", "_w_cc", "_w_oxf", "_w_bf")),
+            pl.col("activity_data").pipe(fsum),
+            pl.col("energy_tj").pipe(fsum),
+            pl.col("gas_t").pipe(fsum),
+            pl.col("tco2e").pipe(fsum),
+            pl.col("fossil_tco2e").pipe(fsum),
+            pl.col("biomass_tco2e").pipe(fsum),
+            *(pl.col(c).pipe(fsum) for c in ("_w", "_w_ncv", "_w_ef", "_w_cc", "_w_oxf", "_w_bf")),
             pl.col("ad_origin").unique().sort().alias("activity_origin"),
             pl.col("factor_origin").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("ad_note")
@@ -461,18 +462,18 @@ def installation_emissions(stream_em: pl.DataFrame) -> pl.DataFrame:
     return (
         stream_em.group_by(keys)
         .agg(
-            direct_tco2e=fossil.sum(),
-            biomass_tco2e=pl.col("biomass_tco2e").sum(),
-            **{f"{x}_tco2e": fossil.filter(m == x).sum() for x in METHODS},
-            co2_tco2e=fossil.filter(g == "CO2").sum(),
-            n2o_tco2e=fossil.filter(g == "N2O").sum(),
-            pfc_tco2e=fossil.filter(g.is_in(["CF4", "C2F6"])).sum(),
-            other_co2e_tco2e=fossil.filter(g == "CO2e").sum(),
-            n2o_t=pl.col("gas_t").filter(g == "N2O").sum(),
-            cf4_t=pl.col("gas_t").filter(g == "CF4").sum(),
-            c2f6_t=pl.col("gas_t").filter(g == "C2F6").sum(),
-            energy_tj=pl.col("energy_tj").sum(),
-            unattributed_stream_tco2e=fossil.filter(pl.col("process_id").is_null()).sum(),
+            direct_tco2e=fossil.pipe(fsum),
+            biomass_tco2e=pl.col("biomass_tco2e").pipe(fsum),
+            **{f"{x}_tco2e": fossil.filter(m == x).pipe(fsum) for x in METHODS},
+            co2_tco2e=fossil.filter(g == "CO2").pipe(fsum),
+            n2o_tco2e=fossil.filter(g == "N2O").pipe(fsum),
+            pfc_tco2e=fossil.filter(g.is_in(["CF4", "C2F6"])).pipe(fsum),
+            other_co2e_tco2e=fossil.filter(g == "CO2e").pipe(fsum),
+            n2o_t=pl.col("gas_t").filter(g == "N2O").pipe(fsum),
+            cf4_t=pl.col("gas_t").filter(g == "CF4").pipe(fsum),
+            c2f6_t=pl.col("gas_t").filter(g == "C2F6").pipe(fsum),
+            energy_tj=pl.col("energy_tj").pipe(fsum),
+            unattributed_stream_tco2e=fossil.filter(pl.col("process_id").is_null()).pipe(fsum),
             _source_row_ids=pl.col("_source_row_ids")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()

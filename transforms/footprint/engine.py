@@ -34,6 +34,7 @@ from transforms.ghg.electricity import energy_bill_months, pick_grid_factor
 from transforms.ghg.factors import GhgFactors, allocation_versions
 from transforms.ghg.materials import purchased_material_lines
 from transforms.ghg.precursors import precursor_rows
+from transforms.stable import canonical, fsum
 from transforms.units import convert_expr
 
 ElectricityMethod = Literal["lifecycle_grid", "gec_backed"]
@@ -77,7 +78,7 @@ def _spread(amounts: pl.LazyFrame, ps: pl.LazyFrame, value_cols: list[str]) -> p
         process_to="process_id",
         share=safe_div(
             pl.col("activity_level_t"),
-            pl.col("activity_level_t").sum().over("installation_id", "period", "period_grain"),
+            pl.col("activity_level_t").pipe(fsum).over("installation_id", "period", "period_grain"),
         ),
     )
     spread = (
@@ -123,7 +124,7 @@ def _electricity(
         )
         share = (
             bills.group_by("installation_id", "period", "period_grain")
-            .agg(pl.col("electricity_mwh").sum(), pl.col("renewable_mwh").sum())
+            .agg(pl.col("electricity_mwh").pipe(fsum), pl.col("renewable_mwh").pipe(fsum))
             .select(
                 "installation_id",
                 "period",
@@ -160,11 +161,11 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
     total = pl.col("mass_t") * (pl.col("see_direct").fill_null(0.0) + pl.col("see_indirect").fill_null(0.0))
     is_default = pl.col("is_default_value")
     return purchased.group_by(PROCESS_KEYS).agg(
-        precursors_t=total.sum(),
-        precursor_default_t=pl.when(is_default).then(total).otherwise(0.0).sum(),
-        primary_t=pl.when(is_default).then(0.0).otherwise(total).sum(),
-        dq_weighted_t=(total * pl.when(is_default).then(DQR["cbam_default"]).otherwise(DQR["supplier_specific"])).sum(),
-        prec_gap_count=pl.col("footprint_gap").cast(pl.Float64).sum(),
+        precursors_t=total.pipe(fsum),
+        precursor_default_t=pl.when(is_default).then(total).otherwise(0.0).pipe(fsum),
+        primary_t=pl.when(is_default).then(0.0).otherwise(total).pipe(fsum),
+        dq_weighted_t=(total * pl.when(is_default).then(DQR["cbam_default"]).otherwise(DQR["supplier_specific"])).pipe(fsum),
+        prec_gap_count=pl.col("footprint_gap").cast(pl.Float64).pipe(fsum),
         prec_gap_materials=pl.when("footprint_gap").then(pl.coalesce("material_id", "cn_code"))
         .drop_nulls().unique().sort().str.join(","),
     )  # fmt: skip
@@ -191,8 +192,8 @@ def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFram
     )
     spread = _spread(per_line, ps, ["materials_t", "primary_t", "dq_weighted_t"])
     return spread.group_by(PROCESS_KEYS).agg(
-        pl.col("materials_t").sum(), pl.col("primary_t").sum(), pl.col("dq_weighted_t").sum(),
-        gap_count=pl.col("gap_count").sum(),
+        pl.col("materials_t").pipe(fsum), pl.col("primary_t").pipe(fsum), pl.col("dq_weighted_t").pipe(fsum),
+        gap_count=pl.col("gap_count").pipe(fsum),
         gap_materials=pl.col("gap_material").drop_nulls().unique().sort().str.join(","),
     )  # fmt: skip
 
@@ -216,7 +217,7 @@ def _inbound(allocations: pl.LazyFrame, raw: Mapping[str, pl.LazyFrame], ps: pl.
     )
     spread = _spread(per_item, ps, ["inbound_transport_t", "primary_t", "dq_weighted_t"])
     return spread.group_by(PROCESS_KEYS).agg(
-        pl.col("inbound_transport_t", "primary_t", "dq_weighted_t").sum()
+        pl.col("inbound_transport_t", "primary_t", "dq_weighted_t").pipe(fsum)
     )
 
 
@@ -225,7 +226,7 @@ def _outbound(allocations: pl.LazyFrame) -> pl.LazyFrame:
     out = allocations.filter((pl.col("direction") == "outbound") & pl.col("product_id").is_not_null())
     per_shipment = out.group_by("shipment_id", "product_id").agg(
         ship_date=pl.col("ship_date").min(),
-        wtw_tco2e=pl.col("wtw_tco2e").sum(),
+        wtw_tco2e=pl.col("wtw_tco2e").pipe(fsum),
         shipped_t=pl.col("mass_t").max(),
         missing=pl.col("wtw_tco2e").is_null().any(),
     )
@@ -233,8 +234,8 @@ def _outbound(allocations: pl.LazyFrame) -> pl.LazyFrame:
         in_both_grains(per_shipment, "ship_date")
         .group_by("product_id", "period", "period_grain")
         .agg(
-            outbound_tco2e=pl.col("wtw_tco2e").sum(),
-            outbound_shipped_t=pl.col("shipped_t").sum(),
+            outbound_tco2e=pl.col("wtw_tco2e").pipe(fsum),
+            outbound_shipped_t=pl.col("shipped_t").pipe(fsum),
             outbound_missing=pl.col("missing").any(),
         )
         .with_columns(
@@ -263,7 +264,7 @@ def _internal_matrix(
     flows = (
         (cbam if has_cbam else raw_flows)
         .group_by("installation_id", "period", "period_grain", "from_process_id", "to_process_id")
-        .agg(pl.col("mass_t").sum())
+        .agg(pl.col("mass_t").pipe(fsum))
     )
     al = ps.select(
         "installation_id", "period", "period_grain", to_process_id="process_id", al="activity_level_t"
@@ -296,7 +297,7 @@ def _propagate(b: pl.DataFrame, a: pl.DataFrame) -> tuple[pl.DataFrame, bool]:
             a.join(x.select(*keys, pl.col("process_id").alias("from_process_id"), *carried),
                    on=[*keys, "from_process_id"], how="inner")
             .group_by(*keys, "process_id")
-            .agg(*[(pl.col(c) * pl.col("coef")).sum().alias(f"up_{c}") for c in ADDITIVE],
+            .agg(*[(pl.col(c) * pl.col("coef")).pipe(fsum).alias(f"up_{c}") for c in ADDITIVE],
                  up_gap=pl.col("gap_flag").max(), up_list=pl.col("gap_list").list.explode(keep_nulls=False, empty_as_null=False).unique())
         )  # fmt: skip
         new = b.join(upstream, on=[*keys, "process_id"], how="left").with_columns(
@@ -351,7 +352,9 @@ def compute_product_footprint(
     inbound = _inbound(shipment_allocations.lazy(), raw, ps)
     bio = None
     if stream_emissions is not None:
-        bio = stream_emissions.lazy().group_by(PROCESS_KEYS).agg(biogenic_t=pl.col("biomass_tco2e").sum())
+        bio = (
+            stream_emissions.lazy().group_by(PROCESS_KEYS).agg(biogenic_t=pl.col("biomass_tco2e").pipe(fsum))
+        )
     b = (
         base.join(prec, on=PROCESS_KEYS, how="left")
         .join(mats.rename({"primary_t": "mat_primary_t", "dq_weighted_t": "mat_dq_t"}), on=PROCESS_KEYS, how="left")
@@ -432,4 +435,4 @@ def compute_product_footprint(
             factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
-    return result.select(FOOTPRINT_COLUMNS).sort("product_id", "period_grain", "period").collect()
+    return canonical(result.select(FOOTPRINT_COLUMNS), ["product_id", "period_grain", "period"]).collect()

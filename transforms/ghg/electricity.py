@@ -22,6 +22,7 @@ from transforms.carriers import energy_kind_expr
 from transforms.ghg.common import compact_key, raw_frame, safe_div
 from transforms.ghg.factors import GhgFactors
 from transforms.periods import split_by_month
+from transforms.stable import fsum
 from transforms.units import to_factor_expr
 
 SPECIFICITY = {"provincial": 0, "regional": 1, "national": 2}
@@ -166,8 +167,8 @@ def renewable_share(bill_months: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
         bill_months.filter(pl.col("energy_kind") == "electricity")
         .group_by(keys)
         .agg(
-            pl.col("electricity_mwh").sum(),
-            pl.col("renewable_mwh").sum(),
+            pl.col("electricity_mwh").pipe(fsum),
+            pl.col("renewable_mwh").pipe(fsum),
         )
         .with_columns(
             renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh"))

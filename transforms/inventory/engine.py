@@ -34,6 +34,7 @@ from transforms.ghg.electricity import energy_bill_months, grid_regions, pick_gr
 from transforms.ghg.factors import GhgFactors, allocation_versions
 from transforms.ghg.materials import purchased_material_lines
 from transforms.ghg.precursors import precursor_rows
+from transforms.stable import canonical, fsum
 from transforms.units import convert_expr
 
 SITE_KEYS = ["installation_id", "period", "period_grain"]
@@ -142,6 +143,7 @@ def scope2_lines(
             ),
         )
         .select(SCOPE2_LINE_COLUMNS)
+        .pipe(canonical, ["bill_id", "month"])
     )  # fmt: skip
 
 
@@ -152,18 +154,18 @@ def _grains(lf: pl.LazyFrame, keys: list[str], values: list[str], basis: str | N
     given = (
         lf.filter(pl.col("period_grain") == YEAR)
         .group_by(*keys, "period", "period_grain")
-        .agg(pl.col(values).sum())
+        .agg(pl.col(values).pipe(fsum))
         .with_columns(_basis=pl.lit("given"))
     )
     summed = (
         months.with_columns(period=pl.col("period").str.slice(0, 4), period_grain=pl.lit(YEAR))
-        .group_by(*keys, "period", "period_grain").agg(pl.col(values).sum())
+        .group_by(*keys, "period", "period_grain").agg(pl.col(values).pipe(fsum))
         .join(given.select(*keys, "period"), on=[*keys, "period"], how="anti")
         .with_columns(_basis=pl.lit("sum_of_months"))
     )  # fmt: skip
     month_rows = (
         months.group_by(*keys, "period", "period_grain")
-        .agg(pl.col(values).sum())
+        .agg(pl.col(values).pipe(fsum))
         .with_columns(_basis=pl.lit("given"))
     )
     out = pl.concat([month_rows, given, summed], how="vertical_relaxed")
@@ -219,12 +221,12 @@ def compute_site_inventory(
         .with_columns(month_date=(pl.col("month") + "-01").str.to_date())
     )
     s2_month = in_both_grains(lines, "month_date").group_by(SITE_KEYS).agg(
-        electricity_mwh=pl.col("electricity_mwh").sum(), purchased_electricity_mwh=pl.col("purchased_mwh").sum(),
-        onsite_renewable_mwh=pl.col("onsite_renewable_mwh").sum(), ppa_renewable_mwh=pl.col("ppa_renewable_mwh").sum(),
-        gec_mwh=pl.col("gec_claimed_mwh").sum(), gec_covered_mwh=pl.col("gec_covered_mwh").sum(),
-        gec_unused_mwh=pl.col("gec_unused_mwh").sum(), renewable_electricity_mwh=pl.col("renewable_mwh").sum(),
-        scope2_location_tco2e=pl.col("scope2_location_tco2e").sum(), scope2_market_tco2e=pl.col("scope2_market_tco2e").sum(),
-        scope2_heat_tco2e=pl.col("heat_tco2e").sum(), gec_instrument_tco2e=pl.col("gec_instrument_tco2e").sum(),
+        electricity_mwh=pl.col("electricity_mwh").pipe(fsum), purchased_electricity_mwh=pl.col("purchased_mwh").pipe(fsum),
+        onsite_renewable_mwh=pl.col("onsite_renewable_mwh").pipe(fsum), ppa_renewable_mwh=pl.col("ppa_renewable_mwh").pipe(fsum),
+        gec_mwh=pl.col("gec_claimed_mwh").pipe(fsum), gec_covered_mwh=pl.col("gec_covered_mwh").pipe(fsum),
+        gec_unused_mwh=pl.col("gec_unused_mwh").pipe(fsum), renewable_electricity_mwh=pl.col("renewable_mwh").pipe(fsum),
+        scope2_location_tco2e=pl.col("scope2_location_tco2e").pipe(fsum), scope2_market_tco2e=pl.col("scope2_market_tco2e").pipe(fsum),
+        scope2_heat_tco2e=pl.col("heat_tco2e").pipe(fsum), gec_instrument_tco2e=pl.col("gec_instrument_tco2e").pipe(fsum),
         s2_issues=pl.col("issues").drop_nulls().unique().sort().str.join("; "),
     )  # fmt: skip
     known_processes = stream_emissions.lazy().select("installation_id", "process_id").unique()
@@ -240,8 +242,14 @@ def compute_site_inventory(
     cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e", "precursor_gap_lines"])
     mat_lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
     mats = mat_lines.group_by(SITE_KEYS).agg(
-        scope3_cat1_materials_tco2e=pl.when(pl.col("kind") == "material").then("tco2e").otherwise(0.0).sum(),
-        scope3_cat3_fuel_upstream_tco2e=pl.when(pl.col("kind") == "fuel").then("tco2e").otherwise(0.0).sum(),
+        scope3_cat1_materials_tco2e=pl.when(pl.col("kind") == "material")
+        .then("tco2e")
+        .otherwise(0.0)
+        .pipe(fsum),
+        scope3_cat3_fuel_upstream_tco2e=pl.when(pl.col("kind") == "fuel")
+        .then("tco2e")
+        .otherwise(0.0)
+        .pipe(fsum),
         scope3_cat1_gap_lines=(pl.col("footprint_source") == "gap").sum().cast(pl.Float64),
     )
     alloc = shipment_allocations.lazy().filter(pl.col("installation_id").is_not_null())
@@ -249,8 +257,14 @@ def compute_site_inventory(
         in_both_grains(alloc, "ship_date")
         .group_by(SITE_KEYS)
         .agg(
-            scope3_cat4_tco2e=pl.when(pl.col("scope3_category") == 4).then("wtw_tco2e").otherwise(0.0).sum(),
-            scope3_cat9_tco2e=pl.when(pl.col("scope3_category") == 9).then("wtw_tco2e").otherwise(0.0).sum(),
+            scope3_cat4_tco2e=pl.when(pl.col("scope3_category") == 4)
+            .then("wtw_tco2e")
+            .otherwise(0.0)
+            .pipe(fsum),
+            scope3_cat9_tco2e=pl.when(pl.col("scope3_category") == 9)
+            .then("wtw_tco2e")
+            .otherwise(0.0)
+            .pipe(fsum),
         )
     )
     parts = [s1, s2_month, cat1_prec, mats, transport]
@@ -320,7 +334,7 @@ def compute_site_inventory(
             factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
-    return site.select(SITE_COLUMNS).sort("installation_id", "period_grain", "period").collect()
+    return canonical(site.select(SITE_COLUMNS), ["installation_id", "period_grain", "period"]).collect()
 
 
 PARK_COLUMNS = ["park_id", "park_name", "period", "period_grain", "installation_count", "installations_missing_scope1",
@@ -344,11 +358,11 @@ def compute_park_progress(
         .group_by("park_id", "park_name", "period", "period_grain")
         .agg(pl.len().alias("installation_count"),
              pl.col("scope1_tco2e").is_null().sum().alias("installations_missing_scope1"),
-             *[pl.col(c).sum() for c in values])
+             *[pl.col(c).pipe(fsum) for c in values])
         .with_columns(
             renewable_electricity_share=safe_div(pl.col("renewable_electricity_mwh"), pl.col("electricity_mwh")),
             net_tco2e_ytd=pl.when(pl.col("period_grain") == MONTH).then(pl.col("net_tco2e").cum_sum().over(
                 ["park_id", pl.col("period").str.slice(0, 4), "period_grain"], order_by="period")),
         )
     )  # fmt: skip
-    return out.select(PARK_COLUMNS).sort("park_id", "period_grain", "period").collect()
+    return canonical(out.select(PARK_COLUMNS), ["park_id", "period_grain", "period"]).collect()
