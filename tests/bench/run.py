@@ -1,6 +1,7 @@
 """`make bench`: speed and memory figures, reported as ratios against baselines measured in the same run.
 
-Cases (each in its own process): demo generation and ingestion at scale 10 (rows/s, peak memory), and the
+Cases (each in its own process): fixed costs (tests/bench/tiny_case.py: a tiny nightly run beside an empty
+Dagster run and a no-change `dbt build`), demo generation and ingestion at scale 10 (rows/s, peak memory), and the
 engines where present (their own bench modules register below).
 """
 
@@ -13,9 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.bench import tiny_case
 from tests.bench.harness import measure
 
-SCALES = [int(s) for s in sys.argv[1:]] or [10]
+# `python -m tests.bench.run fixed`: only the fixed-cost cases (tiny run and framework floors).
+FIXED_ONLY = sys.argv[1:] == ["fixed"]
+SCALES = [] if FIXED_ONLY else [int(s) for s in sys.argv[1:]] or [10]
 EXTRA_CASES = [
     "tests.bench.engine_cases"
 ]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
@@ -24,6 +28,7 @@ EXTRA_CASES = [
 def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="lingtan-bench-") as tmp:
+        results.extend(tiny_case.run(Path(tmp)))  # fixed costs: a tiny nightly run beside the floors
         for scale in SCALES:
             work = Path(tmp) / f"s{scale}"
             landing, home = work / "landing", work / "home"
