@@ -1,12 +1,15 @@
-"""Shared fixtures: quiet telemetry, a temporary home, moto's S3 server on 127.0.0.1."""
+"""Shared fixtures: quiet telemetry, moto's S3 server on 127.0.0.1, and one demo home per test session (built
+once under a file lock and shared by every xdist worker: `lingtan demo --scale 0.1` + `lingtan run`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -71,3 +74,61 @@ def s3_bucket(s3_server):
     client = boto3.client("s3", endpoint_url=s3_server)
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
     return name
+
+
+DEMO_DATE = "2026-11-24"
+
+
+def _build_demo(root: Path) -> None:
+    """`lingtan demo` + `lingtan run` through the CLI, as a user runs them; the outcome (exit codes and the run's
+    console output) is kept for the end-to-end tests."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    runner = CliRunner()
+    landing, home = root / "landing", root / "home"
+    demo = runner.invoke(app, ["demo", "--landing", str(landing), "--scale", "0.1", "--seed", "7"])
+    run = None
+    if demo.exit_code == 0:
+        run = runner.invoke(app, ["run", "--landing", str(landing), "--home", str(home), "--date", DEMO_DATE])
+    outcome = {
+        "success": demo.exit_code == 0 and run is not None and run.exit_code == 0,
+        "demo_exit_code": demo.exit_code,
+        "run_exit_code": run.exit_code if run else None,
+        "output": run.output if run else demo.output,
+    }
+    (root / "outcome.json").write_text(json.dumps(outcome))
+
+
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shared demo folder (landing/, home/, outcome.json), built on first use."""
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers' basetemps (pytest-N/popen-gwK) share pytest-N: one build per session, never across sessions
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "lingtan-demo-home"
+    with FileLock(str(shared) + ".lock"):
+        if not (shared / "outcome.json").exists():
+            shared.mkdir(exist_ok=True)
+            _build_demo(shared)
+    return shared
+
+
+@pytest.fixture(scope="session")
+def demo_outcome(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """How the shared demo build went: exit codes and `lingtan run`'s console output."""
+    return json.loads((demo_root(tmp_path_factory) / "outcome.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's landing zone (read it, never write to it)."""
+    return demo_root(tmp_path_factory) / "landing"
+
+
+@pytest.fixture(scope="session")
+def demo_home(demo_outcome: dict, tmp_path_factory: pytest.TempPathFactory):
+    """The demo's home after one nightly run (shared across workers; read it, never write to it)."""
+    from orchestration.lib.home import Home
+
+    assert demo_outcome["success"], demo_outcome["output"][-3000:]
+    return Home(demo_root(tmp_path_factory) / "home")

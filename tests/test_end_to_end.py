@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 
 import duckdb
 import pytest
@@ -19,29 +20,24 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("e2e")
-    landing, home = root / "landing", root / "home"
-    runner = CliRunner()
-    demo = runner.invoke(app, ["demo", "--landing", str(landing), "--scale", "0.1"])
-    assert demo.exit_code == 0, demo.output
-    run = runner.invoke(app, ["run", "--landing", str(landing), "--home", str(home), "--date", "2026-11-24"])
-    return landing, home, run
+def demo_run(demo_landing, demo_home, demo_outcome):
+    """The session's shared demo (tests/conftest.py): `lingtan demo` + `lingtan run` through the CLI."""
+    return demo_landing, demo_home.root, demo_outcome
 
 
 def test_run_succeeds_and_prints_where_things_are(demo_run):
     _, home, run = demo_run
-    assert run.exit_code == 0, run.output
+    assert run["run_exit_code"] == 0, run["output"]
     for needle in (
         "supplier_invoices",
         "quarantined",
         "CBAM specific embedded emissions per good",
         "warehouse:",
     ):
-        assert needle in run.output
+        assert needle in run["output"]
     assert Home(home).warehouse.exists()
     records = sorted(Home(home).runs.glob("*.json"))
-    assert records and "run record:" in run.output
+    assert records and "run record:" in run["output"]
     rec = json.loads(records[-1].read_text())
     assert rec["success"] and rec["input_files"] and rec["reference_seeds"]["cbam_default_values.csv"]
     assert "computed/goods_see" in rec["materialized"]
@@ -73,8 +69,10 @@ def test_marts_trace_back_to_source_rows(demo_run):
     con.close()
 
 
-def test_second_run_leaves_the_raw_lake_unchanged(demo_run):
-    landing, home, _ = demo_run
+def test_second_run_leaves_the_raw_lake_unchanged(demo_run, tmp_path):
+    landing, shared_home, _ = demo_run
+    home = tmp_path / "home"  # a copy: the shared demo home is read by other tests
+    shutil.copytree(shared_home, home, symlinks=True)
     raw = Home(home).raw
 
     def fingerprint():

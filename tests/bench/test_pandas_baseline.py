@@ -11,10 +11,6 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from orchestration.demo import generate
-from orchestration.lib.home import Home
-from orchestration.lib.ingest import ingest_dataset
-from orchestration.lib.storage import Landing
 from tests.bench.pandas_cbam import PandasReference, compute_cbam_pandas, load_raw
 from transforms import reference
 from transforms.cbam.engine import compute_cbam
@@ -25,15 +21,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], dict[str, pd.DataFrame]]:
-    root = tmp_path_factory.mktemp("bench_demo")
-    generate(root / "landing", scale=0.1, seed=7)
-    landing, home = Landing.open(str(root / "landing")), Home.open(str(root / "home"))
-    listing = list(landing.files())
-    for name in datasets():
-        ingest_dataset(landing, home, name, listing=listing)
-    raw = {n: pl.scan_parquet(home.raw_table(n)) for n in datasets() if home.raw_table(n).exists()}
-    return compute_cbam(raw), compute_cbam_pandas(load_raw(home.root))
+def both(demo_home) -> tuple[dict[str, pl.DataFrame], dict[str, pd.DataFrame]]:
+    """Both engines on the raw lake of the session's shared demo home (scale 0.1, ingested by `lingtan run`)."""
+    raw = {n: pl.scan_parquet(demo_home.raw_table(n)) for n in datasets() if demo_home.raw_table(n).exists()}
+    return compute_cbam(raw), compute_cbam_pandas(load_raw(demo_home.root))
 
 
 def _assert_close(engine: pd.DataFrame, baseline: pd.DataFrame, keys: list[str], columns: list[str]) -> None:
@@ -84,9 +75,24 @@ def test_default_value_lookup_matches_reference():
         columns=["cn_code", "country", "year"],
     )
     ours = ref.lookup_default_values(keys)
-    for row in ours.itertuples(index=False):
-        country = None if pd.isna(row.country) else row.country
-        expected = reference.lookup_default(country, row.cn_code, int(row.year))
+    # transforms.reference on every key in one query (lookup_default is this on one row; row order is kept, see
+    # tests/reference/test_default_values.py)
+    wanted = pl.LazyFrame(
+        {
+            "country_iso2": [None if pd.isna(c) else c for c in ours["country"]],
+            "cn_code": list(ours["cn_code"]),
+            "year": [int(y) for y in ours["year"]],
+            "route": [None] * len(ours),
+        },
+        schema={"country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64, "route": pl.String},
+    )
+    expected_rows = (
+        reference.with_default_values(wanted, route_col="route")
+        .collect()
+        .select(reference.DV_COLUMNS)
+        .to_dicts()
+    )
+    for row, expected in zip(ours.itertuples(index=False), expected_rows, strict=True):
         for ours_col, ref_col in (
             ("dv_direct_marked_up", "dv_direct_marked_up"),
             ("dv_total_marked_up", "dv_total_marked_up"),

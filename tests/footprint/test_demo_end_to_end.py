@@ -8,10 +8,6 @@ from datetime import date
 import polars as pl
 import pytest
 
-from orchestration.demo import generate
-from orchestration.lib.home import Home
-from orchestration.lib.ingest import ingest_dataset
-from orchestration.lib.storage import Landing
 from transforms.cbam.engine import compute_cbam
 from transforms.contracts import datasets
 from transforms.ghg.compute import compute_ghg
@@ -22,15 +18,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_raw(tmp_path_factory) -> dict[str, pl.LazyFrame]:
-    root = tmp_path_factory.mktemp("ghg_demo")
-    generate(root / "landing", scale=0.1, seed=7)
-    landing, home = Landing.open(str(root / "landing")), Home.open(str(root / "home"))
-    listing = list(landing.files())
-    for name in datasets():
-        ingest_dataset(landing, home, name, listing=listing)
-    return {n: pl.read_parquet(home.raw_table(n)).lazy() for n, _ in datasets().items()
-            if home.raw_table(n).exists()}  # fmt: skip
+def demo_raw(demo_home) -> dict[str, pl.LazyFrame]:
+    """The raw lake of the session's shared demo home (`lingtan demo --scale 0.1` ingested by `lingtan run`)."""
+    return {n: pl.read_parquet(demo_home.raw_table(n)).lazy() for n in datasets()
+            if demo_home.raw_table(n).exists()}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
