@@ -182,8 +182,8 @@ def process_electricity(
             electricity_mwh=pl.col("electricity_mwh").pipe(fsum),
             indirect_tco2e=pl.col("indirect_tco2e").pipe(fsum),
             gec_mwh=pl.col("gec_mwh").pipe(fsum),
-            unassigned_electricity_mwh=pl.col("electricity_mwh")
-            .filter(pl.col("process_id").is_null())
+            unassigned_electricity_mwh=pl.when(pl.col("process_id").is_null())
+            .then("electricity_mwh")
             .pipe(fsum),
             electricity_row_ids=pl.col("_source_row_ids")
             .list.explode(keep_nulls=False, empty_as_null=False)

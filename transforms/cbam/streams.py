@@ -127,12 +127,12 @@ def _lab_month_means(reading_parts: pl.LazyFrame) -> pl.LazyFrame:
     aggs = []
     for c in ("ncv", "carbon_content", "ef"):
         has = pl.col(c).is_not_null()
-        wsum = w.filter(has).pipe(fsum)
+        wsum = pl.when(has).then(w).pipe(fsum)
         aggs.append(
             pl.when(has.any())
             .then(
                 pl.when(wsum > 0)
-                .then((w * pl.col(c)).filter(has).pipe(fsum) / wsum)
+                .then(pl.when(has).then(w * pl.col(c)).pipe(fsum) / wsum)
                 .otherwise(pl.col(c).drop_nulls().mean())
             )
             .alias(f"lab_{c}_month")
@@ -464,16 +464,16 @@ def installation_emissions(stream_em: pl.DataFrame) -> pl.DataFrame:
         .agg(
             direct_tco2e=fossil.pipe(fsum),
             biomass_tco2e=pl.col("biomass_tco2e").pipe(fsum),
-            **{f"{x}_tco2e": fossil.filter(m == x).pipe(fsum) for x in METHODS},
-            co2_tco2e=fossil.filter(g == "CO2").pipe(fsum),
-            n2o_tco2e=fossil.filter(g == "N2O").pipe(fsum),
-            pfc_tco2e=fossil.filter(g.is_in(["CF4", "C2F6"])).pipe(fsum),
-            other_co2e_tco2e=fossil.filter(g == "CO2e").pipe(fsum),
-            n2o_t=pl.col("gas_t").filter(g == "N2O").pipe(fsum),
-            cf4_t=pl.col("gas_t").filter(g == "CF4").pipe(fsum),
-            c2f6_t=pl.col("gas_t").filter(g == "C2F6").pipe(fsum),
+            **{f"{x}_tco2e": pl.when(m == x).then(fossil).pipe(fsum) for x in METHODS},
+            co2_tco2e=pl.when(g == "CO2").then(fossil).pipe(fsum),
+            n2o_tco2e=pl.when(g == "N2O").then(fossil).pipe(fsum),
+            pfc_tco2e=pl.when(g.is_in(["CF4", "C2F6"])).then(fossil).pipe(fsum),
+            other_co2e_tco2e=pl.when(g == "CO2e").then(fossil).pipe(fsum),
+            n2o_t=pl.when(g == "N2O").then("gas_t").pipe(fsum),
+            cf4_t=pl.when(g == "CF4").then("gas_t").pipe(fsum),
+            c2f6_t=pl.when(g == "C2F6").then("gas_t").pipe(fsum),
             energy_tj=pl.col("energy_tj").pipe(fsum),
-            unattributed_stream_tco2e=fossil.filter(pl.col("process_id").is_null()).pipe(fsum),
+            unattributed_stream_tco2e=pl.when(pl.col("process_id").is_null()).then(fossil).pipe(fsum),
             _source_row_ids=pl.col("_source_row_ids")
             .list.explode(keep_nulls=False, empty_as_null=False)
             .unique()

@@ -1,0 +1,157 @@
+"""Deterministic outputs (issue 11 item 4): the same inputs give byte-identical computed tables.
+
+The CBAM engine and `compute_ghg` run twice on a small demo raw lake, here and in a subprocess with another
+POLARS_MAX_THREADS, each time with the raw rows shuffled differently; every table written to Parquet must be the
+same bytes. `fsum` itself is checked against `math.fsum` (within 1 ulp) and across shuffles, engines and contexts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from transforms.stable import canonical, fsum
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _values(n: int, seed: int) -> pl.DataFrame:
+    """Mixed signs and magnitudes 1e-3..1e5 in 40 groups: a plain parallel sum differs in the last bits."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(n) * 10.0 ** rng.integers(-3, 6, n)
+    return pl.DataFrame({"k": rng.integers(0, 40, n), "x": x})
+
+
+def test_fsum_same_bits_for_any_row_order_and_engine():
+    df = _values(60_000, 1)
+    seen = set()
+    for seed, engine in [(0, "in-memory"), (1, "streaming"), (2, "in-memory"), (3, "streaming")]:
+        shuffled = df.sample(fraction=1.0, shuffle=True, seed=seed).lazy()
+        out = shuffled.group_by("k").agg(pl.col("x").pipe(fsum)).sort("k").collect(engine=engine)
+        seen.add(out["x"].to_numpy().tobytes())
+    assert len(seen) == 1
+
+
+def test_fsum_is_within_one_ulp_of_the_exact_sum_where_a_plain_sum_is_not():
+    df = _values(60_000, 2)
+    exact = {k: math.fsum(v) for k, v in df.group_by("k").agg(pl.col("x")).iter_rows()}
+    ours = dict(df.group_by("k").agg(pl.col("x").pipe(fsum)).iter_rows())
+    plain = dict(df.group_by("k").agg(pl.col("x").sum()).iter_rows())
+    off = [k for k in exact if ours[k] != exact[k]]
+    assert all(abs(ours[k] - exact[k]) <= math.ulp(exact[k]) for k in off), off  # at most 1 ulp
+    assert len(off) <= 2 < sum(plain[k] != exact[k] for k in exact)  # a plain sum misses most of them
+
+
+def test_fsum_months_of_a_year_add_back_to_the_year():
+    days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    parts = [60.0 * (d / 365) for d in days] + [30.0 * (d / 365) for d in days]
+    assert sum(parts) != 90.0  # naive order loses the last bit
+    assert pl.DataFrame({"x": parts[::-1]}).select(pl.col("x").pipe(fsum)).item() == 90.0
+
+
+def test_fsum_keeps_sum_semantics_for_nulls_empty_zero_and_windows():
+    df = pl.DataFrame({"k": [1, 1, 2, 3, 3, 4], "x": [None, None, 1.5, 0.0, -0.0, 1e-20]})
+    got = df.group_by("k").agg(s=pl.col("x").pipe(fsum), p=pl.col("x").sum()).sort("k")
+    assert got["s"].to_list() == got["p"].to_list() == [0.0, 1.5, 0.0, 1e-20]
+    win = df.with_columns(w=pl.col("x").pipe(fsum).over("k"))["w"].to_list()
+    assert win == [0.0, 0.0, 1.5, 0.0, 0.0, 1e-20]
+    empty = pl.DataFrame({"x": []}, schema={"x": pl.Float64}).select(pl.col("x").pipe(fsum)).item()
+    assert empty == 0.0
+    assert math.isnan(pl.DataFrame({"x": [1.0, float("nan")]}).select(pl.col("x").pipe(fsum)).item())
+
+
+def test_canonical_is_a_total_order_whatever_the_input_order():
+    df = pl.DataFrame(
+        {
+            "k": ["b", "a", "a", "a"],
+            "v": [1.0, 2.0, None, 2.0],
+            "s": ["x", "z", "y", "y"],
+            "l": [[1], [2], [3], [4]],
+        }
+    )
+    a = canonical(df, ["k"])
+    b = canonical(df.reverse(), ["k"])
+    assert a.drop("l").equals(b.drop("l"))
+    assert a["k"].to_list() == ["a", "a", "a", "b"] and a["v"].to_list()[:3] == [2.0, 2.0, None]
+    assert canonical(df.lazy(), ["k"]).collect().drop("l").equals(a.drop("l"))
+
+
+# --- the engines, end to end --------------------------------------------------------------------------------------
+
+
+def run_engines(home: str, seed: int, out: str) -> None:
+    """Subprocess body: raw lake rows shuffled with `seed`, CBAM then GHG, every table written to `out`."""
+    from orchestration.lib.compute import load_raw
+    from orchestration.lib.home import Home
+    from transforms.cbam.engine import compute_cbam
+    from transforms.footprint import load_factors
+    from transforms.ghg.compute import compute_ghg
+
+    raw = {}
+    for i, (name, lf) in enumerate(sorted(load_raw(Home(Path(home))).items())):
+        raw[name] = lf.collect().sample(fraction=1.0, shuffle=True, seed=seed * 100 + i).lazy()
+    cbam = compute_cbam(raw)
+    ghg = compute_ghg(
+        raw,
+        load_factors(),
+        cbam["stream_emissions"],
+        cbam["process_see"],
+        cbam["precursor_inputs"],
+        inventory_as_of=date(2026, 12, 31),
+    )
+    Path(out).mkdir(parents=True)
+    for name, df in {**cbam, **ghg}.items():
+        df.write_parquet(Path(out) / f"{name}.parquet")
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory) -> Path:
+    from orchestration.demo import generate
+    from orchestration.lib.home import Home
+    from orchestration.lib.ingest import ingest_dataset
+    from orchestration.lib.storage import Landing
+    from transforms.contracts import datasets
+
+    root = tmp_path_factory.mktemp("determinism")
+    generate(root / "landing", scale=0.05, seed=7)
+    landing, home = Landing.open(str(root / "landing")), Home.open(str(root / "home"))
+    listing = list(landing.files())
+    for name in datasets():
+        ingest_dataset(landing, home, name, listing=listing)
+    return root / "home"
+
+
+def _run(home: Path, seed: int, threads: int, out: Path) -> dict[str, str]:
+    code = f"from tests.test_determinism import run_engines; run_engines({str(home)!r}, {seed}, {str(out)!r})"
+    env = os.environ | {"POLARS_MAX_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return _hashes(out)
+
+
+def _hashes(out: Path) -> dict[str, str]:
+    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.parquet"))}
+
+
+def test_engines_give_byte_identical_tables_for_shuffled_rows_and_other_thread_counts(demo_home, tmp_path):
+    from transforms.cbam.engine import TABLES
+    from transforms.ghg.compute import GHG_TABLES
+
+    run_engines(str(demo_home), seed=1, out=str(tmp_path / "a"))  # here, with this process's thread pool
+    first = _hashes(tmp_path / "a")
+    other = 1 if pl.thread_pool_size() > 1 else 4
+    second = _run(demo_home, seed=2, threads=other, out=tmp_path / "b")  # other thread count, other row order
+    assert set(first) == set(TABLES) | set(GHG_TABLES)
+    differ = sorted(name for name in first if first[name] != second[name])
+    assert not differ, f"tables not byte-identical across reruns: {differ}"
+    for name in ("goods_see", "export_lines", "site_inventory", "product_footprint"):
+        assert pl.read_parquet(tmp_path / "a" / f"{name}.parquet").height > 0, name
