@@ -64,7 +64,10 @@ def lingtan_dbt(
     context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")
     # dbt's log lines go to the run's log (and the step's stdout in the UI): plain text, no colour codes.
     with _environ({**env, "DBT_USE_COLORS": "false"}):
-        yield from dbt.cli(["build"], context=context).stream()
+        # A stable target folder per home: dbt reuses its partial parse there (the profile's DuckDB path is
+        # per home, so a fresh folder each run forced a full re-parse).
+        target = Path(env["LINGTAN_WAREHOUSE_PATH"]).parent / "dbt-target"
+        yield from dbt.cli(["build"], context=context, target_path=target).stream()
     removed = prune_targets(lingtan_dbt_project.project_dir / "target")
     if removed:
         context.log.info(f"pruned {len(removed)} old dbt target folder(s); kept the newest {TARGETS_KEPT}")
