@@ -16,16 +16,10 @@ from orchestration.lib.config import LingtanConfig
 from orchestration.lib.gates import audit_computed
 from transforms.cbam.engine import TABLES as CBAM_ENGINE_TABLES
 from transforms.contracts import datasets
+from transforms.ghg.compute import GHG_TABLES
 
 CBAM_TABLES = list(CBAM_ENGINE_TABLES)
-FOOTPRINT_TABLES = [
-    "shipment_emissions",
-    "shipment_allocations",
-    "product_footprint",
-    "site_inventory",
-    "scope2_lines",
-    "park_progress",
-]
+FOOTPRINT_TABLES = list(GHG_TABLES)
 RAW_KEYS = [dg.AssetKey(["raw", n]) for n in datasets()]
 
 DESCRIPTIONS = {
@@ -137,30 +131,20 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
 def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """Logistics (ISO 14083), product footprints (ISO 14067) and site inventories (GHG Protocol)."""
     from expectations.suites.computed import reconcile_footprint
-    from transforms.footprint import compute_product_footprint, load_factors
-    from transforms.inventory import compute_park_progress, compute_site_inventory, scope2_lines
-    from transforms.logistics import compute_logistics
+    from transforms.footprint import load_factors
+    from transforms.ghg.compute import compute_ghg
 
     home = lingtan.home_dir()
-    raw = load_raw(home)
     cbam = {
         k: v.collect()
         for k, v in load_computed(home, ["stream_emissions", "process_see", "precursor_inputs"]).items()
     }
-    factors = load_factors()
-    legs, alloc = compute_logistics(raw, factors)
-    pcf = compute_product_footprint(
-        raw, factors, cbam["process_see"], cbam["precursor_inputs"], alloc, cbam["stream_emissions"]
+    tables = compute_ghg(
+        load_raw(home),
+        load_factors(),
+        cbam["stream_emissions"],
+        cbam["process_see"],
+        cbam["precursor_inputs"],
+        inventory_as_of=date.today(),
     )
-    sites = compute_site_inventory(
-        raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], alloc, as_of=date.today()
-    )
-    tables = {
-        "shipment_emissions": legs,
-        "shipment_allocations": alloc,
-        "product_footprint": pcf,
-        "site_inventory": sites,
-        "scope2_lines": scope2_lines(raw, factors).collect(),
-        "park_progress": compute_park_progress(sites, raw),
-    }
     yield from _publish(context, lingtan, tables, lambda t: reconcile_footprint(t, cbam))
