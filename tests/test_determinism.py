@@ -114,7 +114,7 @@ def run_engines(home: str, seed: int, out: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_home(tmp_path_factory) -> Path:
+def small_home(tmp_path_factory) -> Path:
     from orchestration.demo import generate
     from orchestration.lib.home import Home
     from orchestration.lib.ingest import ingest_dataset
@@ -142,14 +142,16 @@ def _hashes(out: Path) -> dict[str, str]:
     return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.glob("*.parquet"))}
 
 
-def test_engines_give_byte_identical_tables_for_shuffled_rows_and_other_thread_counts(demo_home, tmp_path):
+def test_engines_give_byte_identical_tables_for_shuffled_rows_and_other_thread_counts(small_home, tmp_path):
     from transforms.cbam.engine import TABLES
     from transforms.ghg.compute import GHG_TABLES
 
-    run_engines(str(demo_home), seed=1, out=str(tmp_path / "a"))  # here, with this process's thread pool
+    run_engines(str(small_home), seed=1, out=str(tmp_path / "a"))  # here, with this process's thread pool
     first = _hashes(tmp_path / "a")
     other = 1 if pl.thread_pool_size() > 1 else 4
-    second = _run(demo_home, seed=2, threads=other, out=tmp_path / "b")  # other thread count, other row order
+    second = _run(
+        small_home, seed=2, threads=other, out=tmp_path / "b"
+    )  # other thread count, other row order
     assert set(first) == set(TABLES) | set(GHG_TABLES)
     differ = sorted(name for name in first if first[name] != second[name])
     assert not differ, f"tables not byte-identical across reruns: {differ}"
