@@ -70,7 +70,8 @@
     select
         req_key,
         min(bm_value) as benchmark_tco2e_per_t,
-        arg_min(coalesce(route_printed, ''), bm_value) as benchmark_route,
+        -- ties on the value broken by the workbook row, so the same inputs always name the same row
+        arg_min(coalesce(route_printed, ''), (bm_value, source_row)) as benchmark_route,
         concat_ws('; ',
             case max(match_digits)
                 when 8 then 'CN ' || any_value(requested_cn) || ' found'
@@ -87,7 +88,7 @@
             end
         ) as benchmark_match,
         any_value(act) || ', benchmarks workbook ' || any_value(workbook_version) || ', Column '
-            || any_value(bm_column) || ' row ' || arg_min(source_row, bm_value) as benchmark_source
+            || any_value(bm_column) || ' row ' || arg_min(source_row, (bm_value, source_row)) as benchmark_source
     from bm_pick
     group by req_key
     )
@@ -135,7 +136,7 @@
     select
         pair_key,
         any_value(table_kind) as route_table,
-        nullif(list_distinct(flatten(list(regexp_extract_all(coalesce(route, ''), '[A-L]')))), []) as route_letters,
+        nullif(list_sort(list_distinct(flatten(list(regexp_extract_all(coalesce(route, ''), '[A-L]'))))), []) as route_letters,
         -- several rows (white/grey clinker or cement): the highest total, so an estimate never understates
         max(total) as dv_total_tco2e_per_t,
         count(*) as dv_rows

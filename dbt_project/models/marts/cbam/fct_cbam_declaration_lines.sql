@@ -127,7 +127,7 @@ grouped as (
         any_value(cscf_status) as cscf_status,
         any_value(dv_unmarked_tco2e_per_t) as dv_unmarked_tco2e_per_t,
         sum(net_mass_t * dv_unmarked_tco2e_per_t) as holding_basis_default_unmarked_tco2e,
-        string_agg(distinct net_mass_note, '; ') as net_mass_note,
+        string_agg(distinct net_mass_note, '; ' order by net_mass_note) as net_mass_note,
         list(source_row_id order by source_row_id) as source_row_ids
     from line_amounts
     group by importer_eori, year, installation_id, origin_country, cn_code
