@@ -21,7 +21,8 @@ from tests.bench.harness import measure
 FIXED_ONLY = sys.argv[1:] == ["fixed"]
 SCALES = [] if FIXED_ONLY else [int(s) for s in sys.argv[1:]] or [10]
 EXTRA_CASES = [
-    "tests.bench.engine_cases"
+    "tests.bench.engine_cases",
+    "tests.bench.reports_case",  # the whole nightly job, then the report stage alone (all published; no change)
 ]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
 
 
