@@ -290,3 +290,18 @@ def test_files_are_byte_identical_across_runs(tmp_path: Path) -> None:
         )
         time.sleep(1.1)  # the XLSX timestamps have one-second resolution
     assert digests[0] == digests[1]
+
+
+def test_reread_of_a_csv_field_longer_than_csvs_default_limit(tmp_path):
+    """At scale 100 a line's source row ids exceed csv's 131,072-character field limit (the bench found it)."""
+    import csv
+
+    from transforms.reports.writers.declaration_pack import _reread_csv
+
+    long_ids = ";".join(f"exports/2026-03-02/big.csv#{i}" for i in range(20_000))
+    assert len(long_ids) > 131_072
+    path = tmp_path / "lines.csv"
+    path.write_text(f"importer,source_row_ids\nDE1,{long_ids}\n", encoding="utf-8")
+    before = csv.field_size_limit()
+    assert _reread_csv(path) == [["DE1", long_ids]]
+    assert csv.field_size_limit() == before

@@ -270,9 +270,16 @@ def _compare_table(
     return problems
 
 
+CSV_FIELD_LIMIT = 2**31 - 1  # a line's source row ids run to megabytes at scale; csv's default is 131,072
+
+
 def _reread_csv(path: Path) -> list[list[Any]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.reader(fh))[1:]
+    previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            return list(csv.reader(fh))[1:]
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _reread_xlsx(path: Path, sheet: str) -> list[list[Any]]:
