@@ -309,11 +309,11 @@ def reports_list(
         typer.echo("no reports published yet (run `lingtan run`)")
         return
     newest = {(v.kind, v.key): v.version for v in found}
-    typer.echo(f"{'id':<58}{'published':<22}{'status':<12}gates")
+    typer.echo(f"{'id':<58}{'published':<27}{'status':<12}gates")
     for v in found:
         status = "latest" if newest[(v.kind, v.key)] == v.version else "superseded"
         gates = ", ".join(f"{k} {s}" for k, s in v.meta.get("gates", {}).items()) or "-"
-        typer.echo(f"{v.id:<58}{v.meta.get('published_at', ''):<22}{status:<12}{gates}")
+        typer.echo(f"{v.id:<58}{v.meta.get('published_at', ''):<27}{status:<12}{gates}")
 
 
 @reports_app.command("get")
