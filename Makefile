@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install run test lint format bench clean dev sql docs defs browser
+.PHONY: install run test lint format bench clean dev sql docs defs browser audit
 
 $(UV):
 	$(PY) -m venv .boot
@@ -38,6 +38,11 @@ format: install
 
 test: install lint defs browser
 	$(RUN) pytest -q -n 2 --dist loadfile
+
+# pip-audit over the locked environment with the allow-list in .ci/audit-allow.txt; skipped (exit 0, said so)
+# when the registry's vulnerability data is unreachable.
+audit: install
+	.ci/audit
 
 # Debian's Chromium and CJK fonts for the report page's browser test (headless, no network); as root only.
 browser:
