@@ -1,0 +1,153 @@
+"""Intervals → hourly aggregates per meter (spec/outputs.md `fct_meter_hourly`).
+
+Grain: meter × hour (`hour_start` local time of the meter's timezone; `hour_start_utc` is the same instant, unique
+also across a daylight-saving change). Every hour of the meter's data window has a row, measured or not:
+`intervals_expected` = the meter's grid intervals in that hour inside its window = `intervals_measured` +
+`intervals_estimated` + `intervals_missing`; `quantity` is the sum over measured and estimated intervals, in the
+meter's output unit (electricity kWh, multiplier applied), and NULL when every interval of the hour is missing.
+Lineage: `source_row_id_first` / `source_row_id_last` are the `<file>#<row>` ids of the hour's earliest and latest
+interval (for a cumulative register, of the later reading of each difference); every reading behind the hour is the
+meter's raw `meter_readings` rows with interval_start in [hour_start, hour_start + 1 h).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.ems.intervals import UTC
+from transforms.stable import fsum
+
+HOUR = pl.duration(hours=1)
+
+
+def _local_hour(utc: pl.Expr, zones: list[str]) -> pl.Expr:
+    """Local naive time of a UTC instant in the row's `timezone`."""
+    out: pl.Expr = pl.lit(None, dtype=pl.Datetime("us"))
+    for z in zones:
+        out = (
+            pl.when(pl.col("timezone") == z)
+            .then(utc.dt.convert_time_zone(z).dt.replace_time_zone(None))
+            .otherwise(out)
+        )
+    return out
+
+
+def hour_of(local: pl.Expr, utc: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """(local hour start, its UTC instant) of an interval start: the offset is constant within an hour."""
+    local_hour = local.dt.truncate("1h")
+    return local_hour, utc - (local - local_hour)
+
+
+def meter_hourly(
+    intervals: pl.LazyFrame,
+    issues: pl.LazyFrame,
+    ranges: pl.LazyFrame,
+    meters: pl.LazyFrame,
+    zones: list[str],
+) -> pl.LazyFrame:
+    """One row per meter × hour of its data window (see module doc)."""
+    local_hour, utc_hour = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
+    agg = (
+        intervals.with_columns(hour_start_utc=utc_hour)
+        .group_by("meter_id", "hour_start_utc")
+        .agg(
+            quantity=fsum(pl.col("quantity")),
+            intervals_measured=(~pl.col("estimated")).sum().cast(pl.Int64),
+            intervals_estimated=pl.col("estimated").sum().cast(pl.Int64),
+            source_row_id_first=pl.col("source_row_id").sort_by("interval_start_utc").first(),
+            source_row_id_last=pl.col("source_row_id").sort_by("interval_start_utc").last(),
+        )
+    )
+    decreases = (
+        issues.filter(pl.col("kind") == "register_decrease")
+        .with_columns(hour_start_utc=hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))[1])
+        .group_by("meter_id", "hour_start_utc")
+        .agg(register_decreases=pl.len().cast(pl.Int64))
+    )
+    first_utc_hour = hour_of(pl.col("range_start"), pl.col("range_start_utc"))[1]
+    grid = (
+        ranges.join(meters.select("meter_id", "timezone"), on="meter_id")
+        .with_columns(_h0=first_utc_hour)
+        .with_columns(
+            hour_start_utc=pl.datetime_ranges(
+                "_h0", pl.col("range_end_utc") - pl.duration(microseconds=1), interval="1h", time_unit="us"
+            )
+        )
+        .explode("hour_start_utc")
+        .with_columns(
+            intervals_expected=(
+                (
+                    pl.min_horizontal(pl.col("hour_start_utc") + HOUR, "range_end_utc")
+                    - pl.max_horizontal("hour_start_utc", "range_start_utc")
+                ).dt.total_seconds()
+                // (pl.col("interval_minutes") * 60)
+            )
+            .clip(0)
+            .cast(pl.Int64),
+            hour_start=_local_hour(pl.col("hour_start_utc"), zones),
+        )
+        .select(
+            "meter_id",
+            "hour_start_utc",
+            "hour_start",
+            "intervals_expected",
+            "interval_minutes",
+            "interval_inferred",
+        )
+    )
+    counts = ["intervals_measured", "intervals_estimated", "register_decreases"]
+    out = (
+        grid.join(agg, on=["meter_id", "hour_start_utc"], how="left")
+        .join(decreases, on=["meter_id", "hour_start_utc"], how="left")
+        .with_columns(pl.col(c).fill_null(0) for c in counts)
+        .with_columns(
+            intervals_missing=pl.col("intervals_expected")
+            - pl.col("intervals_measured")
+            - pl.col("intervals_estimated")
+        )
+        .join(
+            meters.select(
+                "meter_id",
+                "installation_id",
+                "process_id",
+                "role",
+                "carrier",
+                "parent_meter_id",
+                "counted",
+                "ppa_direct",
+                pl.col("out_unit").alias("unit"),
+                "multiplier",
+                "timezone",
+            ),
+            on="meter_id",
+        )
+    )
+    return out.select(HOURLY_COLUMNS)
+
+
+HOURLY_COLUMNS = [
+    "installation_id",
+    "meter_id",
+    "role",
+    "carrier",
+    "process_id",
+    "parent_meter_id",
+    "hour_start",
+    "hour_start_utc",
+    "timezone",
+    "quantity",
+    "unit",
+    "multiplier",
+    "interval_minutes",
+    "interval_inferred",
+    "intervals_expected",
+    "intervals_measured",
+    "intervals_estimated",
+    "intervals_missing",
+    "register_decreases",
+    "counted",
+    "ppa_direct",
+    "source_row_id_first",
+    "source_row_id_last",
+]
+__all__ = ["HOURLY_COLUMNS", "UTC", "hour_of", "meter_hourly"]

@@ -1,0 +1,173 @@
+"""The meters table, normalised once for the interval engine: canonical carrier, role, register, stamp, output unit
+and its conversion factor, multiplier, timezone and interval length; and, per meter, why it cannot be used.
+
+Rules (spec/landing-zone.md `meters`): register `interval` (default) or `cumulative`; stamp `start` (default), `end`
+or `midpoint`; multiplier default 1; timezone default Asia/Shanghai; electricity in kWh (MWh and other energy units
+converted through `transforms/units.py`), other carriers in the meter's own unit. A meter with a parent is never
+added to it: `counted` says whether a meter enters the energy balance under its role (its parent, if any, has
+another role: a `ppa_delivery` inside the grid import meter counts as PPA but is not added to the load).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+import polars as pl
+
+from transforms.carriers import ELECTRICITY, carrier_expr
+from transforms.text import key_expr, nfkc
+from transforms.units import canonical_expr, dimension_expr, to_base_expr, to_factor_expr
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+ELECTRICITY_UNIT = "kWh"
+ROLES = (
+    "grid_import",
+    "grid_export",
+    "onsite_generation",
+    "ppa_delivery",
+    "storage_charge",
+    "storage_discharge",
+    "sub_meter",
+    "consumption",
+)
+BALANCE_ROLES = ROLES[:6]  # the supply-side roles the energy balance adds up (sub-meters never)
+REGISTERS = ("interval", "cumulative")
+STAMPS = ("start", "end", "midpoint")
+
+# Column names and types of the spec's datasets: used when the raw lake has no such table yet.
+METERS_SCHEMA = {
+    "meter_id": pl.String,
+    "installation_id": pl.String,
+    "process_id": pl.String,
+    "carrier": pl.String,
+    "role": pl.String,
+    "parent_meter_id": pl.String,
+    "register": pl.String,
+    "stamp": pl.String,
+    "interval_minutes": pl.Int64,
+    "unit": pl.String,
+    "multiplier": pl.Float64,
+    "timezone": pl.String,
+    "description": pl.String,
+}
+READINGS_SCHEMA = {
+    "meter_id": pl.String,
+    "interval_start": pl.Datetime("us"),
+    "value": pl.Float64,
+    "unit": pl.String,
+    "quality": pl.String,
+    "method": pl.String,
+    "stamp": pl.String,
+    "_drop_date": pl.Date,
+    "_file": pl.String,
+    "_row_number": pl.Int64,
+    "_source_row_id": pl.String,
+}
+
+
+def with_columns_of(lf: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
+    """`lf` with every column of `schema` (absent optional columns added as nulls of their type)."""
+    have = lf.collect_schema()
+    return lf.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in have)
+
+
+def _enum(col: str, default: str) -> pl.Expr:
+    """Lower-cased enum value, `default` when empty; an unknown value is kept as written (flagged below)."""
+    return pl.coalesce(key_expr(pl.col(col)).str.replace_all(" ", "_"), pl.lit(default)).alias(col)
+
+
+def normalise_meters(meters: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per meter with the engine's columns and `meter_problem` (null when usable, else a reason a person
+    can act on). Adds `out_unit`, `unit_factor` (meter unit → out_unit), `counted` and `ppa_direct`."""
+    m = with_columns_of(meters, METERS_SCHEMA).select(
+        nfkc(pl.col("meter_id")).alias("meter_id"),
+        nfkc(pl.col("installation_id")).alias("installation_id"),
+        nfkc(pl.col("process_id")).alias("process_id"),
+        pl.coalesce(carrier_expr(pl.col("carrier")), key_expr(pl.col("carrier"))).alias("carrier"),
+        _enum("role", ""),
+        nfkc(pl.col("parent_meter_id")).alias("parent_meter_id"),
+        _enum("register", "interval"),
+        _enum("stamp", "start"),
+        pl.col("interval_minutes").cast(pl.Int64),
+        pl.col("unit").alias("unit_as_written"),
+        canonical_expr(pl.col("unit")).alias("unit"),
+        pl.coalesce(pl.col("multiplier").cast(pl.Float64), pl.lit(1.0)).alias("multiplier"),
+        pl.coalesce(nfkc(pl.col("timezone")), pl.lit(DEFAULT_TIMEZONE)).alias("timezone"),
+    )
+    is_elec = pl.col("carrier") == ELECTRICITY
+    m = m.with_columns(
+        out_unit=pl.when(is_elec).then(pl.lit(ELECTRICITY_UNIT)).otherwise(pl.col("unit")),
+        unit_factor=pl.when(is_elec).then(to_factor_expr(pl.col("unit"), ELECTRICITY_UNIT)).otherwise(1.0),
+    )
+    parents = m.select(
+        pl.col("meter_id").alias("parent_meter_id"),
+        pl.col("role").alias("_parent_role"),
+        pl.lit(True).alias("_parent_known"),
+    )
+    m = m.join(parents, on="parent_meter_id", how="left").with_columns(
+        counted=pl.col("role").is_in(BALANCE_ROLES)
+        & (pl.col("carrier") == ELECTRICITY)
+        & (pl.col("parent_meter_id").is_null() | (pl.col("_parent_role") != pl.col("role")).fill_null(True)),
+        ppa_direct=(pl.col("role") == "ppa_delivery") & pl.col("parent_meter_id").is_null(),
+    )
+    zones = sorted(available_timezones())
+    problems = [
+        (pl.col("meter_id").is_null(), pl.lit("meter without meter_id")),
+        (pl.col("installation_id").is_null(), pl.lit("meter without installation_id")),
+        (
+            ~pl.col("role").is_in(ROLES),
+            pl.format("role '{}' unknown (expected one of {})", pl.col("role"), pl.lit(", ".join(ROLES))),
+        ),
+        (~pl.col("register").is_in(REGISTERS), pl.format("register '{}' unknown", pl.col("register"))),
+        (~pl.col("stamp").is_in(STAMPS), pl.format("stamp '{}' unknown", pl.col("stamp"))),
+        (
+            pl.col("unit").is_null(),
+            pl.format("unit '{}' unknown", pl.col("unit_as_written").fill_null("")),
+        ),
+        (
+            is_elec & (dimension_expr(pl.col("unit")) != "energy"),
+            pl.format("electricity meter in '{}', not an energy unit", pl.col("unit")),
+        ),
+        (
+            pl.col("interval_minutes").is_not_null()
+            & ((pl.col("interval_minutes") <= 0) | (60 % pl.col("interval_minutes").clip(1) != 0)),
+            pl.format("interval_minutes {} does not divide an hour", pl.col("interval_minutes")),
+        ),
+        (
+            ~pl.col("multiplier").is_finite() | (pl.col("multiplier") <= 0),
+            pl.format("multiplier {} is not a positive number", pl.col("multiplier")),
+        ),
+        (
+            ~pl.col("timezone").is_in(zones),
+            pl.format("timezone '{}' is not an IANA zone", pl.col("timezone")),
+        ),
+        (
+            pl.col("parent_meter_id").is_not_null() & pl.col("_parent_known").is_null(),
+            pl.format("parent_meter_id '{}' is not a meter", pl.col("parent_meter_id")),
+        ),
+    ]
+    problem = pl.concat_str(
+        [pl.when(cond).then(text) for cond, text in problems], separator="; ", ignore_nulls=True
+    )
+    dup = pl.len().over("meter_id") > 1
+    problem = pl.concat_str(
+        [problem, pl.when(dup).then(pl.lit("meter_id listed twice in meters"))],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return m.with_columns(
+        meter_problem=pl.when(problem.str.len_chars() > 0).then(problem),
+    ).drop("_parent_role", "_parent_known", "unit_as_written")
+
+
+def reading_unit_factor(reading_unit: pl.Expr, meter_unit: pl.Expr, out_unit: pl.Expr) -> pl.Expr:
+    """Factor from a reading's own unit (when given, else the meter's) to the meter's output unit; null when the
+    reading's unit is unknown or of another dimension."""
+    u = pl.coalesce(canonical_expr(reading_unit), meter_unit)
+    same = u == out_unit
+    to_kwh = to_factor_expr(u, ELECTRICITY_UNIT)
+    # Non-electricity meters keep their own unit: a reading in another spelling of it converts by the unit table.
+    other = pl.when(dimension_expr(u) == dimension_expr(out_unit)).then(
+        to_base_expr(u) / to_base_expr(out_unit)
+    )
+    return pl.when(same).then(1.0).when(out_unit == ELECTRICITY_UNIT).then(to_kwh).otherwise(other)
