@@ -35,25 +35,35 @@ def compute_ghg(
     *,
     inventory_as_of: date | None = None,
     parks: pl.DataFrame | pl.LazyFrame | None = None,
+    gec_claims: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every GHG table (GHG_TABLES) from the raw lake frames, the pinned factors and the CBAM engine's
     `stream_emissions`, `process_see` and `precursor_inputs`.
 
     `inventory_as_of`: the site inventory uses only grid factors published by that date (None: every factor on
     file). The product footprint and the Scope 2 detail lines use every factor on file, as the asset has always
-    done; `parks` overrides the park mapping of the installations (see `inventory.park_mapping`)."""
+    done; `parks` overrides the park mapping of the installations (see `inventory.park_mapping`); `gec_claims`
+    (the certificate ledger's claims, zero_carbon.claims_by_site_period) replace the bills' gec_mwh in
+    market-based Scope 2 where a site has a ledger claim in the year (CBAM never sees them)."""
     legs, allocations = compute_logistics(raw, factors)
     footprint = compute_product_footprint(
         raw, factors, process_see, precursor_inputs, allocations, stream_emissions
     )
     sites = compute_site_inventory(
-        raw, factors, stream_emissions, precursor_inputs, allocations, parks=parks, as_of=inventory_as_of
+        raw,
+        factors,
+        stream_emissions,
+        precursor_inputs,
+        allocations,
+        parks=parks,
+        as_of=inventory_as_of,
+        gec_claims=gec_claims,
     )
     return {
         "shipment_emissions": legs,
         "shipment_allocations": allocations,
         "product_footprint": footprint,
         "site_inventory": sites,
-        "scope2_lines": scope2_lines(raw, factors).collect(),
+        "scope2_lines": scope2_lines(raw, factors, gec_claims=gec_claims).collect(),
         "park_progress": compute_park_progress(sites, raw, parks),
     }

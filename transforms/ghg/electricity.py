@@ -174,3 +174,68 @@ def renewable_share(bill_months: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
             renewable_electricity_share=safe_div(pl.col("renewable_mwh"), pl.col("electricity_mwh"))
         )
     )
+
+
+def apply_certificate_claims(
+    bill_months: pl.LazyFrame, claims: pl.DataFrame | pl.LazyFrame | None
+) -> pl.LazyFrame:
+    """Certificates from the ledger (transforms/zero_carbon/ledger.py: claimable MWh per site × `YYYY`/`YYYY-MM`)
+    instead of the bills' `gec_mwh`, for every site × year with a ledger claim (`gec_source` says which).
+
+    A claim covers the site's eligible electricity of its period: purchased MWh not already at zero (on-site
+    generation and zero-rated PPA/direct-line delivery are physically green, so certificates are never applied to
+    them). A month claim is spread over that month's lines, then a year claim over what is left of the year, both
+    pro rata of the eligible MWh, never beyond it: the excess stays `gec_unused_mwh` (counted once, never moved).
+    Adds gec_source (`ledger` / `energy_bills.gec_mwh`) and recomputes gec_* and renewable_mwh."""
+    out = bill_months.with_columns(gec_source=pl.lit("energy_bills.gec_mwh"))
+    if claims is None:
+        return out
+    c = claims.lazy().select("installation_id", "period", "period_grain", mwh="gec_claimable_mwh")
+    month_c = (
+        c.filter(pl.col("period_grain") == "month")
+        .group_by("installation_id", month="period")
+        .agg(_m_claim=pl.col("mwh").pipe(fsum))
+    )
+    year_c = (
+        c.filter(pl.col("period_grain") == "year")
+        .group_by("installation_id", year="period")
+        .agg(_y_claim=pl.col("mwh").pipe(fsum))
+    )
+    basis = (
+        c.select("installation_id", year=pl.col("period").str.slice(0, 4)).unique().with_columns(_ledger=True)
+    )
+    elec = pl.col("energy_kind") == "electricity"
+    zero_rated = pl.col("supply_type").is_in(("ppa", "direct_line")) & (pl.col("ef_tco2_per_mwh") == 0)
+    eligible = pl.when(elec & (pl.col("supply_type") != "onsite") & ~zero_rated.fill_null(False)).then(
+        pl.col("purchased_mwh").clip(lower_bound=0.0)
+    )
+    share = lambda claim, pool: pl.when(pool > 0).then(pl.min_horizontal(claim / pool, 1.0)).otherwise(0.0)  # noqa: E731
+    ledger = (
+        out.join(basis, on=["installation_id", "year"], how="left")
+        .filter(pl.col("_ledger").fill_null(False))
+        .with_columns(_elig=eligible.fill_null(0.0))
+        .join(month_c, on=["installation_id", "month"], how="left")
+        .join(year_c, on=["installation_id", "year"], how="left")
+        .with_columns(_m_pool=pl.col("_elig").sum().over("installation_id", "month"))
+        .with_columns(_m_cov=pl.col("_elig") * share(pl.col("_m_claim").fill_null(0.0), pl.col("_m_pool")))
+        .with_columns(_rest=pl.col("_elig") - pl.col("_m_cov"))
+        .with_columns(_y_pool=pl.col("_rest").sum().over("installation_id", "year"))
+        .with_columns(
+            _y_cov=pl.col("_rest") * share(pl.col("_y_claim").fill_null(0.0), pl.col("_y_pool")),
+            # each claim spread over its lines in proportion to their eligible MWh (what the line carries)
+            _claimed=safe_div(pl.col("_m_claim").fill_null(0.0) * pl.col("_elig"), pl.col("_m_pool")).fill_null(0.0)
+            + safe_div(pl.col("_y_claim").fill_null(0.0) * pl.col("_rest"), pl.col("_y_pool")).fill_null(0.0),
+        )
+        .with_columns(
+            gec_claimed_mwh=pl.col("_claimed"),
+            gec_covered_mwh=pl.col("_m_cov") + pl.col("_y_cov"),
+            gec_source=pl.lit("ledger"),
+        )
+        .with_columns(
+            gec_unused_mwh=(pl.col("gec_claimed_mwh") - pl.col("gec_covered_mwh")).clip(lower_bound=0.0),
+            renewable_mwh=pl.col("onsite_renewable_mwh") + pl.max_horizontal("ppa_renewable_mwh", "gec_covered_mwh"),
+        )
+    )  # fmt: skip
+    names = out.collect_schema().names()
+    rest = out.join(basis, on=["installation_id", "year"], how="anti")
+    return pl.concat([rest, ledger.select(names)])

@@ -30,7 +30,12 @@ from transforms.ghg.common import (
     raw_frame,
     safe_div,
 )
-from transforms.ghg.electricity import energy_bill_months, grid_regions, pick_grid_factor
+from transforms.ghg.electricity import (
+    apply_certificate_claims,
+    energy_bill_months,
+    grid_regions,
+    pick_grid_factor,
+)
 from transforms.ghg.factors import GhgFactors, allocation_versions
 from transforms.ghg.materials import purchased_material_lines
 from transforms.ghg.precursors import precursor_rows
@@ -43,7 +48,7 @@ HEAT_FUEL = "purchased_heat_default"
 
 SCOPE2_LINE_COLUMNS = [
     "bill_id", "installation_id", "month", "year", "energy_kind", "supply_type", "electricity_mwh", "purchased_mwh",
-    "gec_claimed_mwh", "gec_covered_mwh", "gec_unused_mwh", "ppa_renewable_mwh", "onsite_renewable_mwh",
+    "gec_claimed_mwh", "gec_covered_mwh", "gec_unused_mwh", "gec_source", "ppa_renewable_mwh", "onsite_renewable_mwh",
     "renewable_mwh", "heat_gj", "location_factor_tco2_per_mwh", "location_basis", "scope2_location_tco2e",
     "market_factor_tco2_per_mwh", "market_basis", "scope2_market_tco2e", "heat_tco2e", "gec_instrument_tco2e",
     "issues", "source_row_id",
@@ -68,10 +73,16 @@ SITE_COLUMNS = [
 
 
 def scope2_lines(
-    raw: Mapping[str, pl.LazyFrame], factors: GhgFactors, as_of: date | None = None
+    raw: Mapping[str, pl.LazyFrame],
+    factors: GhgFactors,
+    as_of: date | None = None,
+    gec_claims: pl.DataFrame | None = None,
 ) -> pl.LazyFrame:
-    """Scope 2 per energy bill × month, both methods, with the factor and basis of each (SCOPE2_LINE_COLUMNS)."""
-    months = energy_bill_months(raw)
+    """Scope 2 per energy bill × month, both methods, with the factor and basis of each (SCOPE2_LINE_COLUMNS).
+
+    `gec_claims`: claimable certificates per site × period from the ledger (zero_carbon.claims_by_site_period);
+    where a site has a ledger claim in a year they replace the bills' gec_mwh (ghg.apply_certificate_claims)."""
+    months = apply_certificate_claims(energy_bill_months(raw), gec_claims)
     keys = (
         months.select("installation_id", "year")
         .unique()
@@ -115,8 +126,10 @@ def scope2_lines(
             market_factor_tco2_per_mwh=pl.when(elec).then(market_factor),
             market_basis=pl.when(~elec).then(pl.lit("purchased heat default"))
             .when(onsite).then(pl.lit("on-site generation: 0"))
-            .when(contract & ef.is_not_null()).then(pl.lit("contract factor (bill ef_tco2_per_mwh); GEC MWh at 0"))
-            .otherwise(pl.lit("GEC MWh at 0; rest at national excl. market-traded non-fossil (residual proxy)")),
+            .when(contract & ef.is_not_null()).then(pl.format("contract factor (bill ef_tco2_per_mwh); GEC MWh "
+                                                              "({}) at 0", "gec_source"))
+            .otherwise(pl.format("GEC MWh ({}) at 0; rest at national excl. market-traded non-fossil "
+                                 "(residual proxy)", "gec_source")),
             heat_tco2e=convert_expr(pl.col("heat_gj").fill_null(0.0), "GJ", "TJ")
             * pl.lit(heat_factor, pl.Float64).fill_null(0.0),
         )
@@ -203,8 +216,11 @@ def compute_site_inventory(
     *,
     parks: pl.DataFrame | pl.LazyFrame | None = None,
     as_of: date | None = None,
+    gec_claims: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Inventory per installation × period (month and year rows); columns SITE_COLUMNS, units in the names."""
+    """Inventory per installation × period (month and year rows); columns SITE_COLUMNS, units in the names.
+
+    `gec_claims`: the certificate ledger's claims (see `scope2_lines`); None: the bills' gec_mwh only."""
     s1 = _grains(
         stream_emissions.lazy().select(
             *SITE_KEYS, scope1_tco2e="fossil_tco2e", scope1_biogenic_memo_tco2e="biomass_tco2e"
@@ -215,7 +231,7 @@ def compute_site_inventory(
     )
     # Bills and invoice lines are small next to shipment legs: materialised once, which keeps polars' plan small.
     lines = (
-        scope2_lines(raw, factors, as_of)
+        scope2_lines(raw, factors, as_of, gec_claims)
         .collect()
         .lazy()
         .with_columns(month_date=(pl.col("month") + "-01").str.to_date())
