@@ -343,8 +343,8 @@ def refdata_build(
     ] = "../shared/reference/cbam",
 ) -> None:
     """Re-derive the committed reference seed tables from the official files."""
-    from transforms.paths import REFERENCE_DIR
     from transforms.refbuild.countries import build as build_countries
+    from transforms.reference.seeds import REFERENCE_DIR
 
     typer.echo(f"countries: {build_countries(REFERENCE_DIR / 'countries.csv')} rows")
     try:

@@ -13,7 +13,8 @@ import polars as pl
 
 from orchestration.lib.home import Home
 from transforms.contracts import datasets
-from transforms.paths import REFERENCE_DIR, REPO_ROOT
+from transforms.paths import REPO_ROOT
+from transforms.reference.seeds import REFERENCE_DIR
 
 
 def code_version() -> str:

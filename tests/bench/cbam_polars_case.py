@@ -15,7 +15,7 @@ import polars as pl
 from orchestration.lib.compute import load_raw
 from orchestration.lib.home import Home
 from transforms.cbam.engine import compute_cbam
-from transforms.cbam.refdata import CbamReference
+from transforms.reference.cbam import CbamReference
 
 
 def main() -> None:

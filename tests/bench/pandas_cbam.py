@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transforms import reference, units
-from transforms.countries import countries, to_iso2
-from transforms.goods import ANNEX_II_CATEGORIES, to_category
+from transforms import units
+from transforms.reference import default_values, seeds
+from transforms.reference.countries import countries, to_iso2
+from transforms.reference.goods import ANNEX_II_CATEGORIES, to_category
 from transforms.units import factor_with_note, per_dimension
 
 DATASETS = (
@@ -43,8 +44,8 @@ DATASETS = (
 )
 DATE_COLUMNS = ("period_start", "period_end", "invoice_date", "declaration_date")
 GWP_GASES = {"co2": "CO2", "n2o": "N2O", "cf4": "CF4", "c2f6": "C2F6", "co2e": "CO2e"}
-FIRST_MARKUP_YEAR, LAST_MARKUP_STEP = reference.FIRST_MARKUP_YEAR, reference.LAST_MARKUP_STEP
-OTHER, ANNEX_IV = reference.OTHER_KEY, reference.ANNEX_IV_KEY
+FIRST_MARKUP_YEAR, LAST_MARKUP_STEP = default_values.FIRST_MARKUP_YEAR, default_values.LAST_MARKUP_STEP
+OTHER, ANNEX_IV = default_values.OTHER_KEY, default_values.ANNEX_IV_KEY
 
 
 # --- loading ----------------------------------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def with_dates(df: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass
 class PandasReference:
-    """The committed CBAM reference tables (transforms/reference.py) as pandas frames and dicts."""
+    """The committed CBAM reference tables (transforms/reference/) as pandas frames and dicts."""
 
     default_values: pd.DataFrame
     listed_countries: set[str]
@@ -86,7 +87,7 @@ class PandasReference:
 
     @classmethod
     def from_seeds(cls) -> PandasReference:
-        dv = reference.default_values().to_pandas()
+        dv = seeds.default_values().to_pandas()
         dv = dv[
             (dv["value_status"] != "see_below")
             & ~dv["status_reason"].fillna("").str.startswith("not_cbam_good")
@@ -101,9 +102,9 @@ class PandasReference:
         variants = dv["route_key"].notna().groupby([dv["tbl"], dv["cn_code"]]).transform("any")
         # a request without a route takes the only row, or the grey (route A) one of a grey/white pair
         dv = dv[~variants | (dv["route_key"] == "A")].drop_duplicates(["tbl", "cn_code"])
-        mk = reference.markups().to_pandas()
-        cn = reference.cn_goods().to_pandas()
-        grid = reference.grid_factor_cbam().to_pandas()
+        mk = seeds.markups().to_pandas()
+        cn = seeds.cn_goods().to_pandas()
+        grid = seeds.grid_factor_cbam().to_pandas()
         ctry = countries().to_pandas()
         return cls(
             default_values=dv,
@@ -118,9 +119,9 @@ class PandasReference:
                 )
             ),
             grid_other=float(grid.loc[grid["table_kind"] == "other", "value_tco2_per_mwh"].iloc[0]),
-            gwp=reference.gwp(),
+            gwp=seeds.gwp(),
             constants={
-                n: reference.constant(n)
+                n: seeds.constant(n)
                 for n in ("f_co2_per_c", "ef_natural_gas_tco2_per_tj", "corr_eta_waste_gas")
             },
             exempt_origins=set(ctry.loc[ctry["is_eu_member"] | ctry["cbam_exempt_origin"], "iso2"]),

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from tests.bench.pandas_cbam import PandasReference, compute_cbam_pandas, load_raw
-from transforms import reference
 from transforms.cbam.engine import compute_cbam
 from transforms.contracts import datasets
+from transforms.reference import default_values
 
 REL = 1e-9
 pytestmark = pytest.mark.slow
@@ -87,9 +87,9 @@ def test_default_value_lookup_matches_reference():
         schema={"country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64, "route": pl.String},
     )
     expected_rows = (
-        reference.with_default_values(wanted, route_col="route")
+        default_values.with_default_values(wanted, route_col="route")
         .collect()
-        .select(reference.DV_COLUMNS)
+        .select(default_values.DV_COLUMNS)
         .to_dicts()
     )
     for row, expected in zip(ours.itertuples(index=False), expected_rows, strict=True):

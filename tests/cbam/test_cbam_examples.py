@@ -186,7 +186,7 @@ def test_steel_femn_is_the_only_default_and_unverified_actuals_are_flagged():
 
 
 def test_examples_with_the_project_seeds():
-    """Same numbers with the committed reference seeds (transforms/reference.py) as reference."""
+    """Same numbers with the committed reference seeds (transforms/reference/) as reference."""
     pytest.importorskip("transforms.reference")
     ref = CbamReference.from_seeds()
     for name in NAMES:

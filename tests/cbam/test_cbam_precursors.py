@@ -8,7 +8,7 @@ import pytest
 from cbam_testkit import Plant, chain, close, one, year_rows
 
 from transforms.cbam import PrecursorMatrixError
-from transforms.countries import to_iso2
+from transforms.reference.countries import to_iso2
 
 # Hand solution (tCO2e or MWh per tonne):
 A_DIR, A_IND, A_EL = 500 / 1000, 60 / 1000, 100 / 1000

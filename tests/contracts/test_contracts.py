@@ -14,9 +14,9 @@ import yaml
 from datacontract.data_contract import DataContract
 from datacontract.model.run import ResultEnum
 
-from transforms import goods
 from transforms.contracts import Dataset, datasets, load_contract
 from transforms.paths import CONTRACTS_DIR
+from transforms.reference import goods
 from transforms.text import norm_key
 from transforms.units import BASE
 

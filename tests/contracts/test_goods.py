@@ -1,4 +1,4 @@
-"""transforms.goods: the 20 aggregated goods categories, their sectors and accepted spellings."""
+"""transforms.reference.goods: the 20 aggregated goods categories, their sectors and accepted spellings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import polars as pl
 import pytest
 
-from transforms import goods
 from transforms.paths import REPO_ROOT
+from transforms.reference import goods
 
 SPEC_CATEGORIES = [  # spec/landing-zone.md, "Goods categories"
     "Cement clinker", "Cement", "Calcined clay", "Aluminous cement", "Nitric acid", "Urea", "Ammonia",

@@ -18,8 +18,8 @@ import polars as pl
 
 from orchestration.demo.manifest import FileEntry
 from transforms.contracts import Column, Dataset, dataset
-from transforms.countries import to_iso2
-from transforms.goods import CATEGORIES
+from transforms.reference.countries import to_iso2
+from transforms.reference.goods import CATEGORIES
 from transforms.text import norm_key
 from transforms.units import CURRENCIES, canonical_compound, lookup
 

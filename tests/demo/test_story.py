@@ -8,7 +8,7 @@ import pytest
 
 from orchestration.demo import events as ev
 from orchestration.demo import world as w
-from transforms.countries import to_iso2
+from transforms.reference.countries import to_iso2
 from transforms.units import lookup
 
 

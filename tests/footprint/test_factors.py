@@ -11,7 +11,7 @@ from tests.footprint import synthetic
 from transforms.footprint import factor_catalog, load_factors, restatement_diff
 from transforms.ghg.factors import TABLES
 from transforms.inventory import compute_site_inventory
-from transforms.paths import REFERENCE_DIR
+from transforms.reference.seeds import REFERENCE_DIR
 
 
 def test_every_table_loads_with_one_pinned_version(factors):

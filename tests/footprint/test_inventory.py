@@ -14,7 +14,7 @@ from tests.footprint.synthetic import lf
 from transforms.ghg.electricity import energy_bill_months, grid_regions, pick_grid_factor
 from transforms.ghg.materials import purchased_material_lines
 from transforms.inventory import compute_park_progress, compute_site_inventory, scope2_lines
-from transforms.paths import REFERENCE_DIR
+from transforms.reference.seeds import REFERENCE_DIR
 
 REL = 1e-9
 

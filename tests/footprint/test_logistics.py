@@ -13,8 +13,8 @@ from tests.footprint.synthetic import lf
 from transforms.logistics import compute_logistics, compute_shipments, logistics_lazy
 from transforms.logistics.places import gcd_km
 from transforms.logistics.sea_routes import COLUMNS, REFERENCE_NM, build_rows, haversine_km
-from transforms.paths import REFERENCE_DIR
 from transforms.refbuild._common import fmt
+from transforms.reference.seeds import REFERENCE_DIR
 
 REL = 1e-9
 ROAD_WTW, ROAD_TTW = 107.00, 88.25  # g/tkm, ghg_transport_intensities.csv road default

@@ -7,10 +7,11 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from transforms import countries, units
+from transforms import units
 from transforms.contracts import Column, dataset
 from transforms.ingest.readers import FileRejected, decode_text, read_csv, read_json
 from transforms.ingest.validate import map_headers, parse_column
+from transforms.reference import countries
 from transforms.text import norm_key
 
 

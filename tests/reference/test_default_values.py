@@ -9,7 +9,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms import reference as ref
+from transforms.reference import default_values, seeds
 
 REL = 1e-9
 
@@ -19,14 +19,14 @@ def approx(x: float) -> pytest.approx:
 
 
 def dv(country, cn, year=2026, route=None):
-    return ref.lookup_default(country, cn, year, route)
+    return default_values.lookup_default(country, cn, year, route)
 
 
 # --- the committed table -------------------------------------------------------------------------------------------
 
 
 def test_every_sheet_resolved_to_one_country_and_other_and_annex_iv_present():
-    df = ref.default_values()
+    df = seeds.default_values()
     countries = df.filter(pl.col("table_kind") == "country")
     assert countries["country_iso2"].null_count() == 0
     assert countries.select("sheet_name").n_unique() == countries.select("country_iso2").n_unique() == 119
@@ -43,7 +43,7 @@ def test_every_sheet_resolved_to_one_country_and_other_and_annex_iv_present():
 
 
 def test_versions_on_every_row():
-    df = ref.default_values()
+    df = seeds.default_values()
     assert df["act"].unique().to_list() == ["IR (EU) 2025/2621"]
     assert set(df["workbook_version"]) == {"v1 2026-02-04", "OJ L 31.12.2025"}
     assert df.filter(pl.col("table_kind") == "annex_iv")["workbook_version"].unique().to_list() == [
@@ -52,13 +52,13 @@ def test_versions_on_every_row():
 
 
 def test_cn_codes_are_digits_4_6_8():
-    df = ref.default_values()
+    df = seeds.default_values()
     assert df["cn_code"].str.contains(r"^\d+$").all()
     assert set(df["cn_code"].str.len_chars().unique()) == {4, 6, 8}
 
 
 def test_value_rows_have_total_and_no_value_rows_have_none():
-    df = ref.default_values()
+    df = seeds.default_values()
     assert df.filter(pl.col("value_status") == "value")["total"].null_count() == 0
     assert df.filter(pl.col("value_status").is_in(["marker_dash", "empty", "see_below"]))[
         "total"
@@ -67,7 +67,7 @@ def test_value_rows_have_total_and_no_value_rows_have_none():
 
 def test_albania_shifted_row_quarantined():
     row = (
-        ref.default_values()
+        seeds.default_values()
         .filter((pl.col("country_iso2") == "AL") & (pl.col("cn_code") == "25232100"))
         .row(0, named=True)
     )
@@ -78,7 +78,7 @@ def test_albania_shifted_row_quarantined():
 
 
 def test_tunisia_7615_rows_quarantined_as_not_cbam_goods():
-    rows = ref.default_values().filter(pl.col("cn_code").str.starts_with("7615"))
+    rows = seeds.default_values().filter(pl.col("cn_code").str.starts_with("7615"))
     assert rows.height == 4
     assert set(rows["country_iso2"]) == {"TN"}
     assert set(rows["value_status"]) == {"quarantined"}
@@ -86,7 +86,7 @@ def test_tunisia_7615_rows_quarantined_as_not_cbam_goods():
 
 
 def test_taiwan_value_error_rows_are_see_below_headings():
-    rows = ref.default_values().filter(
+    rows = seeds.default_values().filter(
         (pl.col("country_iso2") == "TW") & pl.col("status_reason").is_not_null()
     )
     assert set(rows["value_status"]) == {"see_below"}
@@ -94,15 +94,15 @@ def test_taiwan_value_error_rows_are_see_below_headings():
 
 
 def test_na_spellings_read_as_not_applicable():
-    rows = ref.default_values().filter(pl.col("cn_code") == "28041000")
+    rows = seeds.default_values().filter(pl.col("cn_code") == "28041000")
     assert set(rows.filter(pl.col("table_kind") != "annex_iv")["indirect_status"]) == {"not_applicable"}
     odd = rows.filter(pl.col("status_reason").is_not_null() & (pl.col("table_kind") == "country"))
     assert set(odd["country_iso2"]) == {"CG", "GQ", "EC", "QA"}
 
 
 def test_published_marked_up_columns_match_total_times_markup():
-    df = ref.default_values().filter(pl.col("value_status") == "value")
-    m = ref.markups()
+    df = seeds.default_values().filter(pl.col("value_status") == "value")
+    m = seeds.markups()
     for year, col in (("2026", "published_2026"), ("2027", "published_2027"), ("2028+", "published_2028")):
         joined = df.join(
             m.filter(pl.col("year_label") == year).select("sector", "markup_fraction"), on="sector"
@@ -128,7 +128,7 @@ def test_published_marked_up_columns_match_total_times_markup():
 
 
 def test_markups_table():
-    m = {(r["sector"], r["year_label"]): r["markup_fraction"] for r in ref.markups().iter_rows(named=True)}
+    m = {(r["sector"], r["year_label"]): r["markup_fraction"] for r in seeds.markups().iter_rows(named=True)}
     for sector in ("cement", "iron_steel", "aluminium", "hydrogen"):
         assert (m[(sector, "2026")], m[(sector, "2027")], m[(sector, "2028+")]) == (0.1, 0.2, 0.3)
     assert (m[("fertilisers", "2026")], m[("fertilisers", "2027")], m[("fertilisers", "2028+")]) == (
@@ -161,7 +161,7 @@ def test_year_as_period_text():
     lf = pl.LazyFrame(
         {"country_iso2": ["CN", "CN"], "cn_code": ["72081000", "72081000"], "year": ["2027", "2027-05"]}
     )
-    out = ref.with_default_values(lf).collect()
+    out = default_values.with_default_values(lf).collect()
     assert out["dv_markup"].to_list() == [0.2, 0.2]
 
 
@@ -222,7 +222,7 @@ def test_china_dri_dash_falls_back_to_other_with_reason():
     assert d["dv_used_table"] == "other"
     assert d["dv_fallback_reason"] == "marker_dash"
     assert d["dv_requested_country"] == "CN"
-    other = ref.default_values().filter((pl.col("table_kind") == "other") & (pl.col("cn_code") == "7203"))
+    other = seeds.default_values().filter((pl.col("table_kind") == "other") & (pl.col("cn_code") == "7203"))
     assert d["dv_total"] == approx(other["total"][0])
 
 
@@ -256,7 +256,7 @@ def test_macao_not_listed_falls_back_to_other():
     assert d["dv_used_table"] == "other"
     assert d["dv_fallback_reason"] == "country_not_listed"
     assert d["dv_requested_country"] == "MO"
-    other = ref.default_values().filter((pl.col("table_kind") == "other") & (pl.col("cn_code") == "7208"))
+    other = seeds.default_values().filter((pl.col("table_kind") == "other") & (pl.col("cn_code") == "7208"))
     assert d["dv_total"] == approx(other["total"][0])
 
 
@@ -315,18 +315,18 @@ def test_vectorised_matches_scalar_and_keeps_rows_in_order():
          "year": [c[2] for c in cases]},
         schema={"id": pl.Int64, "country_iso2": pl.String, "cn_code": pl.String, "year": pl.Int64},
     )  # fmt: skip
-    out = ref.with_default_values(lf).collect()
+    out = default_values.with_default_values(lf).collect()
     assert out["id"].to_list() == list(range(len(cases)))
-    assert out.columns == ["id", "country_iso2", "cn_code", "year", *ref.DV_COLUMNS]
+    assert out.columns == ["id", "country_iso2", "cn_code", "year", *default_values.DV_COLUMNS]
     for i, case in enumerate(cases):
         row = out.row(i, named=True)
-        assert {k: row[k] for k in ref.DV_COLUMNS} == dv(*case)
+        assert {k: row[k] for k in default_values.DV_COLUMNS} == dv(*case)
 
 
 def test_custom_column_names_and_route_column():
     lf = pl.LazyFrame({"origin": ["中国", "中国"], "cn": ["2523 10 00", "2523.10.00"], "yr": [2026, 2026],
                        "variant": ["white", None]})  # fmt: skip
-    out = ref.with_default_values(
+    out = default_values.with_default_values(
         lf, country_col="origin", cn_col="cn", year_col="yr", route_col="variant"
     ).collect()
     assert out["dv_total"].to_list() == [1.3, 1.39]
@@ -336,4 +336,4 @@ def test_custom_column_names_and_route_column():
 def test_existing_dv_columns_are_not_overwritten():
     lf = pl.LazyFrame({"country_iso2": ["CN"], "cn_code": ["72081000"], "year": [2026], "dv_total": [1.0]})
     with pytest.raises(ValueError, match="overwrite existing columns"):
-        ref.with_default_values(lf)
+        default_values.with_default_values(lf)

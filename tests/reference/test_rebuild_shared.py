@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED, needs_shared
-from transforms.paths import REFERENCE_DIR
+from transforms.reference.seeds import REFERENCE_DIR
 
 SOURCE = SHARED / "reference" / "cbam"
 TABLES = ["cbam_default_values", "cbam_markups", "cbam_cn_goods", "cbam_grid_factors", "cbam_benchmarks",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from transforms import reference as ref
+from transforms.reference import cbam_grid, cn_codes, seeds
 
 
 def info(cn: str) -> dict:
-    return ref.with_cn_info(pl.LazyFrame({"cn_code": [cn]})).collect().row(0, named=True)
+    return cn_codes.with_cn_info(pl.LazyFrame({"cn_code": [cn]})).collect().row(0, named=True)
 
 
 @pytest.mark.parametrize(
@@ -69,20 +69,20 @@ def test_cn_info_prefix_and_clash():
     lf = pl.LazyFrame(
         {"cn_code": ["72081000", "84000000"], "goods_category": ["Iron or steel products", None]}
     )
-    out = ref.with_cn_info(lf, prefix="cn_").collect()
-    assert out.columns == ["cn_code", "goods_category", *[f"cn_{c}" for c in ref.CN_INFO_COLUMNS]]
+    out = cn_codes.with_cn_info(lf, prefix="cn_").collect()
+    assert out.columns == ["cn_code", "goods_category", *[f"cn_{c}" for c in cn_codes.CN_INFO_COLUMNS]]
     assert out["cn_matched_prefix"].to_list() == ["7208", None]
     assert out["cn_in_scope"].to_list() == [True, False]
     with pytest.raises(ValueError, match="overwrite existing columns"):
-        ref.with_cn_info(lf)
+        cn_codes.with_cn_info(lf)
 
 
 def test_cn_info_expr_and_prefix_expr_agree_with_join():
     df = pl.DataFrame({"cn_code": ["72081000", "2523 29 00", "27160000", "76151010", None]})
     out = df.with_columns(
-        ref.cn_prefix_expr("cn_code").alias("p"),
-        ref.cn_info_expr("annex_ii_direct_only").alias("a2"),
-        ref.cn_info_expr("in_scope").alias("scope"),
+        cn_codes.cn_prefix_expr("cn_code").alias("p"),
+        cn_codes.cn_info_expr("annex_ii_direct_only").alias("a2"),
+        cn_codes.cn_info_expr("in_scope").alias("scope"),
     )
     assert out["p"].to_list() == ["7208", "25232900", "27160000", "76151010", None]
     assert out["a2"].to_list() == [True, False, True, None, None]
@@ -90,27 +90,27 @@ def test_cn_info_expr_and_prefix_expr_agree_with_join():
 
 
 def test_cn_goods_covers_every_default_value_cn():
-    goods = set(ref.cn_goods()["cn_prefix"])
-    assert set(ref.default_values()["cn_code"]) <= goods
-    assert ref.cn_goods()["cn_prefix"].is_unique().all()
+    goods = set(seeds.cn_goods()["cn_prefix"])
+    assert set(seeds.default_values()["cn_code"]) <= goods
+    assert seeds.cn_goods()["cn_prefix"].is_unique().all()
 
 
 # --- grid factors ------------------------------------------------------------------------------------------------
 
 
 def test_grid_factor_values():
-    g = ref.grid_factor_cbam()
+    g = seeds.grid_factor_cbam()
     by = dict(zip(g["iso2"].to_list(), g["value_tco2_per_mwh"].to_list(), strict=True))
     assert (by["CN"], by["HK"], by["TW"]) == (0.605, 0.663, 0.561)
     other = g.filter(pl.col("table_kind") == "other")
     assert other.height == 1 and other["value_tco2_per_mwh"][0] == 0.465 and other["iso2"][0] is None
     assert set(g["source_code"]) == {"D.4(a)"} and set(g["act"]) == {"IR (EU) 2025/2621"}
-    assert {"CD", "KP", "PS"} <= set(by)  # Annex II spellings outside transforms/countries aliases
+    assert {"CD", "KP", "PS"} <= set(by)  # Annex II spellings outside transforms/reference/countries aliases
 
 
 def test_with_cbam_grid_factor():
     lf = pl.LazyFrame({"c": ["CN", "中国香港", "Chinese Taipei", "MO", None, "Atlantis"]})
-    out = ref.with_cbam_grid_factor(lf, "c").collect()
+    out = cbam_grid.with_cbam_grid_factor(lf, "c").collect()
     assert out["grid_ef_tco2_per_mwh"].to_list() == [0.605, 0.663, 0.561, 0.465, 0.465, 0.465]
     assert out["grid_ef_fallback_reason"].to_list() == [None, None, None, "country_not_listed", "country_unknown",
                                                         "country_unknown"]  # fmt: skip
@@ -121,7 +121,7 @@ def test_with_cbam_grid_factor():
 
 
 def test_benchmarks():
-    b = ref.benchmarks()
+    b = seeds.benchmarks()
     assert b["cn_code"].n_unique() == 570
     assert b["cn_code"].str.len_chars().unique().to_list() == [8]
     assert b["bm_b_tco2e_per_t"].null_count() == 0
@@ -142,7 +142,7 @@ def test_benchmarks():
 
 
 def test_fuel_factors():
-    f = ref.fuel_factors()
+    f = seeds.fuel_factors()
     ng = f.filter(pl.col("material") == "Natural gas").row(0, named=True)
     assert (ng["ef_tco2_per_tj"], ng["ncv_gj_per_t"], ng["table_ref"]) == (56.1, 48.0, "G.1")
     assert f.filter(pl.col("material") == "Industrial wastes")["ncv_gj_per_t"][0] is None
@@ -157,16 +157,16 @@ def test_fuel_factors():
 
 
 def test_gwp():
-    assert ref.gwp() == {"CO2": 1.0, "CO2e": 1.0, "N2O": 265.0, "CF4": 6630.0, "C2F6": 11100.0}
+    assert seeds.gwp() == {"CO2": 1.0, "CO2e": 1.0, "N2O": 265.0, "CF4": 6630.0, "C2F6": 11100.0}
 
 
 def test_constants():
-    assert ref.constant("f_co2_per_c") == 3.664
-    assert ref.constant("corr_eta_waste_gas") == 0.667
-    assert ref.constant("ef_natural_gas_tco2_per_tj") == 56.1
-    assert [ref.constant(f"cbam_factor_{y}") for y in range(2026, 2035)] == [
+    assert seeds.constant("f_co2_per_c") == 3.664
+    assert seeds.constant("corr_eta_waste_gas") == 0.667
+    assert seeds.constant("ef_natural_gas_tco2_per_tj") == 56.1
+    assert [seeds.constant(f"cbam_factor_{y}") for y in range(2026, 2035)] == [
         0.975, 0.95, 0.9, 0.775, 0.515, 0.39, 0.265, 0.14, 0.0]  # fmt: skip
-    c = pl.read_csv(ref.REFERENCE_DIR / "cbam_constants.csv")
+    c = pl.read_csv(seeds.REFERENCE_DIR / "cbam_constants.csv")
     assert c.filter(pl.col("name") == "cscf")["status"][0] == "provisional"
     with pytest.raises(KeyError, match="unknown CBAM constant"):
-        ref.constant("nope")
+        seeds.constant("nope")

@@ -10,8 +10,8 @@ from transforms.cbam.errors import (
     ZeroProductionError,
 )
 from transforms.cbam.inputs import INPUT_SCHEMAS, frames_from_rows
-from transforms.cbam.refdata import CbamReference
 from transforms.cbam.rounding import round_half_up
+from transforms.reference.cbam import CbamReference
 
 __all__ = [
     "INPUT_SCHEMAS",

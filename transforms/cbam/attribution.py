@@ -17,7 +17,7 @@ import polars as pl
 
 from transforms.cbam.errors import MissingFactorError
 from transforms.cbam.periods import MONTH, add_year_grain, keep_years, month_parts, sum_or_null
-from transforms.cbam.refdata import CbamReference
+from transforms.reference.cbam import CbamReference
 from transforms.stable import fsum
 
 PROC_KEYS = ["installation_id", "process_id"]

@@ -17,10 +17,10 @@ from transforms.cbam.inputs import INPUT_SCHEMAS, prepare
 from transforms.cbam.periods import MONTH, YEAR
 from transforms.cbam.precursors import internal_flows, purchased_precursors
 from transforms.cbam.products import export_lines, goods_see
-from transforms.cbam.refdata import CbamReference
 from transforms.cbam.rounding import round_half_up
 from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
+from transforms.reference.cbam import CbamReference
 from transforms.stable import canonical, fsum
 
 TABLES = (

@@ -22,8 +22,8 @@ import polars as pl
 
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
-from transforms.cbam.refdata import DV_COLUMNS, CbamReference
-from transforms.goods import ANNEX_II_CATEGORIES, category_expr
+from transforms.reference.cbam import DV_COLUMNS, CbamReference
+from transforms.reference.goods import ANNEX_II_CATEGORIES, category_expr
 from transforms.stable import fsum
 from transforms.units import to_factor_expr
 

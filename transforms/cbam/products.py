@@ -18,8 +18,8 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.cbam.periods import add_year_grain, month_parts
-from transforms.cbam.refdata import CbamReference
-from transforms.goods import ANNEX_II_CATEGORIES
+from transforms.reference.cbam import CbamReference
+from transforms.reference.goods import ANNEX_II_CATEGORIES
 from transforms.stable import fsum
 from transforms.units import convert_expr, to_factor_expr
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from transforms.cbam.errors import PrecursorMatrixError, ZeroProductionError
 from transforms.cbam.periods import YEAR
-from transforms.goods import ANNEX_II_CATEGORIES
+from transforms.reference.goods import ANNEX_II_CATEGORIES
 from transforms.stable import fsum
 
 GROUP = ["installation_id", "period", "period_grain"]

@@ -21,7 +21,7 @@ import polars as pl
 
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
-from transforms.cbam.refdata import CbamReference
+from transforms.reference.cbam import CbamReference
 from transforms.stable import fsum
 from transforms.units import factor_table, join_factors, per_dimension
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.paths import REFERENCE_DIR
+from transforms.reference.seeds import REFERENCE_DIR
 
 # table name → (file, numeric columns, date columns, boolean columns)
 TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {

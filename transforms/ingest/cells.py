@@ -8,10 +8,11 @@ import json
 
 import polars as pl
 
-from transforms import countries, units
+from transforms import units
 from transforms.contracts import Column
 from transforms.ingest.base import CONTROL_CHARS as _CONTROL
 from transforms.ingest.base import MAX_CELL_CHARS
+from transforms.reference import countries
 from transforms.text import key_expr, norm_key
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -202,7 +203,7 @@ def parse_column(
         )
         return value, err
     if kind == "goods_category":
-        from transforms import goods
+        from transforms.reference import goods
 
         value = goods.category_expr(s, parsed.get("cn_code"))
         err = (

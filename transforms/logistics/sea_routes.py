@@ -18,8 +18,8 @@ import heapq
 import math
 from itertools import combinations
 
-from transforms.paths import REFERENCE_DIR
 from transforms.refbuild._common import write_csv
+from transforms.reference.seeds import REFERENCE_DIR
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius; the same constant as the polars great-circle expression
 VERSION = "2025.1"

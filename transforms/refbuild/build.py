@@ -12,8 +12,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from transforms.paths import REFERENCE_DIR
 from transforms.refbuild import benchmarks, cn_goods, default_values, grid_factors, methodology
+from transforms.reference.seeds import REFERENCE_DIR
 
 
 def build_all(source_dir: Path, out_dir: Path) -> dict[str, int]:

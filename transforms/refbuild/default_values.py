@@ -18,7 +18,6 @@ from pathlib import Path
 
 import openpyxl
 
-from transforms.countries import to_iso2
 from transforms.refbuild._common import (
     DEFAULT_VALUES_XLSX,
     DVR_OJ_VERSION,
@@ -34,6 +33,7 @@ from transforms.refbuild._common import (
     workbook_version,
     write_csv,
 )
+from transforms.reference.countries import to_iso2
 from transforms.text import norm_key
 
 log = logging.getLogger(__name__)

@@ -727,7 +727,7 @@ def _pct(value: float | None, unit: str | None) -> float | None:
 
 def _category(label: str | None, name: str = "") -> str | None:
     """Canonical goods category; the template's `Alloys (FeMn, FeCr, FeNi)` resolves by the name."""
-    from transforms.goods import to_category
+    from transforms.reference.goods import to_category
 
     if label is None:
         return None
@@ -765,7 +765,7 @@ def fixture_to_landing_rows(
       `actual`, not verified);
     - products from Summary_Communication (qualifying parameters as JSON), one 1000 t export line each.
     """
-    from transforms.countries import to_iso2
+    from transforms.reference.countries import to_iso2
 
     iid = installation_id or f"EX-{fixture['name'].upper()}"
     start, end = fixture["period_start"], fixture["period_end"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from transforms.countries import to_iso2
 from transforms.refbuild._common import (
     DVR_OJ_VERSION,
     DVR_TEXT,
@@ -21,6 +20,7 @@ from transforms.refbuild._common import (
     require,
     write_csv,
 )
+from transforms.reference.countries import to_iso2
 from transforms.text import norm_key
 
 COLUMNS = [
@@ -36,7 +36,7 @@ COLUMNS = [
     "source_row",
     "licence_note",
 ]
-# Annex II spellings that transforms/countries.py does not know (yet).
+# Annex II spellings that transforms/reference/countries.py does not know (yet).
 ANNEX_II_ALIASES: dict[str, str] = {}  # Annex II spellings now live in countries.csv (refbuild/countries.py)
 OTHER = "other countries and territories"
 HEADER = "Country or territory Emission factor (tCO2eq/MWh)"

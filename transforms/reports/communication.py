@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.reference import cn_info_expr
+from transforms.reference.cn_codes import cn_info_expr
 from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, safe_key
 from transforms.reports.communication_rows import (
     evidence,

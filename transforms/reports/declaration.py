@@ -18,7 +18,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms import reference
+from transforms.reference import seeds
 from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, safe_key
 
 NAME = "declaration_pack"
@@ -193,7 +193,7 @@ def build_pack(
     decl: pl.DataFrame, quarter_mass: pl.DataFrame, eori: str | None, year: int, config: ReportConfig
 ) -> ReportDoc:
     """One pack from the importer-year's rows of fct_cbam_declaration_lines and its imports per quarter."""
-    limit = reference.constant("de_minimis_net_mass_t")
+    limit = seeds.constant("de_minimis_net_mass_t")
     rows = sorted(decl.to_dicts(), key=_sort_key)
     price = config.certificate_price_eur_per_t
     threshold = threshold_status(rows, limit)

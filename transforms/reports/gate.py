@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import polars as pl
 
-from transforms.reference import with_default_values
+from transforms.reference.default_values import with_default_values
 from transforms.reports.base import Marts, ReportDoc, nonfinite_figures
 
 MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")

@@ -20,8 +20,8 @@ from typing import Any
 
 import polars as pl
 
-from transforms import reference
 from transforms.cbam.products import default_see_exprs
+from transforms.reference import default_values
 from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, nonfinite_figures, safe_key
 from transforms.reports.gate import NO_INSTALLATION
 from transforms.reports.writers import summary_html
@@ -91,7 +91,7 @@ def _lines_with_parts(lines: pl.DataFrame, goods: pl.DataFrame, process: pl.Data
     ).unique(["installation_id", "process_id", "production_period", "period_grain"])
     out = lines.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
     keys = out.select("cn_code", "origin_country", "declaration_year").unique()
-    dv = reference.with_default_values(
+    dv = default_values.with_default_values(
         keys.lazy(), country_col="origin_country", cn_col="cn_code", year_col="declaration_year"
     ).collect()
     dv = dv.select(

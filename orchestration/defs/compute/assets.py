@@ -100,7 +100,7 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     from expectations.suites.computed import reconcile_cbam
     from transforms.cbam.engine import compute_cbam
     from transforms.cbam.errors import CbamError
-    from transforms.cbam.refdata import CbamReference
+    from transforms.reference.cbam import CbamReference
 
     raw = load_raw(lingtan.home_dir())
     try:

@@ -1,7 +1,7 @@
 """Reference data the CBAM engine needs, as one injectable object.
 
 `compute_cbam` never reads files: it gets a `CbamReference`. Both constructors go through the project's
-reference API (transforms/reference.py), so the default-value, CN-scope and grid-factor rules live there only:
+reference lookups (transforms/reference/: cn_codes, default_values, cbam_grid), so those rules live there only:
 `CbamReference.from_seeds()` over the committed seeds, `CbamReference.from_frames(...)` over small in-memory
 tables in the seeds' schema (tests, what-if runs). The engine relies only on the column names documented on
 the three lookup callables below.
@@ -15,8 +15,9 @@ from functools import partial
 
 import polars as pl
 
-from transforms import reference
-from transforms.countries import countries
+from transforms.reference import cbam_grid, cn_codes, seeds
+from transforms.reference.countries import countries
+from transforms.reference.default_values import with_default_values
 
 # (lf, cn_col) → lf + cn_goods_category (String), cn_annex_ii_direct_only (Boolean), cn_functional_unit
 # (String: `t`, `t clinker`, `kg N`, `MWh`, ...), cn_in_scope (Boolean).
@@ -55,8 +56,8 @@ class CbamReference:
     with_cn_info: WithCnInfo
     with_default_values: WithDefaultValues
     with_grid_factor: WithGridFactor
-    gwp: Mapping[str, float] = field(default_factory=lambda: dict(reference.gwp()))  # AR5, MIR Annex II G
-    constants: Mapping[str, float] = field(default_factory=reference.constants)
+    gwp: Mapping[str, float] = field(default_factory=lambda: dict(seeds.gwp()))  # AR5, MIR Annex II G
+    constants: Mapping[str, float] = field(default_factory=seeds.constants)
     exempt_origins: frozenset[str] = field(default_factory=_exempt_origins)
     versions: Mapping[str, str] = field(default_factory=dict)
 
@@ -65,7 +66,7 @@ class CbamReference:
 
     @classmethod
     def from_seeds(cls) -> CbamReference:
-        """The project's committed reference data (transforms/reference.py over dbt_project/seeds/reference)."""
+        """The project's committed reference data (the seeds of transforms.reference.seeds.REFERENCE_DIR)."""
         return cls.from_frames()
 
     @classmethod
@@ -81,9 +82,9 @@ class CbamReference:
         exempt_origins: frozenset[str] | None = None,
     ) -> CbamReference:
         """Reference from small tables with the columns of the seeds cbam_cn_goods, cbam_default_values,
-        cbam_markups and cbam_grid_factors (see `reference.lookup_tables`; a table not given is the committed
+        cbam_markups and cbam_grid_factors (see `seeds.lookup_tables`; a table not given is the committed
         seed), looked up by the same rules as the seeds. `constants` add to or override the seed constants."""
-        tables = reference.lookup_tables(
+        tables = seeds.lookup_tables(
             default_values=default_values, markups=markups, cn_goods=cn_goods, grid_factors=grid_factors
         )
         versions = tables.default_values["workbook_version"].drop_nulls().unique().sort().to_list()
@@ -91,20 +92,20 @@ class CbamReference:
             with_cn_info=partial(_with_cn_info, tables),
             with_default_values=partial(_with_default_values, tables),
             with_grid_factor=partial(_with_grid_factor, tables),
-            gwp=dict(gwp or reference.gwp()),
-            constants={**reference.constants(), **(constants or {})},
+            gwp=dict(gwp or seeds.gwp()),
+            constants={**seeds.constants(), **(constants or {})},
             exempt_origins=exempt_origins if exempt_origins is not None else _exempt_origins(),
             versions={"default_values": ", ".join(versions)},
         )
 
 
-# Adapters from transforms/reference.py to the engine's column names: each looks up the distinct keys once and
+# Adapters from the reference lookups to the engine's column names: each looks up the distinct keys once and
 # joins the answer back, so the caller's own columns never clash with the reference's.
 
 
-def _with_cn_info(tables: reference.LookupTables, lf: pl.LazyFrame, cn_col: str) -> pl.LazyFrame:
+def _with_cn_info(tables: seeds.LookupTables, lf: pl.LazyFrame, cn_col: str) -> pl.LazyFrame:
     keys = lf.select(pl.col(cn_col).alias("_k_cn")).unique().filter(pl.col("_k_cn").is_not_null())
-    info = reference.with_cn_info(keys, "_k_cn", tables=tables).select(
+    info = cn_codes.with_cn_info(keys, "_k_cn", tables=tables).select(
         pl.col("_k_cn").alias(cn_col),
         pl.col("goods_category").alias("cn_goods_category"),
         pl.col("annex_ii_direct_only").alias("cn_annex_ii_direct_only"),
@@ -118,14 +119,14 @@ def _with_cn_info(tables: reference.LookupTables, lf: pl.LazyFrame, cn_col: str)
 
 
 def _with_default_values(
-    tables: reference.LookupTables, lf: pl.LazyFrame, cn_col: str, country_col: str, year_col: str
+    tables: seeds.LookupTables, lf: pl.LazyFrame, cn_col: str, country_col: str, year_col: str
 ) -> pl.LazyFrame:
     keys = lf.select(
         pl.col(cn_col).alias("_k_cn"),
         pl.col(country_col).alias("_k_country"),
         pl.col(year_col).alias("_k_year"),
     ).unique()
-    dv = reference.with_default_values(
+    dv = with_default_values(
         keys, country_col="_k_country", cn_col="_k_cn", year_col="_k_year", tables=tables
     ).select(
         pl.col("_k_cn").alias(cn_col),
@@ -138,7 +139,7 @@ def _with_default_values(
     )
 
 
-def _with_grid_factor(tables: reference.LookupTables, lf: pl.LazyFrame, country_col: str) -> pl.LazyFrame:
-    return reference.with_cbam_grid_factor(lf, country_col, tables=tables).select(
+def _with_grid_factor(tables: seeds.LookupTables, lf: pl.LazyFrame, country_col: str) -> pl.LazyFrame:
+    return cbam_grid.with_cbam_grid_factor(lf, country_col, tables=tables).select(
         *[c for c in lf.collect_schema().names() if c not in GRID_COLUMNS], *GRID_COLUMNS
     )

@@ -12,7 +12,7 @@ from functools import cache
 
 import polars as pl
 
-from transforms.paths import REFERENCE_DIR
+from transforms.reference.seeds import REFERENCE_DIR
 from transforms.text import key_expr, norm_key
 
 
