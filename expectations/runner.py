@@ -5,28 +5,16 @@ GX is imported inside the function: it takes seconds to import and most code pat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
-
-@dataclass
-class SuiteResult:
-    suite: str
-    success: bool
-    failures: dict[str, Any] = field(
-        default_factory=dict
-    )  # expectation → details (unexpected values/indices)
-    evaluated: int = 0
-
-    def summary(self) -> str:
-        if self.success:
-            return f"{self.suite}: {self.evaluated} expectations passed"
-        return f"{self.suite}: " + "; ".join(f"{k} {v}" for k, v in self.failures.items())
+from expectations.gate import Gate
 
 
-def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> SuiteResult:
+def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Gate:
+    """The suite's verdict, named after the suite: one failure line per failed expectation
+    (`<expectation>(<column>) <unexpected values or indices>`)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -42,7 +30,7 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Su
     if id_columns:
         result_format["unexpected_index_column_names"] = id_columns
     res = vd.run(batch_parameters={"dataframe": df.to_pandas()}, result_format=result_format)
-    failures = {}
+    failures = []
     for r in res.results:
         if not r.success:
             cfg = r.expectation_config
@@ -52,5 +40,7 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Su
                 or r.result.get("partial_unexpected_list")
                 or r.result.get("observed_value")
             )
-            failures[f"{cfg.type}({col})"] = str(detail)[:300]
-    return SuiteResult(suite.name, bool(res.success), failures, len(res.results))
+            failures.append(f"{cfg.type}({col}) {str(detail)[:300]}")
+    if not res.success and not failures:  # GX failed without a failed expectation: never a silent pass
+        failures.append("validation did not succeed")
+    return Gate.of(suite.name, failures, len(res.results))

@@ -1,21 +1,20 @@
 """Around the pure engines: read the raw lake, write computed tables write-audit-publish.
 
-Computed tables are staged in `lake/staging/computed/<run>/`, checked (the computed gate: Great
-Expectations suites and the engines' own reconciliations), and only then renamed into `lake/computed/`.
+Computed tables are staged in `lake/staging/computed/<run>/`, checked (the computed gate,
+`expectations/computed.py`: Great Expectations suites and the engines' own reconciliations), and only then
+renamed into `lake/computed/` (`orchestration/lib/publish.py`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
+from expectations.gate import Gate
 from orchestration.lib.home import Home
+from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import atomic_write_parquet
 from transforms.contracts import datasets
 
@@ -33,28 +32,14 @@ def load_computed(home: Home, names: list[str]) -> dict[str, pl.LazyFrame]:
     return {n: pl.scan_parquet(home.computed_table(n)) for n in names if home.computed_table(n).exists()}
 
 
-@dataclass
-class ComputedGate:
-    passed: bool
-    details: list[str] = field(default_factory=list)
-
-
 def publish_computed(
-    home: Home, tables: dict[str, pl.DataFrame], audit: Callable[[dict[str, Path]], ComputedGate]
-) -> ComputedGate:
+    home: Home, tables: dict[str, pl.DataFrame], audit: Callable[[dict[str, Path]], Gate]
+) -> Gate:
     """Stage every table, audit the staged set, then rename each into lake/computed (nothing moves on
     failure)."""
-    stage = home.staging / "computed" / uuid.uuid4().hex[:12]
-    try:
+    with staging(home.staging / "computed") as stage:
         staged = {}
         for name, df in tables.items():
             staged[name] = stage / f"{name}.parquet"
             atomic_write_parquet(df, staged[name])
-        gate = audit(staged)
-        if gate.passed:
-            home.computed.mkdir(parents=True, exist_ok=True)
-            for name, p in staged.items():
-                os.replace(p, home.computed_table(name))
-        return gate
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        return publish(audit(staged), [(p, home.computed_table(name)) for name, p in staged.items()])

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 from typer.testing import CliRunner
 
+from expectations.gate import Gate
 from orchestration.lib.home import Home
 from tests.ingest.helpers import drop
 
@@ -67,9 +68,7 @@ def test_failing_gate_blocks_and_leaves_raw_untouched(tmp_path, monkeypatch):
 
     landing, home = tmp_path / "l", tmp_path / "h"
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
-    monkeypatch.setattr(
-        ingest_mod, "audit", lambda *a: ingest_mod.GateResult(False, ["forced failure for test"])
-    )
+    monkeypatch.setattr(ingest_mod, "audit", lambda *a: Gate("raw_gate", ("forced failure for test",)))
     result = ingest_job_result(landing, home, monkeypatch)
     assert not result.success
     assert pl.read_parquet(Home(home).raw_table("supplier_invoices")).is_empty()
@@ -126,9 +125,7 @@ def test_lingtan_run_exits_2_with_one_line_when_a_gate_blocks(tmp_path, monkeypa
 
     landing = tmp_path / "l"
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")
-    monkeypatch.setattr(
-        ingest_mod, "audit", lambda *a: ingest_mod.GateResult(False, ["rows read 2 != 1 + 0"])
-    )
+    monkeypatch.setattr(ingest_mod, "audit", lambda *a: Gate("raw_gate", ("rows read 2 != 1 + 0",)))
     out = CliRunner().invoke(
         app, ["run", "--landing", str(landing), "--home", str(tmp_path / "h"), "--date", "2026-11-24"]
     )

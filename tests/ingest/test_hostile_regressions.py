@@ -126,19 +126,19 @@ def test_csv_field_over_131072_chars_keeps_other_files_of_dataset(zone, caplog):
 
 
 def test_unexpected_reader_error_rejects_only_that_file(zone, monkeypatch, caplog):
-    import orchestration.lib.ingest as ingest_mod
+    import transforms.ingest.drops as drops_mod  # the ingest step reads each file
 
     landing, home = zone
     drop(landing, INV, "2026-03-03", "boom.csv", csv_of(inv_row("B", 1)))
     drop(landing, INV, "2026-03-03", "fine.csv", csv_of(inv_row("F", 1)))
-    real = ingest_mod.read_table
+    real = drops_mod.read_table
 
     def flaky(name, *a, **kw):
         if name.endswith("boom.csv"):
             raise RuntimeError("simulated reader bug")
         return real(name, *a, **kw)
 
-    monkeypatch.setattr(ingest_mod, "read_table", flaky)
+    monkeypatch.setattr(drops_mod, "read_table", flaky)
     with caplog.at_level(logging.WARNING):
         ingest(landing, home, INV)
     assert current(home, INV)["invoice_id"].to_list() == ["F-1"]

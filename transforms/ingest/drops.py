@@ -1,6 +1,9 @@
-"""Rules that span the files of a drop and the drops of a dataset (spec/landing-zone.md):
+"""The ingest step, pure: one drop's files → accepted rows, quarantine rows, file records; and the rules that
+span the drops of a dataset (docs/ingestion.md):
 
-- two rows of one drop with the same business key are both quarantined (ambiguous);
+- every file of a drop is read and validated on its own (one file's failure never costs the others); rows
+  sharing a business key across the drop are quarantined; which rows and files are held back, and each
+  file's status, is decided in `quarantine.py`;
 - event datasets: a row whose key was seen before replaces the earlier one (history keeps both);
 - snapshot datasets: the newest drop is the whole truth (union of its files); a key whose row was
   quarantined in that drop keeps its previous valid version.
@@ -8,45 +11,103 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
+
 import polars as pl
 
 from transforms.contracts import Dataset
-from transforms.ingest.validate import QUARANTINE_SCHEMA
+from transforms.ingest.quarantine import (
+    QUARANTINE_SCHEMA,
+    file_records,
+    rejected_file,
+    split_duplicate_keys,
+)
+from transforms.ingest.readers import FileRejected, read_table
+from transforms.ingest.validate import header_names_enough, validate
+
+log = logging.getLogger(__name__)
 
 ORDER = ["_drop_date", "_file", "_row_number"]
 
 
-def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows of one drop sharing a business key → quarantine (all of them), with where the others are."""
-    keys = dataset.keys
-    if not keys or accepted.is_empty():
-        return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    counted = accepted.with_columns(
-        __n=pl.len().over(keys, mapping_strategy="group_to_rows"),
-        __where=pl.concat_str([pl.col("_file"), pl.lit(" row "), pl.col("_row_number").cast(pl.String)])
-        .implode()
-        .over(keys, mapping_strategy="group_to_rows"),
+class DropFile(Protocol):
+    """A landing file of a drop (the landing listing's view of it)."""
+
+    rel_path: str
+    change_token: str
+    size: int
+
+
+def process_drop(
+    ds: Dataset,
+    drop_date: date,
+    files: Sequence[DropFile],
+    contents: Mapping[str, bytes | FileRejected],
+    now: datetime,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(accepted rows, quarantine rows, file records) of one drop. `contents` holds each file's bytes, or
+    the `FileRejected` saying why it could not be read from the landing zone.
+
+    Each file is isolated: whatever goes wrong while reading or validating one file rejects that file with
+    the error named, and the other files of the drop are processed as usual."""
+    accepted_parts, quarantine_parts = [], []
+    per_file: dict[str, dict[str, Any]] = {}
+    is_header = header_names_enough(ds)
+    for f in sorted(files, key=lambda f: f.rel_path):
+        data = contents[f.rel_path]
+        unread = isinstance(data, FileRejected)
+        base = {
+            "dataset": ds.name,
+            "drop_date": drop_date,
+            "file": f.rel_path,
+            "sha256": None if unread else hashlib.sha256(data).hexdigest(),
+            # a file that could not be opened is tried again next run (its token never matches)
+            "change_token": f"unread:{f.change_token}" if unread else f.change_token,
+            "size_bytes": f.size if unread else len(data),
+            "processed_at": now,
+            "contract_version": ds.contract_version,
+        }
+        try:
+            if isinstance(data, FileRejected):
+                raise data
+            table = read_table(f.rel_path, data, ds.name, is_header)
+            v = validate(ds, table, drop_date, f.rel_path)
+        except Exception as e:  # one file's failure must not cost the others
+            reason = str(e) if isinstance(e, FileRejected) else _internal_error(f.rel_path, e)
+            log.warning("%s: file rejected: %s", f.rel_path, reason)
+            quarantine_parts.append(rejected_file(ds.name, drop_date, f.rel_path, f"file rejected: {reason}"))
+            per_file[f.rel_path] = base | {
+                "file_format": None,
+                "encoding": None,
+                "rows_read": 0,
+                "notes": None,
+            }
+            continue
+        accepted_parts.append(v.accepted)
+        quarantine_parts.append(v.quarantine)
+        per_file[f.rel_path] = base | {
+            "file_format": table.file_format,
+            "encoding": table.encoding,
+            "rows_read": table.rows_read,
+            "notes": "; ".join(v.notes) or None,
+        }
+    accepted = pl.concat(accepted_parts) if accepted_parts else pl.DataFrame(schema=ds.schema)
+    accepted, dup_q = split_duplicate_keys(ds, accepted)
+    quarantine = pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q
+    quarantine = quarantine.cast(QUARANTINE_SCHEMA)
+    return accepted, quarantine, file_records(per_file, accepted, quarantine)
+
+
+def _internal_error(rel_path: str, e: Exception) -> str:
+    log.exception("%s: unexpected error while reading", rel_path)
+    return (
+        f"lingtan could not read this file ({type(e).__name__}: {str(e)[:200]}); the other files were "
+        "processed. Please report it with the file"
     )
-    dup = pl.col("__n") > 1
-    key_desc = pl.concat_str(
-        [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String).fill_null("")) for k in keys], separator=", "
-    )
-    quarantined = counted.filter(dup).select(
-        dataset=pl.lit(dataset.name),
-        drop_date=pl.col("_drop_date"),
-        file=pl.col("_file"),
-        row_number=pl.col("_row_number"),
-        column=pl.lit(keys[0]),
-        reason=pl.format(
-            "business key ({}) appears {} times in this drop ({}): ambiguous, send one row per key",
-            key_desc,
-            pl.col("__n"),
-            pl.col("__where").list.join("; "),
-        ),
-        raw=pl.struct(dataset.column_names).struct.json_encode(),
-        key=pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode(),
-    )
-    return counted.filter(~dup).drop("__n", "__where"), quarantined.cast(QUARANTINE_SCHEMA)
 
 
 def current_event(dataset: Dataset, history: pl.LazyFrame) -> pl.LazyFrame:

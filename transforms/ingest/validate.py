@@ -1,7 +1,8 @@
 """Validate one file's text table against its dataset contract: typed accepted rows + quarantined rows.
 
 Every data row ends up in exactly one of the two frames (rows read = accepted + quarantined). A quarantined
-row carries the first failing column, every reason (joined by '; ') and its raw values as JSON text.
+row carries the first failing column, every reason (joined by '; ') and its raw values as JSON text; its
+schema and the file-level rules are in `quarantine.py`.
 """
 
 from __future__ import annotations
@@ -15,20 +16,8 @@ import polars as pl
 from transforms.contracts import Dataset
 from transforms.ingest.base import CONTROL_CHARS, TableRead
 from transforms.ingest.cells import cell_problem, parse_column
+from transforms.ingest.quarantine import QUARANTINE_SCHEMA, rejected_file
 from transforms.text import nfkc, norm_key
-
-QUARANTINE_SCHEMA = pl.Schema(
-    {
-        "dataset": pl.String,
-        "drop_date": pl.Date,
-        "file": pl.String,
-        "row_number": pl.Int64,
-        "column": pl.String,
-        "reason": pl.String,
-        "raw": pl.String,
-        "key": pl.String,  # business key as JSON (text), when readable: lets a snapshot keep the previous version
-    }
-)
 
 
 @dataclass
@@ -117,7 +106,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
             "drop_date": [drop_date] * len(table.broken),
             "file": [file] * len(table.broken),
             "row_number": [b.row_number for b in table.broken],
-            "column": [None] * len(table.broken),
+            "column": [b.column for b in table.broken],
             "reason": [b.reason for b in table.broken],
             "raw": [json.dumps(b.raw, ensure_ascii=False) for b in table.broken],
             "key": [None] * len(table.broken),
@@ -243,7 +232,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     quarantined = work.filter(bad).select(
         **lineage,
         row_number=pl.col("_row_number"),
-        column=pl.col("__first"),
+        column=pl.col(table.cell_column) if table.cell_column else pl.col("__first"),  # a wide file's header
         reason=pl.col("__reason").str.replace_all(CONTROL_CHARS, "\ufffd"),  # a NUL quoted in a reason, shown
         raw=pl.col("__raw"),
         key=pl.col("__key"),
@@ -279,20 +268,3 @@ def _reader_problems(table: TableRead, idx: int, kind: str) -> pl.Expr | None:
 
 def _empty(dataset: Dataset) -> pl.DataFrame:
     return pl.DataFrame(schema=dataset.schema)
-
-
-def rejected_file(dataset: str, drop_date, file: str, reason: str) -> pl.DataFrame:
-    """The one quarantine row of a file that could not be read at all (no row number)."""
-    return pl.DataFrame(
-        {
-            "dataset": [dataset],
-            "drop_date": [drop_date],
-            "file": [file],
-            "row_number": [None],
-            "column": [None],
-            "reason": [reason],
-            "raw": [None],
-            "key": [None],
-        },
-        schema=QUARANTINE_SCHEMA,
-    )

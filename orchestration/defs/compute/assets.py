@@ -11,9 +11,9 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from expectations.computed import COMPUTED_GATE, audit_computed
 from orchestration.lib.compute import load_computed, load_raw, publish_computed
 from orchestration.lib.config import LingtanConfig
-from orchestration.lib.gates import audit_computed
 from transforms.cbam.engine import TABLES as CBAM_ENGINE_TABLES
 from transforms.contracts import datasets
 from transforms.ghg.compute import GHG_TABLES
@@ -57,7 +57,7 @@ def _specs(tables: list[str], group: str, deps: list[dg.AssetKey]) -> list[dg.As
 def _checks(tables: list[str]) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            "computed_gate",
+            COMPUTED_GATE,
             asset=["computed", t],
             blocking=True,
             description="Great Expectations suite + reconciliations on the staged tables",
@@ -69,11 +69,11 @@ def _checks(tables: list[str]) -> list[dg.AssetCheckSpec]:
 def _publish(context, lingtan: LingtanConfig, tables: dict[str, pl.DataFrame], reconcile) -> Iterator:
     home = lingtan.home_dir()
     gate = publish_computed(home, tables, lambda staged: audit_computed(staged, reconcile))
-    details = "ok" if gate.passed else "; ".join(gate.details)
+    details = gate.details
     for name in tables:
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(["computed", name]),
-            check_name="computed_gate",
+            check_name=COMPUTED_GATE,
             passed=gate.passed,
             metadata={"details": details[:2000]},
         )

@@ -2,7 +2,8 @@
 
 Partitioned by drop date; a backfill of many days runs as one run (BackfillPolicy.single_run) that processes
 every new or changed drop in the window. The write-audit-publish happens inside the asset
-(orchestration/lib/ingest.py); the audit is reported as the blocking `raw_gate` check, so a failing gate
+(orchestration/lib/ingest.py: step `transforms.ingest.drops`, gate `expectations.raw`, publish
+`orchestration.lib.publish`); the audit is reported as the blocking `raw_gate` check, so a failing gate
 stops every downstream asset and leaves the raw lake as it was.
 """
 
@@ -10,6 +11,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from expectations.raw import RAW_GATE
 from orchestration.defs.partitions import daily_drops
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.ingest import ingest_dataset
@@ -32,7 +34,7 @@ def build_ingest_asset(name: str) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=[
             dg.AssetCheckSpec(
-                "raw_gate",
+                RAW_GATE,
                 asset=key,
                 blocking=True,
                 description="row accounting, contract schema, keys and SQL rules",
@@ -66,7 +68,7 @@ def build_ingest_asset(name: str) -> dg.AssetsDefinition:
             },
             check_results=[
                 dg.AssetCheckResult(
-                    check_name="raw_gate",
+                    check_name=RAW_GATE,
                     passed=result.gate.passed,
                     severity=dg.AssetCheckSeverity.ERROR,
                     metadata={"details": result.gate.details, "files": len(result.files)},
