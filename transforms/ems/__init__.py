@@ -34,7 +34,9 @@ ISSUE_COLUMNS = [
     "interval_start",
     "interval_start_utc",
     "kind",
+    "column",
     "reason",
+    "raw",
 ]
 _BILLS_SCHEMA = {
     "installation_id": pl.String,
@@ -64,7 +66,10 @@ def compute_ems(raw: Mapping[str, pl.LazyFrame], as_of: date | None = None) -> d
         _frame(raw, "meter_readings", READINGS_SCHEMA), meters, zone_list
     )
     hourly = meter_hourly(intervals, issues, ranges, meters, zone_list)
-    balance = energy_balance(hourly, meters, _frame(raw, "energy_bills", _BILLS_SCHEMA), as_of)
+    bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(
+        pl.col(c).cast(t) for c, t in _BILLS_SCHEMA.items()
+    )
+    balance = energy_balance(hourly, meters, bills, as_of)
     return {
         "meter_hourly": hourly.sort("meter_id", "hour_start_utc"),
         "energy_balance": balance.sort("installation_id", "period_grain", "period"),

@@ -180,8 +180,15 @@ def energy_balance(
     out = pl.concat([f.drop("month", strict=False) for f in frames], how="diagonal_relaxed")
     basis = named.group_by("installation_id").agg(metered_basis=pl.col("metered_basis").first())
     no_meter_data = pl.col("hours_total").fill_null(0) == 0
-    out = out.join(basis, on="installation_id", how="left").with_columns(
-        pl.when(no_meter_data).then(None).otherwise(pl.col(c)).alias(c) for c in additive
+    out = (
+        out.join(basis, on="installation_id", how="left")
+        .with_columns(pl.when(no_meter_data).then(None).otherwise(pl.col(c)).alias(c) for c in additive)
+        # no grid-import meter at all: nothing metered to compare the bills with (null, not 0)
+        .with_columns(
+            grid_import_metered_mwh=pl.when(pl.col("metered_basis").is_not_null()).then(
+                "grid_import_metered_mwh"
+            )
+        )
     )
     load = (
         pl.col("grid_import_mwh")

@@ -74,6 +74,7 @@ def readings_to_intervals(
     issues: one row per rejected reading or missing/gap-spanning interval with its reason. ranges: per meter the
     data window [range_start_utc, range_end_utc) with range_start (local) and interval_minutes."""
     r = with_columns_of(readings, READINGS_SCHEMA)
+    r = r.with_columns(pl.col(c).alias("_raw_" + c) for c in _RAW_COLS)
     ts_dtype = r.collect_schema()["interval_start"]
     m = meters.select(
         "meter_id",
@@ -116,9 +117,10 @@ def readings_to_intervals(
     )
     bad_interval = (pl.col("interval_minutes") <= 0) | (60 % pl.col("interval_minutes").clip(1) != 0)
     on_grid = pl.col("_start_local").dt.epoch("s") % delta_s.clip(1) == 0
-    rules: list[tuple[pl.Expr, pl.Expr]] = [
+    rules: list[tuple[pl.Expr, str, pl.Expr]] = [
         (
             pl.col("_known").is_null(),
+            "meter_id",
             pl.format(
                 "unknown meter '{}': not in meters (add it to the meters drop or correct the id)",
                 pl.col("meter_id").fill_null(""),
@@ -126,10 +128,12 @@ def readings_to_intervals(
         ),
         (
             pl.col("meter_problem").is_not_null(),
+            "meter_id",
             pl.format("meter '{}' cannot be used: {}", pl.col("meter_id"), pl.col("meter_problem")),
         ),
         (
             pl.col("interval_minutes").is_null() | bad_interval,
+            "interval_start",
             pl.format(
                 "meter '{}': interval length not given and not inferable (step {} min; expected 15, 30 or 60): "
                 "set interval_minutes in meters, or the log is change-of-value, not interval data",
@@ -137,17 +141,24 @@ def readings_to_intervals(
                 pl.col("interval_minutes").cast(pl.String).fill_null("?"),
             ),
         ),
-        (~pl.col("value").is_finite(), pl.format("value {} is not a finite number", pl.col("value"))),
+        (
+            ~pl.col("value").is_finite(),
+            "value",
+            pl.format("value {} is not a finite number", pl.col("value")),
+        ),
         (
             pl.col("_factor").is_null(),
+            "unit",
             pl.format("unit '{}' cannot be converted to the meter's {}", pl.col("unit"), pl.col("out_unit")),
         ),
         (
             ~stamp.is_in(STAMPS),
+            "stamp",
             pl.format("stamp '{}' unknown (start, end or midpoint)", pl.col("stamp")),
         ),
         (
             pl.col("_utc").is_null(),
+            "interval_start",
             pl.format(
                 "timestamp {} does not exist or is ambiguous in {} (daylight-saving change): give a UTC offset",
                 pl.col("interval_start").cast(pl.String),
@@ -156,6 +167,7 @@ def readings_to_intervals(
         ),
         (
             ~on_grid,
+            "interval_start",
             pl.format(
                 "timestamp {} (stamp {}) is not on the meter's {}-minute interval grid",
                 pl.col("interval_start").cast(pl.String),
@@ -165,13 +177,18 @@ def readings_to_intervals(
         ),
         (
             ~cumulative & (pl.col("value") < 0),
+            "value",
             pl.format("negative interval consumption {}", pl.col("value")),
         ),
     ]
     reason: pl.Expr = pl.lit(None, dtype=pl.String)
-    for cond, text in reversed(rules):
+    column: pl.Expr = pl.lit(None, dtype=pl.String)
+    for cond, col, text in reversed(rules):
         reason = pl.when(cond.fill_null(False)).then(text).otherwise(reason)
-    j = j.filter(pl.col("value").is_not_null() | pl.col("_known").is_null()).with_columns(_reason=reason)
+        column = pl.when(cond.fill_null(False)).then(pl.lit(col)).otherwise(column)
+    j = j.filter(pl.col("value").is_not_null() | pl.col("_known").is_null()).with_columns(
+        _reason=reason, _column=column
+    )
     # Two readings for one interval after the stamp move: neither is believed.
     dup = (pl.len().over("meter_id", "_start_utc") > 1) & pl.col("_reason").is_null()
     j = j.with_columns(
@@ -183,7 +200,8 @@ def readings_to_intervals(
                 pl.col("_start_local").cast(pl.String),
             )
         )
-        .otherwise("_reason")
+        .otherwise("_reason"),
+        _column=pl.when(dup).then(pl.lit("interval_start")).otherwise("_column"),
     )
     # The data window: every reading of a usable meter with a valid timestamp on the grid (rejected values too,
     # so that a rejected first or last reading still shows as a missing interval).
@@ -210,7 +228,9 @@ def readings_to_intervals(
     rejected = j.filter(pl.col("_reason").is_not_null()).select(
         *_issue_cols("_start_local", "_start_utc"),
         pl.lit("rejected").alias("kind"),
+        pl.col("_column").alias("column"),
         pl.col("_reason").alias("reason"),
+        _raw_json(),
     )
     ok = j.filter(pl.col("_reason").is_null()).select(
         "meter_id",
@@ -224,12 +244,25 @@ def readings_to_intervals(
         "_drop_date",
         "_file",
         "_row_number",
+        pl.col("^_raw_.*$"),
     )
     interval_reg = ok.filter(pl.col("register") != "cumulative").select(_INTERVAL_COLS)
     cum, cum_issues = _cumulative(ok.filter(pl.col("register") == "cumulative"))
     intervals = pl.concat([interval_reg, cum], how="vertical")
     issues = pl.concat([rejected, cum_issues], how="vertical")
     return intervals, issues, ranges
+
+
+_RAW_COLS = ("meter_id", "interval_start", "value", "unit", "quality", "method", "stamp")
+
+
+def _raw_json() -> pl.Expr:
+    """The reading as read (JSON text), as the quarantine keeps it."""
+    return (
+        pl.struct(pl.col("_raw_" + c).cast(pl.String).alias(c) for c in _RAW_COLS)
+        .struct.json_encode()
+        .alias("raw")
+    )
 
 
 _INTERVAL_COLS = [
@@ -289,6 +322,7 @@ def _cumulative(ok: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         .then(pl.lit("register_decrease"))
         .otherwise(pl.lit("spans_gap"))
         .alias("kind"),
+        pl.lit("value").alias("column"),
         pl.when(pl.col("_diff") < 0)
         .then(
             pl.format(
@@ -307,5 +341,6 @@ def _cumulative(ok: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
             )
         )
         .alias("reason"),
+        _raw_json(),
     )
     return intervals, issues
