@@ -6,7 +6,8 @@ Conventions inside each contract (custom properties):
 - schema `requireOneOf`: list of alternatives, each a list of columns that must all be filled; a row needs
   at least one complete alternative (e.g. `[[cn_code], [material_id]]`).
 - property `lingtanType`: how the text is parsed (text, decimal, int, date, bool, country, unit,
-  compound_unit, currency, cn_code, hs_code, enum, goods_category, json, period, unlocode).
+  compound_unit, currency, cn_code, hs_code, enum, goods_category, json, period, month, timestamp,
+  unlocode).
 - property `aliases`: accepted header spellings besides the English name (Chinese aliases).
 - property `businessKeyPosition`: an optional (nullable) part of the business key; ODCS `primaryKey` implies
   NOT NULL, so optional key columns are marked this way instead. Key order = position.
@@ -54,6 +55,8 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "goods_category": pl.String(),
     "json": pl.String(),
     "period": pl.String(),
+    "month": pl.String(),  # YYYY-MM
+    "timestamp": pl.Datetime("us"),  # wall-clock time as written (no zone: the zone is a meter's attribute)
     "unlocode": pl.String(),
 }
 

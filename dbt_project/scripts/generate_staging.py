@@ -33,11 +33,13 @@ DUCKDB_TYPES = {
     "goods_category": "varchar",
     "json": "varchar",
     "period": "varchar",
+    "month": "varchar",
     "unlocode": "varchar",
     "decimal": "double",
     "int": "bigint",
     "date": "date",
     "bool": "boolean",
+    "timestamp": "timestamp",
 }
 
 KIND_NOTES = {
@@ -51,6 +53,8 @@ KIND_NOTES = {
     "goods_category": "Canonical CBAM aggregated goods category (IR 2025/2547 Annex I).",
     "json": "JSON text.",
     "period": "YYYY or YYYY-MM.",
+    "month": "YYYY-MM.",
+    "timestamp": "Local wall-clock time as written (no time zone).",
     "unlocode": "UN/LOCODE, 5 characters.",
 }
 

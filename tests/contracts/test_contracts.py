@@ -117,6 +117,28 @@ SPEC: dict[str, dict] = {
     "carbon_prices": _spec(
         "event", "installation_id*!", "period_start*!", "period_end", "instrument*!", "legal_act", "price!",
         "currency!", "share_covered", "rebate_type", "rebate_share", "cn_code", "product_id"),
+    "parks": _spec(
+        "snapshot", "park_id*!", "installation_id*!", "park_name", "province", "park_level",
+        aliases={"park_id": ["园区编号"], "park_name": ["园区名称"], "province": ["省份"]}),
+    "meters": _spec(
+        "snapshot", "meter_id*!", "installation_id!", "process_id", "carrier!", "role!", "parent_meter_id",
+        "register", "stamp", "interval_minutes", "unit", "multiplier", "timezone", "description",
+        aliases={"meter_id": ["表计编号"], "carrier": ["能源类型"], "role": ["用途"]}),
+    # the long layout's columns; the trend log's point_name [点位名称] and timestamp [时间], value [数值] are
+    # spellings of the same columns (a wide file is reshaped to them)
+    "meter_readings": _spec(
+        "event", "meter_id*!", "interval_start*!", "value!", "unit", "quality", "method", "stamp",
+        aliases={"meter_id": ["表计编号", "point_name", "点位名称"], "interval_start": ["时间", "timestamp"],
+                 "value": ["读数", "数值"]}),
+    "green_certificates": _spec(
+        "event", "certificate_batch_id*!", "scheme", "mwh!", "generation_month!", "technology", "project_id",
+        "project_province", "status!", "cancelled_for_installation_id", "cancelled_for_period", "cancelled_on",
+        "bundled",
+        aliases={"certificate_batch_id": ["绿证编号"], "mwh": ["电量"], "generation_month": ["生产年月"],
+                 "status": ["状态"]}),
+    "carbon_credits": _spec(
+        "event", "credit_id*!", "standard", "vintage", "tco2e!", "project_type", "retired_for_installation_id!",
+        "retired_for_period!"),
 }  # fmt: skip
 
 EF_SOURCES = ["D.4(a)", "D.4(b)", "D.4.1", "D.4.2", "D.4.3.1", "D.4.3.2", "Mix"]
@@ -130,9 +152,24 @@ ENUMS = {
     ("energy_bills", "ef_source"): EF_SOURCES,
     ("shipments", "direction"): ["inbound", "outbound"],
     ("shipments", "mode"): ["road", "rail", "sea", "inland_waterway", "air"],
-}
+    ("meters", "role"): [
+        "grid_import", "grid_export", "onsite_generation", "ppa_delivery", "storage_charge", "storage_discharge",
+        "sub_meter", "consumption",
+    ],
+    ("meters", "register"): ["interval", "cumulative"],
+    ("meters", "stamp"): ["start", "end", "midpoint"],
+    ("meter_readings", "quality"): ["measured", "estimated"],
+    ("meter_readings", "stamp"): ["start", "end", "midpoint"],
+    ("meter_readings", "layout"): ["long", "wide", "trend_log"],
+    ("green_certificates", "status"): ["held", "cancelled", "transferred"],
+    ("carbon_credits", "project_type"): ["removal", "avoidance"],
+}  # fmt: skip
 # Optional columns added beyond the spec ("extra optional columns are welcome"), each read by an engine.
-EXTRA_COLUMNS = {"shipments": {"sub_type", "paid_by_company"}}
+EXTRA_COLUMNS = {
+    "shipments": {"sub_type", "paid_by_company"},
+    # filled by ingestion from the file's layout (docs/ingestion.md, meter readings)
+    "meter_readings": {"stamped_at", "utc_offset_minutes", "source_column", "layout"},
+}
 CASED_ENUMS = {"gas", "ef_source", "electricity_ef_source"}  # gas formulas and CBAM codes keep their case
 DEFAULTS = {
     ("source_streams", "oxidation_factor"): 1.0,
@@ -141,6 +178,12 @@ DEFAULTS = {
     ("source_streams", "gas"): "CO2",
     ("source_streams", "gas_reference_c"): 20.0,
     ("energy_bills", "supply_type"): "grid",
+    ("meters", "register"): "interval",
+    ("meters", "stamp"): "start",
+    ("meters", "multiplier"): 1.0,
+    ("meters", "timezone"): "Asia/Shanghai",
+    ("meter_readings", "quality"): "measured",
+    ("green_certificates", "scheme"): "GEC",
 }
 UNIT_DIMENSIONS = {  # unit column → accepted dimensions; a unit column absent here accepts any dimension
     ("supplier_invoices", "unit"): {"mass", "pieces", "energy", "volume", "gas_normal"},
@@ -148,6 +191,8 @@ UNIT_DIMENSIONS = {  # unit column → accepted dimensions; a unit column absent
     ("shipments", "unit"): {"mass", "pieces"},
     ("shipments", "fuel_unit"): {"mass", "volume", "energy", "gas_normal"},
     ("exports", "unit"): {"mass", "pieces"},
+    ("meters", "unit"): {"energy", "volume", "gas_normal", "mass"},
+    ("meter_readings", "unit"): {"energy", "volume", "gas_normal", "mass"},
 }
 SHARES = {
     ("source_streams", "biomass_fraction"),
@@ -159,7 +204,7 @@ MAY_BE_NEGATIVE = {  # quantities whose sign carries meaning
     ("stream_readings", "quantity"),  # mass-balance outputs
     ("production", "direct_emissions_t"),  # the plant's own attribution; not constrained by the spec
 }
-PATTERNED = {"country", "currency", "cn_code", "hs_code", "period", "unlocode"}
+PATTERNED = {"country", "currency", "cn_code", "hs_code", "period", "month", "unlocode"}
 LINTABLE = sorted(CONTRACTS_DIR.glob("*.odcs.yaml"))
 
 
@@ -238,9 +283,10 @@ def test_units_and_quantities(name: str) -> None:
             assert c.kind == "unit" and set(c.unit_dimensions) <= dims
     got = {(name, c.name): set(c.unit_dimensions) for c in d.columns if c.unit_dimensions}
     assert got == {k: v for k, v in UNIT_DIMENSIONS.items() if k[0] == name}
-    # every plain unit column serves a quantity of its row (source_streams.unit describes the stream's activity data)
+    # every plain unit column serves a quantity of its row (source_streams.unit describes the stream's activity
+    # data, meters.unit the meter's readings; a reading's own unit is optional: empty = the meter's)
     served = {c.unit_column for c in d.columns if c.unit_column} | (
-        {"unit"} if name == "source_streams" else set()
+        {"unit"} if name in ("source_streams", "meters", "meter_readings") else set()
     )
     assert {c.name for c in d.columns if c.kind == "unit"} <= served
 
@@ -283,7 +329,8 @@ def test_enums_and_defaults(name: str) -> None:
 _VALUE = {
     "text": "x", "decimal": 1.0, "int": 1, "date": dt.date(2025, 1, 1), "bool": True, "country": "CN", "unit": "t",
     "compound_unit": "GJ/t", "currency": "CNY", "cn_code": "72081000", "hs_code": "7208100000",
-    "goods_category": "Crude steel", "json": "{}", "period": "2025", "unlocode": "CNNGB",
+    "goods_category": "Crude steel", "json": "{}", "period": "2025", "unlocode": "CNNGB", "month": "2025-01",
+    "timestamp": dt.datetime(2025, 1, 1, 0, 15),
 }  # fmt: skip
 
 

@@ -28,6 +28,7 @@ class BrokenRow:
     row_number: int
     reason: str
     raw: dict[str, str | None]
+    column: str | None = None  # the header of the failing cell, when known (a wide file's reading)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class TableRead:
     # the reader has checked the whole text: no control character, no cell over MAX_CELL_CHARS (validation
     # then skips its per-cell check: the fast path of well-formed files)
     cells_clean: bool = False
+    # frame column holding, per row, the header of the cell the row came from (a wide layout's reading: one row
+    # per cell); a quarantine record then names that header as its column (spec/landing-zone.md)
+    cell_column: str | None = None
 
     @property
     def rows_read(self) -> int:

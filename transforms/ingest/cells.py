@@ -122,6 +122,17 @@ def parse_column(
             pl.format("not a period: '{}' (use YYYY or YYYY-MM)", shown)
         )
         return value, err
+    if kind == "month":
+        g = s.str.extract_groups(r"^(\d{4})[-/年](\d{1,2})月?$")
+        y, m = g.struct.field("1"), g.struct.field("2")
+        ok = y.is_not_null() & m.cast(pl.Int32, strict=False).is_between(1, 12)
+        value = pl.when(ok).then(pl.concat_str([y, m.str.zfill(2)], separator="-"))
+        err = pl.when(s.is_not_null() & value.is_null()).then(
+            pl.format("not a month: '{}' (use YYYY-MM)", shown)
+        )
+        return value, err
+    if kind == "timestamp":
+        return _timestamp(s, shown)
     if kind == "bool":
         k = s.str.to_lowercase()
         value = pl.when(k.is_in(_TRUE)).then(True).when(k.is_in(_FALSE)).then(False).otherwise(None)
@@ -239,6 +250,47 @@ def parse_column(
         )
         return value, err
     raise ValueError(f"no parser for lingtanType {kind}")
+
+
+def _timestamp(s: pl.Expr, shown: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """ISO 8601 (`T` or space) or `YYYY/MM/DD HH:MM[:SS]`, a wall-clock time without zone; a date alone is its
+    midnight (a spreadsheet shows midnight as the date). An offset (`Z`, `+08:00`) is refused here: a reader
+    that accepts one splits it off into its own column first, so it is never dropped silently."""
+    g = s.str.extract_groups(
+        r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?$"
+    )
+    y = g.struct.field("1")
+    text = pl.concat_str(
+        [
+            y,
+            pl.lit("-"),
+            g.struct.field("2").str.zfill(2),
+            pl.lit("-"),
+            g.struct.field("3").str.zfill(2),
+            pl.lit(" "),
+            g.struct.field("4").fill_null("0").str.zfill(2),
+            pl.lit(":"),
+            g.struct.field("5").fill_null("00"),
+            pl.lit(":"),
+            g.struct.field("6").fill_null("00"),
+            pl.lit("."),
+            g.struct.field("7").fill_null("0").str.pad_end(6, "0"),
+        ]
+    )
+    value = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+    err = (
+        pl.when(s.is_not_null() & s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$") & y.is_null())
+        .then(pl.format("timestamp '{}' carries a time-zone offset, not accepted in this column", shown))
+        .when(s.is_not_null() & y.is_null())
+        .then(
+            pl.format(
+                "not a timestamp: '{}' (use YYYY-MM-DD HH:MM[:SS], ISO 8601, or YYYY/MM/DD HH:MM[:SS])", shown
+            )
+        )
+        .when(s.is_not_null() & value.is_null())
+        .then(pl.format("impossible timestamp: '{}' (no such day or time)", shown))
+    )
+    return value, err
 
 
 def _is_json_object(text: str) -> bool:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from transforms.ingest import meter_layouts
 from transforms.ingest.base import (
     BrokenRow,
     CellProblem,
@@ -56,6 +57,11 @@ FORMATS = {
 # A workbook whose parts expand beyond this is refused before it is parsed (a zip bomb is tiny on disk).
 MAX_XLSX_EXPANDED_BYTES = 1 << 30
 EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
+
+
+# Datasets whose files come in several layouts (spec/landing-zone.md): (header rule, reshape to the contract's
+# long table), applied to what any reader returns, before validation.
+LAYOUTS = {meter_layouts.DATASET: (meter_layouts.header_predicate, meter_layouts.reshape)}
 
 
 def file_format(name: str) -> str | None:
@@ -270,6 +276,9 @@ def read_table(
     if not data:
         raise FileRejected("file is empty (0 bytes)")
     actual = _sniff(fmt, data)
+    layouts = LAYOUTS.get(dataset)
+    if layouts is not None:
+        is_header = layouts[0](is_header)
     if actual == "text":
         text, encoding = decode_text(data)
         actual = "json" if fmt == "json" or looks_like_json(text) else "csv"
@@ -280,6 +289,8 @@ def read_table(
         table = read_xlsx(data, dataset, is_header or (lambda cells: bool(cells)))
     else:
         table = read_parquet(data)
+    if layouts is not None:
+        table = layouts[1](table)
     if actual != fmt:
         ext = name.rsplit(".", 1)[-1]
         table.notes.insert(
