@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from collections.abc import Iterable, Sequence
@@ -26,8 +25,10 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from expectations import reports as gate
+from expectations.gate import Gate
 from orchestration.lib.home import Home
-from transforms.reports import gate
+from orchestration.lib.publish import publish, staging
 from transforms.reports.base import ReportConfig, ReportDoc, ReportKind
 from transforms.reports.diff import diff_markdown, figure_changes, input_causes
 
@@ -154,9 +155,6 @@ def run_report_stage(
 ) -> StageResult:
     """Build, stage, gate and publish every report kind from the published warehouse."""
     now = now or datetime.now(UTC)
-    staging_root = home.reports / ".staging"
-    shutil.rmtree(staging_root, ignore_errors=True)  # what a killed run left behind
-    stage_dir = staging_root / run_id
     result = StageResult()
     marts = read_marts(
         home.warehouse,
@@ -166,7 +164,8 @@ def run_report_stage(
     failures = gate.content_failures(marts)
     manifest = run_manifest(home, run_id)
     manifest_rel = f"{MANIFEST_KIND}/{run_id}/v1/manifest.json"
-    try:
+    # one report stage at a time (the warehouse pool): sweep what a killed run left behind
+    with staging(home.reports / ".staging", run_id, sweep=True) as stage_dir:
         for kind in kinds:
             for doc in kind.build(marts, config):
                 _stage_one(
@@ -174,8 +173,6 @@ def run_report_stage(
                 )
         if result.published:
             result.manifest = _publish_manifest(home, manifest, result, stage_dir, run_id, now)
-    finally:
-        shutil.rmtree(staging_root, ignore_errors=True)
     return result
 
 
@@ -212,8 +209,9 @@ def _stage_one(
             problems = kind.check(doc, out, marts)
         except Exception as e:  # a writer or check that breaks blocks this report, not the run
             problems = [f"report gate: {ident}: {type(e).__name__}: {e}"]
-    if problems:
-        result.blocked[ident] = problems
+    verdict = Gate.of(gate.REPORT_GATE, problems)
+    if not verdict.passed:
+        result.blocked[ident] = list(verdict.failures)
         return
     number = prev.version + 1 if prev else 1
     meta: dict[str, Any] = {
@@ -228,7 +226,7 @@ def _stage_one(
         "fingerprint": fingerprint,
         "year": doc.meta.get("year"),
         "installations": sorted(doc.installations),
-        "gates": {"report_gate": "passed"},
+        "gates": {gate.REPORT_GATE: "passed"},
         "files": {p.relative_to(out).as_posix(): _sha(p) for p in sorted(files)},
         "figures": doc.figures,
     }
@@ -247,8 +245,7 @@ def _stage_one(
         (out / "diff.md").write_text(diff_markdown(diff), encoding="utf-8")
     _write_json(out / META, meta)  # last: a version is complete once its report.json exists
     target = home.reports / kind.name / doc.key / f"v{number}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(out, target)  # atomic; refuses to replace an existing (non-empty) version
+    publish(verdict, [(out, target)], replace=False)  # refuses to replace an existing (non-empty) version
     result.published.append(Version(kind.name, doc.key, number, target, meta))
 
 
@@ -293,8 +290,7 @@ def _publish_manifest(
     }
     _write_json(out / META, meta)
     target = home.reports / MANIFEST_KIND / run_id / "v1"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(out, target)
+    publish(Gate(MANIFEST_KIND), [(out, target)], replace=False)  # published with the reports it lists
     return Version(MANIFEST_KIND, run_id, 1, target, meta)
 
 

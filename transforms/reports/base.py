@@ -4,8 +4,8 @@ report run takes (`ReportConfig`) and the contract every kind module fulfils (`R
 Reports read the published marts (the warehouse analysts query), never the engines' files, so every reported
 number equals a number an analyst can query. Builders are pure: they take the marts as polars frames
 (`Marts`, a mapping mart name → DataFrame) and return documents; writers turn a document into files in a
-folder; checks say what is wrong with a written document. Staging, the gate, versioning and publication live
-in orchestration/lib/reports.py.
+folder; checks say what is wrong with a written document. The content rules of the report gate are in
+expectations/reports.py; staging, versioning and publication in orchestration/lib/reports.py.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import polars as pl
 
 Marts = Mapping[str, pl.DataFrame]  # mart name (schema `marts`) → its rows
 Figure = float | int | str | bool | None
+NO_INSTALLATION = "(no installation)"  # how a line without an installation is named (summary, report gate)
 
 
 @dataclass(frozen=True)

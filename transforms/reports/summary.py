@@ -22,8 +22,15 @@ import polars as pl
 
 from transforms.cbam.products import default_see_exprs
 from transforms.reference import default_values
-from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, nonfinite_figures, safe_key
-from transforms.reports.gate import NO_INSTALLATION
+from transforms.reports.base import (
+    NO_INSTALLATION,
+    Figure,
+    Marts,
+    ReportConfig,
+    ReportDoc,
+    nonfinite_figures,
+    safe_key,
+)
 from transforms.reports.writers import summary_html
 
 MARTS = (

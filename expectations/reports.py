@@ -10,11 +10,11 @@ from collections import defaultdict
 import polars as pl
 
 from transforms.reference.default_values import with_default_values
-from transforms.reports.base import Marts, ReportDoc, nonfinite_figures
+from transforms.reports.base import NO_INSTALLATION, Marts, ReportDoc, nonfinite_figures
 
 MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")
 SEE_OVER_DEFAULT_LIMIT = 10.0  # a supplier SEE this many times the DVR default is a unit or typing error
-NO_INSTALLATION = "(no installation)"
+REPORT_GATE = "report_gate"
 
 _PREC_COLUMNS = (
     "installation_id",
