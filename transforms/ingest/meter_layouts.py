@@ -167,9 +167,10 @@ def _long(table: TableRead, layout: str) -> TableRead:
         if gaps:
             frame = frame.filter(~gap)
             notes.append(f"{gaps:,} row(s) without a value are gaps (missing intervals), not readings")
+    as_read = (list(table.headers), frame)  # the file's own cells, for a whole-file quarantine
     wall, offset = _split_offset(nfkc(t))
-    frame = frame.with_columns(wall.alias(f"c{found['interval_start']}"))
-    frame = _set(table, frame, "utc_offset_minutes", offset, notes)
+    frame = frame.with_columns(__off=offset).with_columns(wall.alias(f"c{found['interval_start']}"))
+    frame = _set(table, frame, "utc_offset_minutes", pl.col("__off"), notes).drop("__off")
     frame = _set(table, frame, "layout", pl.lit(layout), notes)
     for name in ("stamped_at", "source_column"):
         if name in table.headers:
@@ -181,7 +182,7 @@ def _long(table: TableRead, layout: str) -> TableRead:
     if layout == "trend_log":
         irregular = interval_steps(work, "__m", "__t").filter(~pl.col("__regular"))
         if irregular.height:
-            return _quarantine_whole(table, frame, _cov_reason(irregular), "interval_start")
+            return _quarantine_whole(table, *as_read, _cov_reason(irregular), "interval_start")
     if "stamp" in found:
         work, frame = _apply_row_stamps(table, work, frame, found, notes)
     if "quality" in found:
@@ -252,15 +253,18 @@ def _duration(d) -> str:
     return f"{s // 60} min {s % 60} s" if s % 60 else f"{s // 60} min"
 
 
-def _quarantine_whole(table: TableRead, frame: pl.DataFrame, reason: str, column: str) -> TableRead:
+def _quarantine_whole(
+    table: TableRead, headers: list[str], frame: pl.DataFrame, reason: str, column: str
+) -> TableRead:
     """Every row of the file quarantined with one reason (the file's rows still count as read)."""
-    names = [h or f"column {i + 1}" for i, h in enumerate(table.headers)]
+    names = [h or f"column {i + 1}" for i, h in enumerate(headers)]
     cols = [f"c{i}" for i in range(len(names))]
     broken = list(table.broken)
     for row in frame.select("_row_number", *cols).iter_rows():
         broken.append(BrokenRow(row[0], reason, dict(zip(names, row[1:], strict=True)), column))
     empty = frame.clear()
-    return replace(table, frame=empty, broken=sorted(broken, key=lambda b: b.row_number), problems=[])
+    ordered = sorted(broken, key=lambda b: b.row_number)
+    return replace(table, headers=headers, frame=empty, broken=ordered, problems=[])
 
 
 # --- wide layout --------------------------------------------------------------------------------------------
