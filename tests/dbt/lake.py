@@ -80,6 +80,10 @@ def _value(ds: Dataset, c: Column, i: int) -> object:
         return date(2026, i + 1, 28 if c.name == "period_end" else 1)  # row i lies in month i + 1
     if c.kind == "int":
         return n
+    if c.kind == "timestamp":
+        return datetime(2026, i + 1, 1, 0, 15)  # row i lies in month i + 1
+    if c.kind == "month":
+        return f"2026-{i + 1:02d}"
     if c.kind == "decimal":
         return FLOAT_VALUES.get(c.name, float(n))
     if c.kind == "bool":
