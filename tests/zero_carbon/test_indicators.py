@@ -197,14 +197,14 @@ def test_p1_below_the_smallest_bracket_has_no_threshold():
 def test_metering_share_flows():
     bills = pl.LazyFrame(
         {
-            "installation_id": ["S1", "S1"],
-            "carrier": ["electricity", "natural_gas"],
-            "supply_type": ["grid", None],
-            "quantity": [1000.0, 1000.0],
-            "unit": ["MWh", "Nm3"],
-            "period_start": [datetime(2025, 3, 1).date()] * 2,
-            "period_end": [datetime(2025, 3, 31).date()] * 2,
-            "_source_row_id": ["b1", "b2"],
+            "installation_id": ["S1"] * 3,
+            "carrier": ["electricity", "natural_gas", "柴油"],
+            "supply_type": ["grid", None, None],
+            "quantity": [1000.0, 1000.0, 1000.0],
+            "unit": ["MWh", "Nm3", "L"],
+            "period_start": [datetime(2025, 3, 1).date()] * 3,
+            "period_end": [datetime(2025, 3, 31).date()] * 3,
+            "_source_row_id": ["b1", "b2", "b3"],
         }  # fmt: skip
     )
     meters = pl.LazyFrame(
@@ -227,12 +227,15 @@ def test_metering_share_flows():
     )
     out = metering_share(bills, meters, hourly, REF).row(0, named=True)
     gas = 1000 * (273.15 + 20) / 273.15 * 1.2143 / 1000  # Nm3 → m3 at 20 °C × kgce/m3
+    diesel = 1.0 * 0.832 * 1000 * 1.4571 / 1000  # 1 000 L = 1 m3 × 0.832 t/m3 (ghg_fuel_factors) × kgce/kg
     measured = (
         1000 * TCE_MWH + 100 * TCE_MWH
     )  # billed grid (sized by the bill) + PV known only from its meter
     assert out["metered_tce"] == pytest.approx(measured, rel=1e-9)
-    assert out["flows_tce"] == pytest.approx(measured + gas, rel=1e-9)
-    assert set(out["flow_ids"]) == {"b1", "b2", "meter:M1", "meter:PV"} and out["flows_not_sized"] == ""
+    assert out["flows_tce"] == pytest.approx(measured + gas + diesel, rel=1e-9)
+    assert set(out["flow_ids"]) == {"b1", "b2", "b3", "meter:M1", "meter:PV"} and out["flows_not_sized"] == ""
+    unsized = metering_share(bills.with_columns(unit=pl.lit("pcs")), None, None, REF).row(0, named=True)
+    assert unsized["metered_tce"] == 0.0 and "natural_gas/grid" in unsized["flows_not_sized"]
 
 
 def test_claim_view():

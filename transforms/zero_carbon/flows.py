@@ -39,6 +39,9 @@ def _tce_expr(carrier: pl.Expr, quantity: pl.Expr, unit: pl.Expr, ref: ZeroCarbo
         in_unit = quantity * to_factor_expr(u, row["unit"])
         if row["unit"] == "m3":  # Nm3 (0 °C) → m3 at 20 °C, the Chinese standard reference condition
             in_unit = pl.coalesce(in_unit, quantity * to_factor_expr(u, "Nm3") / gas_m3_to_nm3_factor())
+        density = ref.densities.get(row["carrier"])
+        if row["unit"] == "kg" and density is not None:  # a liquid fuel billed by volume (L, m3): its density
+            in_unit = pl.coalesce(in_unit, quantity * to_factor_expr(u, "m3") * density * 1000.0)
         fuel = pl.when(carrier_expr(carrier) == row["carrier"]).then(in_unit * per_unit).otherwise(fuel)
     return pl.when(kind == ELECTRICITY).then(el).otherwise(pl.coalesce(energy, fuel))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.ghg.factors import _read, _version_key
+from transforms.ghg.factors import _read, _version_key, load_factors
 from transforms.reference.seeds import REFERENCE_DIR
 
 # table → (file, numeric columns, date columns)
@@ -45,6 +45,8 @@ class ZeroCarbonReference:
     thresholds: pl.DataFrame
     tce: pl.DataFrame
     versions: Mapping[str, str]
+    # t/m3 of liquid fuels, from the GHG fuel table (ghg_fuel_factors: one place for densities), by carrier name
+    densities: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def tag(self) -> str:
         return " ".join(f"{TABLES[n][0].removesuffix('.csv')}@{v}" for n, v in sorted(self.versions.items()))
@@ -88,4 +90,8 @@ def load_reference(
             raise ValueError(f"{file}: version {version!r} not found (available: {', '.join(available)})")
         tables[name] = _typed(name, raw.filter(pl.col("version") == version))
         versions[name] = version
-    return ZeroCarbonReference(thresholds=tables["thresholds"], tce=tables["tce"], versions=versions)
+    fuels = load_factors()["fuel_factors"].filter(pl.col("density_t_per_m3").is_not_null())
+    densities = dict(zip(fuels["fuel_type"], fuels["density_t_per_m3"], strict=True))
+    return ZeroCarbonReference(
+        thresholds=tables["thresholds"], tce=tables["tce"], versions=versions, densities=densities
+    )
