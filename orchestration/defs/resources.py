@@ -12,9 +12,13 @@ from orchestration.lib.config import LingtanConfig
 
 
 def dbt_executable() -> str:
-    """The dbt next to this interpreter (the project's .venv): works without `uv run` or an activated venv."""
-    here = Path(sys.prefix) / "bin" / "dbt"
-    return str(here) if here.exists() else (shutil.which("dbt") or "dbt")
+    """The dbt next to this interpreter (the project's .venv): works without `uv run` or an activated venv.
+    `lingtan-dbt` is that dbt bound to its parent's lifetime (a killed run leaves no dbt writing on)."""
+    for name in ("lingtan-dbt", "dbt"):
+        here = Path(sys.prefix) / "bin" / name
+        if here.exists():
+            return str(here)
+    return shutil.which("dbt") or "dbt"
 
 
 @dg.definitions

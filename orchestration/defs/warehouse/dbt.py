@@ -15,6 +15,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import ensure_manifest, lingtan_dbt_project, warehouse_env
 from orchestration.defs.warehouse.translator import LingtanTranslator
+from orchestration.lib.child import PARENT_ENV
 from orchestration.lib.config import LingtanConfig
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
@@ -63,7 +64,7 @@ def lingtan_dbt(
     Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")
     # dbt's log lines go to the run's log (and the step's stdout in the UI): plain text, no colour codes.
-    with _environ({**env, "DBT_USE_COLORS": "false"}):
+    with _environ({**env, "DBT_USE_COLORS": "false", PARENT_ENV: str(os.getpid())}):
         # A stable target folder per home: dbt reuses its partial parse there (the profile's DuckDB path is
         # per home, so a fresh folder each run forced a full re-parse).
         target = Path(env["LINGTAN_WAREHOUSE_PATH"]).parent / "dbt-target"

@@ -1,0 +1,35 @@
+"""Child processes that die with their parent.
+
+`lingtan run` starts dbt as a child process. If lingtan is killed (SIGKILL, OOM killer) nothing in it runs, so
+dbt would live on and keep writing the warehouse build. `lingtan-dbt` is the dbt the pipeline starts: it asks
+the kernel to send it SIGKILL when its parent dies (Linux `prctl(PR_SET_PDEATHSIG)`, kept across `exec`), checks
+the parent did not die in between, then replaces itself with the real dbt of the same environment.
+"""
+
+import ctypes
+import os
+import signal
+import sys
+from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+PARENT_ENV = "LINGTAN_PARENT_PID"  # the pid of the process that started the child, set by the starter
+
+
+def die_with_parent(expected_parent: int | None = None) -> None:
+    """Have the kernel kill this process when its parent exits; exit now if the parent is already gone."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    # The parent may have died before prctl took effect: then we were re-parented already.
+    if expected_parent is not None and os.getppid() != expected_parent:
+        sys.exit(f"lingtan-dbt: parent process {expected_parent} is gone, not starting dbt")
+
+
+def dbt_main() -> None:
+    """Entry point `lingtan-dbt`: dbt with the same arguments, bound to the parent's lifetime."""
+    expected = os.environ.get(PARENT_ENV)
+    die_with_parent(int(expected) if expected and expected.isdigit() else None)
+    dbt = Path(sys.executable).with_name("dbt")
+    os.execv(dbt, [str(dbt), *sys.argv[1:]])
