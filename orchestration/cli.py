@@ -343,12 +343,12 @@ def refdata_build(
     ] = "../shared/reference/cbam",
 ) -> None:
     """Re-derive the committed reference seed tables from the official files."""
-    from transforms.refbuild.countries import build as build_countries
+    from tools.refbuild.countries import build as build_countries
     from transforms.reference.seeds import REFERENCE_DIR
 
     typer.echo(f"countries: {build_countries(REFERENCE_DIR / 'countries.csv')} rows")
     try:
-        from transforms.refbuild.build import build_all
+        from tools.refbuild.build import build_all
     except ImportError:
         fail("CBAM reference builders are not available")
     for name, n in build_all(Path(source), REFERENCE_DIR).items():

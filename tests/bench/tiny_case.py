@@ -28,7 +28,8 @@ def _tiny_run(work: Path) -> dict:
 
     from orchestration.pipeline import run_nightly
     from tests.pipeline.test_examples_through_pipeline import write_landing
-    from transforms.refbuild.examples import fixture_to_landing_rows, load_fixture
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
 
     write_landing(fixture_to_landing_rows(load_fixture(EXAMPLE)), work / "landing", DROP)
     start = time.perf_counter()

@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 from cbam_testkit import close, one, reference, year_rows
 
+from tools.refbuild.examples.fixtures import EXAMPLES, load_fixture
+from tools.refbuild.examples.landing import fixture_to_landing_rows
 from transforms.cbam import INPUT_SCHEMAS, CbamReference, compute_cbam, frames_from_rows
-from transforms.refbuild.examples import EXAMPLES, fixture_to_landing_rows, load_fixture
 
 NAMES = list(EXAMPLES)
 

@@ -1,12 +1,12 @@
-"""The committed example fixtures are exactly what transforms/refbuild/examples.py extracts from the
+"""The committed example fixtures are exactly what tools/refbuild/examples extracts from the
 Commission's workbooks (skipped where the shared folder is absent; all other tests use the fixtures)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tools.refbuild.examples.fixtures import EXAMPLES, extract, load_fixture
 from transforms.paths import REPO_ROOT
-from transforms.refbuild.examples import EXAMPLES, extract, load_fixture
 
 SHARED = REPO_ROOT.parent / "shared" / "reference" / "cbam" / "examples"
 

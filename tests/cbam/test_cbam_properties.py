@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 from cbam_testkit import chain, close, run, year_rows
 
-from transforms.refbuild.examples import fixture_to_landing_rows, load_fixture
+from tools.refbuild.examples.fixtures import load_fixture
+from tools.refbuild.examples.landing import fixture_to_landing_rows
 
 SCALED = {
     "stream_readings": ("quantity", "emissions_t"),

@@ -7,9 +7,9 @@ from decimal import Decimal
 import polars as pl
 from cbam_testkit import Plant, close
 
+from tools.refbuild.examples.fixtures import load_fixture
 from transforms.cbam import round_half_up, summarise_goods
 from transforms.cbam.rounding import round_half_up_value
-from transforms.refbuild.examples import load_fixture
 
 
 def test_half_up_on_the_printed_decimal():

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from tests.footprint.synthetic import lf
+from tools.refbuild._common import fmt
+from tools.refbuild.sea_routes import COLUMNS, REFERENCE_NM, build_rows, haversine_km
 from transforms.logistics import compute_logistics, compute_shipments, logistics_lazy
 from transforms.logistics.places import gcd_km
-from transforms.logistics.sea_routes import COLUMNS, REFERENCE_NM, build_rows, haversine_km
-from transforms.refbuild._common import fmt
 from transforms.reference.seeds import REFERENCE_DIR
 
 REL = 1e-9

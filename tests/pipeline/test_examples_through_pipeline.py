@@ -1,5 +1,5 @@
 """The Commission's two worked examples through the real pipeline: the committed fixtures (extracted from the
-workbooks' input sheets by transforms/refbuild/examples.py) are written as landing-zone CSV files, ingested by
+workbooks' input sheets by tools/refbuild/examples) are written as landing-zone CSV files, ingested by
 the Dagster `raw/*` assets (contracts, normalisation, gate) and computed by the `cbam_engine` asset (computed
 gate included); the published tables must equal the workbooks' results to 1e-9 relative."""
 
@@ -14,7 +14,8 @@ import pytest
 
 from orchestration.lib.home import Home
 from orchestration.lib.ingest import ensure_empty_tables
-from transforms.refbuild.examples import EXAMPLES, fixture_to_landing_rows, load_fixture
+from tools.refbuild.examples.fixtures import EXAMPLES, load_fixture
+from tools.refbuild.examples.landing import fixture_to_landing_rows
 
 REL = 1e-9
 pytestmark = pytest.mark.slow

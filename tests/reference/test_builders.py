@@ -15,8 +15,8 @@ import openpyxl
 import polars as pl
 import pytest
 
-from transforms.refbuild import benchmarks, cn_goods, default_values, grid_factors, methodology
-from transforms.refbuild._common import SourceError, read_oj_text, write_csv
+from tools.refbuild import benchmarks, cn_goods, default_values, grid_factors, methodology
+from tools.refbuild._common import SourceError, read_oj_text, write_csv
 
 HEADER = [
     "Product CN Code", "Description", "Default Value\n(direct emissions)", "Default Value\n(indirect emissions)",

@@ -21,7 +21,7 @@ pytestmark = [needs_shared, pytest.mark.shared]
 
 @pytest.fixture(scope="module")
 def rebuilt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    from transforms.refbuild.build import build_all
+    from tools.refbuild.build import build_all
 
     out = tmp_path_factory.mktemp("refbuild")
     return out, build_all(SOURCE, out)

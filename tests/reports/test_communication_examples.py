@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import needs_shared
-from transforms.refbuild.examples import EXAMPLES
+from tools.refbuild.examples.fixtures import EXAMPLES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cbam_examples"
 REL = 1e-9
@@ -59,7 +59,8 @@ def communicated(request, tmp_path_factory):
     from orchestration.lib.reports import read_marts
     from orchestration.pipeline import run_nightly
     from tests.pipeline.test_examples_through_pipeline import write_landing
-    from transforms.refbuild.examples import fixture_to_landing_rows, load_fixture
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
     from transforms.reports.base import ReportConfig
     from transforms.reports.communication import KIND
 

@@ -8,7 +8,7 @@ import polars as pl
 from transforms.ghg.common import compact_key
 from transforms.ghg.factors import GhgFactors
 
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (same constant as sea_routes.py)
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius (tools/refbuild/sea_routes.py builds with it too)
 
 
 def gcd_km(lat1: pl.Expr, lon1: pl.Expr, lat2: pl.Expr, lon2: pl.Expr) -> pl.Expr:

@@ -3,7 +3,7 @@
 `source_dir` holds the Commission's files as in reference/cbam/ (default_values.xlsx, benchmarks.xlsx, legal/*.txt);
 `out_dir` is normally dbt_project/seeds/reference. Upgrading to a newer official workbook = replace the file and
 rerun; the builders stop with a `SourceError` when a source no longer looks as expected. The lead's CLI wires this
-to `lingtan refdata build --source DIR`; `python -m transforms.refbuild.build --source DIR` works too.
+to `lingtan refdata build --source DIR`; `python -m tools.refbuild.build --source DIR` works too.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from transforms.refbuild import benchmarks, cn_goods, default_values, grid_factors, methodology
+from tools.refbuild import benchmarks, cn_goods, default_values, grid_factors, methodology
 from transforms.reference.seeds import REFERENCE_DIR
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import openpyxl
 
-from transforms.refbuild._common import (
+from tools.refbuild._common import (
     DEFAULT_VALUES_XLSX,
     DVR_OJ_VERSION,
     DVR_TEXT,

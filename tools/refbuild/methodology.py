@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.refbuild._common import (
+from tools.refbuild._common import (
     MIR_ACT,
     MIR_TEXT,
     OMNIBUS_TEXT,

@@ -7,8 +7,9 @@ Dover, Kiel Canal, Dardanelles, ...), each edge a great-circle arc (canals at th
 distances are some per cent longer than these arcs; the values are **approximate** (status UNCONFIRMED) and the
 test suite checks a few against published port-distance figures (Shanghai-Rotterdam about 10 500 nm).
 
-Build-time only (plain Python over a few dozen nodes); run `python -m transforms.logistics.sea_routes` to rewrite
-the CSV, and the tests compare the committed file with a fresh build.
+Build-time only (plain Python over a few dozen nodes); run `python -m tools.refbuild.sea_routes` to rewrite the
+CSV, and the tests compare the committed file with a fresh build. At run time the table is read through
+transforms/ghg/factors.py and looked up in transforms/logistics/engine.py.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import heapq
 import math
 from itertools import combinations
 
-from transforms.refbuild._common import write_csv
+from tools.refbuild._common import write_csv
+from transforms.logistics.places import EARTH_RADIUS_KM  # the run-time great-circle's radius
 from transforms.reference.seeds import REFERENCE_DIR
 
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius; the same constant as the polars great-circle expression
 VERSION = "2025.1"
 SOURCE = (
     "lingtan waypoint routing (great-circle arcs between sea-lane waypoints, canals at length); approximate"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from transforms.refbuild._common import (
+from tools.refbuild._common import (
     CBAM_REG,
     CBAM_REG_TEXT,
     MIR_ACT,

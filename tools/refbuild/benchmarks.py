@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 
-from transforms.refbuild._common import (
+from tools.refbuild._common import (
     BENCHMARKS_XLSX,
     cn_digits,
     comma_number,

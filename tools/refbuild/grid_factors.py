@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from transforms.refbuild._common import (
+from tools.refbuild._common import (
     DVR_OJ_VERSION,
     DVR_TEXT,
     act_of_text,
