@@ -16,8 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
+from orchestration.demo import ems_files, faults, master
 from orchestration.demo import events as ev
-from orchestration.demo import faults, master
 from orchestration.demo import formats as fm
 from orchestration.demo import world as w
 from orchestration.demo.manifest import (
@@ -50,6 +50,11 @@ DATASET_NAMES = (
     "exports",
     "precursor_consumption",
     "carbon_prices",
+    "parks",
+    "meters",
+    "meter_readings",
+    "green_certificates",
+    "carbon_credits",
 )
 DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
     name: (contract(name).kind, tuple(contract(name).keys)) for name in DATASET_NAMES
@@ -70,7 +75,9 @@ STORY = (
     "(D.4.3.2, evidence of physical delivery needed before CBAM accepts it), green certificates in 2026 and park "
     "steam (heat imported). Both export to importers in DE, NL, IT, PL and GR by road, sea via Rotterdam, Hamburg "
     "and Piraeus, and China-Europe rail to Duisburg; one illustrative regional-ETS carbon price row is included "
-    "for the Foshan plant."
+    "for the Foshan plant. Both plants log every meter every 15 minutes (Ningbo in Schneider PME, Foshan in "
+    "Schneider EBO, whose gas meter is replaced in August 2025), cancel green certificates for the months their "
+    "bills name, retire carbon credits for 2025 and form one demo park."
 )
 
 
@@ -205,6 +212,7 @@ def generate(landing: Path, scale: float = 1.0, seed: int = 7) -> DemoManifest:
     _write_monthly(rec, cal, production, flows, bills, readings, consumption, exports, shipments, tricky)
     master.write_supplier_emissions(rec, corrections)
     master.write_carbon_prices(rec)
+    ems_info, downstream = ems_files.write_ems(rec, cal, bills, scale, seed, corrections)
     faults.write_faults(rec)
     rec.finish()
 
@@ -220,6 +228,8 @@ def generate(landing: Path, scale: float = 1.0, seed: int = 7) -> DemoManifest:
         tricky_cells=tricky,
         places=w.PLACES,
         story=STORY,
+        ems=ems_info,
+        downstream_faults=downstream,
     )
     for d in manifest.datasets.values():
         d.files.sort(key=lambda f: f.file)

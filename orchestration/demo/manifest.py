@@ -24,8 +24,17 @@ FAULT_KINDS = (
     "truncated_row",  # file cut mid-row: complete rows kept, the broken last row quarantined
     "empty_file",  # 0 bytes: rejected whole, rows_read 0
     "unsupported_encoding",  # e.g. UTF-16: rejected whole, rows_read 0
+    "non_finite_value",  # a meter reading that is not a finite number (a PME cell reading NaN)
+    "change_of_value_log",  # a trend log with irregular timestamps: not interval data, the file quarantined whole
 )
 FILE_LEVEL_FAULTS = ("empty_file", "unsupported_encoding")
+
+# Rows ingestion accepts (they keep their contract) but a later stage rejects with its reason.
+DOWNSTREAM_FAULT_KINDS = {
+    "unknown_meter": "interval_engine",  # a reading of a point the meters snapshot does not list
+    "certificate_expired_claim": "certificate_ledger",  # cancelled for a period past the batch's validity
+    "certificate_claimed_twice": "certificate_ledger",  # a batch cancelled again elsewhere: the first claim stands
+}
 
 
 @dataclass
@@ -36,6 +45,18 @@ class BadRow:
     column: str | None  # contract column name the fault is in (key columns joined by '+')
     fault: str  # one of FAULT_KINDS
     raw: str | None = None  # the offending cell as written
+    note: str = ""
+
+
+@dataclass
+class DownstreamFault:
+    """A deliberately bad row that ingestion accepts and a later stage (`DOWNSTREAM_FAULT_KINDS`) rejects."""
+
+    file: str  # path within the landing zone
+    row_number: int  # 1-based data row below the header
+    fault: str  # a key of DOWNSTREAM_FAULT_KINDS
+    stage: str  # interval_engine | certificate_ledger
+    key: dict[str, Any]  # the row's business key as written
     note: str = ""
 
 
@@ -110,6 +131,10 @@ class DemoManifest:
     places: list[dict[str, Any]] = field(default_factory=list)  # the fixed place table used by shipments
     story: str = ""
     generator_version: int = 1
+    # the demo EMS (ems_files.write_readings): per meter readings written, intervals expected and missing,
+    # the gaps and the meter change, monthly metered totals of the billed meters (meter unit, multiplier applied)
+    ems: dict[str, Any] = field(default_factory=dict)
+    downstream_faults: list[DownstreamFault] = field(default_factory=list)
 
     @property
     def rows_written(self) -> dict[str, int]:
@@ -158,8 +183,10 @@ class DemoManifest:
             **{
                 k: v
                 for k, v in doc.items()
-                if k not in ("datasets", "corrections", "snapshot_changes", "tricky_cells")
+                if k
+                not in ("datasets", "corrections", "snapshot_changes", "tricky_cells", "downstream_faults")
             },
+            downstream_faults=[DownstreamFault(**d) for d in doc.get("downstream_faults", [])],
             datasets=datasets,
             corrections=[Correction(**c) for c in doc["corrections"]],
             snapshot_changes=[Correction(**c) for c in doc["snapshot_changes"]],

@@ -33,6 +33,11 @@ SPEC_DATASETS = {  # spec/landing-zone.md, in its order
     "exports",
     "precursor_consumption",
     "carbon_prices",
+    "parks",
+    "meters",
+    "meter_readings",
+    "green_certificates",
+    "carbon_credits",
 }
 
 
