@@ -1,0 +1,86 @@
+"""Gate rules of the zero-carbon tables (transforms/zero_carbon), on the staged frames before they are published:
+`reconcile_ledger` and `reconcile_zero_carbon` are blocking (a wrong claim or a pass without data never reaches a
+mart); `bills_disagreement` and `missing_inputs` feed the warning checks (`gec_bills_reconciled`,
+`indicator_inputs_complete`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.zero_carbon.ledger import period_bounds
+
+# Indicators whose data lingtan does not ingest yet: their "no data" is expected, not an incomplete input.
+NOT_INGESTED = ("P3", "P4", "P5", "P6", "F7")
+
+
+def _dupes(df: pl.DataFrame, keys: list[str], name: str) -> list[str]:
+    n = df.height - df.select(keys).unique().height
+    return [f"{name}: {n} rows repeat the key ({', '.join(keys)})"] if n else []
+
+
+def reconcile_ledger(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """One row per batch; claims within validity and never above the batch; claims table = the ledger's claims."""
+    ledger, claims, rejects = tables["gec_ledger"], tables["gec_claims"], tables["gec_ledger_rejects"]
+    out = _dupes(ledger, ["certificate_batch_id"], "gec_ledger")
+    start, end = period_bounds(pl.col("claimed_period"))
+    bad = (
+        ledger.filter(pl.col("claimable"))
+        .with_columns(_end=end, _start=start)
+        .filter(
+            pl.col("claimed_installation_id").is_null()
+            | pl.col("_end").is_null()
+            | (pl.col("_end") > pl.col("valid_until")).fill_null(False)
+            | (pl.col("claimed_mwh") > pl.col("mwh"))
+        )
+    )
+    if bad.height:
+        out.append(f"gec_ledger: {bad.height} claimable batches outside validity or without site/period, e.g. "
+                   f"{', '.join(bad['certificate_batch_id'].head(5).to_list())}")  # fmt: skip
+    claimed = ledger.filter(pl.col("claimable"))["mwh"].sum()
+    total = claims["gec_claimable_mwh"].sum()
+    if abs(claimed - total) > 1e-9 * max(1.0, abs(claimed)):
+        out.append(f"gec_claims: {total} MWh ≠ the ledger's claimable {claimed} MWh")
+    if rejects.filter(pl.col("reason").is_null() | (pl.col("reason") == "")).height:
+        out.append("gec_ledger_rejects: a rejected row has no reason")
+    return out
+
+
+def reconcile_zero_carbon(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """Indicators: unique, finite, a pass only with data and a threshold; claims: allowed only when closed and
+    offset."""
+    ind, claims = tables["zero_carbon_indicators"], tables["carbon_neutrality_claims"]
+    out = _dupes(ind, ["level", "entity_id", "year", "indicator_id", "basis"], "zero_carbon_indicators")
+    out += _dupes(claims, ["level", "entity_id", "year"], "carbon_neutrality_claims")
+    wrong = ind.filter(
+        (pl.col("passes").fill_null(False) & (pl.col("status") != "pass"))
+        | ((pl.col("status") == "no data") & (pl.col("value").is_not_null() | pl.col("passes").is_not_null()))
+        | (pl.col("value").is_not_null() & ~pl.col("value").is_finite())
+    )
+    if wrong.height:
+        out.append(f"zero_carbon_indicators: {wrong.height} rows pass without data/threshold or are not finite, e.g. "
+                   + "; ".join(f"{r['entity_id']} {r['year']} {r['indicator_id']}" for r in wrong.head(5).iter_rows(named=True)))  # fmt: skip
+    bad = claims.filter(
+        pl.col("claim_allowed")
+        & (pl.col("provisional") | pl.col("gross_tco2e").is_null() | (pl.col("residual_tco2e") > 1e-6))
+    )
+    if bad.height:
+        out.append(f"carbon_neutrality_claims: {bad.height} claims allowed while open, unknown or not offset")
+    return out
+
+
+def bills_disagreement(reconciliation: pl.DataFrame) -> list[str]:
+    """Sites × years where the ledger and the bills' gec_mwh both exist and differ (a warning: the ledger wins)."""
+    return [
+        f"{r['installation_id']} {r['year']}: ledger {r['ledger_claimable_mwh']:.6g} MWh vs bills {r['bills_gec_mwh']:.6g} MWh"
+        for r in reconciliation.filter(pl.col("status") == "differ").iter_rows(named=True)
+    ]
+
+
+def missing_inputs(indicators: pl.DataFrame) -> list[str]:
+    """Indicators without data for a reason other than data lingtan does not ingest yet (a warning)."""
+    return [
+        f"{r['level']} {r['entity_id']} {r['year']} {r['indicator_id']} ({r['basis']}): {r['reason']}"
+        for r in indicators.filter(
+            (pl.col("status") == "no data") & ~pl.col("indicator_id").is_in(NOT_INGESTED)
+        ).iter_rows(named=True)
+    ]

@@ -1,0 +1,158 @@
+"""Zero-carbon stage (transforms/zero_carbon): two thin multi-assets around the pure functions.
+
+- `certificate_ledger` (raw → computed, before the site inventory, whose market-based Scope 2 reads `gec_claims`):
+  gec_ledger, gec_claims, gec_ledger_rejects (reach `quarantine` through dbt), gec_reconciliation, credits_retired;
+- `zero_carbon_indicators` (after the inventory and the interval engine): zero_carbon_indicators,
+  carbon_neutrality_claims.
+
+Both publish write-audit-publish through the computed gate (expectations/zero_carbon.py rules, blocking), with a
+warning check each: the ledger against the bills' gec_mwh, and the indicators' inputs complete.
+"""
+
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from expectations.computed import COMPUTED_GATE, audit_computed
+from orchestration.lib.compute import load_computed, load_raw, publish_computed
+from orchestration.lib.config import LingtanConfig
+from transforms.zero_carbon.compute import LEDGER_TABLES, ZERO_CARBON_TABLES
+
+GROUP = "zero_carbon"
+RAW_DEPS = ["green_certificates", "carbon_credits", "energy_bills"]
+INDICATOR_DEPS = [
+    "site_inventory", "scope2_lines", "stream_emissions", "product_footprint", "credits_retired", "energy_balance",
+    "meter_hourly",
+]  # fmt: skip
+INDICATOR_RAW = ["parks", "meters", "energy_bills", "production"]
+DESCRIPTIONS = {
+    "gec_ledger": "Green-certificate ledger: one row per batch, validity, claim, expiry at the run date.",
+    "gec_claims": "Claimable certificate MWh per consumer site × claimed period (read by market-based Scope 2).",
+    "gec_ledger_rejects": "green_certificates rows the ledger rejects (outside validity, second claim), with reasons.",
+    "gec_reconciliation": "Ledger claims vs energy_bills.gec_mwh per site × year.",
+    "credits_retired": "Carbon credits retired per site or park × claimed period.",
+    "zero_carbon_indicators": "P1–P6 per park and F1–F7 per site and year: value, threshold, pass, basis, evidence.",
+    "carbon_neutrality_claims": "ISO 14068-1 claim view per site/park and year: gross, reductions, credits, residual.",
+}
+BILLS_CHECK, INPUTS_CHECK = "gec_bills_reconciled", "indicator_inputs_complete"
+
+
+def _specs(tables: tuple[str, ...], deps: list[dg.AssetKey]) -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            ["computed", t],
+            deps=deps,
+            group_name=GROUP,
+            description=DESCRIPTIONS[t],
+            kinds={"polars", "parquet"},
+            tags={"lingtan/stage": "computed"},
+        )
+        for t in tables
+    ]
+
+
+def _checks(
+    tables: tuple[str, ...], warn_table: str, warn_name: str, warn_text: str
+) -> list[dg.AssetCheckSpec]:
+    gate = [
+        dg.AssetCheckSpec(
+            COMPUTED_GATE, asset=["computed", t], blocking=True, description="zero-carbon gate rules"
+        )
+        for t in tables
+    ]
+    return [*gate, dg.AssetCheckSpec(warn_name, asset=["computed", warn_table], description=warn_text)]
+
+
+def _publish(
+    lingtan: LingtanConfig,
+    tables: dict[str, pl.DataFrame],
+    reconcile: Callable[[dict[str, pl.DataFrame]], list[str]],
+    warning: tuple[str, str, list[str]],
+) -> Iterator:
+    from transforms.computed import conform_all
+
+    home = lingtan.home_dir()
+    tables = conform_all(tables)
+    gate = publish_computed(home, tables, lambda staged: audit_computed(staged, reconcile))
+    for name in tables:
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["computed", name]),
+            check_name=COMPUTED_GATE,
+            passed=gate.passed,
+            metadata={"details": gate.details[:2000]},
+        )
+    if not gate.passed:
+        raise dg.Failure(description=f"zero-carbon gate failed: {gate.details[:500]}")
+    table, check, problems = warning
+    yield dg.AssetCheckResult(
+        asset_key=dg.AssetKey(["computed", table]),
+        check_name=check,
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"count": len(problems), "details": "\n".join(problems[:50]) or "ok"},
+    )
+    for name, df in tables.items():
+        yield dg.MaterializeResult(
+            asset_key=dg.AssetKey(["computed", name]),
+            metadata={
+                "dagster/row_count": df.height,
+                "path": dg.MetadataValue.path(str(home.computed_table(name))),
+            },
+        )
+
+
+@dg.multi_asset(
+    specs=_specs(LEDGER_TABLES, [dg.AssetKey(["raw", n]) for n in RAW_DEPS]),
+    check_specs=_checks(LEDGER_TABLES, "gec_reconciliation", BILLS_CHECK, "ledger claims = bills' gec_mwh"),
+    name="certificate_ledger",
+    pool="lake",
+)
+def certificate_ledger(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
+    """Every accepted version of green_certificates (raw history) → the ledger at today's run date."""
+    from expectations.zero_carbon import bills_disagreement, reconcile_ledger
+    from transforms.contracts import dataset
+    from transforms.zero_carbon.compute import compute_ledger
+
+    home = lingtan.home_dir()
+    schema = dataset("green_certificates").schema
+    files = sorted((home.raw_dir("green_certificates") / "history").glob("*.parquet"))
+    history = pl.scan_parquet(files).match_to_schema(schema) if files else pl.LazyFrame(schema=schema)
+    tables = compute_ledger(history, load_raw(home), date.today())
+    warning = (BILLS_CHECK, bills_disagreement(tables["gec_reconciliation"]))
+    yield from _publish(lingtan, tables, reconcile_ledger, ("gec_reconciliation", *warning))
+
+
+@dg.multi_asset(
+    specs=_specs(
+        ZERO_CARBON_TABLES,
+        [dg.AssetKey(["computed", t]) for t in INDICATOR_DEPS]
+        + [dg.AssetKey(["raw", n]) for n in INDICATOR_RAW],
+    ),
+    check_specs=_checks(
+        ZERO_CARBON_TABLES, "zero_carbon_indicators", INPUTS_CHECK, "every indicator has its inputs"
+    ),
+    name="zero_carbon_indicators",
+    pool="lake",
+)
+def zero_carbon_indicators(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
+    """Indicators P1–P6 / F1–F7 and the ISO 14068-1 claim view from the inventory, the ledger and the EMS."""
+    from expectations.zero_carbon import missing_inputs, reconcile_zero_carbon
+    from transforms.zero_carbon.compute import compute_zero_carbon
+    from transforms.zero_carbon.refdata import load_reference
+
+    home = lingtan.home_dir()
+    computed = {k: v.collect() for k, v in load_computed(home, INDICATOR_DEPS).items()}
+    missing = [
+        t
+        for t in ("site_inventory", "scope2_lines", "stream_emissions", "credits_retired")
+        if t not in computed
+    ]
+    if missing:
+        raise dg.Failure(
+            description=f"zero-carbon indicators need computed tables not published yet: {missing}"
+        )
+    tables = compute_zero_carbon(load_raw(home), computed, load_reference())
+    warning = ("zero_carbon_indicators", INPUTS_CHECK, missing_inputs(tables["zero_carbon_indicators"]))
+    yield from _publish(lingtan, tables, reconcile_zero_carbon, warning)
