@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.dbt_project import warehouse_env
 from orchestration.defs.warehouse.dbt import WAREHOUSE_POOL, lingtan_dbt
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.locks import apply_locks
 from orchestration.lib.warehouse import publish_warehouse
 
 
@@ -22,10 +23,23 @@ from orchestration.lib.warehouse import publish_warehouse
 def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> dg.MaterializeResult:
     home = lingtan.home_dir()
     build = Path(warehouse_env(home.root)["LINGTAN_WAREHOUSE_PATH"])
-    target = publish_warehouse(build, home.warehouse)
+    # Locked periods keep their rows (orchestration/lib/locks.py); `source` is a patched copy when any exist.
+    source, locked = apply_locks(home, build, context.run_id)
+    try:
+        target = publish_warehouse(source, home.warehouse)
+    finally:
+        if source != build:
+            source.unlink(missing_ok=True)
+    for r in locked:
+        if r.values_changed:
+            context.log.warning(f"locked {r.installation_id} {r.year} kept; restatement {r.report}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(target)),
             "size_mb": round(target.stat().st_size / 2**20, 1),
+            "locked_periods": len(locked),
+            "restated_periods": dg.MetadataValue.json(
+                {f"{r.installation_id}/{r.year}": str(r.report) for r in locked if r.values_changed}
+            ),
         }
     )

@@ -1,0 +1,280 @@
+"""Period locks and restatements: the pure comparison (transforms/restatement.py), lock/unlock/apply on a small
+hand-made warehouse (orchestration/lib/locks.py), the `lingtan period` commands, and one end-to-end pass over
+the shared demo home (lock, correcting drop, run, unlock, run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from orchestration.cli_period import period_app
+from orchestration.lib import locks
+from orchestration.lib.home import Home
+from transforms.restatement import (
+    diff_rows,
+    in_locked_period,
+    lineage_files,
+    mart_summary,
+    period_column,
+    restatement_causes,
+)
+
+# --- pure --------------------------------------------------------------------------------------------------
+
+
+def _frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+    old = pl.DataFrame(
+        {
+            "installation_id": ["A", "A", "A", "A"],
+            "period": ["2025", "2025-01", "2025-02", "2025-03"],
+            "stream": [None, "s1", "s1", "s1"],
+            "tco2e": [100.0, 0.1 + 0.2, 5.0, float("nan")],
+            "n": [1, 2, 3, 4],
+            "label": ["x", "y", "z", "w"],
+            "source_row_ids": [["bills/2025-02-03/a.csv#1"], ["bills/2025-02-03/a.csv#2"], [], None],
+        }
+    )
+    new = pl.DataFrame(
+        {
+            "installation_id": ["A", "A", "A", "A"],
+            "period": ["2025", "2025-01", "2025-03", "2025-04"],
+            "stream": [None, "s1", "s1", "s1"],
+            "tco2e": [104.0, 0.30000000000000004, float("nan"), 7.0],
+            "n": [1, 2, 4, 5],
+            "label": ["x", "Y", "w", "v"],
+            "source_row_ids": [
+                ["bills/2025-02-03/a.csv#1", "bills/2026-11-20/fix.csv#1"],
+                ["bills/2025-02-03/a.csv#2"],
+                None,
+                [],
+            ],
+        }
+    )
+    return old, new
+
+
+def test_diff_rows_names_every_changed_value_with_absolute_and_relative_delta() -> None:
+    old, new = _frames()
+    d = diff_rows("fct_x", old, new, ["installation_id", "period", "stream"])
+    changed = d.filter(pl.col("change") == "changed")
+    # a null key part (stream) pairs with null; NaN = NaN and 0.1+0.2 equal to its own bits are no change
+    assert set(changed["column"]) == {"tco2e", "label", "source_row_ids"}
+    t = changed.filter(pl.col("column") == "tco2e").row(0, named=True)
+    assert t["key"] == "installation_id=A, period=2025, stream=null"
+    assert (t["old"], t["new"], t["delta"], t["relative_delta"]) == ("100.0", "104.0", 4.0, 0.04)
+    lab = changed.filter(pl.col("column") == "label").row(0, named=True)
+    assert (lab["old"], lab["new"], lab["delta"]) == ("y", "Y", None)
+    ids = changed.filter(pl.col("column") == "source_row_ids").row(0, named=True)
+    assert ids["new"] == "[bills/2025-02-03/a.csv#1, bills/2026-11-20/fix.csv#1]"
+    # 2025-02 disappears (its numbers listed as removed), 2025-04 appears
+    removed = d.filter(pl.col("change") == "removed")
+    assert set(removed["key"]) == {"installation_id=A, period=2025-02, stream=s1"}
+    assert sorted(removed["column"]) == ["n", "tco2e"]
+    assert removed.filter(pl.col("column") == "tco2e")["delta"].item() == -5.0
+    added = d.filter(pl.col("change") == "added")
+    assert set(added["key"]) == {"installation_id=A, period=2025-04, stream=s1"}
+    assert added.filter(pl.col("column") == "tco2e")["new"].item() == "7.0"
+    s = mart_summary(old, new, d)
+    assert (s["rows_changed"], s["rows_added"], s["rows_removed"]) == (2, 1, 1)
+    assert s["values_changed"] == 3 and s["max_abs_delta"] == 4.0
+
+
+def test_diff_rows_identical_frames_and_full_precision_text() -> None:
+    old, _ = _frames()
+    assert diff_rows("fct_x", old, old.clone(), ["installation_id", "period", "stream"]).is_empty()
+    a = pl.DataFrame({"installation_id": ["A"], "period": ["2025"], "v": [0.1 + 0.2]})
+    b = a.with_columns(v=pl.lit(0.3))
+    row = diff_rows("m", a, b, ["installation_id", "period"]).row(0, named=True)
+    assert (row["old"], row["new"]) == ("0.30000000000000004", "0.3")  # every digit, not rounded
+    assert row["delta"] == pytest.approx(-5.551115123125783e-17, rel=1e-12)
+
+
+def test_diff_rows_without_declared_key_pairs_duplicates_one_to_one() -> None:
+    a = pl.DataFrame({"installation_id": ["A", "A"], "period": ["2025", "2025"], "v": [1.0, 2.0]})
+    b = pl.DataFrame({"installation_id": ["A", "A", "A"], "period": ["2025"] * 3, "v": [1.0, 2.0, 3.0]})
+    d = diff_rows("m", a, b, ["no_such_column"])
+    assert d["change"].to_list() == ["added"] and d["new"].to_list() == ["3.0"]
+
+
+def test_ignored_and_one_sided_columns_are_not_compared() -> None:
+    a = pl.DataFrame({"installation_id": ["A"], "period": ["2025"], "v": [1.0], "gone": [1]})
+    b = pl.DataFrame({"installation_id": ["A"], "period": ["2025"], "v": [1.0], "built": [2]})
+    d = diff_rows("m", a, b, ["installation_id", "period"], ignore={"v"})
+    assert d.is_empty()
+    s = mart_summary(a, b, d)
+    assert (s["columns_only_locked"], s["columns_only_built"]) == (["gone"], ["built"])
+
+
+def test_period_scope_and_lineage_and_causes() -> None:
+    assert period_column(["installation_id", "period", "year"]) == "period"
+    assert period_column(["installation_id", "production_period"]) == "production_period"
+    assert period_column(["installation_id", "year"]) == "year"
+    assert period_column(["period"]) is None and period_column(["installation_id"]) is None
+    df = pl.DataFrame(
+        {"installation_id": ["A", "A", "B", "A"], "period": ["2025", "2025-07", "2025", "2026"]}
+    )
+    assert df.filter(in_locked_period("period", "A", 2025)).height == 2
+    old, new = _frames()
+    files = lineage_files([old, new])
+    assert files == {"bills/2025-02-03/a.csv", "bills/2026-11-20/fix.csv"}
+    causes = restatement_causes(
+        {
+            "input_files": {"bills/2025-02-03/a.csv": "h1"},
+            "reference_seeds": {"f.csv": "1"},
+            "code_version": "c",
+        },
+        {
+            "input_files": {
+                "bills/2025-02-03/a.csv": "h1",
+                "bills/2026-11-20/fix.csv": "h2",
+                "other/x.csv": "h",
+            },
+            "reference_seeds": {"f.csv": "2"},
+            "code_version": "c",
+        },
+        files,
+    )
+    assert causes["input_files_added"] == ["bills/2026-11-20/fix.csv"]  # other/x.csv feeds no locked row
+    assert causes["reference_tables_changed"] == ["f.csv"] and causes["code_version"] is None
+
+
+# --- lock / apply on a small warehouse ---------------------------------------------------------------------
+
+
+def _warehouse(path: Path, scale: float = 1.0, extra_row: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_goods_see (installation_id varchar not null, product_id varchar, "
+        "period varchar not null, period_grain varchar, see_direct double, source_row_ids varchar[])"
+    )
+    rows = [
+        ("A", "p1", "2025", "year", 2.0 * scale, ["bills/2025-02-03/a.csv#1"]),
+        ("A", "p1", "2025-01", "month", 1.0 * scale, ["bills/2025-02-03/a.csv#1"]),
+        ("A", "p1", "2026", "year", 3.0 * scale, []),
+        ("B", "p2", "2025", "year", 5.0 * scale, []),
+    ] + ([("A", "p9", "2025", "year", 9.0, [])] if extra_row else [])
+    con.executemany("insert into marts.fct_goods_see values (?, ?, ?, ?, ?, ?)", rows)
+    con.execute("create table marts.fct_data_quality (file varchar, sha256 varchar)")  # no installation
+    con.execute("create table marts.dim_installation (installation_id varchar)")
+    con.close()
+
+
+def _see(db: Path) -> dict[tuple[str, str, str], float]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {
+            (i, p, per): v
+            for i, p, per, v in con.execute(
+                "select installation_id, product_id, period, see_direct from marts.fct_goods_see"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def small_home(tmp_path: Path) -> Home:
+    home = Home(tmp_path / "home")
+    _warehouse(home.warehouse)
+    return home
+
+
+def test_lock_apply_restate_unlock(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = small_home
+    monkeypatch.setattr(locks, "_current_inputs", lambda h: {"input_files": {}, "reference_seeds": {}})
+    monkeypatch.setattr(
+        locks, "_published_inputs", lambda h: {"source": "test", "input_files": {}, "reference_seeds": {}}
+    )
+    [rec] = locks.lock(home, "A", 2025, "alice", "verified")
+    assert rec["rows"] == 2 and (home.root / rec["snapshot"] / "fct_goods_see.parquet").exists()
+    assert not (home.root / rec["snapshot"] / "fct_data_quality.parquet").exists()  # not period-scoped
+    with pytest.raises(locks.LockError, match="already locked"):
+        locks.lock(home, "A", 2025, "bob")
+    with pytest.raises(locks.LockError, match="'Z' has no rows for 2025.*A, B"):
+        locks.lock(home, "Z", 2025, "bob")
+
+    # A new build doubles every number and adds a product to A 2025.
+    build = home.warehouse_dir / "build" / "lingtan.duckdb"
+    _warehouse(build, scale=2.0, extra_row=True)
+    published, done = locks.apply_locks(home, build, "run-1")
+    assert published != build and _see(build)[("A", "p1", "2025")] == 4.0  # the build itself is untouched
+    see = _see(published)
+    assert see[("A", "p1", "2025")] == 2.0 and see[("A", "p1", "2025-01")] == 1.0  # locked rows kept
+    assert ("A", "p9", "2025") not in see  # a row the lock did not have is not published
+    assert see[("A", "p1", "2026")] == 6.0 and see[("B", "p2", "2025")] == 10.0  # the rest moves on
+    [r] = done
+    assert r.values_changed == 3 and r.new_report and r.report is not None
+    report = json.loads(r.report.read_text(encoding="utf-8"))
+    assert report["marts"]["fct_goods_see"]["rows_added"] == 1
+    assert report["lock"]["locked_by"] == "alice"
+    csv = pl.read_csv(r.report.with_suffix(".csv"))
+    assert csv.filter(pl.col("change") == "changed")["delta"].sort().to_list() == [1.0, 2.0]
+    assert locks.publish_lines(home, "run-1")[0].startswith(
+        "locked:     A 2025 kept; this run would change 3"
+    )
+    published.unlink()
+
+    # The same difference again: no second restatement, the line points at the first.
+    published2, [again] = locks.apply_locks(home, build, "run-2")
+    assert not again.new_report and again.report == r.report
+    published2.unlink()
+
+    with pytest.raises(locks.LockError, match="reason"):
+        locks.unlock(home, "A", 2025, "bob", "")
+    [ev] = locks.unlock(home, "A", 2025, "bob", "supplier correction accepted")
+    assert (home.root / ev["snapshot_archived"] / "fct_goods_see.parquet").exists()
+    assert [e["action"] for e in locks.history(home)] == ["lock", "unlock"]
+    assert locks.apply_locks(home, build, "run-3") == (build, [])  # nothing locked: the build is published
+
+
+def test_altered_snapshot_is_refused(small_home: Home) -> None:
+    [rec] = locks.lock(small_home, "A", 2025, "alice", "verified")
+    snap = small_home.root / rec["snapshot"] / "fct_goods_see.parquet"
+    pl.read_parquet(snap).with_columns(see_direct=pl.lit(0.0)).write_parquet(snap)
+    build = small_home.warehouse_dir / "build" / "lingtan.duckdb"
+    _warehouse(build)
+    with pytest.raises(locks.LockError, match="altered since the lock"):
+        locks.apply_locks(small_home, build, "run-x")
+    assert not list(build.parent.glob(".locked-*"))  # no stray copy left
+
+
+def test_covered_reports() -> None:
+    locked = {("A", 2025), ("B", 2025)}
+    assert locks.covered(locked, {"A"}, "2025") and locks.covered(locked, {"A", "B"}, 2025)
+    assert not locks.covered(locked, {"A", "C"}, 2025) and not locks.covered(locked, {"A"}, 2026)
+    assert not locks.covered(locked, set(), 2025) and not locks.covered(locked, {"A"}, None)
+
+
+def test_mart_keys_come_from_the_dbt_yaml() -> None:
+    keys = locks.mart_keys()
+    assert keys["fct_goods_see"] == ["installation_id", "product_id", "period", "period_grain"]
+    assert keys["fct_cbam_export_lines"] == ["export_id", "line_no"]
+
+
+def test_period_commands(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    home = str(small_home.root)
+    monkeypatch.setenv("LINGTAN_USER", "carol")
+    out = runner.invoke(period_app, ["lock", "all", "2025", "--home", home, "--reason", "signed off"])
+    assert out.exit_code == 0, out.output
+    assert "locked A 2025" in out.output and "locked B 2025" in out.output and "by carol" in out.output
+    listed = runner.invoke(period_app, ["list", "--home", home]).output
+    assert "A" in listed and "signed off" in listed and "carol" in listed
+    out = runner.invoke(period_app, ["unlock", "B", "2025", "--home", home, "--by", "dave"])
+    assert out.exit_code != 0  # no reason
+    out = runner.invoke(
+        period_app, ["unlock", "B", "2025", "--home", home, "--by", "dave", "--reason", "fix"]
+    )
+    assert out.exit_code == 0 and "unlocked B 2025 (by dave: fix)" in out.output
+    hist = runner.invoke(period_app, ["list", "--home", home, "--history"]).output
+    assert [line.split()[1] for line in hist.splitlines()] == ["lock", "lock", "unlock"]
+    out = runner.invoke(period_app, ["lock", "A", "1800", "--home", home])
+    assert out.exit_code != 0
