@@ -2,8 +2,10 @@
 
 Reference data has one folder, `REFERENCE_DIR` = dbt_project/seeds/reference/: the engines read the CSVs from
 there and dbt loads the same files as seeds (schema `reference`), with their column docs and tests in
-`_reference__seeds.yml` beside them. The folder stays inside the dbt project: dbt documents `seed-paths` as relative
-to dbt_project.yml, and the project must stay self-contained. This module owns the constant naming it.
+`_reference__seeds.yml` beside them; this module owns the constant naming it. The folder stays inside the dbt
+project, which stays self-contained: dbt documents `seed-paths` as relative to dbt_project.yml, and the manifest
+freshness check (orchestration/dbt_project.py) looks only inside the project. (dbt 1.11 does load seeds from
+`../transforms/reference/seeds`; moving them is one `seed-paths` line plus that check, if ever wanted.)
 The CSVs are rebuilt from the official sources by `tools.refbuild.build.build_all` (never at run time).
 
 CBAM tables (`SCHEMAS`): default values and mark-ups (DVR, IR 2025/2621), CN scope / goods categories / Annex II
