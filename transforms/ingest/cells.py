@@ -54,11 +54,37 @@ def cell_problem(raw: pl.Expr) -> pl.Expr:
     )
 
 
+# Kinds whose rule depends on the cell's text alone: parsed once per distinct value when values repeat (a
+# timestamp shared by every meter of a wide file's line, a unit, a country), then mapped back to the rows.
+_BY_VALUE = frozenset({"timestamp", "date", "month", "period", "unit", "country", "currency", "enum", "bool"})
+
+
 def parse_column(
     col: Column, s: pl.Expr, frame: pl.DataFrame | None = None, parsed: dict[str, pl.Expr] | None = None
 ) -> tuple[pl.Expr, pl.Expr]:
     """(typed value, error message or null) for one column; `s` is the NFKC-normalised text (null if empty);
     `parsed` holds the typed values of the columns before this one (e.g. cn_code for a goods category)."""
+    if (
+        frame is not None
+        and col.kind in _BY_VALUE
+        and s.meta.output_name(raise_if_undetermined=False) == "__s"
+        and "__s" in frame.columns
+    ):
+        distinct = frame.get_column("__s").drop_nulls().unique()
+        if len(distinct) * 4 < frame.height:
+            table = pl.DataFrame({"__s": distinct})
+            v, e = _parse(col, pl.col("__s"), table, None)
+            m = table.select("__s", v.cast(col.dtype).alias("v"), e.alias("e"))
+            return (
+                s.replace_strict(m["__s"], m["v"], default=None, return_dtype=col.dtype),
+                s.replace_strict(m["__s"], m["e"], default=None, return_dtype=pl.String),
+            )
+    return _parse(col, s, frame, parsed)
+
+
+def _parse(
+    col: Column, s: pl.Expr, frame: pl.DataFrame | None, parsed: dict[str, pl.Expr] | None
+) -> tuple[pl.Expr, pl.Expr]:
     parsed = parsed or {}
     shown = shown_value(s)
     kind = col.kind
