@@ -12,7 +12,7 @@ quarantined_rows as (
         data_quality_file_id,
         count(distinct row_number) as quarantined_row_numbers
     from {{ ref('quarantine') }}
-    where row_number is not null
+    where row_number is not null and stage = 'landing'  -- later refusals (ledger) are not landing accounting
     group by all
 )
 

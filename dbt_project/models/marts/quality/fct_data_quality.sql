@@ -8,6 +8,17 @@ quarantine as (
     select * from {{ ref('stg_lake__quarantine') }}
 ),
 
+-- green_certificates rows the certificate ledger refuses after landing (claim outside validity, second claim)
+downstream_per_file as (
+    select
+        dataset,
+        drop_date,
+        file,
+        count(distinct row_number) as rows_rejected_downstream
+    from {{ ref('stg_computed__gec_ledger_rejects') }}
+    group by all
+),
+
 -- quarantine records per file (a row may be quarantined for several columns; a rejected file has one record)
 quarantine_per_file as (
     select
@@ -40,6 +51,7 @@ final as (
         files.reasons,
         coalesce(quarantine_per_file.quarantine_records, 0) as quarantine_records,
         coalesce(quarantine_per_file.file_level_rejections, 0) as file_level_rejections,
+        coalesce(downstream_per_file.rows_rejected_downstream, 0) as rows_rejected_downstream,
         files.notes,
         ---------- gate
         files.gate_passed,
@@ -52,6 +64,10 @@ final as (
         on quarantine_per_file.dataset = files.dataset
         and quarantine_per_file.drop_date is not distinct from files.drop_date
         and quarantine_per_file.file = files.file
+    left join downstream_per_file
+        on downstream_per_file.dataset = files.dataset
+        and downstream_per_file.drop_date is not distinct from files.drop_date
+        and downstream_per_file.file = files.file
 )
 
 select * from final
