@@ -3,6 +3,9 @@ ingestion schema: names, Chinese aliases, types, business keys, rules).
 
 Conventions inside each contract (custom properties):
 - schema `datasetKind`: `snapshot` (master data; newest drop is the whole truth) or `event` (drops add rows).
+- schema `versionsInDrop: ordered`: rows of one drop sharing a business key are successive versions in file and
+  row order (the spec's rule for `green_certificates`: a later row of the same drop corrects or, for another
+  claim, is judged by the ledger), not an ambiguity that quarantines them all.
 - schema `requireOneOf`: list of alternatives, each a list of columns that must all be filled; a row needs
   at least one complete alternative (e.g. `[[cn_code], [material_id]]`).
 - property `lingtanType`: how the text is parsed (text, decimal, int, date, bool, country, unit,
@@ -93,6 +96,7 @@ class Dataset:
     kind: str  # snapshot | event
     columns: tuple[Column, ...]
     require_one_of: tuple[tuple[tuple[str, ...], ...], ...] = ()
+    ordered_in_drop: bool = False  # versionsInDrop: ordered
     description: str = ""
     contract_version: str = ""
     contract_path: Path = field(default=Path(), compare=False)
@@ -169,6 +173,7 @@ def load_contract(path: Path) -> Dataset:
         kind=cp.get("datasetKind", "event"),
         columns=cols,
         require_one_of=tuple(tuple(tuple(alt) for alt in group) for group in cp.get("requireOneOf", [])),
+        ordered_in_drop=cp.get("versionsInDrop") == "ordered",
         description=obj.get("description", ""),
         contract_version=str(doc.get("version", "")),
         contract_path=path,

@@ -317,3 +317,23 @@ def test_ingest_writes_the_lake_and_passes_the_gate(tmp_path: Path, layout: str)
     assert cur.height == expect[1]
     assert cur.schema["interval_start"] == pl.Datetime("us")
     assert quarantine(home, "meter_readings").height == expect[2]
+
+
+def test_green_certificate_rows_of_one_drop_are_versions_not_ambiguous(tmp_path: Path) -> None:
+    """The spec's rule for certificates: a later row of the same drop is a later version (a correction, or a
+    second claim the ledger rejects while the first stands), so both rows reach the history in row order."""
+    text = (
+        "certificate_batch_id,mwh,generation_month,status,cancelled_for_installation_id,cancelled_for_period\n"
+        "GEC-1,100,2025-06,cancelled,INST-1,2026\n"
+        "GEC-1,100,2025-06,cancelled,INST-2,2026\n"
+    )
+    acc, q, rec = _run("gec.csv", text, "green_certificates")
+    assert q.is_empty() and acc["cancelled_for_installation_id"].to_list() == ["INST-1", "INST-2"]
+    landing, home = tmp_path / "landing", tmp_path / "home"
+    drop(landing, "green_certificates", DAY, "gec.csv", text)
+    ingest(landing, home, "green_certificates")
+    history = pl.read_parquet(home / "lake" / "raw" / "green_certificates" / "history" / f"{DAY}.parquet")
+    assert history.sort("_row_number")["cancelled_for_installation_id"].to_list() == ["INST-1", "INST-2"]
+    assert current(home, "green_certificates")["cancelled_for_installation_id"].to_list() == ["INST-2"]
+    (f,) = files(home, "green_certificates").iter_rows(named=True)
+    assert f["gate_passed"] is True
