@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install run test lint format bench clean dev sql docs defs browser audit
+.PHONY: install run test lint format bench clean dev sql docs defs browser audit soak
 
 $(UV):
 	$(PY) -m venv .boot
@@ -70,6 +70,11 @@ bench: install
 dev: install
 	@D=$$($(RUN) python -c 'from orchestration.pipeline import dagster_home; print(dagster_home())') && \
 	echo "Dagster instance: $$D" && DAGSTER_HOME=$$D $(RUN) dg dev
+
+# 30 nightly runs in sequence at scale 10 (time, peak memory, size of each part of the home per night):
+# `make soak SOAK="10 30 /tmp/soak"` = scale, nights, work folder. Takes about an hour; see docs/reliability.md.
+soak: install
+	$(RUN) python -m tests.bench.soak $(SOAK)
 
 sql: install
 	$(RUN) lingtan sql
