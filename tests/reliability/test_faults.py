@@ -195,3 +195,48 @@ def test_s3_that_keeps_failing_fails_the_run_in_one_line_and_publishes_nothing(
     errors = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "Traceback" not in run.stderr, run.stdout + run.stderr
     assert not client.list_objects_v2(Bucket=s3_bucket, Prefix="home/").get("Contents")
+
+
+def _published_state(home: Path) -> dict[str, str]:
+    """Hashes of everything a user or the next stage reads: the published warehouse, reports, raw and computed lake."""
+    files = [home / "warehouse" / "lingtan.duckdb"]
+    for part in ("reports", "lake/raw", "lake/computed"):
+        files += [p for p in (home / part).rglob("*") if p.is_file()]
+    return {str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(files)}
+
+
+def test_disk_full_during_a_run_keeps_the_published_state(tiny_landing, tmp_path):
+    import shutil
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mount.returncode != 0:
+        pytest.skip(f"a small tmpfs cannot be mounted here (needs root): {mount.stderr.decode().strip()}")
+    try:
+        landing, home = tmp_path / "landing", disk / "home"
+        shutil.copytree(tiny_landing, landing)
+        first = _run(landing, home)
+        assert first.returncode == 0, first.stdout + first.stderr
+        before = _published_state(home)
+
+        # A correcting drop the next night, on a disk with almost no room left.
+        fix = landing / "production" / "2024-02-02" / "production.csv"
+        fix.parent.mkdir(parents=True)
+        original = (landing / "production" / DROP / "production.csv").read_text()
+        fix.write_text(original.replace("1321052.6315789474", "1400000"))
+        free = shutil.disk_usage(disk).free
+        with (disk / "ballast").open("wb") as f:
+            f.truncate(0)
+            f.write(b"\0" * max(free - 256 * 1024, 0))
+        cmd = [*LINGTAN, "run", "--landing", str(landing), "--home", str(home), "--date", "2024-02-02"]
+        full = subprocess.run(cmd, env=_env(home), capture_output=True, text=True, timeout=600)
+        assert full.returncode == 1, full.stdout + full.stderr
+        errors = [line for line in (full.stdout + full.stderr).splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in full.stderr, full.stdout + full.stderr
+        assert "space" in errors[0].lower() or "disk" in errors[0].lower(), errors[0]
+        assert _published_state(home) == before
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
