@@ -3,14 +3,14 @@ the demo period, shaped like real plant data and consistent with the energy bill
 
 Ningbo (CN-ZJ-001) runs Schneider PME: three utility incomers named by its bills (site services, P1 and P2
 feeders), rooftop PV on the P2 bus with its surplus export, a gas meter and sub-meters per process line. Foshan
-(CN-GD-002) runs Schneider EBO: the grid incomer (CT ratio: readings × multiplier), a wind PPA over its own
-line (direct line, so it adds to the load), a cumulative gas register that is replaced once, an hourly steam
-calculation log stamped at the midpoint, and sub-meters per press line. Monthly totals of the metered flows
-equal the bills times a per-meter-month EMS deviation of a few tenths of a percent (an EMS meter is not the
-utility's meter), less the gaps. Shapes: a weekday/shift profile per process with the Spring Festival and
-Golden Week shutdowns, PV from a clear-sky curve times a random cloudiness per day, a flat-ish wind PPA.
-`scale` multiplies the physical volumes (through the bills) and the number of sub-meters. All numpy/polars,
-one independent random stream per purpose, no per-reading Python."""
+(CN-GD-002) runs Schneider EBO: the grid incomer (CT ratio: readings × multiplier), a wind PPA wheeled through the
+grid (its delivery passes the incomer, its parent: the incomer reads what the grid and PPA bills bill together), a
+cumulative gas register that is replaced once, an hourly steam calculation log stamped at the midpoint, and
+sub-meters per press line. Monthly totals of the metered flows equal the bills times a per-meter-month EMS deviation
+of a few tenths of a percent (an EMS meter is not the utility's meter), less the gaps. Shapes: a weekday/shift
+profile per process with the Spring Festival and Golden Week shutdowns, PV from a clear-sky curve times a random
+cloudiness per day, a flat-ish wind PPA. `scale` multiplies the physical volumes (through the bills) and the
+number of sub-meters. All numpy/polars, one independent random stream per purpose, no per-reading Python."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ MAIN_METERS = (
     Meter("GD-M-EL-01", w.GD, "electricity", "grid_import", "kWh", "P1", stamp="start", multiplier=40.0,
           timezone="Asia/Shanghai", description="10 kV incomer; CT 200/5, readings x 40"),
     Meter("GD-M-EL-02", w.GD, "electricity", "ppa_delivery", "MWh", "P1", stamp="start",
-          description="wind PPA over its own 10 kV line (绿电直连, direct line)"),
+          parent_meter_id="GD-M-EL-01",
+          description="wind PPA wheeled through the grid: the grid company's settlement meter, inside the incomer"),
     Meter("GD-M-NG-01", w.GD, "natural_gas", "consumption", "m3", "P1", register="cumulative",
           description="natural gas, cumulative register (m3 at 20 degC); meter replaced 2025-08-12"),
     Meter("GD-M-STM-01", w.GD, "steam", "consumption", "GJ", "P1", stamp="midpoint", interval_minutes=60,
@@ -317,14 +318,16 @@ def series(cal: ev.Calendar, bills: pl.DataFrame, scale: float, seed: int) -> Se
     gas = shape(clock, "continuous") * _noisy(noise, clock, 0.04, 0.03)
     v["ZJ-M-NG-01"] = gas * (targets["ZJ-M-NG-01"] / per_month(clock, gas))[clock.month]
 
-    # Foshan: load = grid + direct-line PPA; the PPA never delivers more than 95 % of the load in an interval.
+    # Foshan: the incomer reads the load = grid + wheeled PPA (the PPA passes it: the bills of both name meters
+    # behind it); the PPA never delivers more than 95 % of the load in an interval.
     sg = process_shape(w.GD, "P1")
     grid_kwh, ppa_kwh = targets["GD-M-EL-01"], targets["GD-M-EL-02"] * 1000.0
     load = sg * ((grid_kwh + ppa_kwh) / per_month(clock, sg))[clock.month]
     wind = wind_shape(clock, rng_for(seed, 4))
     b = fit_monthly(clock, ppa_kwh, lambda k: np.minimum(k * wind, 0.95 * load))
     ppa = np.minimum(b[clock.month] * wind, 0.95 * load)
-    v["GD-M-EL-01"], v["GD-M-EL-02"] = load - ppa, ppa / 1000.0
+    v["GD-M-EL-01"], v["GD-M-EL-02"] = load, ppa / 1000.0
+    targets["GD-M-EL-01"] = grid_kwh + ppa_kwh
     loads[(w.GD, "P1")] = load
     for meter, kind, sd in (("GD-M-NG-01", "three_shift", 0.05), ("GD-M-STM-01", "day_shift", 0.08)):
         s = (0.35 + shape(clock, kind)) * _noisy(noise, clock, sd, 0.04)
