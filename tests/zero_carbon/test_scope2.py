@@ -113,3 +113,15 @@ def test_cbam_unchanged_by_certificates_inventory_changed():
     p, g = year(ghg_plain), year(ghg_gec)
     assert p["scope2_market_tco2e"] > 0 and g["scope2_market_tco2e"] == pytest.approx(0.0, abs=1e-9)
     assert g["scope2_location_tco2e"] == pytest.approx(p["scope2_location_tco2e"], rel=REL)
+
+
+def test_declared_parks_dataset_sets_the_inventory_park():
+    from transforms.inventory import park_mapping
+
+    raw = synthetic.raw()
+    raw["parks"] = pl.LazyFrame(
+        {"park_id": ["PZ", "PA"], "installation_id": ["NB1", "NB1"], "park_name": [None, "Park A"]}
+    )
+    m = dict(park_mapping(raw).select("installation_id", "park_id").collect().iter_rows())
+    assert m["NB1"] == "PA"  # in two declared parks: the smallest id
+    assert m["FS1"].startswith("city:")  # undeclared sites keep the default grouping

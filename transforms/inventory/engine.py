@@ -188,8 +188,9 @@ def _grains(lf: pl.LazyFrame, keys: list[str], values: list[str], basis: str | N
 def park_mapping(
     raw: Mapping[str, pl.LazyFrame], parks: pl.DataFrame | pl.LazyFrame | None = None
 ) -> pl.LazyFrame:
-    """installation_id → park_id, park_name. Given `parks` (installation_id, park_id[, park_name]) wins; else
-    one park per country + city (`city:CN:ningbo`); an installation without a city is its own park."""
+    """installation_id → park_id, park_name. Given `parks` (installation_id, park_id[, park_name]) wins, else the
+    `parks` landing dataset when it has rows; else one park per country + city (`city:CN:ningbo`); an installation
+    without a city is its own park. A site in several declared parks keeps the smallest park_id here."""
     inst = raw_frame(raw, "installations").select("installation_id", "country", "city")
     default = inst.select(
         "installation_id",
@@ -198,6 +199,12 @@ def park_mapping(
         .otherwise(pl.lit("installation:") + pl.col("installation_id")),
         park_name=pl.coalesce("city", "installation_id"),
     )  # fmt: skip
+    if parks is None and "parks" in raw:
+        declared = raw["parks"].select(
+            "installation_id", "park_id", park_name=pl.coalesce("park_name", "park_id")
+        )
+        if declared.select(pl.len()).collect().item():
+            parks = declared.sort("park_id").unique("installation_id", keep="first", maintain_order=True)
     if parks is None:
         return default
     given = parks.lazy()
