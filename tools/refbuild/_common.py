@@ -29,6 +29,7 @@ OMNIBUS_TEXT = "legal/reg-2025-2083-omnibus.txt"
 VER_TEXT = "legal/ir-2025-2546-verification.txt"
 
 # Workbook section labels → sector slug used across lingtan.
+MARKUP_YEARS = ("2026", "2027", "2028+")  # DVR mark-up steps (2028 and later: the last)
 SECTORS = {
     "cement": "cement",
     "fertilisers": "fertilisers",
