@@ -173,11 +173,23 @@ def cn_goods() -> pl.DataFrame:
 
 
 def benchmarks() -> pl.DataFrame:
+    """FAR benchmarks per CN code and route (one row per variant)."""
     return _table("cbam_benchmarks")
 
 
 def fuel_factors() -> pl.DataFrame:
+    """MIR Annex VIII standard factors: emission factor, NCV and carbon content per fuel or material."""
     return _table("cbam_fuel_factors")
+
+
+def gwp_table() -> pl.DataFrame:
+    """The cbam_gwp seed as rows (gas, gwp, unit, basis, source): `gwp()` is its gas → value mapping."""
+    return _table("cbam_gwp")
+
+
+def constants_table() -> pl.DataFrame:
+    """The cbam_constants seed as rows (name, value, unit, source, status, note): `constant(name)` reads it."""
+    return _table("cbam_constants")
 
 
 def grid_factor_cbam() -> pl.DataFrame:
@@ -244,13 +256,13 @@ def tables_or_seeds(tables: LookupTables | None) -> LookupTables:
 @cache
 def gwp() -> dict[str, float]:
     """Gas → GWP (AR5, MIR Annex II G Table 6; CO2 and CO2e = 1)."""
-    df = _table("cbam_gwp")
+    df = gwp_table()
     return dict(zip(df["gas"].to_list(), df["gwp"].to_list(), strict=True))
 
 
 @cache
 def _constants() -> dict[str, float]:
-    df = _table("cbam_constants")
+    df = constants_table()
     return dict(zip(df["name"].to_list(), df["value"].to_list(), strict=True))
 
 
