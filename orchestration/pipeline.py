@@ -19,6 +19,7 @@ from typing import Any
 
 import dagster as dg
 
+from orchestration.defs.partitions import run_tags, run_window
 from orchestration.lib.console import Console, bar, elapsed, now
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.ingest import ensure_empty_tables
@@ -262,33 +263,6 @@ def summarise(st: _Stage) -> str:
 
 
 # --- the run ------------------------------------------------------------------------------------------------
-def run_window(landing: Landing, home: Home, up_to: date | None = None) -> tuple[str, str]:
-    """Partition range of a run: from the earliest drop with new or changed files to `up_to` (default today).
-    Dagster records every partition of a range, so a run spans only the drops it needs (one day when nothing
-    is new), not the whole history."""
-    from orchestration.defs.partitions import daily_drops
-    from orchestration.lib.ingest import pending_drop_dates
-
-    keys = daily_drops.get_partition_keys()
-    end = min((up_to or date.today()).isoformat(), keys[-1])
-    pending = [d.isoformat() for d in pending_drop_dates(landing, home, date.fromisoformat(end))]
-    start = max(min(pending[0], end) if pending else end, keys[0])
-    return start, end
-
-
-def run_tags(start: str, end: str) -> dict[str, str]:
-    """Tags of a nightly run over the drops `start`…`end`: Dagster records the one partition `end`, the ingest
-    assets take every pending drop from `start` on (SINCE_TAG); the drops read are in each raw asset's
-    `drops_processed` metadata. A range of partitions would cost one Dagster event per day and asset."""
-    from orchestration.defs.ingest.assets import SINCE_TAG
-
-    return {
-        "dagster/asset_partition_range_start": end,
-        "dagster/asset_partition_range_end": end,
-        SINCE_TAG: start,
-    }
-
-
 def new_log(home: Home, started: datetime) -> Path:
     """<home>/logs/run-<UTC timestamp>.log; keeps the newest LOGS_KEPT logs."""
     logs = home.root / "logs"
@@ -298,28 +272,40 @@ def new_log(home: Home, started: datetime) -> Path:
     return logs / f"run-{started.strftime('%Y%m%dT%H%M%S')}Z-{os.getpid()}.log"
 
 
+def lingtan_config(landing: str, home: Home, certificate_price: float | None = None) -> dict[str, Any]:
+    """The `lingtan` resource's configuration for one run: the landing zone as given, the home as its local
+    folder (an S3 home works on its local mirror, pushed back when the run ends)."""
+    config: dict[str, Any] = {"landing": landing, "home": str(home.root)}
+    if certificate_price is not None:
+        config["certificate_price"] = certificate_price
+    return config
+
+
 def run_nightly(
     landing: str | None = None,
     home: str | None = None,
     up_to: date | None = None,
     echo: Callable[[str], Any] | Console = print,
     record: bool = True,
+    certificate_price: float | None = None,
 ) -> RunOutcome:
     """Run the nightly job. `echo` receives the progress lines (or pass a Console for a live terminal line).
     `record=False` runs in a throw-away in-memory Dagster instance: same outputs, nothing for the UI, no pool
-    shared with other processes, and no sqlite write per event (tests that only read the outputs)."""
+    shared with other processes, and no sqlite write per event (tests that only read the outputs).
+
+    `landing` and `home` (default $LINGTAN_LANDING / $LINGTAN_HOME, read here once) and `certificate_price`
+    (default $LINGTAN_CERTIFICATE_PRICE, read by the resource) reach the assets as the run's configuration of
+    the `lingtan` resource (LingtanConfig), never through the process environment."""
     from orchestration.definitions import defs
 
     console = echo if isinstance(echo, Console) else Console(echo=echo)
     landing_u, home_u = landing_uri(landing), home_uri(home)
-    os.environ["LINGTAN_LANDING"], os.environ["LINGTAN_HOME"] = landing_u, home_u
     if not landing_u.startswith("s3://") and not Path(landing_u).is_dir():
         raise LandingMissing(
             f"landing zone {landing_u} does not exist; create it, or run `lingtan demo --landing "
             f"{landing_u}` for demo data"
         )
     h = Home.open(home_u)
-    os.environ["LINGTAN_HOME"] = str(h.root)  # the local folder (an S3 home works on its local mirror)
     ensure_empty_tables(h)
     start, end = run_window(Landing.open(landing_u), h, up_to)
     started = datetime.now(UTC)
@@ -355,7 +341,10 @@ def run_nightly(
                     TAG_HOST: socket.gethostname(),
                 },
                 raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                    "resources": {"lingtan": {"config": lingtan_config(landing_u, h, certificate_price)}},
+                },
             )
             for pruned in prune_runs(instance):
                 log.write(

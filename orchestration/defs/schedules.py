@@ -6,7 +6,7 @@ from datetime import datetime
 import dagster as dg
 
 from orchestration.defs.jobs import nightly_job
-from orchestration.defs.partitions import DROP_TIMEZONE
+from orchestration.defs.partitions import DROP_TIMEZONE, run_tags, run_window
 from orchestration.lib.config import LingtanConfig
 
 
@@ -17,8 +17,6 @@ from orchestration.lib.config import LingtanConfig
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def nightly_schedule(context: dg.ScheduleEvaluationContext, lingtan: LingtanConfig) -> dg.RunRequest:
-    from orchestration.pipeline import run_tags, run_window
-
     run_day = (context.scheduled_execution_time or datetime.now()).date()
     start, end = run_window(lingtan.landing_zone(), lingtan.home_dir(), run_day)
     return dg.RunRequest(

@@ -10,7 +10,9 @@ import json
 import dagster as dg
 
 from orchestration.defs.jobs import nightly_job
+from orchestration.defs.partitions import run_tags
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.ingest import pending_drop_dates
 
 
 @dg.sensor(job=nightly_job, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.RUNNING)
@@ -28,9 +30,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, lingtan: LingtanConfig):
         return dg.SkipReason("no new or changed files in the landing zone")
     # A drop `lingtan run` already ingested into this home needs no run (the UI's first evaluation after
     # `make run` sees every file as new to its empty cursor).
-    from orchestration.lib.ingest import pending_drop_dates
-    from orchestration.pipeline import run_tags
-
     changed_dates &= {d.isoformat() for d in pending_drop_dates(lingtan.landing_zone(), lingtan.home_dir())}
     if not changed_dates:
         return dg.SensorResult(

@@ -1,4 +1,6 @@
-"""The settings every asset needs: where the landing zone and the home are, and the report settings."""
+"""The settings every asset needs: where the landing zone and the home are, and the report settings. Assets
+receive them as the `lingtan` resource (configured per run by `lingtan run`, orchestration/pipeline.py), never
+from the process environment; environment variables only supply the defaults of an unconfigured resource."""
 
 import os
 from datetime import date
@@ -33,7 +35,9 @@ class LingtanConfig(dg.ConfigurableResource):
     def report_config(self, run_date: date) -> ReportConfig:
         if self.certificate_price is not None:
             return ReportConfig(
-                run_date, self.certificate_price, "lingtan resource config `certificate_price`"
+                run_date,
+                self.certificate_price,
+                "lingtan run --certificate-price / lingtan resource config `certificate_price`",
             )
         raw = os.environ.get(CERTIFICATE_PRICE_ENV, "").strip()
         if not raw:
@@ -48,4 +52,4 @@ class LingtanConfig(dg.ConfigurableResource):
             raise ValueError(
                 f"{CERTIFICATE_PRICE_ENV}={raw!r} must be a finite price ≥ 0 (EUR per certificate)"
             )
-        return ReportConfig(run_date, price, f"${CERTIFICATE_PRICE_ENV} / lingtan run --certificate-price")
+        return ReportConfig(run_date, price, f"${CERTIFICATE_PRICE_ENV}")

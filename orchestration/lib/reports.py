@@ -16,19 +16,18 @@ import hashlib
 import json
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import polars as pl
-
 from expectations import reports as gate
 from expectations.gate import Gate
 from orchestration.lib.home import Home
+from orchestration.lib.locks import covered, locked_periods
 from orchestration.lib.publish import publish, staging
+from orchestration.lib.warehouse import read_marts
 from transforms.reports.base import ReportConfig, ReportDoc, ReportKind
 from transforms.reports.diff import diff_markdown, figure_changes, input_causes
 
@@ -36,32 +35,6 @@ MANIFEST_KIND = "run_manifest"
 _ID_PART = re.compile(r"[A-Za-z0-9._-]+")
 META = "report.json"
 PRESIGN_SECONDS = 24 * 3600  # download links shown in the Dagster UI expire after a day
-
-
-def read_marts(
-    warehouse: Path, names: Iterable[str], optional: Iterable[str] = ()
-) -> dict[str, pl.DataFrame]:
-    """The named marts of the published warehouse (schema `marts`) as polars frames, read-only; `optional`
-    marts are read when the warehouse has them (a kind shows "no data" otherwise)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        have = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts'"
-            ).fetchall()
-        }
-        out: dict[str, pl.DataFrame] = {}
-        for name in dict.fromkeys(names):
-            if name not in have:
-                raise KeyError(f"mart {name!r} is not in {warehouse}")
-            out[name] = con.execute(f'select * from marts."{name}"').pl()
-        for name in dict.fromkeys(optional):
-            if name in have and name not in out:
-                out[name] = con.execute(f'select * from marts."{name}"').pl()
-        return out
-    finally:
-        con.close()
 
 
 @dataclass(frozen=True)
@@ -164,10 +137,14 @@ def run_report_stage(
     failures = gate.content_failures(marts)
     manifest = run_manifest(home, run_id)
     manifest_rel = f"{MANIFEST_KIND}/{run_id}/v1/manifest.json"
+    locked = locked_periods(home)
     # one report stage at a time (the warehouse pool): sweep what a killed run left behind
     with staging(home.reports / ".staging", run_id, sweep=True) as stage_dir:
         for kind in kinds:
             for doc in kind.build(marts, config):
+                if locked and (kept := _kept_by_lock(home, kind, doc, locked)):
+                    result.unchanged.append(kept)
+                    continue
                 _stage_one(
                     home, kind, doc, marts, failures, stage_dir, manifest, manifest_rel, run_id, now, result
                 )
@@ -247,6 +224,13 @@ def _stage_one(
     target = home.reports / kind.name / doc.key / f"v{number}"
     publish(verdict, [(out, target)], replace=False)  # refuses to replace an existing (non-empty) version
     result.published.append(Version(kind.name, doc.key, number, target, meta))
+
+
+def _kept_by_lock(home: Home, kind: ReportKind, doc: ReportDoc, locked: set[tuple[str, int]]) -> Version | None:
+    """The published version a report keeps because every installation × year it covers is locked
+    (`lingtan period lock`): a dimension it shows may change, its published numbers may not."""
+    prev = latest(home, kind.name, doc.key)
+    return prev if prev and covered(locked, doc.installations, doc.meta.get("year")) else None
 
 
 def _causes(home: Home, prev: Version, doc: ReportDoc, manifest: dict[str, Any]) -> dict[str, Any]:

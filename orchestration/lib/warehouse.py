@@ -1,4 +1,4 @@
-"""Publishing the warehouse: dbt builds into `warehouse/build/lingtan.duckdb`; readers use
+"""Publishing and reading the warehouse: dbt builds into `warehouse/build/lingtan.duckdb`; readers use
 `warehouse/lingtan.duckdb`, replaced in one atomic rename after a successful build.
 
 An analyst's open read-only session keeps the file it opened (on POSIX a rename never touches an open file), so a
@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 
 def publish_warehouse(build: Path, published: Path) -> Path:
@@ -32,3 +34,29 @@ def publish_warehouse(build: Path, published: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return published
+
+
+def read_marts(
+    warehouse: Path, names: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, pl.DataFrame]:
+    """The named marts of the published warehouse (schema `marts`) as polars frames, read-only; `optional`
+    marts are read when the warehouse has them (a kind shows "no data" otherwise)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        have = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        out: dict[str, pl.DataFrame] = {}
+        for name in dict.fromkeys(names):
+            if name not in have:
+                raise KeyError(f"mart {name!r} is not in {warehouse}")
+            out[name] = con.execute(f'select * from marts."{name}"').pl()
+        for name in dict.fromkeys(optional):
+            if name in have and name not in out:
+                out[name] = con.execute(f'select * from marts."{name}"').pl()
+        return out
+    finally:
+        con.close()

@@ -138,9 +138,9 @@ def test_lingtan_run_exits_2_with_one_line_when_a_gate_blocks(tmp_path, monkeypa
 def test_run_window_spans_only_pending_drops(tmp_path):
     import datetime as dt
 
+    from orchestration.defs.partitions import run_window
     from orchestration.lib.ingest import ingest_dataset
     from orchestration.lib.storage import Landing
-    from orchestration.pipeline import run_window
 
     landing, home = tmp_path / "l", Home(tmp_path / "h")
     drop(landing, "supplier_invoices", "2026-03-03", "a.csv", f"{HEAD}\nINV1,1,2026-03-01,S1,I1,WR1,5,t\n")

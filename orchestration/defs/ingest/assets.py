@@ -12,15 +12,10 @@ from datetime import date, timedelta
 import dagster as dg
 
 from expectations.raw import RAW_GATE
-from orchestration.defs.partitions import daily_drops
+from orchestration.defs.partitions import SINCE_TAG, daily_drops
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.ingest import ingest_dataset
 from transforms.contracts import datasets
-
-# Runs of `lingtan run`, the schedule and the sensor mark only their last drop date as the partition and
-# ingest every pending drop from this tag's date on: Dagster writes one event per partition of a range
-# (a two-year history: ~11,000 events, minutes in a sqlite instance), not one per drop.
-SINCE_TAG = "lingtan/since"
 
 
 def build_ingest_asset(name: str) -> dg.AssetsDefinition:
