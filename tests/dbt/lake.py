@@ -216,9 +216,8 @@ def write_computed(home: Path) -> dict[str, int]:
     dbt sources read (as the Dagster compute assets do), so the warehouse is tested against the engines' actual
     columns. Returns rows per table."""
     from transforms.cbam.engine import compute_cbam
-    from transforms.footprint import compute_product_footprint, load_factors
-    from transforms.inventory import compute_site_inventory
-    from transforms.logistics import compute_logistics
+    from transforms.ghg.compute import compute_ghg
+    from transforms.ghg.factors import load_factors
 
     raw = {
         name: pl.scan_parquet(path)
@@ -227,18 +226,10 @@ def write_computed(home: Path) -> dict[str, int]:
         for name, ds in datasets().items()
     }
     cbam = compute_cbam(raw)
-    factors = load_factors()
-    legs, allocations = compute_logistics(raw, factors)
-    tables = {
-        **cbam,
-        "shipment_emissions": legs,
-        "product_footprint": compute_product_footprint(
-            raw, factors, cbam["process_see"], cbam["precursor_inputs"], allocations, cbam["stream_emissions"]
-        ),
-        "site_inventory": compute_site_inventory(
-            raw, factors, cbam["stream_emissions"], cbam["precursor_inputs"], allocations
-        ),
-    }
+    ghg = compute_ghg(
+        raw, load_factors(), cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"]
+    )
+    tables = {**cbam, **ghg}
     folder = home / "lake" / "computed"
     folder.mkdir(parents=True, exist_ok=True)
     written = {}

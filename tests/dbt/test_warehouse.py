@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import yaml
 
 from tests.dbt.conftest import NEVER_DROPPED, Warehouse, failures, run_dbt
@@ -194,23 +195,28 @@ def test_goods_see_joins_its_dimensions_and_lineage(warehouse: Warehouse) -> Non
     assert rows and all(r[1] is True and r[2] == "CN" and r[3] > 0 for r in rows)
 
 
-def test_dim_emission_factor_holds_every_factor_the_footprint_engines_use(warehouse: Warehouse) -> None:
-    from transforms.footprint import factor_catalog, load_factors
-
-    catalog = factor_catalog(load_factors())
-    mart = {
-        (kind, key, unit): value
-        for kind, key, unit, value in warehouse.query(
-            "select kind, key, unit, value from marts.dim_emission_factor"
-        )
-    }
-    missing = [
-        (r["kind"], r["key"], r["unit"])
-        for r in catalog.iter_rows(named=True)
-        if mart.get((r["kind"], r["key"], r["unit"])) != r["value"]
-    ]
-    assert not missing, f"factors missing or different in dim_emission_factor: {missing[:10]}"
+def test_dims_publish_the_engines_classification_and_factor_catalog(warehouse: Warehouse) -> None:
+    """dim_emission_factor and dim_product add nothing to the engines' factor_catalog and product_classification
+    (the rules run once, in Python): same rows, same values."""
+    cols = "kind, key, value, unit, source, status, valid_from, valid_to, version, reference_table, note"
+    catalog = pl.read_parquet(warehouse.home / "lake" / "computed" / "factor_catalog.parquet")
+    mart = warehouse.query(f"select {cols} from marts.dim_emission_factor order by all")
+    assert catalog.height == warehouse.computed["factor_catalog"] > 1000
+    assert sorted(catalog.select(cols.split(", ")).rows(), key=repr) == sorted(mart, key=repr)
     (cbam_grid_cn,) = warehouse.query(
         "select value from marts.dim_emission_factor where kind = 'cbam_grid_ef' and key = 'country/CN'"
     )
     assert cbam_grid_cn == (0.605,)
+    classified = pl.read_parquet(warehouse.home / "lake" / "computed" / "product_classification.parquet")
+    dim = warehouse.query(
+        "select product_id, is_cbam_good, goods_category, cn_match_prefix, process_goods_category "
+        "from marts.dim_product order by product_id"
+    )
+    assert (
+        dim
+        == classified.select(
+            "product_id", "is_cbam_good", "goods_category", "cn_match_prefix", "process_goods_category"
+        )
+        .sort("product_id")
+        .rows()
+    )

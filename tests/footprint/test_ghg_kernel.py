@@ -12,8 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.footprint import synthetic
+from transforms.computed import conform_all
 from transforms.footprint import compute_product_footprint
 from transforms.ghg.compute import GHG_TABLES, compute_ghg
+from transforms.ghg.factors import emission_factor_catalog
 from transforms.inventory import compute_park_progress, compute_site_inventory, scope2_lines
 from transforms.logistics import compute_logistics
 
@@ -62,14 +64,16 @@ def test_compute_ghg_is_the_engines_wired_in_order(raw, factors) -> None:
     assert tuple(got) == GHG_TABLES
     legs, alloc = compute_logistics(raw, factors)
     sites = compute_site_inventory(raw, factors, se, pi, alloc, parks=parks, as_of=as_of)
-    by_hand = {
+    # through the same contracts (data_contracts/computed/) that fix each published table's column types
+    by_hand = conform_all({
         "shipment_emissions": legs,
         "shipment_allocations": alloc,
         "product_footprint": compute_product_footprint(raw, factors, ps, pi, alloc, se),
         "site_inventory": sites,
         "scope2_lines": scope2_lines(raw, factors).collect(),
         "park_progress": compute_park_progress(sites, raw, parks),
-    }
+        "factor_catalog": emission_factor_catalog(factors.reference_dir),
+    })  # fmt: skip
     for name in GHG_TABLES:
         assert got[name].height > 0, name
         # scope2_lines is a lazy detail without a sort order of its own: compare it as a set of rows

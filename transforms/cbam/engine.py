@@ -2,7 +2,7 @@
 
 Order: source streams → installation totals → Eq 55 attribution → electricity (Eq 56) → precursors → SEE by
 the input-output solve → goods → export lines. Float64 at full precision throughout; rounding happens only
-when presenting (`summarise_goods`, reports), see docs/precision.md. Column meanings: docs/computed/cbam.md.
+when presenting (`summarise_goods`, reports), see docs/precision.md. Columns, types, units and grain: data_contracts/computed/ (docs/computed/cbam.md).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from transforms.cbam.electricity import process_electricity
 from transforms.cbam.inputs import INPUT_SCHEMAS, prepare
 from transforms.cbam.periods import MONTH, YEAR
 from transforms.cbam.precursors import internal_flows, purchased_precursors
-from transforms.cbam.products import export_lines, goods_see
+from transforms.cbam.products import export_lines, goods_see, product_classification
 from transforms.cbam.rounding import round_half_up
 from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
+from transforms.computed import computed_table, conform
 from transforms.reference.cbam import CbamReference
 from transforms.stable import canonical, fsum
 
@@ -32,30 +33,8 @@ TABLES = (
     "process_see",
     "goods_see",
     "export_lines",
+    "product_classification",
 )
-
-
-# Each table's grain, in its published row order (`canonical` breaks any remaining tie on the other columns).
-_GRAIN = {
-    "stream_emissions": ("installation_id", "period_grain", "period", "stream_id", "process_id"),
-    "installation_emissions": ("installation_id", "period", "period_grain"),
-    "process_attribution": ("installation_id", "period_grain", "period", "process_id"),
-    "process_electricity": ("installation_id", "period_grain", "period", "process_id"),
-    "precursor_inputs": ("installation_id", "period_grain", "period", "process_id", "source", "from_process_id",
-                         "material_id", "supplier_installation_id", "origin_country", "quantity_source"),
-    "process_see": ("installation_id", "period", "period_grain", "process_id"),
-    "goods_see": ("installation_id", "period_grain", "period", "product_id"),
-    "export_lines": ("export_id", "line_no"),
-}  # fmt: skip
-_LEAD = ("installation_id", "process_id", "stream_id", "product_id", "period", "period_grain")
-_TRAIL = ("_source_row_ids", "supplier_emissions_row_ids")
-
-
-def _ordered(df: pl.DataFrame) -> pl.DataFrame:
-    """Keys first (installation, process / stream / product, period, grain), lineage last: one layout for all."""
-    lead = [c for c in _LEAD if c in df.columns]
-    trail = [c for c in _TRAIL if c in df.columns]
-    return df.select(lead + [c for c in df.columns if c not in lead and c not in trail] + trail)
 
 
 def _precursor_inputs(
@@ -194,9 +173,12 @@ def compute_cbam(
         "process_see": psee,
         "goods_see": goods,
     }
-    out = {k: _ordered(v.filter(pl.col("period_grain").is_in(list(grains)))) for k, v in out.items()}
+    out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
     out["export_lines"] = export_lines(t["exports"], t["products"], t["installations"], goods, ref)
-    return {k: canonical(v, _GRAIN[k]) for k, v in out.items()}
+    out["product_classification"] = product_classification(t["products"], t["processes"], ref)
+    # the columns, order and types each table's contract declares (data_contracts/computed/<table>.odcs.yaml),
+    # rows in its grain order
+    return {k: canonical(conform(k, v), computed_table(k).grain) for k, v in out.items()}
 
 
 def summarise_goods(goods: pl.DataFrame, decimals: int = 5) -> pl.DataFrame:

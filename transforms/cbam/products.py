@@ -18,6 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.cbam.periods import add_year_grain, month_parts
+from transforms.reference import cn_codes, seeds
 from transforms.reference.cbam import CbamReference
 from transforms.reference.goods import ANNEX_II_CATEGORIES
 from transforms.stable import fsum
@@ -28,6 +29,57 @@ CHARGEABLE_RULE = "direct + indirect from non-Annex-II sources (CBAM Reg Art 7(1
 
 def _param(key: str) -> pl.Expr:
     return pl.col("qualifying_parameters").str.json_path_match(f"$.{key}").cast(pl.Float64, strict=False)
+
+
+def product_classification(
+    products: pl.LazyFrame, processes: pl.LazyFrame, ref: CbamReference
+) -> pl.DataFrame:
+    """Every product's CBAM classification by its CN code (the computed table `product_classification`, which
+    dbt's dim_product reads): the longest cbam_cn_goods prefix (`transforms.reference.cn_codes`, the rule
+    `goods_see` applies through `ref`), its heading's columns, and the category of the process making it."""
+    heading = (
+        seeds.tables_or_seeds(ref.lookup)
+        .cn_goods.lazy()
+        .select(
+            pl.col("cn_prefix").alias("cn_match_prefix"),
+            "declaration_unit",
+            "gases",
+            pl.col("exclusion_reason").alias("cn_exclusion_reason"),
+            pl.col("workbook_version").alias("cn_list_version"),
+        )
+    )
+    process = processes.select(
+        "installation_id", "process_id", pl.col("goods_category").alias("process_goods_category")
+    ).unique(["installation_id", "process_id"])
+    classified = cn_codes.with_cn_info(
+        products.select("product_id", "installation_id", "process_id", "cn_code"),
+        "cn_code",
+        prefix="cn_",
+        tables=ref.lookup,
+    ).rename({"cn_matched_prefix": "cn_match_prefix"})
+    return (
+        classified.join(heading, on="cn_match_prefix", how="left")
+        .join(process, on=["installation_id", "process_id"], how="left")
+        .select(
+            "product_id",
+            "installation_id",
+            "process_id",
+            "cn_code",
+            "cn_match_prefix",
+            pl.col("cn_in_scope").alias("is_cbam_good"),
+            pl.col("cn_goods_category").alias("goods_category"),
+            pl.col("cn_sector").alias("cbam_sector"),
+            pl.col("cn_annex_ii_direct_only").alias("annex_ii_direct_only"),
+            pl.col("cn_functional_unit").alias("functional_unit"),
+            "declaration_unit",
+            "gases",
+            "cn_ask_operator",
+            "cn_exclusion_reason",
+            "cn_list_version",
+            "process_goods_category",
+        )
+        .collect()
+    )
 
 
 def product_output(production: pl.LazyFrame, years: list[int] | None) -> pl.LazyFrame:

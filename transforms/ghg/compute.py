@@ -11,8 +11,9 @@ from datetime import date
 
 import polars as pl
 
+from transforms.computed import conform_all
 from transforms.footprint.engine import compute_product_footprint
-from transforms.ghg.factors import GhgFactors
+from transforms.ghg.factors import GhgFactors, emission_factor_catalog
 from transforms.inventory.engine import compute_park_progress, compute_site_inventory, scope2_lines
 from transforms.logistics.engine import compute_logistics
 
@@ -23,6 +24,7 @@ GHG_TABLES = (
     "site_inventory",
     "scope2_lines",
     "park_progress",
+    "factor_catalog",
 )
 
 
@@ -59,11 +61,15 @@ def compute_ghg(
         as_of=inventory_as_of,
         gec_claims=gec_claims,
     )
-    return {
+    tables = {
         "shipment_emissions": legs,
         "shipment_allocations": allocations,
         "product_footprint": footprint,
         "site_inventory": sites,
         "scope2_lines": scope2_lines(raw, factors, gec_claims=gec_claims).collect(),
         "park_progress": compute_park_progress(sites, raw, parks),
+        # every factor × version of the reference tables the factors come from (published as dim_emission_factor)
+        "factor_catalog": emission_factor_catalog(factors.reference_dir),
     }
+    # the columns, order and types each table's contract declares (data_contracts/computed/<table>.odcs.yaml)
+    return conform_all(tables)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.reference import seeds
 from transforms.reference.seeds import REFERENCE_DIR
 
 # table name → (file, numeric columns, date columns, boolean columns)
@@ -64,6 +65,7 @@ class GhgFactors:
 
     tables: Mapping[str, pl.DataFrame]
     versions: Mapping[str, str]
+    reference_dir: Path = REFERENCE_DIR  # the folder the tables were read from (its catalogue: every version)
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         return self.tables[name]
@@ -105,61 +107,147 @@ def load_factors(pins: Mapping[str, str] | None = None, reference_dir: Path = RE
             raise ValueError(f"{file}: version {version!r} not found (available: {', '.join(available)})")
         tables[name] = _typed(name, raw.filter(pl.col("version") == version))
         versions[name] = version
-    return GhgFactors(tables=tables, versions=versions)
+    return GhgFactors(tables=tables, versions=versions, reference_dir=reference_dir)
+
+
+CATALOG_COLUMNS = (
+    "kind", "key", "value", "unit", "source", "status", "valid_from", "valid_to", "version", "reference_table", "note",
+)  # fmt: skip
+
+
+def _ws(*parts: str | pl.Expr, sep: str = "/") -> pl.Expr:
+    """Non-null parts joined by `sep` (as SQL concat_ws: a null part is skipped, not the whole text)."""
+    return pl.concat_str(
+        [pl.col(p) if isinstance(p, str) else p for p in parts], separator=sep, ignore_nulls=True
+    )
+
+
+def _rows(frame: pl.DataFrame, table: str, **exprs: str | pl.Expr) -> pl.DataFrame:
+    """One catalogue row per row of `frame`; a string names a column, `None` values become typed nulls."""
+
+    def expr(name: str) -> pl.Expr:
+        e = exprs.get(name)
+        if e is None:
+            return pl.lit(None, dtype=pl.Date if name.startswith("valid_") else pl.String).alias(name)
+        return (pl.col(e) if isinstance(e, str) else e).alias(name)
+
+    out = frame.select(*(expr(c) for c in CATALOG_COLUMNS if c != "reference_table"))
+    return out.with_columns(value=pl.col("value").cast(pl.Float64), reference_table=pl.lit(table)).select(
+        CATALOG_COLUMNS
+    )
+
+
+def _ghg_catalog(factors: GhgFactors) -> pl.DataFrame:
+    """The GHG tables' factors (transport intensities and fuels, distance rules, Chinese grid factors)."""
+    dated = {"source": "source", "status": "status", "valid_from": "valid_from", "valid_to": "valid_to",
+             "version": "version"}  # fmt: skip
+    ti = factors["transport_intensities"]
+    ti_note = pl.when(pl.col("is_mode_default")).then(pl.lit("mode default; ")).otherwise(
+        pl.lit("")
+    ) + pl.col("status_note").fill_null("")
+    parts = [
+        _rows(ti.filter(pl.col(col).is_not_null()), "ghg_transport_intensities", kind=pl.lit(kind),
+              key=_ws("mode", "sub_type"), value=col, unit=pl.lit("gCO2e/tkm"), note=ti_note, **dated)
+        for col, kind in (("wtw_gco2e_per_tkm", "transport_intensity_wtw"), ("ttw_gco2e_per_tkm", "transport_intensity_ttw"))
+    ]  # fmt: skip
+    ff = factors["fuel_factors"]
+    parts += [
+        _rows(ff.filter(pl.col(col).is_not_null()), "ghg_fuel_factors", kind=pl.lit(kind), key="fuel_type",
+              value=col, unit=pl.lit(unit), note="status_note", **dated)
+        for col, kind, unit in (("ncv_gj_per_t", "fuel_ncv", "GJ/t"), ("ttw_tco2_per_tj", "fuel_ttw_ef", "tCO2/TJ"),
+                                ("wtt_tco2e_per_t", "fuel_wtt", "tCO2e/t"), ("wtt_tco2e_per_mwh", "fuel_wtt", "tCO2e/MWh"),
+                                ("density_t_per_m3", "fuel_density", "t/m3"))
+    ]  # fmt: skip
+    da = factors["distance_adjustments"]
+    parts += [
+        _rows(da.filter(pl.col(col).is_not_null()), "ghg_distance_adjustments", kind=pl.lit(kind), key="mode",
+              value=col, unit=pl.lit(unit), note="flag", **dated)
+        for col, kind, unit in (("gcd_multiplier", "distance_gcd_multiplier", "1"), ("gcd_addend_km", "distance_gcd_addend", "km"))
+    ]  # fmt: skip
+    gf = factors["china_grid_factors"]
+    parts.append(
+        _rows(gf, "ghg_china_grid_factors", kind=pl.lit("electricity_") + pl.col("series"),
+              key=_ws("region_level", "region", pl.col("data_year").cast(pl.String)), value="value", unit="unit",
+              note="status_note", **{**dated, "source": _ws("notice", "source", sep="; ")})
+    )  # fmt: skip
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def factor_catalog(factors: GhgFactors) -> pl.DataFrame:
-    """Every emission factor of the pinned tables in the shape of `dim_emission_factor`:
-    kind, key, value, unit, source, status, valid_from, valid_to, version."""
-    ti = factors["transport_intensities"]
-    transport = pl.concat([
-        ti.select(kind=pl.lit("transport_intensity_wtw"), key=pl.col("mode") + "/" + pl.col("sub_type"),
-                  value=pl.col("wtw_gco2e_per_tkm"), unit=pl.lit("gCO2e/tkm"), source="source", status="status",
-                  valid_from="valid_from", valid_to="valid_to", version="version"),
-        ti.select(kind=pl.lit("transport_intensity_ttw"), key=pl.col("mode") + "/" + pl.col("sub_type"),
-                  value=pl.col("ttw_gco2e_per_tkm"), unit=pl.lit("gCO2e/tkm"), source="source", status="status",
-                  valid_from="valid_from", valid_to="valid_to", version="version"),
-    ])  # fmt: skip
-    ff = factors["fuel_factors"]
-    fuel_parts = []
-    for col, kind, unit in (("ncv_gj_per_t", "fuel_ncv", "GJ/t"), ("ttw_tco2_per_tj", "fuel_ttw_ef", "tCO2/TJ"),
-                            ("wtt_tco2e_per_t", "fuel_wtt", "tCO2e/t"), ("wtt_tco2e_per_mwh", "fuel_wtt", "tCO2e/MWh"),
-                            ("density_t_per_m3", "fuel_density", "t/m3")):  # fmt: skip
-        fuel_parts.append(
-            ff.filter(pl.col(col).is_not_null()).select(
-                kind=pl.lit(kind),
-                key="fuel_type",
-                value=pl.col(col),
-                unit=pl.lit(unit),
-                source="source",
-                status="status",
-                valid_from="valid_from",
-                valid_to="valid_to",
-                version="version",
-            )
-        )
-    da = factors["distance_adjustments"]
-    dist = pl.concat([
-        da.select(kind=pl.lit("distance_gcd_multiplier"), key="mode", value="gcd_multiplier", unit=pl.lit("1"),
-                  source="source", status="status", valid_from="valid_from", valid_to="valid_to", version="version"),
-        da.select(kind=pl.lit("distance_gcd_addend"), key="mode", value="gcd_addend_km", unit=pl.lit("km"),
-                  source="source", status="status", valid_from="valid_from", valid_to="valid_to", version="version"),
-    ])  # fmt: skip
-    gf = factors["china_grid_factors"]
-    grid = gf.select(
-        kind=pl.concat_str(pl.lit("electricity_"), "series"),
-        key=pl.concat_str(
-            "region_level", pl.lit("/"), "region", pl.lit("/"), pl.col("data_year").cast(pl.String)
-        ),
-        value="value",
-        unit="unit",
-        source="source",
-        status="status",
-        valid_from="valid_from",
-        valid_to="valid_to",
-        version="version",
-    )
-    return pl.concat([transport, *fuel_parts, dist, grid], how="vertical_relaxed")
+    """Every emission factor of the pinned GHG tables: kind, key, value, unit, source, status, valid_from,
+    valid_to, version (the rows `emission_factor_catalog` lists for these tables, for one pinned set)."""
+    return _ghg_catalog(factors).select(CATALOG_COLUMNS[:9])
+
+
+def every_version(reference_dir: Path = REFERENCE_DIR) -> GhgFactors:
+    """Every row of every ghg_* table, all versions (what a run may pin), typed as `load_factors` types them."""
+    tables = {name: _typed(name, _read(reference_dir / file)) for name, (file, *_rest) in TABLES.items()}
+    return GhgFactors(tables=tables, versions=dict.fromkeys(tables, "all"), reference_dir=reference_dir)
+
+
+def _cbam_catalog() -> pl.DataFrame:
+    """The CBAM reference tables' factors: default values (without mark-up) and mark-ups (DVR), default grid
+    factors, standard fuel factors, GWPs and constants (MIR), benchmarks (FAR)."""
+    dv = seeds.default_values().filter(pl.col("value_status") == "value")
+    parts = [
+        _rows(dv.filter(pl.col(part).is_not_null() & (pl.col(status) == "value")), "cbam_default_values",
+              kind=pl.lit(f"cbam_default_see_{part}"), key=_ws("table_kind", "country_iso2", "cn_code", "route_key"),
+              value=part, unit=pl.lit("tCO2e/t"),
+              source=_ws("act", "source", pl.col("sheet_name") + " row " + pl.col("source_row").cast(pl.String), sep="; "),
+              status=status, version="workbook_version", note="description")
+        for part, status in (("direct", "value_status"), ("indirect", "indirect_status"), ("total", "value_status"))
+    ]  # fmt: skip
+    mk = seeds.markups()
+    parts.append(
+        _rows(mk, "cbam_markups", kind=pl.lit("cbam_default_markup"), key=_ws("sector", "year_label"),
+              value="markup_fraction", unit=pl.lit("1"), source=_ws("act", "source", sep="; "),
+              status=pl.lit("published"), valid_from=pl.date(pl.col("year_from"), 1, 1),
+              valid_to=pl.when(pl.col("year_to").is_not_null()).then(pl.date(pl.col("year_to"), 12, 31)),
+              version="workbook_version", note="markup_label")
+    )  # fmt: skip
+    parts.append(
+        _rows(seeds.grid_factor_cbam(), "cbam_grid_factors", kind=pl.lit("cbam_grid_ef"), key=_ws("table_kind", "iso2"),
+              value="value_tco2_per_mwh", unit=pl.lit("tCO2/MWh"), source=_ws("act", "annex", "source_code", sep="; "),
+              status=pl.lit("published"), version="source_version", note="country_name")
+    )  # fmt: skip
+    fuels = seeds.fuel_factors()
+    parts += [
+        _rows(fuels.filter(pl.col(col).is_not_null()), "cbam_fuel_factors", kind=pl.lit(kind),
+              key=_ws("table_ref", "material"), value=col, unit=pl.lit(unit),
+              source=_ws("act", "source_code", "factor_source", sep="; "),
+              status=pl.when(pl.col("preliminary")).then(pl.lit("preliminary")).otherwise(pl.lit("published")),
+              version="act", note="note")
+        for col, kind, unit in (("ef_tco2_per_tj", "cbam_fuel_ef_per_energy", "tCO2/TJ"), ("ncv_gj_per_t", "cbam_fuel_ncv", "GJ/t"),
+                                ("ef_tco2_per_t", "cbam_fuel_ef_per_mass", "tCO2/t"),
+                                ("carbon_content_tc_per_t", "cbam_fuel_carbon_content", "tC/t"))
+    ]  # fmt: skip
+    parts.append(
+        _rows(seeds.gwp_table(), "cbam_gwp", kind=pl.lit("gwp"), key="gas", value="gwp", unit="unit",
+              source=_ws("act", "source_code", sep="; "), status=pl.lit("published"),
+              version=pl.coalesce("act", "source_code"), note="basis")
+    )  # fmt: skip
+    parts.append(
+        _rows(seeds.constants_table(), "cbam_constants", kind=pl.lit("cbam_constant"), key="name",
+              value="value", unit="unit", source="source", status="status", version=pl.lit("reference"), note="note")
+    )  # fmt: skip
+    bm = seeds.benchmarks()
+    parts += [
+        _rows(bm.filter(pl.col(f"bm_{x}_tco2e_per_t").is_not_null()), "cbam_benchmarks", kind=pl.lit(f"cbam_benchmark_{x}"),
+              key=_ws("cn_code", pl.col("variant_no").cast(pl.String)), value=f"bm_{x}_tco2e_per_t",
+              unit=pl.lit("tCO2e/t"), source=_ws("act", "source", "row " + pl.col("source_row").cast(pl.String), sep="; "),
+              status=pl.lit("published"), version="workbook_version", note=_ws("description", f"route_{x}", sep="; "))
+        for x in ("a", "b")
+    ]  # fmt: skip
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def emission_factor_catalog(reference_dir: Path = REFERENCE_DIR) -> pl.DataFrame:
+    """Every factor the engines can use, one row per factor and version (the computed table `factor_catalog`,
+    published as dim_emission_factor): the CBAM reference tables (the committed seeds the CBAM engine reads) and
+    every version of the GHG tables in `reference_dir`, with the reference table each row comes from. Rows in
+    (kind, key, unit, version, valid_from) order."""
+    out = pl.concat([_cbam_catalog(), _ghg_catalog(every_version(reference_dir))], how="vertical_relaxed")
+    return out.sort("kind", "key", "unit", "version", "valid_from", nulls_last=True, maintain_order=True)
 
 
 def restatement_diff(
