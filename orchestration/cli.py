@@ -12,7 +12,8 @@ import click
 import typer
 from typer.core import TyperGroup
 
-EXIT_OK, EXIT_ERROR, EXIT_BLOCKED = 0, 1, 2
+from orchestration.cli_errors import EXIT_BLOCKED, EXIT_OK, fail
+from orchestration.cli_errors import error_line as _error_line
 
 
 class OneLineErrors(TyperGroup):
@@ -46,12 +47,6 @@ class OneLineErrors(TyperGroup):
         return code
 
 
-def _error_line(message: str, code: int = EXIT_ERROR) -> int:
-    first = " ".join(str(message).split())  # one line, whatever the message holds
-    typer.secho(f"error: {first}", fg=typer.colors.RED, err=True)
-    return code
-
-
 app = typer.Typer(
     cls=OneLineErrors,
     add_completion=False,
@@ -82,10 +77,6 @@ def _quiet_env() -> None:
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }.items():
         os.environ.setdefault(k, v)
-
-
-def fail(message: str, code: int = EXIT_ERROR) -> None:
-    raise typer.Exit(_error_line(message, code))
 
 
 @app.callback()
@@ -167,7 +158,6 @@ def run(
         ),
     ] = "",
 ) -> None:
-    from orchestration.lib.config import CERTIFICATE_PRICE_ENV
     from orchestration.lib.console import Console
     from orchestration.pipeline import LandingMissing, run_nightly
 
@@ -175,6 +165,7 @@ def run(
         up_to = date.fromisoformat(date_) if date_ else None
     except ValueError:
         fail(f"--date must be a real date as YYYY-MM-DD, got {date_!r}")
+    price: float | None = None
     if certificate_price:
         try:
             price = float(certificate_price)
@@ -182,10 +173,9 @@ def run(
             price = -1.0
         if not 0 <= price < float("inf"):
             fail(f"--certificate-price must be a price in EUR ≥ 0, got {certificate_price!r}")
-        os.environ[CERTIFICATE_PRICE_ENV] = repr(price)
     console = Console(sys.stdout)
     try:
-        out = run_nightly(landing or None, home or None, up_to, echo=console)
+        out = run_nightly(landing or None, home or None, up_to, echo=console, certificate_price=price)
     except LandingMissing as e:
         fail(str(e))
     finally:
@@ -252,15 +242,22 @@ def report_lines(home, run_id: str) -> list[str]:
 
 
 def _print_goods_summary(home) -> None:
-    """Per good and reporting year: SEE direct / indirect / chargeable (tCO2e/t, 5 dp half-up) and default share."""
+    """Per good and reporting year: SEE direct / indirect / chargeable (tCO2e/t, 5 dp half-up) and default share,
+    from the published warehouse (marts.fct_goods_see): what analysts and reports read, also after a run
+    whose gate kept the previous warehouse."""
     import polars as pl
 
-    path = home.computed_table("goods_see")
-    if not path.exists():
+    from orchestration.lib.warehouse import read_marts
+
+    if not home.warehouse.exists():
+        return
+    try:
+        goods = read_marts(home.warehouse, ["fct_goods_see"])["fct_goods_see"]
+    except KeyError:  # a warehouse published before this mart existed
         return
     from transforms.cbam.engine import summarise_goods
 
-    goods = pl.read_parquet(path).filter(pl.col("period_grain") == "year")
+    goods = goods.filter(pl.col("period_grain") == "year")
     if goods.is_empty():
         return
     s = summarise_goods(goods).sort("installation_id", "period", "product_id")
