@@ -1,4 +1,8 @@
-"""The nightly job: every asset, ingestion (a window of drop dates) through engines, marts and reports."""
+"""The nightly job (= `lingtan run`): every asset, in the order of the stages —
+ingest (one asset per landing dataset, partitioned by drop date: the window of new or changed drops, see
+partitions.py) → engines (`cbam_engine`, `footprint_engines`) → dbt (staging, marts and their tests) →
+publish (the warehouse analysts read) → reports. Each stage writes, audits and publishes; a blocked gate stops
+what depends on it."""
 
 import dagster as dg
 
