@@ -279,3 +279,13 @@ def test_claim_view():
     with_base = carbon_neutrality_claims(inv, credits, base_year=2025)
     assert with_base.filter(pl.col("year") == "2024")["reductions_tco2e"][0] == pytest.approx(-300.0)
     assert "rose 300" in with_base.filter(pl.col("year") == "2024")["why"][0]
+
+
+def test_combustion_stream_without_energy_content_is_no_data():
+    s = streams().with_columns(
+        energy_tj=pl.when(pl.col("method") == "combustion").then(None).otherwise("energy_tj"),
+        stream_id=pl.lit("GAS1"),
+    )
+    out = zero_carbon_indicators(site_measures(inventory(), s, lines(), ref=REF), None, REF)
+    f1 = ind(out, "S1", "F1", "physical only")
+    assert f1["status"] == "no data" and "without energy content (NCV): GAS1" in f1["reason"]

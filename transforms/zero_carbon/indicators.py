@@ -72,7 +72,15 @@ def site_measures(
             electricity_mwh="electricity_mwh", renewable_electricity_mwh="renewable_electricity_mwh",
         )
     )  # fmt: skip
-    se = stream_emissions.lazy().with_columns(
+    se = stream_emissions.lazy()
+    have = se.collect_schema().names()
+    optional = {
+        "stream_id": pl.String,
+        "energy_tj": pl.Float64,
+        "biomass_fraction": pl.Float64,
+        "_source_row_ids": pl.List(pl.String),
+    }
+    se = se.with_columns(pl.lit(None, t).alias(c) for c, t in optional.items() if c not in have).with_columns(
         _comb=pl.col("method") == "combustion", _bio=pl.col("biomass_fraction").fill_null(0.0)
     )
     streams = _year_rows(
@@ -82,11 +90,17 @@ def site_measures(
             biomass_tj=pl.when("_comb")
             .then(pl.col("energy_tj").fill_null(0.0) * pl.col("_bio"))
             .otherwise(0.0),
-            stream_ids=pl.when("_comb").then("_source_row_ids").otherwise(pl.lit([], pl.List(pl.String))),
+            stream_ids=pl.when("_comb")
+            .then(pl.col("_source_row_ids").fill_null(pl.lit([], pl.List(pl.String))))
+            .otherwise(pl.lit([], pl.List(pl.String))),
+            # a combustion stream without energy content (no NCV) leaves the site's energy unknown
+            unsized_streams=pl.when(pl.col("_comb") & pl.col("energy_tj").is_null())
+            .then(pl.concat_list(pl.col("stream_id")))
+            .otherwise(pl.lit([], pl.List(pl.String))),
         ),
         ["installation_id"],
         ["combustion_co2_tco2e", "fuel_tj", "biomass_tj"],
-        ["stream_ids"],
+        ["stream_ids", "unsized_streams"],
     ).with_columns(has_streams=pl.lit(True))
     lines = (
         scope2_lines.lazy()
@@ -125,7 +139,10 @@ def site_measures(
     return (
         out.with_columns(*fill, *lists)
         .with_columns(
-            [pl.col(c).fill_null(pl.lit([], pl.List(pl.String))) for c in ("stream_ids", "bill_ids")],
+            [
+                pl.col(c).fill_null(pl.lit([], pl.List(pl.String)))
+                for c in ("stream_ids", "bill_ids", "unsized_streams")
+            ],
             electricity_tce=pl.col("electricity_mwh").fill_null(0.0) * tce_el,
             renewable_electricity_tce=pl.col("renewable_electricity_mwh").fill_null(0.0) * tce_el,
             heat_tce=pl.col("heat_gj") * ref.kgce("energy_content"),  # GJ × kgce/MJ = tce
@@ -210,7 +227,16 @@ def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
 # indicator id → (basis, numerator, denominator, evidence columns, no-data reason (null when the data is there))
 def _definitions() -> dict[str, list[tuple[str, pl.Expr, pl.Expr, list[str], pl.Expr]]]:
     c = pl.col
-    no_energy = pl.when(c("total_tce").fill_null(0.0) <= 0).then(pl.lit("no energy consumption on file"))
+    no_energy = (
+        pl.when(c("total_tce").fill_null(0.0) <= 0)
+        .then(pl.lit("no energy consumption on file"))
+        .when(c("unsized_streams").list.len() > 0)
+        .then(
+            pl.format(
+                "combustion streams without energy content (NCV): {}", c("unsized_streams").list.join(", ")
+            )
+        )
+    )
     no_s1 = pl.when(~c("has_streams") | c("scope1_tco2e").is_null()).then(
         pl.lit("no Scope 1 streams (stream_emissions) for the year")
     )
@@ -357,7 +383,15 @@ def zero_carbon_indicators(
     )
     frames = [_rows(site, "site")]
     if not members.is_empty():
-        evidence = ["stream_ids", "bill_ids", "production_ids", "balance_ids", "credit_ids", "flow_ids"]
+        evidence = [
+            "stream_ids",
+            "bill_ids",
+            "production_ids",
+            "balance_ids",
+            "credit_ids",
+            "flow_ids",
+            "unsized_streams",
+        ]
         park = (
             members.join(measures, on="installation_id", how="inner")
             .group_by("park_id", "year")
