@@ -157,7 +157,7 @@ def _plain_table(
     the `csv` path would count it). None when any of that does not hold: the `csv` path reads the file."""
     if '"' in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
         return None
-    lines = pl.Series(text.split("\n"))
+    lines = pl.Series([text]).str.split("\n").explode()  # split in Rust: no Python string per line
     if lines[-1] == "":
         lines = lines[:-1]
     if len(lines) < 2:
