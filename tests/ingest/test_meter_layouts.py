@@ -337,3 +337,31 @@ def test_green_certificate_rows_of_one_drop_are_versions_not_ambiguous(tmp_path:
     assert current(home, "green_certificates")["cancelled_for_installation_id"].to_list() == ["INST-2"]
     (f,) = files(home, "green_certificates").iter_rows(named=True)
     assert f["gate_passed"] is True
+
+
+def test_parquet_wide_with_typed_timestamps_and_json_trend_log() -> None:
+    buf = io.BytesIO()
+    pl.DataFrame(
+        {
+            "Timestamp": [datetime(2025, 1, 1, 0, 0), datetime(2025, 1, 1, 0, 15)],
+            M1: [1.0, None],
+            M2: [2.0, 3.0],
+        }
+    ).write_parquet(buf)
+    acc, q, rec = _run("pme.parquet", buf.getvalue())
+    assert (rec["rows_read"], rec["rows_accepted"], rec["rows_quarantined"]) == (3, 3, 0)
+    assert acc.sort("meter_id", "interval_start").select("meter_id", "interval_start", "value").rows() == [
+        ("GROUP.METER01", datetime(2025, 1, 1, 0, 0), 1.0),
+        ("GROUP.METER02", datetime(2025, 1, 1, 0, 0), 2.0),
+        ("GROUP.METER02", datetime(2025, 1, 1, 0, 15), 3.0),
+    ]
+    lines = [
+        {"point_name": "EBO.P1", "timestamp": "2025-01-01T00:30:00+08:00", "value": 1, "stamp": "midpoint"},
+        {"point_name": "EBO.P1", "timestamp": "2025-01-01T01:30:00+08:00", "value": 2.5, "stamp": "midpoint"},
+    ]
+    acc, q, rec = _run("ebo.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    assert q.is_empty()
+    assert acc.select("interval_start", "utc_offset_minutes", "stamped_at", "value").rows() == [
+        (datetime(2025, 1, 1, 0, 0), 480, datetime(2025, 1, 1, 0, 30), 1.0),
+        (datetime(2025, 1, 1, 1, 0), 480, datetime(2025, 1, 1, 1, 30), 2.5),
+    ]
