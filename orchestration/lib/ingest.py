@@ -14,7 +14,6 @@ tells which drops changed, and the raw lake's folders.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -240,14 +239,3 @@ def ensure_empty_tables(home: Home) -> None:
         ):
             if not (d / fname).exists():
                 atomic_write_parquet(pl.DataFrame(schema=schema), d / fname)
-
-
-def summary_line(r: IngestResult) -> str:
-    return json.dumps(
-        {
-            "dataset": r.dataset,
-            "read": r.rows_read,
-            "accepted": r.rows_accepted,
-            "quarantined": r.rows_quarantined,
-        }
-    )

@@ -8,7 +8,6 @@ nightly build never waits for readers and readers never see a half-built databas
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from orchestration.lib.publish import promote
 
 
 def publish_warehouse(build: Path, published: Path) -> Path:
@@ -30,7 +31,7 @@ def publish_warehouse(build: Path, published: Path) -> Path:
     tmp = published.with_name(f".{published.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         shutil.copyfile(build, tmp)
-        os.replace(tmp, published)
+        promote(tmp, published)  # the one atomic rename every stage publishes with
     finally:
         tmp.unlink(missing_ok=True)
     return published

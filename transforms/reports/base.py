@@ -28,6 +28,13 @@ Figure = float | int | str | bool | None
 NO_INSTALLATION = "(no installation)"  # how a line without an installation is named (summary, report gate)
 
 
+def import_year_expr() -> pl.Expr:
+    """The import year of an export line, as the mart: the declaration date's year, else the production period's."""
+    return pl.coalesce(
+        pl.col("declaration_date").dt.year(), pl.col("production_period").str.slice(0, 4).cast(pl.Int32)
+    )
+
+
 @dataclass(frozen=True)
 class ReportConfig:
     """Settings of one report run, recorded in what they shape."""

@@ -21,6 +21,7 @@ from transforms.reference.cn_codes import cn_info_expr
 from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, safe_key
 from transforms.reports.communication_rows import (
     evidence,
+    exported_goods,
     free_allocation_rows,
     indirect_split,
     precursor_rows,
@@ -173,22 +174,6 @@ def _key_docs(marts: Marts) -> list[tuple[str, str]]:
     ex = exported_goods(marts)
     keys.update((str(a), str(b)) for a, b in ex.select("installation_id", "year").unique().iter_rows())
     return sorted(keys)
-
-
-def exported_goods(marts: Marts) -> pl.DataFrame:
-    """installation_id, year, product_id, cn_code of every exported good (year of its production period)."""
-    el = marts["fct_cbam_export_lines"]
-    return (
-        el.filter(pl.col("installation_id").is_not_null() & pl.col("product_id").is_not_null())
-        .with_columns(
-            year=pl.coalesce(
-                pl.col("production_period"), pl.col("declaration_date").cast(pl.String)
-            ).str.slice(0, 4)
-        )
-        .group_by("installation_id", "year", "product_id")
-        .agg(pl.col("cn_code").drop_nulls().first())
-        .sort("installation_id", "year", "product_id")
-    )
 
 
 def build(marts: Marts, config: ReportConfig) -> list[ReportDoc]:

@@ -5,6 +5,7 @@ number. Pure polars/Python on one installation × year's mart rows."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -414,3 +415,19 @@ def _refer_to_process(lines: pl.DataFrame, goods: pl.DataFrame) -> pl.DataFrame:
         "subject", source_file=pl.lit(""), rows=pl.lit(PROCESS_REF) + pl.col("process_id")
     )
     return pl.concat([lines.join(drop, on=["subject", "source_file", "rows"], how="anti"), refs])
+
+
+def exported_goods(marts: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+    """installation_id, year, product_id, cn_code of every exported good (year of its production period)."""
+    el = marts["fct_cbam_export_lines"]
+    return (
+        el.filter(pl.col("installation_id").is_not_null() & pl.col("product_id").is_not_null())
+        .with_columns(
+            year=pl.coalesce(
+                pl.col("production_period"), pl.col("declaration_date").cast(pl.String)
+            ).str.slice(0, 4)
+        )
+        .group_by("installation_id", "year", "product_id")
+        .agg(pl.col("cn_code").drop_nulls().first())
+        .sort("installation_id", "year", "product_id")
+    )

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 
 from transforms.reference import seeds
-from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, safe_key
+from transforms.reports.base import Figure, Marts, ReportConfig, ReportDoc, import_year_expr, safe_key
 
 NAME = "declaration_pack"
 WRITER_VERSION = "declaration-pack/1"
@@ -69,13 +69,6 @@ SUM_FIELDS = (
     "certificates_due_after_threshold",
 )
 KEY_COLS = ("installation_id", "origin_country", "cn_code")
-
-
-def import_year_expr() -> pl.Expr:
-    """The import year of an export line, as the mart: the declaration date's year, else the production period's."""
-    return pl.coalesce(
-        pl.col("declaration_date").dt.year(), pl.col("production_period").str.slice(0, 4).cast(pl.Int32)
-    )
 
 
 def threshold_status(lines: list[dict[str, Any]], limit_t: float) -> dict[str, Any]:

@@ -398,7 +398,7 @@ MAX_CELL_FAILURES = 20
 def check(doc: ReportDoc, out_dir: Path, marts: Marts) -> list[str]:
     """Failures (one line each): a cell that does not read back as meant, a non-finite value, an exported good
     of the installation and year without an SEE in the product table."""
-    from transforms.reports.communication import exported_goods
+    from transforms.reports.communication_rows import exported_goods
 
     where = f"{doc.kind}/{doc.key}"
     path = out_dir / file_name(doc)

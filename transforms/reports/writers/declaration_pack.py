@@ -294,7 +294,7 @@ def _reread_xlsx(path: Path, sheet: str) -> list[list[Any]]:
 
 def reconcile(doc: ReportDoc, marts: Marts) -> list[str]:
     """The pack's totals against fct_cbam_export_lines of the same importer and import year."""
-    from transforms.reports.declaration import import_year_expr
+    from transforms.reports.base import import_year_expr
 
     m = doc.model
     ex = marts["fct_cbam_export_lines"].filter(
