@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from transforms.dtypes import LINGTAN_TYPES, PHYSICAL_TYPES
 from transforms.paths import CONTRACTS_DIR
 from transforms.text import norm_key
 
@@ -42,26 +43,8 @@ LINEAGE_SCHEMA = {
     "_source_row_id": pl.String,  # "<dataset>/<drop>/<file name>#<row>" (= `_file#row`): joins back to the source
 }
 
-POLARS_TYPES: dict[str, pl.DataType] = {
-    "text": pl.String(),
-    "decimal": pl.Float64(),
-    "int": pl.Int64(),
-    "date": pl.Date(),
-    "bool": pl.Boolean(),
-    "country": pl.String(),
-    "unit": pl.String(),
-    "compound_unit": pl.String(),
-    "currency": pl.String(),
-    "cn_code": pl.String(),
-    "hs_code": pl.String(),
-    "enum": pl.String(),
-    "goods_category": pl.String(),
-    "json": pl.String(),
-    "period": pl.String(),
-    "month": pl.String(),  # YYYY-MM
-    "timestamp": pl.Datetime("us"),  # wall-clock time as written (no zone: the zone is a meter's attribute)
-    "unlocode": pl.String(),
-}
+# lingtanType → polars type of the raw lake column, through the one type map (transforms/dtypes.py).
+POLARS_TYPES: dict[str, pl.DataType] = {kind: PHYSICAL_TYPES[phys] for kind, phys in LINGTAN_TYPES.items()}
 
 
 @dataclass(frozen=True)

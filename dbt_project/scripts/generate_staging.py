@@ -16,31 +16,13 @@ from pathlib import Path
 import yaml
 
 from transforms.contracts import Column, Dataset, datasets
+from transforms.dtypes import LINGTAN_TYPES
 from transforms.paths import DBT_DIR
 
 STAGING_DIR = DBT_DIR / "models" / "staging" / "lake"
 
-# lingtanType → DuckDB type of the raw Parquet column (docs/ingestion.md: the raw lake layout).
-DUCKDB_TYPES = {
-    "text": "varchar",
-    "country": "varchar",
-    "unit": "varchar",
-    "compound_unit": "varchar",
-    "currency": "varchar",
-    "cn_code": "varchar",
-    "hs_code": "varchar",
-    "enum": "varchar",
-    "goods_category": "varchar",
-    "json": "varchar",
-    "period": "varchar",
-    "month": "varchar",
-    "unlocode": "varchar",
-    "decimal": "double",
-    "int": "bigint",
-    "date": "date",
-    "bool": "boolean",
-    "timestamp": "timestamp",
-}
+# lingtanType → DuckDB type of the raw Parquet column (docs/ingestion.md: the raw lake layout): the one type map.
+DUCKDB_TYPES = LINGTAN_TYPES
 
 KIND_NOTES = {
     "country": "ISO 3166-1 alpha-2.",

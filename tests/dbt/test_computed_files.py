@@ -22,7 +22,8 @@ from transforms.computed import (
     computed_tables,
     conform,
 )
-from transforms.dtypes import PHYSICAL_TYPES
+from transforms.contracts import datasets
+from transforms.dtypes import LINGTAN_TYPES, PHYSICAL_TYPES
 from transforms.ghg.compute import GHG_TABLES
 from transforms.paths import DBT_DIR
 
@@ -121,3 +122,19 @@ def test_no_intermediate_reclassification() -> None:
     assert "stg_computed__product_classification" in dim_product and "ref('cbam_cn_goods')" not in dim_product
     assert "stg_computed__factor_catalog" in dim_factor and "ref('cbam_" not in dim_factor
     assert not list((DBT_DIR / "models").rglob("int_products_classified*"))
+
+
+def test_landing_contracts_physical_types_follow_the_one_type_map() -> None:
+    """A landing column's ODCS physicalType is what its lingtanType maps to (transforms/dtypes.py), so the raw
+    lake, the engines' input schemas and the lake staging casts cannot disagree."""
+    wrong = []
+    for ds in datasets().values():
+        doc = yaml.safe_load(ds.contract_path.read_text(encoding="utf-8"))
+        for prop in doc["schema"][0]["properties"]:
+            c = ds.column(prop["name"])
+            if (
+                prop.get("physicalType") != LINGTAN_TYPES[c.kind]
+                or c.dtype != PHYSICAL_TYPES[LINGTAN_TYPES[c.kind]]
+            ):
+                wrong.append((ds.name, c.name, prop.get("physicalType"), c.kind))
+    assert not wrong, wrong

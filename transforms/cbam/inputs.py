@@ -1,6 +1,6 @@
 """The raw-lake columns the CBAM engine reads, and how it gets them into shape.
 
-The raw lake holds exactly the contract columns (spec/landing-zone.md) plus lineage. Optional columns may be
+The raw lake holds exactly the contract columns (data_contracts/) plus lineage. Optional columns may be
 absent in frames built by hand (tests, the lead's experiments), so `prepare` adds every column the engine
 reads, typed, as nulls, and gives rows without lineage a synthetic `_source_row_id` (`<dataset>#<n>`).
 """
@@ -13,158 +13,74 @@ from typing import Any
 
 import polars as pl
 
+from transforms.contracts import dataset as contract
+
 S, F, INT, D, B = pl.String, pl.Float64, pl.Int64, pl.Date, pl.Boolean
 
-# dataset → column → polars type (the raw lake's types for the contract's lingtanType).
-INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "installations": {"installation_id": S, "name": S, "name_en": S, "country": S, "city": S, "unlocode": S},
-    "processes": {"installation_id": S, "process_id": S, "name": S, "goods_category": S, "route": S},
-    "source_streams": {
-        "installation_id": S,
-        "stream_id": S,
-        "name": S,
-        "method": S,
-        "unit": S,
-        "ncv": F,
-        "ncv_unit": S,
-        "ef": F,
-        "ef_unit": S,
-        "carbon_content": F,
-        "oxidation_factor": F,
-        "conversion_factor": F,
-        "biomass_fraction": F,
-        "gas": S,
-        "energy_carrier": S,
-        "gas_reference_c": F,
-        "default_process_id": S,
-    },
-    "stream_readings": {
-        "installation_id": S,
-        "stream_id": S,
-        "process_id": S,
-        "period_start": D,
-        "period_end": D,
-        "quantity": F,
-        "unit": S,
-        "ncv": F,
-        "carbon_content": F,
-        "ef": F,
-        "emissions_t": F,
-    },
-    "energy_bills": {
-        "bill_id": S,
-        "installation_id": S,
-        "meter_id": S,
-        "carrier": S,
-        "period_start": D,
-        "period_end": D,
-        "quantity": F,
-        "unit": S,
-        "process_id": S,
-        "supply_type": S,
-        "ef_tco2_per_mwh": F,
-        "ef_source": S,
-        "gec_mwh": F,
-    },
-    "production": {
-        "installation_id": S,
-        "process_id": S,
-        "product_id": S,
-        "period_start": D,
-        "period_end": D,
-        "produced_t": F,
-        "electricity_exported_mwh": F,
-        "electricity_exported_ef": F,
-        "heat_imported_tj": F,
-        "heat_imported_ef": F,
-        "heat_exported_tj": F,
-        "heat_exported_ef": F,
-        "waste_gas_imported_tj": F,
-        "waste_gas_exported_tj": F,
-        "direct_emissions_t": F,
-    },
-    "process_flows": {
-        "installation_id": S,
-        "from_process_id": S,
-        "to_process_id": S,
-        "period_start": D,
-        "period_end": D,
-        "mass_t": F,
-    },
-    "materials": {
-        "material_id": S,
-        "name": S,
-        "kind": S,
-        "cn_code": S,
-        "goods_category": S,
-        "route": S,
-        "consumed_in_installation_id": S,
-        "consumed_in_process_id": S,
-        "stream_id": S,
-        "unit_mass_t": F,
-    },
-    "suppliers": {"supplier_id": S, "name": S, "country": S, "installation_id": S},
-    "supplier_invoices": {
-        "invoice_id": S,
-        "line_no": INT,
-        "invoice_date": D,
-        "supplier_id": S,
-        "supplier_installation_id": S,
-        "installation_id": S,
-        "material_id": S,
-        "cn_code": S,
-        "country_of_origin": S,
-        "quantity": F,
-        "unit": S,
-    },
-    "supplier_emissions": {
-        "supplier_installation_id": S,
-        "cn_code": S,
-        "material_id": S,
-        "period_start": D,
-        "period_end": D,
-        "see_direct": F,
-        "see_indirect": F,
-        "embedded_electricity_mwh_per_t": F,
-        "electricity_ef_tco2_per_mwh": F,
-        "electricity_ef_source": S,
-        "determination": S,
-        "verified": B,
-        "document_ref": S,
-    },
-    "precursor_consumption": {
-        "installation_id": S,
-        "process_id": S,
-        "material_id": S,
-        "period_start": D,
-        "period_end": D,
-        "mass_t": F,
-    },
-    "products": {
-        "product_id": S,
-        "name": S,
-        "cn_code": S,
-        "installation_id": S,
-        "process_id": S,
-        "unit_mass_t": F,
-        "qualifying_parameters": S,
-    },
-    "exports": {
-        "export_id": S,
-        "line_no": INT,
-        "declaration_date": D,
-        "product_id": S,
-        "cn_code": S,
-        "quantity": F,
-        "unit": S,
-        "importer_eori": S,
-        "importer_name": S,
-        "importer_country": S,
-        "destination_country": S,
-        "installation_id": S,
-        "production_period": S,
-    },
-}
+# dataset → the contract columns the CBAM engine reads. Their types are the contract's (data_contracts/, through
+# transforms.contracts), never spelled out here.
+ENGINE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "installations": ("installation_id", "name", "name_en", "country", "city", "unlocode"),
+    "processes": ("installation_id", "process_id", "name", "goods_category", "route"),
+    "source_streams": (
+        "installation_id", "stream_id", "name", "method", "unit", "ncv", "ncv_unit", "ef", "ef_unit",
+        "carbon_content", "oxidation_factor", "conversion_factor", "biomass_fraction", "gas", "energy_carrier",
+        "gas_reference_c", "default_process_id",
+    ),
+    "stream_readings": (
+        "installation_id", "stream_id", "process_id", "period_start", "period_end", "quantity", "unit", "ncv",
+        "carbon_content", "ef", "emissions_t",
+    ),
+    "energy_bills": (
+        "bill_id", "installation_id", "meter_id", "carrier", "period_start", "period_end", "quantity", "unit",
+        "process_id", "supply_type", "ef_tco2_per_mwh", "ef_source", "gec_mwh",
+    ),
+    "production": (
+        "installation_id", "process_id", "product_id", "period_start", "period_end", "produced_t",
+        "electricity_exported_mwh", "electricity_exported_ef", "heat_imported_tj", "heat_imported_ef",
+        "heat_exported_tj", "heat_exported_ef", "waste_gas_imported_tj", "waste_gas_exported_tj",
+        "direct_emissions_t",
+    ),
+    "process_flows": (
+        "installation_id", "from_process_id", "to_process_id", "period_start", "period_end", "mass_t",
+    ),
+    "materials": (
+        "material_id", "name", "kind", "cn_code", "goods_category", "route", "consumed_in_installation_id",
+        "consumed_in_process_id", "stream_id", "unit_mass_t",
+    ),
+    "suppliers": ("supplier_id", "name", "country", "installation_id"),
+    "supplier_invoices": (
+        "invoice_id", "line_no", "invoice_date", "supplier_id", "supplier_installation_id", "installation_id",
+        "material_id", "cn_code", "country_of_origin", "quantity", "unit",
+    ),
+    "supplier_emissions": (
+        "supplier_installation_id", "cn_code", "material_id", "period_start", "period_end", "see_direct",
+        "see_indirect", "embedded_electricity_mwh_per_t", "electricity_ef_tco2_per_mwh", "electricity_ef_source",
+        "determination", "verified", "document_ref",
+    ),
+    "precursor_consumption": (
+        "installation_id", "process_id", "material_id", "period_start", "period_end", "mass_t",
+    ),
+    "products": (
+        "product_id", "name", "cn_code", "installation_id", "process_id", "unit_mass_t", "qualifying_parameters",
+    ),
+    "exports": (
+        "export_id", "line_no", "declaration_date", "product_id", "cn_code", "quantity", "unit", "importer_eori",
+        "importer_name", "importer_country", "destination_country", "installation_id", "production_period",
+    ),
+}  # fmt: skip
+
+
+def _schema(name: str, columns: tuple[str, ...]) -> dict[str, pl.DataType]:
+    ds = contract(name)
+    unknown = [c for c in columns if c not in ds.column_names]
+    if unknown:  # the engine would read a column no contract lands
+        raise KeyError(f"CBAM engine reads {name}.{unknown}, not in {ds.contract_path.name}")
+    return {c: ds.column(c).dtype for c in columns}
+
+
+# dataset → column → polars type of the raw lake column
+INPUT_SCHEMAS: dict[str, dict[str, pl.DataType]] = {n: _schema(n, cols) for n, cols in ENGINE_COLUMNS.items()}
 
 LINEAGE_COL = "_source_row_id"
 

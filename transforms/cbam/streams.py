@@ -21,12 +21,17 @@ import polars as pl
 
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
+from transforms.contracts import dataset as contract
 from transforms.reference.cbam import CbamReference
 from transforms.stable import fsum
 from transforms.units import factor_table, join_factors, per_dimension
 
-METHODS = ("combustion", "process", "mass_balance", "measured")
-_GAS_CANON = {"co2": "CO2", "n2o": "N2O", "cf4": "CF4", "c2f6": "C2F6", "co2e": "CO2e"}
+_PLAN = contract("source_streams")
+METHODS = _PLAN.column("method").allowed  # combustion, process, mass_balance, measured
+# what an empty plan value means (the contract's `default`): gas CO2, oxidation and conversion 1, biomass 0
+_DEFAULT = {
+    c: _PLAN.column(c).default for c in ("gas", "oxidation_factor", "conversion_factor", "biomass_fraction")
+}
 
 STREAM_KEYS = ["installation_id", "stream_id", "process_id"]
 
@@ -36,36 +41,14 @@ def _norm_text(col: str) -> pl.Expr:
 
 
 def _stream_plan(streams: pl.LazyFrame) -> pl.DataFrame:
-    """Monitoring plan with per-stream unit factors (computed once per stream: a small master table)."""
+    """Monitoring plan with per-stream unit factors (computed once per stream: a small master table).
+
+    The contract already holds ingestion to one row per (installation, stream) and to the canonical `method`
+    and `gas` values; only the rule across rows is checked here: one energy carrier feeds one stream."""
     plan = streams.with_columns(
-        method=_norm_text("method").str.replace_all(r"[\s-]+", "_"),
-        gas=_norm_text("gas").fill_null("co2").replace_strict(_GAS_CANON, default=None),
+        gas=pl.col("gas").fill_null(_DEFAULT["gas"]),
         energy_carrier_key=_norm_text("energy_carrier"),
     ).collect()
-    bad = plan.filter(~pl.col("method").is_in(METHODS) | pl.col("gas").is_null())
-    if bad.height:
-        raise CbamInputError(
-            [
-                {
-                    "installation_id": r["installation_id"],
-                    "stream_id": r["stream_id"],
-                    "reason": "unknown method or gas in source_streams",
-                }
-                for r in bad.iter_rows(named=True)
-            ]
-        )
-    dup = plan.group_by("installation_id", "stream_id").len().filter(pl.col("len") > 1)
-    if dup.height:
-        raise CbamInputError(
-            [
-                {
-                    "installation_id": r["installation_id"],
-                    "stream_id": r["stream_id"],
-                    "reason": "stream listed twice",
-                }
-                for r in dup.iter_rows(named=True)
-            ]
-        )
     carriers = (
         plan.filter(pl.col("energy_carrier_key").is_not_null())
         .group_by("installation_id", "energy_carrier_key")
@@ -269,9 +252,9 @@ def stream_emissions(
         ncv_tj_per_unit=pl.coalesce(own_or_lab["ncv"], pl.col("plan_ncv")) * pl.col("ncv_factor"),
         ef_canonical=pl.coalesce(own_or_lab["ef"], pl.col("plan_ef")) * pl.col("ef_factor"),
         carbon_content_tc_per_unit=pl.coalesce(own_or_lab["carbon_content"], pl.col("plan_carbon_content")),
-        oxf=pl.col("oxidation_factor").fill_null(1.0),
-        convf=pl.col("conversion_factor").fill_null(1.0),
-        bf=pl.col("biomass_fraction").fill_null(0.0),
+        oxf=pl.col("oxidation_factor").fill_null(_DEFAULT["oxidation_factor"]),
+        convf=pl.col("conversion_factor").fill_null(_DEFAULT["conversion_factor"]),
+        bf=pl.col("biomass_fraction").fill_null(_DEFAULT["biomass_fraction"]),
         factor_origin=pl.concat_list(
             pl.when(own_or_lab[c].is_not_null()).then(pl.lit(f"lab:{c}"))
             for c in ("ncv", "carbon_content", "ef")
