@@ -76,11 +76,16 @@ def bills_disagreement(reconciliation: pl.DataFrame) -> list[str]:
     ]
 
 
-def missing_inputs(indicators: pl.DataFrame) -> list[str]:
-    """Indicators without data for a reason other than data lingtan does not ingest yet (a warning)."""
+def missing_inputs(
+    indicators: pl.DataFrame, metered_sites: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
+    """Indicators without data for a reason other than data lingtan does not ingest yet (a warning). F3 (hourly
+    matching) counts only for sites with EMS meters (`metered_sites`): a site without meters has no interval
+    data to miss."""
+    no_ems = (pl.col("indicator_id") == "F3") & ~pl.col("entity_id").is_in(list(metered_sites))
     return [
         f"{r['level']} {r['entity_id']} {r['year']} {r['indicator_id']} ({r['basis']}): {r['reason']}"
         for r in indicators.filter(
-            (pl.col("status") == "no data") & ~pl.col("indicator_id").is_in(NOT_INGESTED)
+            (pl.col("status") == "no data") & ~pl.col("indicator_id").is_in(NOT_INGESTED) & ~no_ems
         ).iter_rows(named=True)
     ]

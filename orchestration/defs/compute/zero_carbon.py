@@ -153,6 +153,12 @@ def zero_carbon_indicators(context: dg.AssetExecutionContext, lingtan: LingtanCo
         raise dg.Failure(
             description=f"zero-carbon indicators need computed tables not published yet: {missing}"
         )
-    tables = compute_zero_carbon(load_raw(home), computed, load_reference())
-    warning = ("zero_carbon_indicators", INPUTS_CHECK, missing_inputs(tables["zero_carbon_indicators"]))
+    raw = load_raw(home)
+    tables = compute_zero_carbon(raw, computed, load_reference())
+    metered = set(raw["meters"].select(pl.col("installation_id").unique()).collect().to_series().drop_nulls())
+    warning = (
+        "zero_carbon_indicators",
+        INPUTS_CHECK,
+        missing_inputs(tables["zero_carbon_indicators"], metered),
+    )
     yield from _publish(lingtan, tables, reconcile_zero_carbon, warning)
