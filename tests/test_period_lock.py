@@ -5,6 +5,7 @@ the shared demo home (lock, correcting drop, run, unlock, run)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -70,7 +71,7 @@ def test_diff_rows_names_every_changed_value_with_absolute_and_relative_delta() 
     lab = changed.filter(pl.col("column") == "label").row(0, named=True)
     assert (lab["old"], lab["new"], lab["delta"]) == ("y", "Y", None)
     ids = changed.filter(pl.col("column") == "source_row_ids").row(0, named=True)
-    assert ids["new"] == "[bills/2025-02-03/a.csv#1, bills/2026-11-20/fix.csv#1]"
+    assert (ids["old"], ids["new"]) == ("[]", "[bills/2026-11-20/fix.csv#1]")  # what left, what came
     # 2025-02 disappears (its numbers listed as removed), 2025-04 appears
     removed = d.filter(pl.col("change") == "removed")
     assert set(removed["key"]) == {"installation_id=A, period=2025-02, stream=s1"}
@@ -278,3 +279,105 @@ def test_period_commands(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> N
     assert [line.split()[1] for line in hist.splitlines()] == ["lock", "lock", "unlock"]
     out = runner.invoke(period_app, ["lock", "A", "1800", "--home", home])
     assert out.exit_code != 0
+
+
+# --- end to end: the nightly job on a copy of the shared demo home -----------------------------------------
+
+BILLS_HEADER = (
+    "bill_id\tinstallation_id\tmeter_id\tcarrier\tperiod_start\tperiod_end\tquantity\tunit\tprocess_id\t"
+    "supply_type\tef_tco2_per_mwh\tef_source\tgec_mwh\tamount\tcurrency\n"
+)
+
+
+def _correction(landing: Path) -> str:
+    """A later drop re-issuing two January 2025 bills (same bill ids: corrections), one per installation."""
+    rel = "energy_bills/2026-11-20/corrections_2025-01.csv"
+    path = landing / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        BILLS_HEADER
+        + "GD-NG-202501\tCN-GD-002\tGD-M-NG-01\tnatural_gas\t2025-01-01\t2025-01-31\t31555.5\tm3\tP1\t\t\t\t\t\tCNY\n"
+        + "ZJ-EL-P1-202501\tCN-ZJ-001\tZJ-M-EL-01\telectricity\t2025-01-01\t2025-01-31\t95182\tkWh\tP1\tgrid"
+        + "\t\t\t\t\tCNY\n",
+        encoding="utf-8",
+    )
+    return rel
+
+
+def _period_rows(home: Home, mart: str, installation: str, year: int) -> pl.DataFrame:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        df = con.execute(
+            f"select * from marts.{mart} where installation_id = ? and left(period, 4) = ?",
+            [installation, str(year)],
+        ).pl()
+    finally:
+        con.close()
+    return df.sort(df.columns[:4])
+
+
+@pytest.mark.slow
+def test_locked_period_survives_a_correction_then_unlock_republishes(demo_home: Home, tmp_path: Path) -> None:
+    from datetime import date
+
+    from orchestration.lib.reports import versions
+    from orchestration.pipeline import run_nightly
+
+    root = tmp_path / "copy"
+    shutil.copytree(demo_home.root.parent / "landing", root / "landing", symlinks=True)
+    shutil.copytree(demo_home.root, root / "home", symlinks=True, ignore=shutil.ignore_patterns("dagster"))
+    home, landing, day = Home(root / "home"), root / "landing", date(2026, 11, 24)
+    marts = ("fct_installation_emissions", "fct_goods_see", "fct_process_see")
+    before = {(m, i): _period_rows(home, m, i, 2025) for m in marts for i in ("CN-ZJ-001", "CN-GD-002")}
+    comm = {i: versions(home, "operator_communication", f"{i}_2025") for i in ("CN-ZJ-001", "CN-GD-002")}
+    assert [v.version for v in comm["CN-ZJ-001"]] == [1] and [v.version for v in comm["CN-GD-002"]] == [1]
+    locked_report = {p: p.read_bytes() for p in comm["CN-ZJ-001"][0].path.rglob("*") if p.is_file()}
+
+    [rec] = locks.lock(home, "CN-ZJ-001", 2025, "alice", "verified, sent to customers")
+    assert rec["rows"] > 0
+    rel = _correction(landing)
+    out = run_nightly(str(landing), str(home.root), day, echo=lambda *_: None, record=False)
+    assert out.success, out.failed_checks + out.failed_steps
+
+    # The locked period's marts and report are exactly as locked; the other installation moved on.
+    for m in marts:
+        assert_same = _period_rows(home, m, "CN-ZJ-001", 2025)
+        assert assert_same.equals(before[(m, "CN-ZJ-001")], null_equal=True), m
+    assert not _period_rows(home, "fct_installation_emissions", "CN-GD-002", 2025).equals(
+        before[("fct_installation_emissions", "CN-GD-002")]
+    )
+    assert [v.version for v in versions(home, "operator_communication", "CN-ZJ-001_2025")] == [1]
+    assert {p: p.read_bytes() for p in locked_report} == locked_report
+    assert [v.version for v in versions(home, "operator_communication", "CN-GD-002_2025")] == [1, 2]
+
+    # The restatement says what would change and why.
+    [line] = locks.publish_lines(home, out.run_id)
+    assert line.startswith("locked:     CN-ZJ-001 2025 kept; this run would change")
+    report_path = locks.restatements_dir(home) / "CN-ZJ-001-2025" / f"{out.run_id}.json"
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["causes"]["input_files_added"] == [rel]
+    assert report["marts"]["fct_installation_emissions"]["rows_changed"] >= 1
+    changes = pl.read_csv(report_path.with_suffix(".csv"), infer_schema_length=0)
+    indirect = changes.filter(
+        (pl.col("mart") == "fct_installation_emissions")
+        & (pl.col("key").str.contains("period=2025,"))
+        & (pl.col("column") == "indirect_tco2e")
+    )
+    assert indirect.height == 1
+    old_value, new_value = float(indirect["old"].item()), float(indirect["new"].item())
+    locked_year = before[("fct_installation_emissions", "CN-ZJ-001")].filter(pl.col("period") == "2025")
+    assert locked_year["indirect_tco2e"].item() == old_value and new_value != old_value
+
+    # Unlock: the next run publishes the new numbers and the report's next version with its diff.
+    locks.unlock(home, "CN-ZJ-001", 2025, "bob", "correction accepted by the verifier")
+    out = run_nightly(str(landing), str(home.root), day, echo=lambda *_: None, record=False)
+    assert out.success, out.failed_checks + out.failed_steps
+    now = _period_rows(home, "fct_installation_emissions", "CN-ZJ-001", 2025).filter(
+        pl.col("period") == "2025"
+    )
+    assert now["indirect_tco2e"].item() == new_value  # exactly what the restatement announced
+    v2 = versions(home, "operator_communication", "CN-ZJ-001_2025")[-1]
+    assert v2.version == 2
+    diff = json.loads((v2.path / "diff.json").read_text(encoding="utf-8"))
+    assert diff["figures"]["changed"] and rel in diff["causes"]["input_files_added"]
+    assert locks.publish_lines(home, out.run_id) == []

@@ -30,8 +30,8 @@ CHANGE_COLUMNS = {
     "change": pl.String,  # changed | added | removed
     "key": pl.String,  # `col=value, …` of the row's key
     "column": pl.String,  # the value that differs; "(row)" for a row added or removed without numbers
-    "old": pl.String,  # the locked (published) value, full precision
-    "new": pl.String,  # what the new build computed
+    "old": pl.String,  # the locked (published) value, full precision; for a list, the items only it has
+    "new": pl.String,  # what the new build computed; for a list (lineage), the items only it has
     "delta": pl.Float64,  # new − old for numbers
     "relative_delta": pl.Float64,  # (new − old) / |old|; null when old is 0 or not a number
 }
@@ -136,6 +136,12 @@ def diff_rows(
         differs = both.filter(old.ne_missing(new) & ~(_is_nan(old, dtype) & _is_nan(new, dtype)))
         if differs.is_empty():
             continue
+        if isinstance(dtype, pl.List):
+            # A list (lineage row ids) shows what left and what came, not both whole lists.
+            differs = differs.with_columns(
+                old.fill_null([]).list.set_difference(new.fill_null([])).alias(f"{c}__old"),
+                new.fill_null([]).list.set_difference(old.fill_null([])).alias(f"{c}__new"),
+            )
         parts.append(
             differs.select(
                 pl.lit("changed").alias("change"),
@@ -281,9 +287,38 @@ def restatement_markdown(report: Mapping[str, Any], changes: pl.DataFrame, limit
             lines.append(f"- {label}: " + ", ".join(f"`{x}`" for x in causes[key]))
     if causes.get("code_version"):
         lines.append(f"- Code version: `{causes['code_version']['old']}` → `{causes['code_version']['new']}`")
+    if not any(causes.get(k) for k in causes):
+        lines.append("- No input file, reference table or code difference found since the lock.")
+    marts = report.get("marts", {})
+    lines += [
+        "",
+        "## Per mart",
+        "",
+        "| mart | rows locked | changed | added | removed | values | max relative |",
+    ]
+    lines.append("|---|---|---|---|---|---|---|")
+    for name, m in marts.items():
+        if "rows_changed" not in m:
+            lines.append(f"| {name} | {m.get('rows_locked', '')} | {m.get('note', '')} |  |  |  |  |")
+            continue
+        rel = m.get("max_abs_relative_delta")
+        lines.append(
+            f"| {name} | {m['rows_locked']} | {m['rows_changed']} | {m['rows_added']} | {m['rows_removed']} | "
+            f"{m['values_changed']} | {'' if rel is None else f'{rel:.4%}'} |"
+        )
+    # The most aggregated marts (fewest locked rows: installation totals, SEE per good) first, numbers first.
+    size = pl.DataFrame(
+        {"mart": list(marts), "_rows": [int(m.get("rows_locked") or 0) for m in marts.values()]},
+        schema={"mart": pl.String, "_rows": pl.Int64},
+    )
+    shown = (
+        changes.join(size, on="mart", how="left")
+        .sort(pl.col("delta").is_null(), "_rows", "mart", "key", "column", nulls_last=True)
+        .head(limit)
+    )
     lines += ["", "## Numbers", "", "| mart | change | key | column | old | new | delta | relative |"]
     lines.append("|---|---|---|---|---|---|---|---|")
-    for r in changes.head(limit).iter_rows(named=True):
+    for r in shown.iter_rows(named=True):
         rel = r["relative_delta"]
         cells = [r["mart"], r["change"], r["key"], r["column"], r["old"], r["new"], r["delta"]]
         text = [("" if v is None else str(v)).replace("|", "\\|") for v in cells]
