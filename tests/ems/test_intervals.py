@@ -3,7 +3,7 @@ MWh → kWh, timezones, stamps, and every rejection with its reason. Expected nu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import polars as pl
 import pytest
@@ -124,14 +124,25 @@ def test_timezone_of_the_meter_and_offset_timestamps():
     t = datetime(2025, 1, 15, 10)
     out = run(m, readings([("B", t, 1.0), ("S", t, 2.0)]))
     b, s = _hours(out, "B")[0], _hours(out, "S")[0]
-    assert b["hour_start"] == t and b["hour_start_utc"] == datetime(2025, 1, 15, 9, tzinfo=UTC)
-    assert s["hour_start"] == t and s["hour_start_utc"] == datetime(2025, 1, 15, 2, tzinfo=UTC)
-    # A timestamp given with an offset is an instant: shown in the meter's local time.
-    aware = readings([("S", datetime(2025, 1, 15, 2, tzinfo=UTC), 2.0)]).with_columns(
-        pl.col("interval_start").dt.replace_time_zone("UTC")
+    assert b["hour_start"] == t and b["hour_start_utc"] == datetime(
+        2025,
+        1,
+        15,
+        9,
     )
-    s2 = _hours(run(m, aware), "S")[0]
-    assert s2["hour_start"] == t and s2["quantity"] == 2.0
+    assert s["hour_start"] == t and s["hour_start_utc"] == datetime(
+        2025,
+        1,
+        15,
+        2,
+    )
+    # A timestamp written with an offset (ingestion splits it into utc_offset_minutes) is an instant: shown in
+    # the meter's local time. 03:00+01:00 = 02:00 UTC = 10:00 in Shanghai; Berlin 10:00Z = 11:00 local.
+    r = readings([("S", datetime(2025, 1, 15, 3), 2.0), ("B", t, 1.0)], utc_offset_minutes=[60, 0])
+    out2 = run(m, r)
+    s2, b2 = _hours(out2, "S")[0], _hours(out2, "B")[0]
+    assert (s2["hour_start"], s2["hour_start_utc"], s2["quantity"]) == (t, datetime(2025, 1, 15, 2), 2.0)
+    assert (b2["hour_start"], b2["hour_start_utc"]) == (datetime(2025, 1, 15, 11), t)
 
 
 def test_stamps_moved_to_interval_start():

@@ -20,7 +20,7 @@ import polars as pl
 
 from transforms.ems.balance import BALANCE_COLUMNS, energy_balance
 from transforms.ems.hourly import HOURLY_COLUMNS, meter_hourly
-from transforms.ems.intervals import readings_to_intervals
+from transforms.ems.intervals import readings_to_intervals, zones_of
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
 
 EMS_TABLES = ("meter_hourly", "energy_balance", "meter_reading_issues")
@@ -58,12 +58,12 @@ def _frame(raw: Mapping[str, pl.LazyFrame], name: str, schema: dict[str, pl.Data
 def compute_ems(raw: Mapping[str, pl.LazyFrame], as_of: date | None = None) -> dict[str, pl.LazyFrame]:
     """The EMS computed tables (see module doc). `as_of`: the run date; periods of its year and later are marked
     provisional (null when not given)."""
-    meters = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).cache()
-    # The meters' timezones are a handful of values: one expression branch per zone, never per row.
-    zones = meters.filter(pl.col("meter_problem").is_null()).select(pl.col("timezone").unique()).collect()
-    zone_list = sorted(zones["timezone"].drop_nulls().to_list())
+    # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings.
+    meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect()
+    meters = meters_df.lazy()
+    zone_list = zones_of(meters_df)
     intervals, issues, ranges = readings_to_intervals(
-        _frame(raw, "meter_readings", READINGS_SCHEMA), meters, zone_list
+        _frame(raw, "meter_readings", READINGS_SCHEMA), meters_df
     )
     hourly = meter_hourly(intervals, issues, ranges, meters, zone_list)
     bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(

@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 
 from transforms.carriers import is_electricity
+from transforms.ems.intervals import KEY_SHIFT
 from transforms.periods import split_by_month
 from transforms.stable import fsum
 from transforms.text import key_expr, nfkc
@@ -96,39 +97,43 @@ def energy_balance(
     hourly: pl.LazyFrame, meters: pl.LazyFrame, bills: pl.LazyFrame, as_of: date | None = None
 ) -> pl.LazyFrame:
     """Installation × period (`YYYY` year and `YYYY-MM` month rows, local time of the meters) energy balance."""
-    named = named_grid_meters(bills, meters)
+    named = named_grid_meters(bills, meters).collect()  # a handful of meters
+    m = meters.filter(pl.col("counted")).select("installation_id").unique().sort("installation_id").collect()
+    insts = m["installation_id"]
+    roles = list(_ROLE_KEYS)
+    rc = pl.col("_rc")
     h = (
         hourly.filter(pl.col("counted"))
-        .join(named.select("meter_id", pl.lit(True).alias("_named")), on="meter_id", how="left")
         .with_columns(
             _mwh=convert_expr(pl.col("quantity"), "kWh", "MWh"),  # counted meters are electricity, in kWh
+            _named=pl.col("meter_id").is_in(named["meter_id"].implode()),
+            _rc=pl.col("role").replace_strict(roles, list(range(len(roles))), return_dtype=pl.Int8),
+            _ihk=pl.col("installation_id").replace_strict(
+                insts, pl.int_range(len(insts), dtype=pl.Int64, eager=True), return_dtype=pl.Int64
+            )
+            * KEY_SHIFT
+            + pl.col("hour_start_utc").dt.epoch("s"),
         )
+        # One order (installation, hour, role, meter): each hour's sums add the same values in the same order.
+        .sort("_ihk", "_rc", "meter_id")
+        .with_columns(pl.col("_ihk").set_sorted())
     )
-    # Role × hour first (exact sum over the role's meters), then one value per role per hour.
-    per_role = h.group_by("installation_id", "hour_start_utc", "role", "ppa_direct", "_named").agg(
-        pl.col("hour_start").first(),
-        fsum(pl.col("_mwh")).alias("_q"),
-        pl.len().alias("_rows"),
-        pl.col("quantity").is_not_null().sum().alias("_known"),
-        (pl.col("intervals_missing") == 0).sum().alias("_complete"),
-        *[pl.col(c).sum() for c in _COUNTS],
-    )
-    role = pl.col("role")
 
     def q(cond: pl.Expr) -> pl.Expr:
-        return pl.col("_q").filter(cond).pipe(fsum)
+        return pl.col("_mwh").filter(cond).sum()
 
     def all_known(r: str) -> pl.Expr:
-        return pl.col("_known").filter(role == r).sum() == pl.col("_rows").filter(role == r).sum()
+        return pl.col("quantity").filter(rc == roles.index(r)).null_count() == 0
 
     per_hour = (
-        per_role.group_by("installation_id", "hour_start_utc")
+        h.group_by("_ihk")
         .agg(
+            pl.col("installation_id").first(),
             pl.col("hour_start").first(),
-            *[q(role == r).alias(name) for r, name in _ROLE_KEYS.items()],
-            q((role == "ppa_delivery") & pl.col("ppa_direct")).alias("ppa_direct_line_mwh"),
-            q(pl.col("_named").fill_null(False)).alias("grid_import_metered_mwh"),
-            (pl.col("_complete").sum() == pl.col("_rows").sum()).alias("_complete"),
+            *[q(rc == i).alias(name) for i, name in enumerate(_ROLE_KEYS.values())],
+            q((rc == roles.index("ppa_delivery")) & pl.col("ppa_direct")).alias("ppa_direct_line_mwh"),
+            q(pl.col("_named")).alias("grid_import_metered_mwh"),
+            (pl.col("intervals_missing") == 0).all().alias("_complete"),
             (all_known("onsite_generation") & all_known("grid_export")).alias("_self_known"),
             *[pl.col(c).sum() for c in _COUNTS],
         )
@@ -159,8 +164,7 @@ def energy_balance(
         cplt.sum().cast(pl.Int64).alias("hours_with_data"),
         *[pl.col(c).sum().cast(pl.Int64) for c in _COUNTS],
     )
-    insts = meters.filter(pl.col("counted")).select("installation_id").unique()
-    billed = billed_electricity(bills, insts)
+    billed = billed_electricity(bills, m.lazy())
     keys = ["installation_id", "year", "month"]
     monthly = monthly.join(billed, on=keys, how="full", coalesce=True)
     additive = [*sums, "onsite_self_consumed_mwh", "load_hours_with_data_mwh", "renewable_matched_hourly_mwh"]
@@ -178,7 +182,7 @@ def energy_balance(
         yearly.with_columns(period=_period_text("year"), period_grain=pl.lit("year")),
     ]
     out = pl.concat([f.drop("month", strict=False) for f in frames], how="diagonal_relaxed")
-    basis = named.group_by("installation_id").agg(metered_basis=pl.col("metered_basis").first())
+    basis = named.lazy().group_by("installation_id").agg(metered_basis=pl.col("metered_basis").first())
     no_meter_data = pl.col("hours_total").fill_null(0) == 0
     out = (
         out.join(basis, on="installation_id", how="left")

@@ -1,6 +1,6 @@
 """Intervals → hourly aggregates per meter (spec/outputs.md `fct_meter_hourly`).
 
-Grain: meter × hour (`hour_start` local time of the meter's timezone; `hour_start_utc` is the same instant, unique
+Grain: meter × hour (`hour_start` local time of the meter's timezone; `hour_start_utc` is the same instant in UTC (naive timestamp), unique
 also across a daylight-saving change). Every hour of the meter's data window has a row, measured or not:
 `intervals_expected` = the meter's grid intervals in that hour inside its window = `intervals_measured` +
 `intervals_estimated` + `intervals_missing`; `quantity` is the sum over measured and estimated intervals, in the
@@ -14,28 +14,26 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ems.intervals import UTC
-from transforms.stable import fsum
+from transforms.ems.intervals import _FIXED_SINCE, KEY_SHIFT, UTC, fixed_offset_s
 
 HOUR = pl.duration(hours=1)
 
 
-def _local_hour(utc: pl.Expr, zones: list[str]) -> pl.Expr:
-    """Local naive time of a UTC instant in the row's `timezone`."""
+def _local_of(utc: pl.Expr, zones: list[str]) -> pl.Expr:
+    """Local naive time of a naive-UTC instant in the row's `timezone` (fixed-offset zones by arithmetic)."""
     out: pl.Expr = pl.lit(None, dtype=pl.Datetime("us"))
     for z in zones:
-        out = (
-            pl.when(pl.col("timezone") == z)
-            .then(utc.dt.convert_time_zone(z).dt.replace_time_zone(None))
-            .otherwise(out)
-        )
+        off = fixed_offset_s(z)
+        early = utc if off is None else pl.when(utc < _FIXED_SINCE).then(utc)  # null rows cost nothing
+        general = early.dt.replace_time_zone(UTC).dt.convert_time_zone(z).dt.replace_time_zone(None)
+        here = general if off is None else pl.coalesce(general, utc + pl.duration(seconds=off))
+        out = pl.when(pl.col("timezone") == z).then(here).otherwise(out)
     return out
 
 
-def hour_of(local: pl.Expr, utc: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(local hour start, its UTC instant) of an interval start: the offset is constant within an hour."""
-    local_hour = local.dt.truncate("1h")
-    return local_hour, utc - (local - local_hour)
+def hour_of(local: pl.Expr, utc: pl.Expr) -> pl.Expr:
+    """UTC instant of the local hour an interval starts in (offsets change on whole hours)."""
+    return utc - pl.duration(seconds=local.dt.epoch("s") % 3600)
 
 
 def meter_hourly(
@@ -45,36 +43,43 @@ def meter_hourly(
     meters: pl.LazyFrame,
     zones: list[str],
 ) -> pl.LazyFrame:
-    """One row per meter × hour of its data window (see module doc)."""
-    local_hour, utc_hour = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
+    """One row per meter × hour of its data window (see module doc). `intervals` sorted by (`_mi`, start)."""
+    hour_utc = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
+    hk = (pl.col("_mi") * KEY_SHIFT + hour_utc.dt.epoch("s")).set_sorted()
+    # Sorted slices: each hour's intervals in time order, so the sum's order (and bits) never vary.
     agg = (
-        intervals.with_columns(hour_start_utc=utc_hour)
-        .group_by("meter_id", "hour_start_utc")
+        intervals.with_columns(_hk=hk)
+        .group_by("_hk")
         .agg(
-            quantity=fsum(pl.col("quantity")),
+            quantity=pl.col("quantity").sum(),
             intervals_measured=(~pl.col("estimated")).sum().cast(pl.Int64),
             intervals_estimated=pl.col("estimated").sum().cast(pl.Int64),
-            source_row_id_first=pl.col("source_row_id").sort_by("interval_start_utc").first(),
-            source_row_id_last=pl.col("source_row_id").sort_by("interval_start_utc").last(),
+            source_row_id_first=pl.col("source_row_id").first(),
+            source_row_id_last=pl.col("source_row_id").last(),
         )
     )
     decreases = (
         issues.filter(pl.col("kind") == "register_decrease")
-        .with_columns(hour_start_utc=hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))[1])
-        .group_by("meter_id", "hour_start_utc")
+        .group_by(
+            "meter_id",
+            hour_of(pl.col("interval_start"), pl.col("interval_start_utc")).alias("hour_start_utc"),
+        )
         .agg(register_decreases=pl.len().cast(pl.Int64))
     )
-    first_utc_hour = hour_of(pl.col("range_start"), pl.col("range_start_utc"))[1]
+    first_hour = hour_of(pl.col("range_start"), pl.col("range_start_utc"))
     grid = (
-        ranges.join(meters.select("meter_id", "timezone"), on="meter_id")
-        .with_columns(_h0=first_utc_hour)
+        ranges.join(meters.select("meter_id", "_mi", "timezone"), on="_mi")
         .with_columns(
             hour_start_utc=pl.datetime_ranges(
-                "_h0", pl.col("range_end_utc") - pl.duration(microseconds=1), interval="1h", time_unit="us"
+                first_hour,
+                pl.col("range_end_utc") - pl.duration(microseconds=1),
+                interval="1h",
+                time_unit="us",
             )
         )
         .explode("hour_start_utc")
         .with_columns(
+            _hk=pl.col("_mi") * KEY_SHIFT + pl.col("hour_start_utc").dt.epoch("s"),
             intervals_expected=(
                 (
                     pl.min_horizontal(pl.col("hour_start_utc") + HOUR, "range_end_utc")
@@ -84,9 +89,10 @@ def meter_hourly(
             )
             .clip(0)
             .cast(pl.Int64),
-            hour_start=_local_hour(pl.col("hour_start_utc"), zones),
+            hour_start=_local_of(pl.col("hour_start_utc"), zones),
         )
         .select(
+            "_hk",
             "meter_id",
             "hour_start_utc",
             "hour_start",
@@ -97,7 +103,7 @@ def meter_hourly(
     )
     counts = ["intervals_measured", "intervals_estimated", "register_decreases"]
     out = (
-        grid.join(agg, on=["meter_id", "hour_start_utc"], how="left")
+        grid.join(agg, on="_hk", how="left")
         .join(decreases, on=["meter_id", "hour_start_utc"], how="left")
         .with_columns(pl.col(c).fill_null(0) for c in counts)
         .with_columns(

@@ -58,6 +58,7 @@ READINGS_SCHEMA = {
     "quality": pl.String,
     "method": pl.String,
     "stamp": pl.String,
+    "utc_offset_minutes": pl.Int64,
     "_drop_date": pl.Date,
     "_file": pl.String,
     "_row_number": pl.Int64,
@@ -155,9 +156,16 @@ def normalise_meters(meters: pl.LazyFrame) -> pl.LazyFrame:
         separator="; ",
         ignore_nulls=True,
     )
-    return m.with_columns(
-        meter_problem=pl.when(problem.str.len_chars() > 0).then(problem),
-    ).drop("_parent_role", "_parent_known", "unit_as_written")
+    return (
+        m.with_columns(meter_problem=pl.when(problem.str.len_chars() > 0).then(problem))
+        .drop("_parent_role", "_parent_known", "unit_as_written")
+        .sort("meter_id", "installation_id", nulls_last=True)
+        # `_mi`: the meter's index, the high part of the engine's integer sort keys (null for an unusable meter,
+        # so that its readings are rejected with the meter's problem)
+        .with_row_index("_i")
+        .with_columns(_mi=pl.when(pl.col("meter_problem").is_null()).then(pl.col("_i").cast(pl.Int64)))
+        .drop("_i")
+    )
 
 
 def reading_unit_factor(reading_unit: pl.Expr, meter_unit: pl.Expr, out_unit: pl.Expr) -> pl.Expr:

@@ -1,0 +1,109 @@
+"""Interval-engine benchmark: a year of 15-minute readings for N meters (500 → 17.5 M readings) aggregated by
+`transforms.ems.compute_ems` into meter_hourly, energy_balance and the issues, from a raw-lake Parquet file.
+
+Not a timed test: `python -m tests.bench.ems_case [meters] [days]` prints the figures and a JSON line (the harness
+measures wall time and peak memory of the process). The synthetic frame is built by polars expressions (no
+per-row Python) with the raw lake's columns, lineage ids included; 1 meter in 10 is a cumulative register, 1 in 5
+in MWh with a multiplier, with a few resets and gaps so every path of the engine runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from transforms.ems import compute_ems
+
+ROLES = ["grid_import", "onsite_generation", "grid_export", "sub_meter", "sub_meter", "consumption"]
+
+
+def synthetic(n_meters: int, days: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(meters, readings) like the raw lake holds them."""
+    meters = pl.DataFrame({"i": range(n_meters)}).select(
+        meter_id=pl.format("GROUP.METER{}", pl.col("i").cast(pl.String).str.zfill(4)),
+        installation_id=pl.format("CN-SITE-{}", (pl.col("i") // 20).cast(pl.String)),
+        carrier=pl.lit("electricity"),
+        role=pl.col("i").map_elements(lambda i: ROLES[i % 20 % len(ROLES)], return_dtype=pl.String),
+        parent_meter_id=pl.when(pl.col("i") % 20 % len(ROLES) >= 3).then(
+            pl.format("GROUP.METER{}", (pl.col("i") // 20 * 20).cast(pl.String).str.zfill(4))
+        ),
+        register=pl.when(pl.col("i") % 10 == 7).then(pl.lit("cumulative")).otherwise(pl.lit("interval")),
+        interval_minutes=pl.lit(15, dtype=pl.Int64),
+        unit=pl.when(pl.col("i") % 5 == 1).then(pl.lit("MWh")).otherwise(pl.lit("kWh")),
+        multiplier=pl.when(pl.col("i") % 5 == 1).then(pl.lit(40.0)).otherwise(pl.lit(1.0)),
+    )
+    per = days * 96
+    n = n_meters * per
+    file = "meter_readings/2025-12-31/pme_export_2025.csv"
+    idx = pl.int_range(0, n, dtype=pl.Int64)
+    m, k = idx // per, idx % per
+    base = (k % 96).cast(pl.Float64).sin().abs() * 10.0 + 1.0  # a daily shape, kWh per interval
+    cum = (m % 10) == 7
+    readings = (
+        pl.select(_m=m, _k=k, _base=base, _cum=cum)
+        .with_columns(
+            # cumulative registers count up, and reset to 0 on the 1st of each month at 00:00 (a drop)
+            value=pl.when(pl.col("_cum"))
+            .then(pl.col("_base").cum_sum().over("_m") % 5000.0)
+            .otherwise(pl.col("_base") / pl.when(pl.col("_m") % 5 == 1).then(40_000.0).otherwise(1.0))
+        )
+        .filter(pl.col("_k") % 9973 != 5)  # a few gaps
+        .select(
+            meter_id=pl.format("GROUP.METER{}", pl.col("_m").cast(pl.String).str.zfill(4)),
+            interval_start=pl.lit(datetime(2025, 1, 1)) + pl.duration(minutes=pl.col("_k") * 15),
+            value="value",
+            unit=pl.lit(None, dtype=pl.String),
+            quality=pl.when(pl.col("_k") % 4999 == 3).then(pl.lit("estimated")),
+            method=pl.lit(None, dtype=pl.String),
+            stamp=pl.lit(None, dtype=pl.String),
+            _drop_date=pl.lit(datetime(2025, 12, 31).date()),
+            _file=pl.lit(file),
+            _row_number=pl.col("_k") + 1,
+            _source_row_id=pl.format("{}#{}", pl.lit(file), pl.col("_k") + 1),
+        )
+    )
+    return meters, readings
+
+
+def main(n_meters: int, days: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="lingtan-ems-bench-") as tmp:
+        meters, readings = synthetic(n_meters, days)
+        n = readings.height
+        path = Path(tmp) / "meter_readings.parquet"
+        readings.write_parquet(path)
+        del readings
+        raw = {"meters": meters.lazy(), "meter_readings": pl.scan_parquet(path)}
+        t0 = time.perf_counter()
+        out = compute_ems(raw)
+        frames = pl.collect_all(list(out.values()))
+        seconds = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        pl.read_parquet(path)  # the physical floor: reading the same bytes
+        read_s = time.perf_counter() - t1
+    sizes = dict(zip(out, (f.height for f in frames), strict=True))
+    return {
+        "readings": n,
+        "engine_s": round(seconds, 2),
+        "readings_per_s": round(n / seconds),
+        "read_parquet_s": round(read_s, 2),
+        "ratio_to_read": round(seconds / read_s, 1),
+        **{f"{k}_rows": v for k, v in sizes.items()},
+    }
+
+
+def run(workdir: Path, scale: int) -> list:
+    """`make bench` hook: 500 meters × a year, whatever the scale (the issue's target case)."""
+    from tests.bench.harness import measure
+
+    return [measure("ems interval engine (500 meters × 1 year)", "tests.bench.ems_case", "500", "365")]
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    print(json.dumps(main(*(args or [500, 365]))))
