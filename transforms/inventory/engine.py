@@ -5,8 +5,9 @@ zero-carbon view per site and per park.
 - Scope 2, dual reporting (GHG Protocol Scope 2 Guidance): location-based with the MEE/NBS grid factor of the
   installation's province / regional grid / nation by the vintage rule (transforms/ghg/electricity.py);
   market-based: on-site generation 0 (not purchased), PPA / direct line at the bill's `ef_tco2_per_mwh`,
-  GEC-covered MWh at 0 (capped at the bill's purchased MWh), the rest at the national factor excluding
-  market-traded non-fossil electricity (residual-mix proxy; China publishes no residual mix). Purchased heat/steam
+  GEC-covered MWh at 0 (the certificate ledger's claims for the site and period where it has any, else the
+  bills' `gec_mwh`; never beyond the purchased MWh: ghg/electricity.apply_certificate_claims), the rest at the
+  national factor excluding market-traded non-fossil electricity (residual-mix proxy; China publishes no residual mix). Purchased heat/steam
   at a default heat factor in both methods.
 - Scope 3: cat 1 purchased goods (CBAM precursors incl. their indirect, plus materials' footprints), cat 3 fuel
   upstream, cat 4 inbound transport (and outbound paid by the company), cat 9 other outbound transport.
