@@ -247,6 +247,32 @@ def test_altered_snapshot_is_refused(small_home: Home) -> None:
     assert not list(build.parent.glob(".locked-*"))  # no stray copy left
 
 
+def test_lock_inputs_come_from_the_run_record_that_published_the_warehouse(
+    small_home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    from datetime import UTC, datetime, timedelta
+
+    home = small_home
+    monkeypatch.setattr(locks, "_current_inputs", lambda h: {"input_files": {"live": "1"}})
+    home.runs.mkdir(parents=True)
+    after = datetime.now(UTC) + timedelta(seconds=5)
+    record = {
+        "run_id": "r1",
+        "finished_at": after.isoformat(),
+        "materialized": ["warehouse/lingtan_duckdb"],
+        "input_files": [{"file": "bills/d/a.csv", "sha256": "h"}],
+        "reference_seeds": {"f.csv": "1"},
+        "code_version": "c1",
+    }
+    (home.runs / "20260101T000000Z-r1.json").write_text(json.dumps(record))
+    got = locks._published_inputs(home)
+    assert got["run_id"] == "r1" and got["input_files"] == {"bills/d/a.csv": "h"}
+    later = after.timestamp() + 60  # published again by a run that wrote no record (the Dagster UI)
+    os.utime(home.warehouse, (later, later))
+    assert locks._published_inputs(home)["input_files"] == {"live": "1"}
+
+
 def test_covered_reports() -> None:
     locked = {("A", 2025), ("B", 2025)}
     assert locks.covered(locked, {"A"}, "2025") and locks.covered(locked, {"A", "B"}, 2025)
@@ -279,6 +305,27 @@ def test_period_commands(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> N
     assert [line.split()[1] for line in hist.splitlines()] == ["lock", "lock", "unlock"]
     out = runner.invoke(period_app, ["lock", "A", "1800", "--home", home])
     assert out.exit_code != 0
+
+
+def test_bad_period_arguments_give_one_actionable_line(small_home: Home, tmp_path: Path) -> None:
+    from orchestration.cli import app
+
+    home = str(small_home.root)
+    cases = [
+        ["period", "lock"],
+        ["period", "lock", "A", "twenty"],
+        ["period", "lock", "A", "1800", "--home", home],
+        ["period", "lock", "A", "2025", "--home", str(tmp_path / "nowhere")],
+        ["period", "unlock", "A", "2025", "--home", home, "--reason", "x"],
+        ["period", "unlock", "A", "2025", "--home", home],
+        ["period", "list", "--home", "s3://bucket/prefix"],
+    ]
+    for args in cases:
+        out = CliRunner().invoke(app, args)
+        assert out.exit_code == 1, (args, out.output)
+        lines = [ln for ln in out.output.splitlines() if ln.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, out.output)
+        assert "Traceback" not in out.output, (args, out.output)
 
 
 # --- end to end: the nightly job on a copy of the shared demo home -----------------------------------------

@@ -221,11 +221,14 @@ def _current_inputs(home: Home) -> dict[str, Any]:
 
 
 def _published_inputs(home: Home) -> dict[str, Any]:
-    """Inputs of the run that published the current warehouse (newest run record that materialised it), else
-    the home's inputs now (a warehouse published by hand)."""
+    """Inputs of the run that published the current warehouse (the newest run record that materialised it,
+    written after the publish), else the home's inputs now (published by a run without a record)."""
+    published_at = datetime.fromtimestamp(home.warehouse.stat().st_mtime, UTC)
     for path in sorted(home.runs.glob("*.json"), reverse=True) if home.runs.exists() else []:
         rec = json.loads(path.read_text(encoding="utf-8"))
         if "warehouse/lingtan_duckdb" in rec.get("materialized", []):
+            if datetime.fromisoformat(rec["finished_at"]) < published_at:
+                break  # a later run without a record (launched from the UI) published it: use the home now
             return {
                 "source": f"run record {path.name}",
                 "run_id": rec.get("run_id"),
