@@ -289,3 +289,38 @@ def test_combustion_stream_without_energy_content_is_no_data():
     out = zero_carbon_indicators(site_measures(inventory(), s, lines(), ref=REF), None, REF)
     f1 = ind(out, "S1", "F1", "physical only")
     assert f1["status"] == "no data" and "without energy content (NCV): GAS1" in f1["reason"]
+
+
+def test_gas_consumption_meter_measures_the_gas_flow():
+    bills = pl.LazyFrame(
+        {
+            "installation_id": ["S1"],
+            "carrier": ["natural_gas"],
+            "supply_type": [None],
+            "quantity": [1000.0],
+            "unit": ["m3"],
+            "period_start": [datetime(2025, 3, 1).date()],
+            "period_end": [datetime(2025, 3, 31).date()],
+            "_source_row_id": ["b2"],
+        }
+    )
+    meters = pl.LazyFrame(
+        {
+            "meter_id": ["G1"],
+            "installation_id": ["S1"],
+            "carrier": ["natural_gas"],
+            "role": ["consumption"],
+            "parent_meter_id": [None],
+        }  # fmt: skip
+    )
+    hourly = pl.DataFrame(
+        {
+            "meter_id": ["G1"],
+            "hour_start": [datetime(2025, 3, 1, 10)],
+            "quantity": [2.0],
+            "unit": ["m3"],
+            "intervals_measured": [4],
+        }  # fmt: skip
+    )
+    out = metering_share(bills, meters, hourly, REF).row(0, named=True)
+    assert out["metered_tce"] == out["flows_tce"] == pytest.approx(1000 * 1.2143 / 1000, rel=1e-12)

@@ -55,7 +55,7 @@ def metering_share(
     """Per site × year: tce of the flows an EMS meter measures, of all flows, the evidence ids and the flows that
     could not be sized (FLOW_COLUMNS)."""
     carrier = carrier_expr(pl.col("carrier"))
-    is_el = energy_kind_expr(pl.col("carrier")) == ELECTRICITY
+    is_el = (energy_kind_expr(pl.col("carrier")) == ELECTRICITY).fill_null(False)  # fuels have no energy kind
     billed = (
         split_by_month(bills.filter(pl.col("installation_id").is_not_null()))
         .with_columns(
