@@ -226,7 +226,9 @@ def _stage_one(
     result.published.append(Version(kind.name, doc.key, number, target, meta))
 
 
-def _kept_by_lock(home: Home, kind: ReportKind, doc: ReportDoc, locked: set[tuple[str, int]]) -> Version | None:
+def _kept_by_lock(
+    home: Home, kind: ReportKind, doc: ReportDoc, locked: set[tuple[str, int]]
+) -> Version | None:
     """The published version a report keeps because every installation × year it covers is locked
     (`lingtan period lock`): a dimension it shows may change, its published numbers may not."""
     prev = latest(home, kind.name, doc.key)
