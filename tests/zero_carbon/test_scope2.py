@@ -125,3 +125,34 @@ def test_declared_parks_dataset_sets_the_inventory_park():
     m = dict(park_mapping(raw).select("installation_id", "park_id").collect().iter_rows())
     assert m["NB1"] == "PA"  # in two declared parks: the smallest id
     assert m["FS1"].startswith("city:")  # undeclared sites keep the default grouping
+
+
+def test_credits_retired_for_a_site_are_its_offsets():
+    raw = synthetic.raw()
+    raw["carbon_credits"] = pl.LazyFrame(
+        {
+            "credit_id": ["C1", "C2", "C3", "C4"],
+            "tco2e": [10.0, 5.0, 7.0, 99.0],
+            "retired_for_installation_id": ["NB1", "NB1", "NB1", "PARK"],
+            "retired_for_period": ["2024", "2024-03", "2023", "2024"],
+            "_source_row_id": ["c1", "c2", "c3", "c4"],
+        }  # fmt: skip
+    )
+    factors = load_factors()
+    alloc = compute_logistics(raw, factors)[1]
+    sites = compute_site_inventory(
+        raw,
+        factors,
+        synthetic.stream_emissions(),
+        synthetic.precursor_inputs(),
+        alloc,
+        as_of=date(2026, 1, 15),
+    )
+    march, year = row(sites, "NB1", "2024-03"), row(sites, "NB1", "2024")
+    assert (
+        march["offsets_tco2e"] == 5.0 and year["offsets_tco2e"] == 15.0
+    )  # the 2023 credit is another period
+    assert year["net_tco2e"] == pytest.approx(
+        year["gross_tco2e"] - year["gec_instrument_tco2e"] - 15.0, rel=REL
+    )
+    assert row(sites, "FS1", "2024")["offsets_tco2e"] == 0.0  # a park's credits are never spread over sites

@@ -12,7 +12,8 @@ zero-carbon view per site and per park.
 - Scope 3: cat 1 purchased goods (CBAM precursors incl. their indirect, plus materials' footprints), cat 3 fuel
   upstream, cat 4 inbound transport (and outbound paid by the company), cat 9 other outbound transport.
 - Zero carbon: gross = Scope 1 + Scope 2 location-based; instrument = GEC-covered MWh × the location factor;
-  net = gross − instrument (offsets: no dataset yet, 0); all three stored separately.
+  net = gross − instrument − offsets (carbon credits retired for the site and period, `carbon_credits`); stored
+  separately.
 """
 
 from __future__ import annotations
@@ -215,6 +216,31 @@ def park_mapping(
     return pl.concat([given, default.join(given, on="installation_id", how="anti")])
 
 
+def _site_offsets(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Carbon credits retired for a site (zero_carbon.ledger.credits_retired) per site × period: a month's row
+    gets the credits retired for that month, a year's row those for the year and its months. Credits retired for a
+    park id are the park's (the claim view), never spread over its sites."""
+    from transforms.zero_carbon.ledger import credits_retired  # the one rule of retired credits
+
+    empty = pl.LazyFrame(schema={**dict.fromkeys(SITE_KEYS, pl.String), "offsets_tco2e": pl.Float64})
+    credits = raw.get("carbon_credits")
+    if credits is None or not credits.select(pl.len()).collect().item():
+        return empty
+    cr = credits_retired(credits).lazy()
+    months = cr.filter(pl.col("period").str.len_chars() == 7).select(
+        installation_id="entity_id",
+        period="period",
+        period_grain=pl.lit(MONTH),
+        offsets_tco2e="credits_retired_tco2e",
+    )
+    years = (
+        cr.group_by(installation_id="entity_id", period=pl.col("period").str.slice(0, 4))
+        .agg(offsets_tco2e=pl.col("credits_retired_tco2e").pipe(fsum))
+        .with_columns(period_grain=pl.lit(YEAR))
+    )
+    return pl.concat([months, years.select(months.collect_schema().names())])
+
+
 def compute_site_inventory(
     raw: Mapping[str, pl.LazyFrame],
     factors: GhgFactors,
@@ -336,12 +362,13 @@ def compute_site_inventory(
         .join(loc, on=["installation_id", "year"], how="left")
         .join(res, on=["installation_id", "year"], how="left")
         .join(park_mapping(raw, parks).select("installation_id", "park_id"), on="installation_id", how="left")
+        .join(_site_offsets(raw), on=SITE_KEYS, how="left")
         .with_columns(
             renewable_electricity_share=safe_div(pl.col("renewable_electricity_mwh"), pl.col("electricity_mwh")),
             scope3_cat1_tco2e=pl.col("scope3_cat1_precursors_tco2e") + pl.col("scope3_cat1_materials_tco2e"),
             scope3_cat1_gap_lines=pl.col("scope3_cat1_gap_lines") + pl.col("precursor_gap_lines").fill_null(0.0),
             gross_tco2e=pl.col("scope1_tco2e") + pl.col("scope2_location_tco2e"),
-            offsets_tco2e=pl.lit(0.0),
+            offsets_tco2e=pl.col("offsets_tco2e").fill_null(0.0),
             scope1_basis=pl.col("scope1_basis").fill_null("missing"),
             provisional=pl.lit(None, pl.Boolean) if as_of is None else pl.col("year").cast(pl.Int32) >= as_of.year,
         )
