@@ -70,8 +70,10 @@ def parse_column(
         and s.meta.output_name(raise_if_undetermined=False) == "__s"
         and "__s" in frame.columns
     ):
-        distinct = frame.get_column("__s").drop_nulls().unique()
-        if len(distinct) * 4 < frame.height:
+        values = frame.get_column("__s")
+        # an estimate first (HyperLogLog, ~free): mostly distinct values are not worth a unique()
+        distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
+        if distinct is not None and len(distinct) * 4 < frame.height:
             table = pl.DataFrame({"__s": distinct})
             v, e = _parse(col, pl.col("__s"), table, None)
             m = table.select("__s", v.cast(col.dtype).alias("v"), e.alias("e"))

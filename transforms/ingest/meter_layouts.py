@@ -144,6 +144,20 @@ def interval_steps(frame: pl.DataFrame, meter: str, ts: str) -> pl.DataFrame:
     )
 
 
+def _blank(column: str) -> pl.Expr:
+    """Empty or only spaces (strip_chars strips the ideographic space too)."""
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
+
+
+def _by_value(frame: pl.DataFrame, column: str, *steps: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Columns computed once per distinct value of `column` (each step may use the previous ones), joined back
+    to every row in row order."""
+    distinct = frame.select(pl.col(column).unique())
+    for step in steps:
+        distinct = distinct.with_columns(**step)
+    return frame.join(distinct, on=column, how="left", maintain_order="left", nulls_equal=True)
+
+
 # --- long and trend-log layouts -----------------------------------------------------------------------------
 
 
@@ -159,26 +173,27 @@ def _long(table: TableRead, layout: str) -> TableRead:
     if "meter_id" not in found or "interval_start" not in found:  # validation names the missing column
         frame = _set(table, frame, "layout", pl.lit(layout), notes)
         return replace(table, frame=frame)
-    m, t = pl.col(f"c{found['meter_id']}"), pl.col(f"c{found['interval_start']}")
+    mc, tc = f"c{found['meter_id']}", f"c{found['interval_start']}"
     if layout == "trend_log" and "value" in found:
-        v = pl.col(f"c{found['value']}")
-        gap = nfkc(v).is_null() & nfkc(m).is_not_null() & nfkc(t).is_not_null()
+        gap = _blank(f"c{found['value']}") & ~_blank(mc) & ~_blank(tc)
         gaps = frame.select(gap.sum()).item()
         if gaps:
             frame = frame.filter(~gap)
             notes.append(f"{gaps:,} row(s) without a value are gaps (missing intervals), not readings")
     as_read = (list(table.headers), frame)  # the file's own cells, for a whole-file quarantine
-    wall, offset = _split_offset(nfkc(t))
-    frame = frame.with_columns(__off=offset).with_columns(wall.alias(f"c{found['interval_start']}"))
-    frame = _set(table, frame, "utc_offset_minutes", pl.col("__off"), notes).drop("__off")
+    # meter ids and timestamps repeat (per point, per interval): their text is worked out once per value
+    wall, offset = _split_offset(nfkc(pl.col(tc)))
+    parsed, _ = parse_column(dataset(DATASET).column("interval_start"), pl.col("__wall"))
+    frame = _by_value(frame, tc, {"__wall": wall, "__off": offset}, {"__t": parsed})
+    frame = _by_value(frame, mc, {"__m": nfkc(pl.col(mc))})
+    frame = frame.with_columns(pl.col("__wall").alias(tc))
+    frame = _set(table, frame, "utc_offset_minutes", pl.col("__off"), notes)
     frame = _set(table, frame, "layout", pl.lit(layout), notes)
     for name in ("stamped_at", "source_column"):
         if name in table.headers:
             frame = _set(table, frame, name, pl.lit(None, pl.String), notes)
-
-    ts_col = dataset(DATASET).column("interval_start")
-    parsed, _ = parse_column(ts_col, pl.col(f"c{found['interval_start']}"))
-    work = frame.with_columns(__m=nfkc(m), __t=parsed)
+    work = frame
+    frame = frame.drop("__wall", "__off", "__t", "__m")
     if layout == "trend_log":
         irregular = interval_steps(work, "__m", "__t").filter(~pl.col("__regular"))
         if irregular.height:
