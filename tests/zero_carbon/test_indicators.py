@@ -24,7 +24,7 @@ def inventory() -> pl.DataFrame:
     rows = [  # installation, scope1, scope2 location, market, gec instrument, electricity, renewable electricity
         ("S1", 1000.0, 500.0, 200.0, 300.0, 1000.0, 600.0),
         ("S2", None, 100.0, 100.0, 0.0, 200.0, 0.0),
-        ("S3", 60000.0, 10000.0, 5000.0, 0.0, 0.0, 0.0),
+        ("S3", 60000.0, 10000.0, 5000.0, 5000.0, 0.0, 0.0),
     ]
     df = pl.DataFrame(
         rows,
@@ -131,7 +131,7 @@ def test_f1_both_bases_and_no_threshold(indicators):
     cert = ind(indicators, "S1", "F1", "with certificates")
     assert phys["denominator"] == pytest.approx(S1_TCE, rel=1e-6)
     assert phys["value"] == pytest.approx((800 + 500) / S1_TCE, rel=1e-6)
-    assert cert["value"] == pytest.approx((800 + 200) / S1_TCE, rel=1e-6)
+    assert cert["value"] == pytest.approx((800 + 500 - 300) / S1_TCE, rel=1e-6)  # certificates' 300 t off
     assert phys["unit"] == "tCO2/tce" and phys["status"] == "no threshold" and phys["passes"] is None
     assert set(phys["evidence"]) == {"se1", "bill1"}  # process stream se2 is not energy-related
     assert phys["standard"] == "工信部联节〔2026〕13号" and phys["threshold_status"] == "reported"

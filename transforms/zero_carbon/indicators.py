@@ -5,8 +5,9 @@ status, reason, standard and clause, the threshold's source status, evidence (so
 Energy in tonnes of standard coal (tce, GB/T 2589-2020; `refdata`): fuels from the CBAM engine's combustion streams
 (energy_tj, the same activity data as Scope 1; biomass share non-fossil), electricity consumed (the inventory's
 billed electricity incl. on-site generation) at the equivalent calorific value, purchased heat at its energy content.
-Energy-related CO2 = fossil CO2 of the combustion streams + Scope 2 (location-based = physical basis; market-based =
-with certificates). Process emissions (calcination, process streams) are not energy-related and stay out of P1/F1.
+Energy-related CO2 = fossil CO2 of the combustion streams + Scope 2 at the grid average (location-based) factor:
+`physical only`; `with certificates` = the same with the claimable certificates' MWh at zero (gec_instrument_tco2e
+off), so the two bases differ by the certificates alone, never by a change of grid factor. Process emissions (calcination, process streams) are not energy-related and stay out of P1/F1.
 
 An indicator without its data is `no data` (passes null, with the reason); one without a threshold is reported with
 `no threshold` (passes null); nothing passes by default.
@@ -244,7 +245,9 @@ def _definitions() -> dict[str, list[tuple[str, pl.Expr, pl.Expr, list[str], pl.
     p1 = [
         ("physical only", c("combustion_co2_tco2e") + c("scope2_location_tco2e"), c("total_tce"), energy_ev,
          pl.coalesce(no_s1, no_energy)),
-        ("with certificates", c("combustion_co2_tco2e") + c("scope2_market_tco2e"), c("total_tce"), energy_ev,
+        ("with certificates",
+         c("combustion_co2_tco2e") + c("scope2_location_tco2e") - c("gec_instrument_tco2e").fill_null(0.0),
+         c("total_tce"), energy_ev,
          pl.coalesce(no_s1, no_energy)),
     ]  # fmt: skip
     p2 = [
