@@ -31,12 +31,14 @@ DESCRIPTIONS = {
     "process_see": "SEE per process × period (own and incl. precursors), default share, embedded electricity.",
     "goods_see": "SEE per installation × product × period: direct, indirect, total, chargeable, per FU.",
     "export_lines": "Embedded emissions per export line (direct, indirect, chargeable) and determination.",
+    "product_classification": "Each product's CN classification as the engine applies it (CBAM good, scope).",
     "shipment_emissions": "Logistics per shipment leg: tonne-km, WTW/TTW emissions, intensity and its source.",
     "shipment_allocations": "Leg emissions allocated to the products/materials carried, by mass.",
     "product_footprint": "ISO 14067 cradle-to-gate footprint per product × period, its parts and data quality.",
     "site_inventory": "GHG inventory per installation × period: Scope 1, Scope 2 (both), Scope 3 cat 1/4/9, net.",
     "scope2_lines": "Scope 2 per energy bill × month, both methods, with factor and basis.",
     "park_progress": "Zero-carbon progress per park × period.",
+    "factor_catalog": "Every factor × version of the committed reference tables (kind, key, value, unit, source).",
 }
 
 
