@@ -22,6 +22,7 @@ from typing import Literal
 
 import polars as pl
 
+from transforms.computed import computed_table
 from transforms.ghg.common import (
     MONTH,
     YEAR,
@@ -52,16 +53,8 @@ TOLERANCE = 1e-12
 ADDITIVE = ["own_direct", "own_indirect", "precursors", "materials", "inbound_transport", "primary", "dq_weighted",
             "precursor_default", "biogenic"]  # fmt: skip
 
-FOOTPRINT_COLUMNS = [
-    "product_id", "installation_id", "process_id", "cn_code", "period", "period_grain", "activity_level_t",
-    "own_direct_tco2e_per_t", "own_indirect_tco2e_per_t", "precursors_tco2e_per_t",
-    "purchased_materials_tco2e_per_t", "inbound_transport_tco2e_per_t", "cradle_to_gate_tco2e_per_t",
-    "unit_mass_t", "cradle_to_gate_kgco2e_per_piece", "outbound_transport_tco2e_per_t", "outbound_shipped_t",
-    "cradle_to_customer_tco2e_per_t", "biogenic_co2_tco2e_per_t", "precursor_default_tco2e_per_t",
-    "electricity_basis", "electricity_factor_kgco2e_per_kwh", "electricity_factor_data_year",
-    "electricity_factor_rule", "renewable_electricity_share", "primary_data_share", "data_quality_score",
-    "has_gap", "gap_materials", "internal_inputs", "issues", "factor_version",
-]  # fmt: skip
+# the published columns, in order: data_contracts/computed/product_footprint.odcs.yaml
+FOOTPRINT_COLUMNS = computed_table("product_footprint").column_names
 
 
 def _spread(amounts: pl.LazyFrame, ps: pl.LazyFrame, value_cols: list[str]) -> pl.LazyFrame:

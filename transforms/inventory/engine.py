@@ -23,6 +23,7 @@ from datetime import date
 
 import polars as pl
 
+from transforms.computed import computed_table
 from transforms.ghg.common import (
     MONTH,
     YEAR,
@@ -48,13 +49,8 @@ SITE_KEYS = ["installation_id", "period", "period_grain"]
 FACTOR_TABLES = ("china_grid_factors", "grid_regions", "fuel_factors")
 HEAT_FUEL = "purchased_heat_default"
 
-SCOPE2_LINE_COLUMNS = [
-    "bill_id", "installation_id", "month", "year", "energy_kind", "supply_type", "electricity_mwh", "purchased_mwh",
-    "gec_claimed_mwh", "gec_covered_mwh", "gec_unused_mwh", "gec_source", "ppa_renewable_mwh", "onsite_renewable_mwh",
-    "renewable_mwh", "heat_gj", "location_factor_tco2_per_mwh", "location_basis", "scope2_location_tco2e",
-    "market_factor_tco2_per_mwh", "market_basis", "scope2_market_tco2e", "heat_tco2e", "gec_instrument_tco2e",
-    "issues", "source_row_id",
-]  # fmt: skip
+# the published columns, in order: data_contracts/computed/scope2_lines.odcs.yaml
+SCOPE2_LINE_COLUMNS = computed_table("scope2_lines").column_names
 
 SUMMABLE = [
     "scope1_tco2e", "scope1_biogenic_memo_tco2e", "electricity_mwh", "purchased_electricity_mwh",
@@ -65,13 +61,8 @@ SUMMABLE = [
     "gec_instrument_tco2e", "offsets_tco2e", "net_tco2e",
 ]  # fmt: skip
 
-SITE_COLUMNS = [
-    "installation_id", "park_id", "period", "period_grain", "provisional", *SUMMABLE[:2], "scope1_basis",
-    *SUMMABLE[2:10], "renewable_electricity_share", *SUMMABLE[10:13], "grid_factor_tco2_per_mwh",
-    "grid_factor_region", "grid_factor_level", "grid_factor_data_year", "grid_factor_notice", "grid_factor_status",
-    "grid_factor_rule", "residual_factor_tco2_per_mwh", "residual_factor_data_year", "residual_factor_rule",
-    *SUMMABLE[13:], "net_tco2e_ytd", "issues", "factor_version",
-]  # fmt: skip
+# the published columns, in order: data_contracts/computed/site_inventory.odcs.yaml
+SITE_COLUMNS = computed_table("site_inventory").column_names
 
 
 def scope2_lines(
@@ -388,9 +379,8 @@ def compute_site_inventory(
     return canonical(site.select(SITE_COLUMNS), ["installation_id", "period_grain", "period"]).collect()
 
 
-PARK_COLUMNS = ["park_id", "park_name", "period", "period_grain", "installation_count", "installations_missing_scope1",
-                *[c for c in SUMMABLE if c != "scope1_biogenic_memo_tco2e"], "renewable_electricity_share",
-                "net_tco2e_ytd"]  # fmt: skip
+# the published columns, in order: data_contracts/computed/park_progress.odcs.yaml
+PARK_COLUMNS = computed_table("park_progress").column_names
 
 
 def compute_park_progress(
