@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from transforms.computed import computed_table
 from transforms.ghg.common import (
     compact_key,
     join_reasons,
@@ -37,20 +38,11 @@ FACTOR_TABLES = ("transport_intensities", "fuel_factors", "distance_adjustments"
 # Data-quality rating of a leg (1 best .. 5 worst), used by the footprint's DQ score (docs/computed/footprint.md).
 DQR_FUEL, DQR_DEFAULT_GIVEN_DISTANCE, DQR_DEFAULT_ESTIMATED_DISTANCE, DQR_NONE = 2, 3, 4, 5
 
-LEG_COLUMNS = [
-    "shipment_id", "leg_no", "ship_date", "direction", "mode", "sub_type", "origin", "destination",
-    "origin_place_id", "destination_place_id", "mass_t", "mass_source", "item_count", "distance_km",
-    "distance_source", "tonne_km", "wtw_tco2e", "ttw_tco2e", "intensity_wtw_gco2e_per_tkm",
-    "intensity_ttw_gco2e_per_tkm", "intensity_source", "intensity_status", "fuel_type", "fuel_energy_gj",
-    "is_primary_data", "data_quality_rating", "issues", "factor_version", "source_row_ids",
-]  # fmt: skip
+# the published columns, in order: data_contracts/computed/shipment_emissions.odcs.yaml
+LEG_COLUMNS = computed_table("shipment_emissions").column_names
 
-ALLOCATION_COLUMNS = [
-    "shipment_id", "leg_no", "ship_date", "period_year", "period_month", "direction", "mode", "item_kind",
-    "item_id", "product_id", "material_id", "export_id", "invoice_id", "installation_id", "installation_source",
-    "scope3_category", "mass_t", "mass_share", "tonne_km", "wtw_tco2e", "ttw_tco2e", "is_primary_data",
-    "data_quality_rating", "issues", "factor_version", "source_row_id",
-]  # fmt: skip
+# the published columns, in order: data_contracts/computed/shipment_allocations.odcs.yaml
+ALLOCATION_COLUMNS = computed_table("shipment_allocations").column_names
 
 
 def _items(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
