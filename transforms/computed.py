@@ -137,6 +137,19 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
             + (f"; undeclared columns {extra}" if extra else "")
             + " (update the contract, then run `python dbt_project/scripts/generate_computed.py`)"
         )
+    # polars truncates a float cast to an integer silently: refuse a fraction instead of publishing a changed value
+    truncated = [
+        c.name
+        for c in table.columns
+        if c.dtype.is_integer()
+        and frame.schema[c.name].is_float()
+        and bool(frame.select((pl.col(c.name) % 1 != 0).any()).item())
+    ]
+    if truncated:
+        raise ComputedSchemaError(
+            f"computed table {name}: {truncated} hold fractions but "
+            f"data_contracts/computed/{table.contract_path.name} types them as integers"
+        )
     return frame.select(
         pl.col(c.name) if frame.schema[c.name] == c.dtype else pl.col(c.name).cast(c.dtype, strict=True)
         for c in table.columns

@@ -88,6 +88,11 @@ def test_conform_orders_casts_and_refuses_undeclared_columns() -> None:
         conform("product_classification", frame.drop("gases"))
     with pytest.raises(pl.exceptions.InvalidOperationError):  # a cast that would lose the value
         conform("product_classification", frame.with_columns(is_cbam_good=pl.lit("maybe")))
+    legs = pl.DataFrame({c.name: [None] for c in computed_table("shipment_emissions").columns})
+    counted = conform("shipment_emissions", legs.with_columns(item_count=pl.lit(3.0)))
+    assert counted["item_count"].dtype == pl.Int64 and counted["item_count"].item() == 3
+    with pytest.raises(ComputedSchemaError, match=r"\['item_count'\] hold fractions"):
+        conform("shipment_emissions", legs.with_columns(item_count=pl.lit(2.5)))
 
 
 def test_marts_type_computed_columns_as_the_contract() -> None:
