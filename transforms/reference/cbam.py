@@ -60,6 +60,8 @@ class CbamReference:
     constants: Mapping[str, float] = field(default_factory=seeds.constants)
     exempt_origins: frozenset[str] = field(default_factory=_exempt_origins)
     versions: Mapping[str, str] = field(default_factory=dict)
+    # the tables behind the lookups (None: the committed seeds), for tables the engine publishes from them
+    lookup: seeds.LookupTables | None = None
 
     def constant(self, name: str) -> float:
         return float(self.constants[name])
@@ -96,6 +98,7 @@ class CbamReference:
             constants={**seeds.constants(), **(constants or {})},
             exempt_origins=exempt_origins if exempt_origins is not None else _exempt_origins(),
             versions={"default_values": ", ".join(versions)},
+            lookup=tables,
         )
 
 
