@@ -365,3 +365,13 @@ def test_parquet_wide_with_typed_timestamps_and_json_trend_log() -> None:
         (datetime(2025, 1, 1, 0, 0), 480, datetime(2025, 1, 1, 0, 30), 1.0),
         (datetime(2025, 1, 1, 1, 0), 480, datetime(2025, 1, 1, 1, 30), 2.5),
     ]
+
+
+def test_change_of_value_reason_names_the_first_irregular_point_and_counts_the_others() -> None:
+    rows = ["P.B,2025-01-01 00:00:10,1", "P.B,2025-01-01 00:07:00,1", "P.B,2025-01-01 00:09:30,1"]
+    rows += ["P.A,2025-01-01 00:00:00,1", "P.A,2025-01-01 00:02:00,1", "P.A,2025-01-01 00:05:00,1"]
+    for order in (rows, rows[::-1]):
+        acc, q, rec = _run("cov.csv", "point_name,timestamp,value\n" + "\n".join(order) + "\n")
+        assert (rec["rows_read"], rec["rows_quarantined"]) == (6, 6)
+        (reason,) = set(q["reason"])
+        assert "point P.A and 1 other point(s) are irregular (steps of 2 min and 3 min)" in reason

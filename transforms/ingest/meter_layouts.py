@@ -43,8 +43,6 @@ _OFFSET = (
     r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
 )
 _TS_OUT = "%Y-%m-%d %H:%M:%S%.6f"
-# columns this module fills (a file's own column of that name is replaced, and the note says so)
-DERIVED = ("stamped_at", "utc_offset_minutes", "source_column", "layout")
 
 
 def _columns(headers: list[str]) -> dict[str, int]:
@@ -102,7 +100,8 @@ def _split_offset(ts: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _set(table: TableRead, frame: pl.DataFrame, name: str, expr: pl.Expr, notes: list[str]) -> pl.DataFrame:
-    """Write a derived column (appending its header when the file has none of that name)."""
+    """Write a column this module fills (`utc_offset_minutes`, `layout`, `stamped_at`, `source_column`),
+    appending its header; a file's own column of that name is replaced, and the note says so."""
     if name in table.headers:
         idx = table.headers.index(name)
         notes.append(f"column '{name}' is filled by lingtan: the file's values were replaced")
@@ -134,8 +133,8 @@ def interval_steps(frame: pl.DataFrame, meter: str, ts: str) -> pl.DataFrame:
     us = pl.col("__d").dt.total_microseconds()
     step_us = pl.col("__step").dt.total_microseconds()
     return (
-        steps.join(mode, on=meter)
-        .group_by(meter)
+        steps.join(mode, on=meter, maintain_order="left")  # time order: `__odd` is the earliest odd step
+        .group_by(meter, maintain_order=True)
         .agg(
             pl.col("__step").first(),
             __regular=((us % step_us) == 0).all() & (step_us.first() % 60_000_000 == 0),
