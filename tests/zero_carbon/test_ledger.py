@@ -148,3 +148,13 @@ def test_reconcile_with_bills_and_credits() -> None:
     assert out.filter(pl.col("entity_id") == "S1").select(
         "credits_retired_tco2e", "removal_credits_tco2e", "avoidance_credits_tco2e"
     ).row(0) == pytest.approx((7.5, 5.0, 2.5))
+
+
+def test_later_row_of_the_same_drop_is_a_second_claim():
+    h = history([
+        ("B9", 4, "2025-01", "cancelled", "S1", "2025-02", "2025-03-01", "a.csv", 7),
+        ("B9", 4, "2025-01", "cancelled", "S2", "2025-02", "2025-03-01", "a.csv", 3),  # earlier row: first claim
+    ])  # fmt: skip
+    ledger, rejected = gec_ledger(h, date(2025, 3, 2))
+    assert ledger["claimed_installation_id"].to_list() == ["S2"]
+    assert rejected["row_number"].to_list() == [7] and "a.csv row 3" in rejected["reason"][0]
