@@ -24,7 +24,7 @@ import polars as pl
 
 from expectations.gate import Gate
 from expectations.raw import RAW_GATE
-from expectations.raw import audit_raw as audit
+from expectations.raw import audit_raw as audit  # a module global: a test swaps in a failing gate
 from orchestration.lib.home import Home
 from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import Landing, LandingFile, atomic_write_parquet, sha256
