@@ -111,6 +111,13 @@ def test_ignored_and_one_sided_columns_are_not_compared() -> None:
     assert (s["columns_only_locked"], s["columns_only_built"]) == (["gone"], ["built"])
 
 
+def test_a_column_whose_type_changed_is_compared_as_text() -> None:
+    a = pl.DataFrame({"installation_id": ["A"], "period": ["2025"], "v": [1.0]})
+    b = pl.DataFrame({"installation_id": ["A"], "period": ["2025"], "v": ["1.0 t"]})
+    row = diff_rows("m", a, b, ["installation_id", "period"]).row(0, named=True)
+    assert (row["column"], row["old"], row["new"], row["delta"]) == ("v", "1.0", "1.0 t", None)
+
+
 def test_period_scope_and_lineage_and_causes() -> None:
     assert period_column(["installation_id", "period", "year"]) == "period"
     assert period_column(["installation_id", "production_period"]) == "production_period"

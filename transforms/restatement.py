@@ -100,7 +100,8 @@ def diff_rows(
     lock `removed` (one line per number it holds). Columns present on one side only are not compared (the
     caller reports them); `ignore` names columns that differ by nature (build timestamps)."""
     common = [c for c in locked.columns if c in built.columns and c not in ignore]
-    schema = {c: locked.schema[c] for c in common}
+    # A column whose type changed since the lock is compared as text (its number is no longer comparable).
+    schema = {c: locked.schema[c] if locked.schema[c] == built.schema[c] else pl.String for c in common}
     key = _usable_keys(keys, schema)
     values = [c for c in common if c not in key]
     empty = pl.DataFrame(schema=CHANGE_COLUMNS)
@@ -108,7 +109,7 @@ def diff_rows(
         return empty
 
     def prepare(df: pl.DataFrame, side: str) -> pl.DataFrame:
-        cast = [pl.col(c).cast(schema[c]) for c in common if df.schema[c] != schema[c]]
+        cast = [pl.col(c).cast(schema[c], strict=False) for c in common if df.schema[c] != schema[c]]
         return (
             df.with_columns(cast)
             .select(common)
