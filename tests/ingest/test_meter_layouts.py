@@ -127,7 +127,11 @@ def test_wide_same_meter_twice_is_ambiguous() -> None:
     other = "GROUP.METER01#Real Energy Out of the Load#kWh"
     acc, q, rec = _run("pme.csv", f"Timestamp,{M1},{other}\n2025-01-01 00:00,1,2\n2025-01-01 00:15,3,\n")
     assert (rec["rows_read"], rec["rows_accepted"], rec["rows_quarantined"]) == (3, 1, 2)
-    assert q["reason"].str.contains("appears 2 times in this drop").all()
+    assert sorted(q["column"]) == sorted([M1, other])  # the header, as for every record of a wide file
+    places = (
+        f"meter_readings/{DAY}/pme.csv row 1 column {M1}; meter_readings/{DAY}/pme.csv row 1 column {other}"
+    )
+    assert q["reason"].str.contains(f"appears 2 times in this drop ({places})", literal=True).all()
     assert acc["value"].to_list() == [3.0]
 
 
