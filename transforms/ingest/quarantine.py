@@ -35,6 +35,9 @@ QUARANTINE_SCHEMA = pl.Schema(
     }
 )
 
+# A contract column naming, for a row that came from one cell of a wide file, that cell's header (meter_readings)
+CELL_COLUMN = "source_column"
+
 # One record per landing file processed: the ledger `_files.parquet` (also how a run knows a file is unchanged).
 FILES_SCHEMA = pl.Schema(
     {
@@ -89,24 +92,30 @@ def rejected_file(dataset: str, drop_date: date | None, file: str, reason: str) 
 def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows of one drop sharing a business key → quarantine (all of them), with where the others are."""
     keys = dataset.keys
-    if not keys or accepted.is_empty():
+    if not keys or accepted.is_empty() or dataset.ordered_in_drop:  # ordered: versions, kept in row order
         return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    counted = accepted.with_columns(
-        __n=pl.len().over(keys, mapping_strategy="group_to_rows"),
-        __where=pl.concat_str([pl.col("_file"), pl.lit(" row "), pl.col("_row_number").cast(pl.String)])
-        .implode()
-        .over(keys, mapping_strategy="group_to_rows"),
-    )
+    counted = accepted.with_columns(__n=pl.len().over(keys))
     dup = pl.col("__n") > 1
+    # where the others are: listed for the duplicated rows only (a large file has few or none); a reading of a
+    # wide meter file (one row per cell) is placed by its line and its column header (`source_column`)
+    where = pl.concat_str([pl.col("_file"), pl.lit(" row "), pl.col("_row_number").cast(pl.String)])
+    column = pl.lit(keys[0])
+    if CELL_COLUMN in accepted.columns:
+        cell = pl.col(CELL_COLUMN)
+        where = pl.when(cell.is_null()).then(where).otherwise(pl.format("{} column {}", where, cell))
+        column = pl.coalesce(cell, column)
+    duplicated = counted.filter(dup).with_columns(
+        __where=where.implode().over(keys, mapping_strategy="group_to_rows")
+    )
     key_desc = pl.concat_str(
         [pl.format(f"{k}={{}}", pl.col(k).cast(pl.String).fill_null("")) for k in keys], separator=", "
     )
-    quarantined = counted.filter(dup).select(
+    quarantined = duplicated.select(
         dataset=pl.lit(dataset.name),
         drop_date=pl.col("_drop_date"),
         file=pl.col("_file"),
         row_number=pl.col("_row_number"),
-        column=pl.lit(keys[0]),
+        column=column,
         reason=pl.format(
             "business key ({}) appears {} times in this drop ({}): ambiguous, send one row per key",
             key_desc,
@@ -116,7 +125,7 @@ def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.D
         raw=pl.struct(dataset.column_names).struct.json_encode(),
         key=pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode(),
     )
-    return counted.filter(~dup).drop("__n", "__where"), quarantined.cast(QUARANTINE_SCHEMA)
+    return counted.filter(~dup).drop("__n"), quarantined.cast(QUARANTINE_SCHEMA)
 
 
 def file_status(rows_read: int, rows_accepted: int, rows_quarantined: int, has_quarantine: bool) -> str:

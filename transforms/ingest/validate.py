@@ -132,8 +132,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
             values[col.name] = pl.lit(None, col.dtype)
             continue
         idx = found[col.name]
-        src = nfkc(pl.col(f"c{idx}"))
-        work = work.with_columns(src.alias("__s"))
+        work = _normalised(work, f"c{idx}")
         v, e = parse_column(col, pl.col("__s"), work, {k: pl.col(f"__v_{k}") for k in values if k in found})
         cell = _reader_problems(table, idx, col.kind)
         if not table.cells_clean:
@@ -217,7 +216,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         if any(k in found for k in dataset.keys)
         else pl.lit(None, pl.String)
     )
-    work = work.with_columns(__first=first_col, __reason=reason, __raw=raw, __key=key_json)
+    work = work.with_columns(__first=first_col, __reason=reason)  # raw and key: for quarantined rows only
     bad = pl.col("__reason").is_not_null() & (pl.col("__reason") != "")
 
     # <dataset>/<drop>/<name>#<row>, the file part percent-encoded so that the last '#' is the row's
@@ -234,13 +233,27 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         row_number=pl.col("_row_number"),
         column=pl.col(table.cell_column) if table.cell_column else pl.col("__first"),  # a wide file's header
         reason=pl.col("__reason").str.replace_all(CONTROL_CHARS, "\ufffd"),  # a NUL quoted in a reason, shown
-        raw=pl.col("__raw"),
-        key=pl.col("__key"),
+        raw=raw,
+        key=key_json,
     )
     return Validated(
         accepted.match_to_schema(dataset.schema),
         pl.concat([quarantined.cast(QUARANTINE_SCHEMA), broken_q]).sort("row_number", nulls_last=True),
         notes,
+    )
+
+
+def _normalised(work: pl.DataFrame, column: str) -> pl.DataFrame:
+    """`__s` = the NFKC text of `column`, normalised once per distinct value when values repeat (normalising
+    is the costliest step of a repetitive column: a wide meter file's timestamps and headers, units, ids)."""
+    values = work.get_column(column)
+    # an estimate first (HyperLogLog, ~free): mostly distinct values (numbers) are not worth a unique()
+    distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
+    if distinct is None or len(distinct) * 4 >= work.height:
+        return work.with_columns(nfkc(pl.col(column)).alias("__s"))
+    m = pl.DataFrame({"k": distinct}).with_columns(v=nfkc(pl.col("k")))
+    return work.with_columns(
+        pl.col(column).replace_strict(m["k"], m["v"], default=None, return_dtype=pl.String).alias("__s")
     )
 
 
