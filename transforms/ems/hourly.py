@@ -15,6 +15,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.ems.intervals import _FIXED_SINCE, KEY_SHIFT, UTC, fixed_offset_s
+from transforms.ingest.validate import lineage_file
 
 HOUR = pl.duration(hours=1)
 
@@ -29,6 +30,19 @@ def _local_of(utc: pl.Expr, zones: list[str]) -> pl.Expr:
         here = general if off is None else pl.coalesce(general, utc + pl.duration(seconds=off))
         out = pl.when(pl.col("timezone") == z).then(here).otherwise(out)
     return out
+
+
+def _lineage_files(files: pl.Series) -> pl.Series:
+    """File → the file part of its `_source_row_id` (ingestion's encoding), once per distinct file."""
+    distinct = files.drop_nulls().unique()
+    encoded = [lineage_file(f) for f in distinct.to_list()]
+    return files.replace_strict(distinct, encoded, default=None, return_dtype=pl.String)
+
+
+def source_row_id(file: pl.Expr, row: pl.Expr) -> pl.Expr:
+    """`<file>#<row>`, the lineage id ingestion gives a row (`transforms.ingest.validate.lineage_file`)."""
+    enc = file.cast(pl.String).map_batches(_lineage_files, return_dtype=pl.String)
+    return pl.concat_str([enc, pl.lit("#"), row.cast(pl.String)])
 
 
 def hour_of(local: pl.Expr, utc: pl.Expr) -> pl.Expr:
@@ -54,9 +68,16 @@ def meter_hourly(
             quantity=pl.col("quantity").sum(),
             intervals_measured=(~pl.col("estimated")).sum().cast(pl.Int64),
             intervals_estimated=pl.col("estimated").sum().cast(pl.Int64),
-            source_row_id_first=pl.col("source_row_id").first(),
-            source_row_id_last=pl.col("source_row_id").last(),
+            _f0=pl.col("_file").first(),
+            _r0=pl.col("_row_number").first(),
+            _f1=pl.col("_file").last(),
+            _r1=pl.col("_row_number").last(),
         )
+        .with_columns(
+            source_row_id_first=source_row_id(pl.col("_f0"), pl.col("_r0")),
+            source_row_id_last=source_row_id(pl.col("_f1"), pl.col("_r1")),
+        )
+        .drop("_f0", "_r0", "_f1", "_r1")
     )
     decreases = (
         issues.filter(pl.col("kind") == "register_decrease")

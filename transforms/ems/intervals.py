@@ -162,7 +162,7 @@ def readings_to_intervals(
 
     `meters` is `normalise_meters` output, collected (master data: a few thousand rows at most). intervals,
     sorted by (`_mi`, interval start): `_mi`, interval_start_utc (naive UTC), interval_start (local), quantity
-    (meter's output unit), estimated, source_row_id. issues: one row per rejected reading or missing/gap-spanning
+    (meter's output unit), estimated, `_file` (categorical) and `_row_number` of the reading. issues: one row per rejected reading or missing/gap-spanning
     interval with its reason. ranges: per meter (`_mi`) the data window [range_start_utc, range_end_utc) with
     range_start (local) and interval_minutes."""
     zones = zones_of(meters)
@@ -178,7 +178,7 @@ def readings_to_intervals(
     def attr(col: str) -> pl.Expr:
         return pl.lit(md[col]).gather(pl.col("_mx"))
 
-    r = with_columns_of(readings, READINGS_SCHEMA).with_columns(_mx=mx)
+    r = with_columns_of(readings, READINGS_SCHEMA).with_row_index("_ri").with_columns(_mx=mx)
     j = r.with_columns(
         _known=pl.col("_mx").is_not_null(),
         _mi=attr("_mi"),
@@ -242,71 +242,93 @@ def readings_to_intervals(
         .cast(pl.UInt8)
     )  # fmt: skip
     # An empty value is a gap (not a reading); ingestion does not emit such rows, a direct caller may.
-    j = (
-        j.filter(pl.col("value").is_not_null() | ~pl.col("_known"))
-        .with_columns(_code=code)
-        .with_row_index("_ri")
-        .cache()  # shared by the intervals, the issues and the windows: computed once per `collect_all`
-    )
+    j = j.filter(pl.col("value").is_not_null() | ~pl.col("_known")).with_columns(_code=code)
+    # The one wide pass: every reading reduced to narrow columns, held once for all consumers (`collect_all`).
+    narrow = j.select(
+        "_ri",
+        "_mx",
+        pl.col("_mi").cast(pl.Int32),
+        "_key",
+        "_code",
+        (pl.col("register") == "cumulative").alias("_cum"),
+        pl.col("interval_minutes").cast(pl.Int32),
+        "_given",
+        pl.col("_start_utc").alias("interval_start_utc"),
+        pl.col("_start_local").alias("interval_start"),
+        (pl.col("value") * pl.col("multiplier") * pl.col("_factor")).alias("quantity"),
+        (pl.col("quality") == "estimated").fill_null(False).alias("estimated"),
+        pl.col("_file").cast(pl.Categorical),  # lineage: file and row, formatted per hour only
+        "_row_number",
+    ).cache()
     # Placed readings (a usable meter, a time on its grid), rejected values included so that a rejected first or
-    # last reading still opens or closes the meter's window; few columns, sorted once by the integer key.
-    s = (
-        j.filter(pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE]))
-        .select(
-            "_ri",
-            "_mi",
-            "_key",
-            "_code",
-            "register",
-            "interval_minutes",
-            "_given",
-            pl.col("_start_utc").alias("interval_start_utc"),
-            pl.col("_start_local").alias("interval_start"),
-            (pl.col("value") * pl.col("multiplier") * pl.col("_factor")).alias("quantity"),
-            (pl.col("quality") == "estimated").fill_null(False).alias("estimated"),
-            pl.col("_source_row_id").alias("source_row_id"),
-        )
-        .sort("_key")
-    )
+    # last reading still opens or closes the meter's window; sorted once by the integer key.
+    placed = narrow.filter(pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])).sort("_key")
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = pl.col("_key")
     dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
-    s = s.with_columns(_code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")).cache()
+    placed = placed.with_columns(_code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code"))
+    placed = placed.drop("_key").cache()
     ranges = (
-        s.group_by("_mi")
+        placed.group_by("_mi")
         .agg(
             range_start_utc=pl.col("interval_start_utc").first(),  # sorted by key: the earliest
             range_start=pl.col("interval_start").first(),
             _last=pl.col("interval_start_utc").last(),
             interval_minutes=pl.col("interval_minutes").first(),
             interval_inferred=~pl.col("_given").first(),
-            cumulative=(pl.col("register") == "cumulative").first(),
+            cumulative=pl.col("_cum").first(),
         )
         .with_columns(
+            pl.col("_mi").cast(pl.Int64),
             range_end_utc=pl.col("_last")
-            + pl.duration(minutes=pl.when(pl.col("cumulative")).then(0).otherwise(pl.col("interval_minutes")))
+            + pl.duration(
+                minutes=pl.when(pl.col("cumulative")).then(0).otherwise(pl.col("interval_minutes"))
+            ),
         )
         .drop("_last")
     )
-    dups = j.join(s.filter(pl.col("_code") == _DUPLICATE).select("_ri"), on="_ri", how="semi")
+    intervals, cum = _cumulative(placed.filter(pl.col("_code") == 0).drop("_code", "_given"))
+    # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
+    raw = r.select("_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id")
+    bad = pl.concat(
+        [
+            narrow.filter(pl.col("_code") > 0).select(_BAD_COLS),
+            placed.filter(pl.col("_code") == _DUPLICATE).select(_BAD_COLS),
+        ]
+    )
+    # semi join first: a hash of the few bad row indexes, probed by the streamed readings
+    bad = raw.join(bad.select("_ri"), on="_ri", how="semi").join(bad, on="_ri")
     column, reason = _reasons()
-    rejected = pl.concat(
-        [j.filter(pl.col("_code") > 0), dups.with_columns(_code=pl.lit(_DUPLICATE, pl.UInt8))]
+    rejected = bad.with_columns(
+        _start_local="interval_start_n",
+        meter_problem=attr("meter_problem"),
+        out_unit=attr("out_unit"),
+        timezone=attr("timezone"),
+        _stamp=pl.coalesce("stamp", attr("stamp")),
     ).select(
-        *_issue_cols("_start_local", "_start_utc"),
+        *_issue_cols("interval_start_n", "interval_start_utc"),
         pl.lit("rejected").alias("kind"),
         column.alias("column"),
         reason.alias("reason"),
         _raw_json(),
     )
-    intervals, cum = _cumulative(s.filter(pl.col("_code") == 0).drop("_code", "_given"))
-    cum_issues = cum.join(j.drop("column", "reason", strict=False), on="_ri").select(
-        *_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json()
+    cum_issues = (
+        raw.join(cum.select("_ri"), on="_ri", how="semi")
+        .join(cum, on="_ri")
+        .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json())
     )
     issues = pl.concat([rejected, cum_issues], how="vertical")
     return intervals, issues, ranges
 
 
+_BAD_COLS = [
+    "_ri",
+    "_mx",
+    "_code",
+    "interval_minutes",
+    "interval_start_utc",
+    pl.col("interval_start").alias("interval_start_n"),
+]
 _RAW_COLS = ("interval_start", "value", "unit", "quality", "method", "stamp", "utc_offset_minutes")
 
 
@@ -335,7 +357,7 @@ def _issue_cols(local_start: str, utc_start: str) -> list[pl.Expr]:
 def _cumulative(ok: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Accepted readings (sorted by key) → (intervals, issues): interval registers as read; cumulative registers
     differenced with the previous reading of the same meter, assigned to the interval ending at the later one."""
-    cum = pl.col("register") == "cumulative"
+    cum = pl.col("_cum")
     same = pl.col("_mi") == pl.col("_mi").shift(1)
     step = pl.duration(minutes=pl.col("interval_minutes"))
     c = ok.with_columns(
@@ -357,7 +379,8 @@ def _cumulative(ok: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         "interval_start",
         pl.when(cum).then("_diff").otherwise("quantity").alias("quantity"),
         (pl.col("estimated") | (cum & pl.col("_prev_est"))).alias("estimated"),
-        "source_row_id",
+        "_file",
+        "_row_number",
     )
     issues = c.filter(cum & ((pl.col("_diff") < 0) | (pl.col("_span") > 1))).select(
         "_ri",
