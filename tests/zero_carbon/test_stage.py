@@ -105,3 +105,13 @@ def test_gate_refuses_a_claim_allowed_without_offset(stage):
     assert any(
         "pass without data" in p for p in reconcile_zero_carbon({**tables, "zero_carbon_indicators": passing})
     )
+
+
+def test_no_certificates_and_no_credits_give_empty_tables_and_bills_only():
+    from transforms.contracts import dataset
+
+    empty = pl.LazyFrame(schema=dataset("green_certificates").schema)
+    tables = conform_all(compute_ledger(empty, synthetic.raw(), D(2026, 1, 1)))
+    assert tables["gec_ledger"].is_empty() and tables["credits_retired"].is_empty()
+    assert set(tables["gec_reconciliation"]["status"]) == {"bills only"}
+    assert reconcile_ledger(tables) == []
