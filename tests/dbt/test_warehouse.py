@@ -18,7 +18,8 @@ from transforms.paths import DBT_DIR
 REQUIRED_MARTS = (  # spec/outputs.md, Warehouse
     "dim_installation", "dim_product", "dim_supplier", "dim_emission_factor", "fct_installation_emissions",
     "fct_process_see", "fct_goods_see", "fct_cbam_export_lines", "fct_product_footprint", "fct_shipment_emissions",
-    "fct_site_ghg_inventory", "fct_data_quality", "quarantine",
+    "fct_site_ghg_inventory", "fct_data_quality", "quarantine", "fct_gec_ledger", "fct_zero_carbon_indicators",
+    "fct_carbon_neutrality_claim",
 )  # fmt: skip
 # fact mart → the computed table it publishes (one row each)
 FACT_SOURCES = {
