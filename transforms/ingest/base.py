@@ -17,6 +17,19 @@ import polars as pl
 # C0 controls and DEL, except tab, line feed and carriage return (a quoted multi-line value is legitimate)
 CONTROL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 MAX_CELL_CHARS = 10_000  # no contract value is longer; a longer one is a swallowed file, not data
+# A landing file is read whole into memory (every reader works on bytes): a larger one is refused from the
+# listing's size, before a byte is read (a 2 GB export or a runaway dump must not take the run down).
+MAX_FILE_BYTES = 1 << 30
+
+
+def too_large(size: int) -> str | None:
+    """Why a file of `size` bytes is not read, or None."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return (
+        f"file is {size / 2**30:.2f} GiB, more than the {MAX_FILE_BYTES / 2**30:.0f} GiB a landing file may have: "
+        "not read. Split it into several files of the same drop (e.g. one per month or per site)"
+    )
 
 
 class FileRejected(Exception):
@@ -38,7 +51,7 @@ class CellProblem:
 
     row_number: int
     column_index: int
-    kind: str  # structured | formula | nonfinite | excel_error
+    kind: str  # structured | formula | nonfinite | excel_error | binary | invalid_text
     reason: str
 
 

@@ -22,9 +22,18 @@ _DATE_PATTERNS = (
     r"^(\d{4})/(\d{1,2})/(\d{1,2})$",
     r"^(\d{4})年(\d{1,2})月(\d{1,2})日$",
 )
+# Years a landing date may have: outside, it is a placeholder (0001-01-01, 9999-12-31) or a typo, never a fact
+# of a factory's records; accepted, it would put a row in a period no report covers.
+YEARS = (1900, 2100)
+_EXCEL_SERIAL = r"^\d{5}(\.\d+)?$"  # 10000..99999: days since 1899-12-30, as a date cell shows unformatted
 _TRUE = ("true", "yes", "y", "1", "是", "t")
 _FALSE = ("false", "no", "n", "0", "否", "f")
 _SHOWN_CHARS = 80  # of a value quoted in a reason
+
+
+_RANGE_REASON = (
+    f"date '{{}}' is outside the years {YEARS[0]}–{YEARS[1]}: a placeholder or a typo; give the real date"
+)
 
 
 def _fmt(x: float) -> str:
@@ -131,12 +140,24 @@ def _parse(
         m = pl.coalesce([p.struct.field("2") for p in parts])
         d = pl.coalesce([p.struct.field("3") for p in parts])
         iso = pl.concat_str([y, m.str.zfill(2), d.str.zfill(2)], separator="-")
-        value = iso.str.to_date("%Y-%m-%d", strict=False)
+        parsed_date = iso.str.to_date("%Y-%m-%d", strict=False)
+        out_of_range = ~parsed_date.dt.year().is_between(*YEARS)
+        value = pl.when(~out_of_range).then(parsed_date)
         err = (
-            pl.when(s.is_not_null() & y.is_null())
+            pl.when(s.is_not_null() & y.is_null() & s.str.contains(_EXCEL_SERIAL))
+            .then(
+                pl.format(
+                    "not a date: '{}' looks like an Excel date serial number; format the cells as dates "
+                    "(YYYY-MM-DD) and save again",
+                    shown,
+                )
+            )
+            .when(s.is_not_null() & y.is_null())
             .then(pl.format("not a date: '{}' (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)", shown))
-            .when(s.is_not_null() & value.is_null())
+            .when(s.is_not_null() & parsed_date.is_null())
             .then(pl.format("impossible date: '{}' (no such day in the calendar)", shown))
+            .when(out_of_range)
+            .then(pl.format(_RANGE_REASON, shown))
         )
         return value, err
     if kind == "period":
@@ -305,7 +326,9 @@ def _timestamp(s: pl.Expr, shown: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
             g.struct.field("7").fill_null("0").str.pad_end(6, "0"),
         ]
     )
-    value = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+    parsed = text.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+    out_of_range = ~parsed.dt.year().is_between(*YEARS)
+    value = pl.when(~out_of_range).then(parsed)
     err = (
         pl.when(s.is_not_null() & s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$") & y.is_null())
         .then(pl.format("timestamp '{}' carries a time-zone offset, not accepted in this column", shown))
@@ -315,8 +338,10 @@ def _timestamp(s: pl.Expr, shown: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
                 "not a timestamp: '{}' (use YYYY-MM-DD HH:MM[:SS], ISO 8601, or YYYY/MM/DD HH:MM[:SS])", shown
             )
         )
-        .when(s.is_not_null() & value.is_null())
+        .when(s.is_not_null() & parsed.is_null())
         .then(pl.format("impossible timestamp: '{}' (no such day or time)", shown))
+        .when(out_of_range)
+        .then(pl.format(_RANGE_REASON, shown))
     )
     return value, err
 

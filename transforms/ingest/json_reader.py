@@ -45,6 +45,19 @@ _DECODER = json.JSONDecoder(
 _TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},]|"')
 
 
+# a lone UTF-16 surrogate: what an escape like "\ud800" decodes to; it is not text (it cannot be stored)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TOO_DEEP = (
+    "JSON nested too deeply (hundreds of levels of arrays or objects): not a table row; fix the file and drop "
+    "it again"
+)
+
+
+def _visible(s: str) -> str:
+    """Text with lone surrogates written as escapes (so it can be stored and shown)."""
+    return s.encode("utf-8", "backslashreplace").decode("utf-8") if _SURROGATE.search(s) else s
+
+
 def _where(text: str, pos: int) -> str:
     line = text.count("\n", 0, pos) + 1
     return f"line {line}, column {pos - (text.rfind(chr(10), 0, pos) + 1) + 1}"
@@ -101,6 +114,8 @@ def _decode_spans(
         chunk = text[a:b].strip()
         try:
             objects.append((n, _DECODER.decode(chunk)))
+        except RecursionError:
+            broken.append((n, _TOO_DEEP, chunk[:200]))
         except json.JSONDecodeError as e:
             where = _where(text, a + (len(text[a:b]) - len(text[a:b].lstrip())) + e.pos)
             broken.append(
@@ -133,7 +148,7 @@ def _parse_values(text: str, start: int, in_array: bool):
             return objects, broken, notes
         try:
             obj, pos = _DECODER.raw_decode(text, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # the tokenizer below delimits and reports it
             break
         n += 1
         objects.append((n, obj))
@@ -171,11 +186,25 @@ def _dump(v: object) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+def _shown(v: object) -> str:
+    """A nested value's JSON text, storable (surrogates escaped) even when it is nested too deeply to write."""
+    try:
+        return _visible(_dump(v))
+    except RecursionError:
+        return "[… nested too deeply to show …]"
+
+
 def _cell(v: object) -> tuple[str | None, str | None, str | None]:
     """(text, problem kind, reason) of one JSON value in a row."""
     if v is None:
         return None, None, None
     t = type(v)
+    if t is str and _SURROGATE.search(v):
+        return (
+            _visible(v),
+            "invalid_text",
+            "text holds an invalid Unicode escape (a lone surrogate such as \\ud800): fix the value",
+        )
     if t is str or t is _Num:
         return str(v), None, None
     if t is bool:
@@ -186,7 +215,7 @@ def _cell(v: object) -> tuple[str | None, str | None, str | None]:
             "nonfinite",
             f"{v} is not a finite number (and not valid JSON); give the value or leave it empty",
         )
-    text = _dump(v)
+    text = _shown(v)
     what = "object" if isinstance(v, dict) else "array"
     return text, "structured", f"a JSON {what} where a single value is expected: {text[:60]}"
 
@@ -214,6 +243,8 @@ def read_json_text(text: str, encoding: str) -> TableRead:
             n += 1
             try:
                 objects.append((n, _DECODER.decode(line)))
+            except RecursionError:
+                broken_text.append((n, _TOO_DEEP, line[:200]))
             except json.JSONDecodeError as e:
                 broken_text.append((n, f"invalid JSON on this line ({e.msg}, column {e.colno})", line[:200]))
     else:
@@ -227,6 +258,7 @@ def read_json_text(text: str, encoding: str) -> TableRead:
                 if k not in seen:
                     seen.add(k)
                     headers.append(k)
+    names = [_visible(h) for h in headers]  # a key with a lone surrogate is shown escaped (never matches)
     if not headers and not broken_text and not objects:
         raise FileRejected("JSON holds no objects; expected an array of objects or one object per line")
     body, numbers, problems = [], [], []
@@ -234,7 +266,9 @@ def read_json_text(text: str, encoding: str) -> TableRead:
     for n, obj in objects:
         if not isinstance(obj, dict):
             broken.append(
-                BrokenRow(n, "this JSON value is not an object with named fields", {"text": _dump(obj)[:200]})
+                BrokenRow(
+                    n, "this JSON value is not an object with named fields", {"text": _shown(obj)[:200]}
+                )
             )
             continue
         if isinstance(obj, _DupKeys):
@@ -243,7 +277,7 @@ def read_json_text(text: str, encoding: str) -> TableRead:
                     n,
                     f"key(s) {', '.join(sorted(set(obj.dup)))} appear twice in this object: which value is meant "
                     "is unknown; keep one",
-                    {k: _cell(v)[0] for k, v in obj.items()},
+                    {_visible(k): _cell(v)[0] for k, v in obj.items()},
                 )
             )
             continue
@@ -256,7 +290,7 @@ def read_json_text(text: str, encoding: str) -> TableRead:
         body.append(row)
         numbers.append(n)
     broken.sort(key=lambda b: b.row_number)
-    return TableRead(headers, frame(headers, body, numbers), "json", encoding, broken, notes, problems)
+    return TableRead(names, frame(names, body, numbers), "json", encoding, broken, notes, problems)
 
 
 def _is_json(line: str) -> bool:

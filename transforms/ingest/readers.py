@@ -56,6 +56,13 @@ FORMATS = {
 }
 # A workbook whose parts expand beyond this is refused before it is parsed (a zip bomb is tiny on disk).
 MAX_XLSX_EXPANDED_BYTES = 1 << 30
+# ... and so is a large part compressed far beyond what worksheet XML compresses to (≈ 5-50:1 for real sheets;
+# a bomb of repeated bytes reaches ≈ 1000:1). Sizes are the zip directory's: zipfile never inflates a part
+# past its declared size (it fails on the CRC instead), so the declared sizes bound the work.
+MAX_XLSX_RATIO = 200
+XLSX_RATIO_FLOOR = 16 << 20  # parts below this are never a problem, whatever their ratio
+# Excel never writes a DTD; one in a workbook's XML is an entity-expansion or external-entity attack.
+_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
 
 
@@ -99,7 +106,7 @@ def read_xlsx(data: bytes, dataset: str, is_header: Callable[[list[str]], bool])
         )
     except Exception as e:  # openpyxl raises many types for a damaged zip
         raise FileRejected(
-            f"not a readable XLSX workbook ({type(e).__name__}); re-save it from Excel"
+            f"not a readable XLSX workbook ({type(e).__name__}: {str(e)[:120]}); re-save it from Excel"
         ) from None
     try:
         names = {s.strip().casefold(): s for s in wb.sheetnames}
@@ -171,30 +178,58 @@ def read_xlsx(data: bytes, dataset: str, is_header: Callable[[list[str]], bool])
 
 
 def _check_workbook(data: bytes) -> bool:
-    """Refuse a zip bomb before parsing; tell whether any sheet holds formulas (a cheap scan of the sheet XML,
-    streamed; a false positive only costs a second pass)."""
+    """Refuse what must not be parsed: a zip that is not a workbook, a zip bomb (by declared size and ratio),
+    XML declaring a DTD or entities. Tell whether any sheet holds formulas (a cheap streamed scan of the XML; a
+    false positive only costs a second pass)."""
     try:
         z = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise FileRejected(
-            "not a readable XLSX workbook (not a zip archive); re-save it from Excel"
+            "not a readable XLSX workbook (not a zip archive, or cut short); re-save it from Excel"
         ) from None
     with z:
-        expanded = sum(i.file_size for i in z.infolist())
+        infos = z.infolist()
+        if "xl/workbook.xml" not in {i.filename for i in infos}:
+            raise FileRejected(
+                "a zip archive that is not an XLSX workbook (no xl/workbook.xml): unzip it and drop the tables "
+                "inside, or save the workbook from Excel as .xlsx"
+            )
+        expanded = sum(i.file_size for i in infos)
         if expanded > MAX_XLSX_EXPANDED_BYTES:
             raise FileRejected(
                 f"workbook expands to {expanded / 2**30:.1f} GiB (more than {MAX_XLSX_EXPANDED_BYTES / 2**30:.0f} "
                 "GiB): not read. Split it or export it as CSV"
             )
-        for info in z.infolist():
-            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-                with z.open(info) as f:
-                    tail = b""
-                    while chunk := f.read(1 << 20):
-                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
-                            return True
-                        tail = chunk[-3:]
-    return False
+        for i in infos:
+            if i.file_size >= XLSX_RATIO_FLOOR and i.file_size > MAX_XLSX_RATIO * max(i.compress_size, 1):
+                raise FileRejected(
+                    f"workbook part {i.filename} expands {i.file_size // max(i.compress_size, 1):,} times (to "
+                    f"{i.file_size / 2**20:.0f} MiB), far beyond real spreadsheet data: a zip bomb, not read. "
+                    "Export the sheet as CSV"
+                )
+        has_formulas = False
+        for info in infos:
+            if not info.filename.endswith((".xml", ".rels")):
+                continue
+            sheet = info.filename.startswith("xl/worksheets/")
+            with z.open(info) as f:
+                head = f.read(4096)
+                if any(m in head for m in _DTD_MARKERS):
+                    raise FileRejected(
+                        f"workbook part {info.filename} declares a DTD or XML entities, which Excel never writes "
+                        "(an entity-expansion or external-entity attack): not read. Re-save it from Excel"
+                    )
+                if not sheet or has_formulas:
+                    continue
+                tail = b""
+                chunk = head
+                while chunk:
+                    if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                        has_formulas = True
+                        break
+                    tail = chunk[-3:]
+                    chunk = f.read(1 << 20)
+    return has_formulas
 
 
 def _excel_errors(table: pl.DataFrame, n: int) -> list[CellProblem]:
@@ -233,10 +268,16 @@ def _parquet_text(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def read_parquet(data: bytes) -> TableRead:
+    if data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise FileRejected(
+            "not a readable Parquet file (it does not begin and end with the Parquet marker PAR1: damaged or "
+            "cut short); write it again"
+        )
     try:
         df = pl.read_parquet(io.BytesIO(data))
     except Exception as e:
         raise FileRejected(f"not a readable Parquet file ({type(e).__name__}: {str(e)[:120]})") from None
+    df, binary_problems = _binary_as_text(df)
     headers = df.columns
     text = df.select(
         [_parquet_text(c, df.schema[c]).alias(f"c{i}") for i, c in enumerate(headers)]
@@ -248,7 +289,28 @@ def read_parquet(data: bytes) -> TableRead:
             what = "an array" if df.schema[c] in (pl.List, pl.Array) else "a structure"
             reason = f"{what} ({df.schema[c]}) where a single value is expected"
             problems += [CellProblem(r, i, "structured", reason) for r in rows]
+    problems += [CellProblem(r, headers.index(c), "binary", reason) for c, r, reason in binary_problems]
     return TableRead(list(headers), text, "parquet", None, [], [], problems)
+
+
+def _binary_as_text(df: pl.DataFrame) -> tuple[pl.DataFrame, list[tuple[str, int, str]]]:
+    """Binary columns as UTF-8 text; a value that is not UTF-8 becomes a cell problem of its row (1-based),
+    its bytes shown as hex (Binary columns are rare: a per-value pass over them only)."""
+    problems: list[tuple[str, int, str]] = []
+    for c, dtype in df.schema.items():
+        if dtype != pl.Binary:
+            continue
+        out: list[str | None] = []
+        for r, v in enumerate(df[c].to_list(), start=1):
+            try:
+                out.append(None if v is None else v.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(v.hex())
+                problems.append(
+                    (c, r, f"bytes that are not UTF-8 text (hex {v.hex()[:40]}): write the column as text")
+                )
+        df = df.with_columns(pl.Series(c, out, dtype=pl.String))
+    return df, problems
 
 
 def _sniff(fmt: str, data: bytes) -> str:
