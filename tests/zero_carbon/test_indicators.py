@@ -107,9 +107,18 @@ def indicators() -> pl.DataFrame:
             "flows_not_sized": [""],
         }  # fmt: skip
     )
+    hourly = pl.DataFrame(
+        {
+            "installation_id": ["S1", "S1"],
+            "meter_id": ["PV1", "SUB1"],
+            "hour_start": [datetime(2025, 6, 1, 12)] * 2,
+            "counted": [True, False],
+            "intervals_measured": [4, 4],
+        }  # fmt: skip
+    )
     measures = site_measures(
         inventory(), streams(), lines(), production=production, product_footprint=footprint,
-        energy_balance=balance, credits=credits, flows=flows, ref=REF,
+        energy_balance=balance, meter_hourly=hourly, credits=credits, flows=flows, ref=REF,
     )  # fmt: skip
     parks = pl.DataFrame({"park_id": ["PK", "PK", "PK3"], "installation_id": ["S1", "S2", "S3"]})
     return zero_carbon_indicators(measures, parks, REF)
@@ -140,7 +149,10 @@ def test_f1_both_bases_and_no_threshold(indicators):
 def test_f2_to_f6(indicators):
     f2 = ind(indicators, "S1", "F2")
     assert f2["value"] == pytest.approx((600 * TCE_MWH + 1 * TCE_TJ) / S1_TCE, rel=1e-6)
-    assert ind(indicators, "S1", "F3")["value"] == pytest.approx(0.3, rel=REL)
+    f3 = ind(indicators, "S1", "F3")
+    assert f3["value"] == pytest.approx(0.3, rel=REL)
+    # lineage: the balance row and the meters it counts (sub-meters are never counted), then fct_meter_hourly
+    assert f3["evidence"] == ["fct_energy_balance:S1:2025", "meter:PV1"]
     assert ind(indicators, "S1", "F4")["value"] == pytest.approx(0.8, rel=REL)
     f5 = ind(indicators, "S1", "F5")
     assert f5["value"] == pytest.approx(0.25, rel=REL) and set(f5["evidence"]) == {"p1", "p2"}

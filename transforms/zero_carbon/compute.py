@@ -93,6 +93,7 @@ def compute_zero_carbon(
         production=production if _has_rows(production) else None,
         product_footprint=computed.get("product_footprint"),
         energy_balance=computed.get("energy_balance"),
+        meter_hourly=hourly,
         credits=credits,
         flows=flows,
         ref=ref,

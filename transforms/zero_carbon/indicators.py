@@ -57,6 +57,7 @@ def site_measures(
     production: pl.LazyFrame | None = None,
     product_footprint: pl.DataFrame | pl.LazyFrame | None = None,
     energy_balance: pl.DataFrame | pl.LazyFrame | None = None,
+    meter_hourly: pl.DataFrame | pl.LazyFrame | None = None,
     credits: pl.DataFrame | None = None,
     flows: pl.DataFrame | None = None,
     ref: ZeroCarbonReference,
@@ -124,7 +125,7 @@ def site_measures(
         )
     )
     out = _join_optional(out, _production_cover(production, product_footprint), keys, "has_production")
-    out = _join_optional(out, _balance(energy_balance), keys, "has_balance")
+    out = _join_optional(out, _balance(energy_balance, meter_hourly), keys, "has_balance")
     out = _join_optional(out, _credits(credits), keys, "has_credits")
     out = _join_optional(out, flows.lazy() if flows is not None else None, keys, "has_flows")
     cols = out.collect_schema().names()
@@ -192,18 +193,38 @@ def _production_cover(
     )
 
 
-def _balance(balance: pl.DataFrame | pl.LazyFrame | None) -> pl.LazyFrame | None:
-    """Hourly-matched renewable MWh and the load over the hours with data, per site × year (F3)."""
+def _balance(
+    balance: pl.DataFrame | pl.LazyFrame | None, meter_hourly: pl.DataFrame | pl.LazyFrame | None
+) -> pl.LazyFrame | None:
+    """Hourly-matched renewable MWh and the load over the hours with data, per site × year (F3). Evidence: the
+    energy-balance row and the meters it counts (`meter:<id>`: join fct_meter_hourly, whose source_row_id_first /
+    _last lead to the meter_readings rows)."""
     if balance is None:
         return None
     b = balance.lazy().with_columns(
-        balance_id=pl.format("fct_energy_balance:{}:{}", "installation_id", "period"),
         matched_hourly_mwh="renewable_matched_hourly_mwh",
         load_hours_with_data_mwh="load_hours_with_data_mwh",
         balance_ids=pl.concat_list(pl.format("fct_energy_balance:{}:{}", "installation_id", "period")),
     )
-    return _year_rows(
+    out = _year_rows(
         b, ["installation_id"], ["matched_hourly_mwh", "load_hours_with_data_mwh"], ["balance_ids"]
+    )
+    if meter_hourly is None:
+        return out
+    meters = (
+        meter_hourly.lazy()
+        .filter(pl.col("counted").fill_null(False) & (pl.col("intervals_measured") > 0))
+        .group_by("installation_id", year=pl.col("hour_start").dt.year().cast(pl.String))
+        .agg(_meters=pl.format("meter:{}", "meter_id").unique().sort())
+    )
+    return (
+        out.join(meters, on=["installation_id", "year"], how="left")
+        .with_columns(
+            balance_ids=pl.concat_list(
+                "balance_ids", pl.col("_meters").fill_null(pl.lit([], pl.List(pl.String)))
+            )
+        )
+        .drop("_meters")
     )
 
 
