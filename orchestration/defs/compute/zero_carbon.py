@@ -110,7 +110,8 @@ def _publish(
     pool="lake",
 )
 def certificate_ledger(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
-    """Every accepted version of green_certificates (raw history) → the ledger at today's run date."""
+    """Every accepted version of green_certificates (raw history) → the ledger at the run date (the run's last
+    drop date, `lingtan run --date`, as the reports take it; else today)."""
     from expectations.zero_carbon import bills_disagreement, reconcile_ledger
     from transforms.contracts import dataset
     from transforms.zero_carbon.compute import compute_ledger
@@ -119,7 +120,8 @@ def certificate_ledger(context: dg.AssetExecutionContext, lingtan: LingtanConfig
     schema = dataset("green_certificates").schema
     files = sorted((home.raw_dir("green_certificates") / "history").glob("*.parquet"))
     history = pl.scan_parquet(files).match_to_schema(schema) if files else pl.LazyFrame(schema=schema)
-    tables = compute_ledger(history, load_raw(home), date.today())
+    end = context.run.tags.get("dagster/asset_partition_range_end")
+    tables = compute_ledger(history, load_raw(home), date.fromisoformat(end) if end else date.today())
     warning = (BILLS_CHECK, bills_disagreement(tables["gec_reconciliation"]))
     yield from _publish(lingtan, tables, reconcile_ledger, ("gec_reconciliation", *warning))
 
