@@ -79,8 +79,18 @@ class TableRead:
         return self.frame.height + len(self.broken)
 
 
+# Excel's own column limit: a wider "table" is a wrong separator or a generated file, not data of a contract
+# (and each column costs: 100,000 of them take half a minute to frame)
+MAX_COLUMNS = 16_384
+
+
 def frame(headers: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
     n = len(headers)
+    if n > MAX_COLUMNS:
+        raise FileRejected(
+            f"the header has {n:,} columns (more than {MAX_COLUMNS:,}, Excel's own limit): not a table of this "
+            "dataset; check the separator, or split the columns over several files"
+        )
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(n)]
     data = {f"c{i}": pl.Series(f"c{i}", cols[i], dtype=pl.String) for i in range(n)}
     data["_row_number"] = pl.Series("_row_number", row_numbers, dtype=pl.Int64)

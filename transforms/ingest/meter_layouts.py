@@ -31,7 +31,7 @@ from dataclasses import replace
 import polars as pl
 
 from transforms.contracts import dataset
-from transforms.ingest.base import BrokenRow, CellProblem, TableRead
+from transforms.ingest.base import BrokenRow, CellProblem, FileRejected, TableRead
 from transforms.ingest.cells import parse_column
 from transforms.text import key_expr, nfkc, norm_key
 
@@ -322,6 +322,11 @@ def _wide(table: TableRead) -> TableRead:
             h = meter_cols[p.column_index]
             raw = {table.headers[ts_idx] or "Timestamp": raw_ts.get(p.row_number), h: None}
             broken.append(BrokenRow(p.row_number, p.reason, raw, h))
+    if base.height and not long.height and not cell_problems and not broken:
+        raise FileRejected(  # else it would read as "no rows below the header", which is not what happened
+            f"no readings: all {cells:,} meter cell(s) of the {base.height:,} line(s) are empty (gaps only); "
+            "export a period that has data"
+        )
     notes.append(
         f"{len(meter_cols)} meter column(s) × {base.height:,} line(s): {long.height + len(cell_problems):,} "
         f"reading(s), {cells - long.height - len(cell_problems):,} empty cell(s) are gaps"

@@ -76,7 +76,8 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         return Validated(_empty(dataset), rejected_file(dataset.name, drop_date, file, reason), notes)
     found, unknown, dupes = map_headers(dataset, table.headers)
     if unknown:
-        notes.append("ignored columns not in the contract: " + ", ".join(unknown))
+        more = f" and {len(unknown) - 20:,} more" if len(unknown) > 20 else ""
+        notes.append("ignored columns not in the contract: " + ", ".join(unknown[:20]) + more)
     frame = table.frame
     lineage = {"dataset": pl.lit(dataset.name), "drop_date": pl.lit(drop_date, pl.Date), "file": pl.lit(file)}
 
