@@ -45,31 +45,19 @@ def write_landing(rows: dict[str, list[dict]], landing, drop: str) -> None:
 
 
 @pytest.fixture(scope="module", params=list(EXAMPLES))
-def piped(request, tmp_path_factory, monkeypatch_module):
+def piped(request, tmp_path_factory):
     from orchestration.definitions import defs
+    from orchestration.pipeline import lingtan_config
+    from transforms.cbam.engine import TABLES as CBAM_TABLES
 
     fixture = load_fixture(request.param)
     root = tmp_path_factory.mktemp(request.param)
     landing, home = root / "landing", Home(root / "home")
     write_landing(fixture_to_landing_rows(fixture), landing, "2024-02-01")
-    monkeypatch_module.setenv("LINGTAN_LANDING", str(landing))
-    monkeypatch_module.setenv("LINGTAN_HOME", str(home.root))
     ensure_empty_tables(home)
     d = defs()
     keys = {k for k in d.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "raw"}
-    keys |= {
-        dg.AssetKey(["computed", t])
-        for t in (
-            "stream_emissions",
-            "installation_emissions",
-            "process_attribution",
-            "process_electricity",
-            "precursor_inputs",
-            "process_see",
-            "goods_see",
-            "export_lines",
-        )
-    }
+    keys |= {dg.AssetKey(["computed", t]) for t in CBAM_TABLES}  # the CBAM engine's multi-asset, whole
     job = d.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
     result = job.execute_in_process(
         instance=dg.DagsterInstance.ephemeral(),
@@ -78,6 +66,8 @@ def piped(request, tmp_path_factory, monkeypatch_module):
             "dagster/asset_partition_range_start": "2024-01-01",
             "dagster/asset_partition_range_end": "2024-12-31",
         },
+        # landing and home as `lingtan run` passes them: the lingtan resource's run config
+        run_config={"resources": {"lingtan": {"config": lingtan_config(str(landing), home)}}},
     )
     assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     files = pl.concat(
@@ -93,13 +83,6 @@ def piped(request, tmp_path_factory, monkeypatch_module):
         for t in ("process_attribution", "process_see", "goods_see", "installation_emissions")
     }
     return fixture, fixture_to_landing_rows(fixture), tables
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
 
 
 def close(a, b) -> bool:
