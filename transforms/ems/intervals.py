@@ -243,7 +243,7 @@ def readings_to_intervals(
     )  # fmt: skip
     # An empty value is a gap (not a reading); ingestion does not emit such rows, a direct caller may.
     j = j.filter(pl.col("value").is_not_null() | ~pl.col("_known")).with_columns(_code=code)
-    # The one wide pass: every reading reduced to narrow columns, held once for all consumers (`collect_all`).
+    # The one wide pass: every reading reduced to narrow columns, held once for all consumers.
     narrow = j.select(
         "_ri",
         "_mx",
@@ -259,7 +259,10 @@ def readings_to_intervals(
         (pl.col("quality") == "estimated").fill_null(False).alias("estimated"),
         pl.col("_file").cast(pl.Categorical),  # lineage: file and row, formatted per hour only
         "_row_number",
-    ).cache()
+    )
+    # Collected here with the streaming engine: the wide rows stream through in batches and only the narrow
+    # columns are ever held (an in-memory plan would materialise every raw column of 17.5 M rows first).
+    narrow = narrow.collect(engine="streaming").lazy()
     # Placed readings (a usable meter, a time on its grid), rejected values included so that a rejected first or
     # last reading still opens or closes the meter's window; sorted once by the integer key.
     placed = narrow.filter(pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])).sort("_key")
