@@ -5,6 +5,7 @@ Registered on the main app in orchestration/cli.py; the work is in orchestration
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated
 
 import typer
@@ -35,7 +36,7 @@ ByOpt = Annotated[str, typer.Option("--by", help="Who acts (default $LINGTAN_USE
 
 
 def _fail(message: str) -> None:
-    from orchestration.cli import fail
+    from orchestration.cli_errors import fail
 
     fail(message)
 
@@ -67,6 +68,11 @@ def period_lock(
         return
     if not done:
         typer.echo(f"every installation with {year} rows is already locked; `lingtan period list` shows them")
+    elif year >= date.today().year:
+        typer.echo(
+            f"note: {year} is not over; its later months will not be published while it is locked (each run "
+            f"reports them in a restatement instead)"
+        )
     for r in done:
         typer.echo(
             f"locked {r['installation_id']} {r['year']}: {r['rows']:,} mart rows kept in {h.root / r['snapshot']} "

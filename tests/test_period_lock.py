@@ -312,6 +312,11 @@ def test_period_commands(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> N
     assert [line.split()[1] for line in hist.splitlines()] == ["lock", "lock", "unlock"]
     out = runner.invoke(period_app, ["lock", "A", "1800", "--home", home])
     assert out.exit_code != 0
+    from datetime import date
+
+    out = runner.invoke(period_app, ["lock", "A", "2026", "--home", home])
+    assert out.exit_code == 0 and "locked A 2026" in out.output
+    assert ("2026 is not over" in out.output) == (date.today().year <= 2026)
 
 
 def test_bad_period_arguments_give_one_actionable_line(small_home: Home, tmp_path: Path) -> None:
