@@ -717,6 +717,12 @@ def process_see(
         | (table["purchased_precursor_t"] != 0)
         | (table["internal_output_t"] != 0)
     )
+    return solve_see(table, flows)
+
+
+def solve_see(table: pd.DataFrame, flows: pd.DataFrame) -> pd.DataFrame:
+    """`table` (one row per process and period: activity_level_t, loaded, b_<RHS>) with see_status and the
+    solved SEE columns: x = (I − A)⁻¹ b per installation and period, A from the internal flows."""
     flow_groups = dict(tuple(flows.groupby(GROUP)))
 
     def solve(g: pd.DataFrame) -> pd.DataFrame:

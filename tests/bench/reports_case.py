@@ -1,10 +1,17 @@
-"""Report-stage cases of `make bench` (tests/bench/run.py): the whole nightly job on the scale's demo landing
-zone (ingest, engines, dbt, publish, reports), then the report stage alone twice on the built warehouse — from
-an empty reports folder (every installation, importer and year written, gated and published) and again with
-nothing changed (must publish nothing, in under 2 s). Targets (issue 8): the report stage adds at most 30 s at
-scale 100; a no-change report stage under 2 s.
+"""Nightly and report-stage cases of `make bench` (tests/bench/run.py), on one home, in this order:
 
-Child: python -m tests.bench.reports_case nightly LANDING HOME | stage HOME
+1. full nightly: every drop of the scale's demo landing zone but the last month's (ingest, engines, dbt,
+   publish, reports) into an empty home: a full computation of 11 of the 12 months;
+2. no-change nightly: the same run again, nothing new in the landing zone;
+3. one-day incremental nightly: the run up to the last drop date (one new drop day: a month of invoices,
+   exports, readings, bills); issue 13: its time over the no-change time (and the full time) should stay small
+   — cost grows with new data, not history;
+4. the report stage alone twice on the built warehouse — from an empty reports folder (every installation,
+   importer and year written, gated and published) and again with nothing changed (must publish nothing).
+Targets: full nightly at scale 100 < 5 min and peak RSS < 6 GB (issue 13); report stage ≤ 30 s at scale 100 and
+no-change report stage < 2 s (issue 8).
+
+Child: python -m tests.bench.reports_case nightly LANDING HOME UP_TO | stage HOME
 """
 
 from __future__ import annotations
@@ -13,30 +20,57 @@ import json
 import shutil
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from tests.bench.harness import Measurement, measure
 
 TARGET_STAGE_S, TARGET_NOCHANGE_S = 30.0, 2.0
+TARGET_FULL_S, TARGET_FULL_PEAK_MB = 300.0, 6144.0
 
 
-def run(workdir: Path, scale: int) -> list[Measurement]:
+def drop_dates(landing: Path) -> list[date]:
+    """The landing zone's drop dates (`<dataset>/<YYYY-MM-DD>/`), sorted."""
+    out = set()
+    for d in landing.glob("*/*"):
+        try:
+            out.add(date.fromisoformat(d.name))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
+def run(workdir: Path, scale: float) -> list[Measurement]:
     landing, home = workdir / "landing", workdir / "nightly-home"
-    nightly = measure(
-        f"nightly job (scale {scale})", "tests.bench.reports_case", "nightly", str(landing), str(home)
-    )
-    stage = measure(f"report stage (scale {scale})", "tests.bench.reports_case", "stage", str(home))
+    last = drop_dates(landing)[-1]
+    held_back = str(last - timedelta(days=1))
+    args = ("tests.bench.reports_case", "nightly", str(landing), str(home))
+    full = measure(f"nightly full, all but last drop (scale {scale:g})", *args, held_back)
+    nochange = measure(f"nightly no change (scale {scale:g})", *args, held_back)
+    incremental = measure(f"nightly one new drop day (scale {scale:g})", *args, str(last))
+    stage = measure(f"report stage (scale {scale:g})", "tests.bench.reports_case", "stage", str(home))
+    if scale >= 100:
+        full.info["target_5min"] = "met" if full.seconds < TARGET_FULL_S else "missed"
+        full.info["peak_under_6gb"] = "met" if full.peak_mb < TARGET_FULL_PEAK_MB else "missed"
+    incremental.info["vs_nochange"] = round(incremental.seconds / nochange.seconds, 2)
+    incremental.info["vs_full"] = round(incremental.seconds / full.seconds, 2)
     stage.info["target_s"] = TARGET_STAGE_S
     stage.info["nochange_target_s"] = TARGET_NOCHANGE_S
-    return [nightly, stage]
+    return [full, nochange, incremental, stage]
 
 
-def _nightly(landing: str, home: str) -> dict:
+def _nightly(landing: str, home: str, up_to: str) -> dict:
     from orchestration.pipeline import run_nightly
 
-    out = run_nightly(landing, home, date(2026, 11, 24), echo=lambda *_: None)
-    return {"success": out.success}
+    start = time.perf_counter()
+    out = run_nightly(landing, home, date.fromisoformat(up_to), echo=lambda *_: None)
+    if not out.success:
+        raise SystemExit(f"nightly run failed: {out.failed_checks + out.failed_steps}")
+    return {
+        "run_s": round(time.perf_counter() - start, 2),
+        "rows_read": sum(v["rows_read"] for v in out.ingest.values()),
+        "up_to": up_to,
+    }
 
 
 def _stage(home_dir: str) -> dict:
@@ -64,7 +98,7 @@ def _stage(home_dir: str) -> dict:
 
 def main() -> None:
     if sys.argv[1] == "nightly":
-        print(json.dumps(_nightly(sys.argv[2], sys.argv[3])))
+        print(json.dumps(_nightly(sys.argv[2], sys.argv[3], sys.argv[4])))
     else:
         print(json.dumps(_stage(sys.argv[2])))
 

@@ -1,61 +1,108 @@
-"""`make bench`: speed and memory figures, reported as ratios against baselines measured in the same run.
+"""`make bench`: speed and memory figures in ONE table, ratios against references measured in the same run.
 
-Cases (each in its own process): fixed costs (tests/bench/tiny_case.py: a tiny nightly run beside an empty
-Dagster run and a no-change `dbt build`), demo generation and ingestion at scale 10 (rows/s, peak memory), and the
-engines where present (their own bench modules register below).
+`python -m tests.bench.run [fixed | SCALE ...]` (Makefile: `make bench`, `BENCH=100`, `BENCH=fixed`, `BENCH=1`):
+- no argument: scales 1 and 10; `100`: scales 1, 10 and 100 (scale 100 is behind BENCH=100: generating and
+  ingesting its ~2.2 GB landing zone takes longer than 20 min on the loaded 2-core machine); any list of
+  scales: those; `fixed`: only the fixed costs.
+- fixed costs once (tests/bench/tiny_case.py: a tiny nightly run beside an empty Dagster run and a no-change
+  `dbt build`); per scale: demo generation, ingestion (rows/s, vs `polars.read_csv`), the engines (CBAM vs
+  pandas and DuckDB SQL, footprint, logistics), the nightly job (full, no change, one new drop day) and the
+  report stage; once: the EMS interval engine (500 meters × a year of 15-minute readings, vs `polars.read_csv`).
+Each case runs in its own process (harness.measure: wall, CPU, peak RSS). The table goes to stdout and, with
+the machine's load, to bench/results.json (`$LINGTAN_BENCH_OUT` overrides the path).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import os
+import platform
 import shutil
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import tiny_case
-from tests.bench.harness import measure
+from tests.bench import engine_cases, reports_case, tiny_case
+from tests.bench.harness import Measurement, measure
 
-# `python -m tests.bench.run fixed`: only the fixed-cost cases (tiny run and framework floors).
-FIXED_ONLY = sys.argv[1:] == ["fixed"]
-SCALES = [] if FIXED_ONLY else [int(s) for s in sys.argv[1:]] or [10]
-EXTRA_CASES = [
-    "tests.bench.engine_cases",
-    "tests.bench.reports_case",  # the whole nightly job, then the report stage alone (all published; no change)
-]  # optional: modules with `run(workdir, scale) -> list[Measurement]`
+DEFAULT_SCALES = [1, 10]
+# `LINGTAN_BENCH_EMS="METERS DAYS"`: a smaller interval case (the bench's own test)
+EMS_METERS, EMS_DAYS = (int(x) for x in os.environ.get("LINGTAN_BENCH_EMS", "500 365").split())
 
 
-def main() -> None:
-    results = []
+def parse_args(argv: list[str]) -> tuple[bool, list[float]]:
+    """(fixed costs only?, scales)."""
+    if argv == ["fixed"]:
+        return True, []
+    scales = [float(s) for s in argv]
+    if scales == [100]:
+        return False, [1, 10, 100]
+    return False, scales or DEFAULT_SCALES
+
+
+def _label(scale: float) -> str:
+    return f"{scale:g}"
+
+
+def scale_cases(work: Path, scale: float) -> list[Measurement]:
+    landing, home = work / "landing", work / "home"
+    out = [measure(f"demo generate (scale {scale:g})", "tests.bench.demo_case", str(landing), str(scale))]
+    out.append(
+        measure(f"ingest all datasets (scale {scale:g})", "tests.bench.ingest_case", str(landing), str(home))
+    )
+    out.extend(engine_cases.run(work, scale))
+    out.extend(reports_case.run(work, scale))
+    return out
+
+
+def ems_cases() -> list[Measurement]:
+    args = (str(EMS_METERS), str(EMS_DAYS))
+    engine = measure(
+        f"ems interval engine ({EMS_METERS} meters × {EMS_DAYS} d)", "tests.bench.ems_case", *args
+    )
+    read = measure("ems: polars.read_csv of the same readings", "tests.bench.ems_read_case", *args)
+    if "readings_per_s" in engine.info and read.info.get("readings_per_s"):
+        engine.info["read_csv_readings_per_s"] = read.info["readings_per_s"]
+        engine.info["ratio_to_read_csv"] = round(engine.info["engine_s"] / read.info["read_csv_s"], 1)
+    return [engine, read]
+
+
+def table(results: list[Measurement]) -> str:
+    head = f"{'case':<44}{'wall':>11}{'cpu':>11}{'peak':>11}  figures"
+    return "\n".join([head, "-" * len(head), *(r.line() for r in results)])
+
+
+def main(argv: list[str]) -> None:
+    fixed_only, scales = parse_args(argv)
+    started, load0 = datetime.now(UTC), os.getloadavg()
+    results: list[Measurement] = []
     with tempfile.TemporaryDirectory(prefix="lingtan-bench-") as tmp:
-        results.extend(tiny_case.run(Path(tmp)))  # fixed costs: a tiny nightly run beside the floors
-        for scale in SCALES:
-            work = Path(tmp) / f"s{scale}"
-            landing, home = work / "landing", work / "home"
-            results.append(
-                measure(f"demo generate (scale {scale})", "tests.bench.demo_case", str(landing), str(scale))
-            )
-            results.append(
-                measure(
-                    f"ingest all datasets (scale {scale})", "tests.bench.ingest_case", str(landing), str(home)
-                )
-            )
-            for mod in EXTRA_CASES:
-                try:
-                    cases = importlib.import_module(mod)
-                except ModuleNotFoundError:
-                    continue
-                results.extend(cases.run(work, scale))
+        results.extend(tiny_case.run(Path(tmp)))
+        for scale in scales:
+            work = Path(tmp) / f"s{_label(scale)}"
+            results.extend(scale_cases(work, scale))
             shutil.rmtree(work, ignore_errors=True)
-    print(f"{'case':<40}{'wall':>11}{'peak':>13}")
-    for r in results:
-        print(r.line())
-    out = Path("bench")
-    out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=2))
-    print(f"written to {out / 'results.json'}")
+    if not fixed_only:
+        results.extend(ems_cases())
+    load1 = os.getloadavg()
+    print(table(results))
+    print(
+        f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f} on {os.cpu_count()} cores; "
+        f"{(datetime.now(UTC) - started).total_seconds() / 60:.1f} min"
+    )
+    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "started": started.isoformat(timespec="seconds"),
+        "scales": scales,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "node": platform.node()},
+        "load_average": {"start": load0, "end": load1},
+        "results": [r.__dict__ for r in results],
+    }
+    out.write_text(json.dumps(doc, indent=2, default=str))
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,0 +1,62 @@
+"""Benchmark case: the product footprint engine on an ingested home
+(python -m tests.bench.footprint_case HOME).
+
+The CBAM engine and the logistics allocations it reads are computed first (not timed); then
+`compute_product_footprint` (ISO 14067, every product × period, both grains) and the whole GHG stage
+`compute_ghg` (logistics, footprint, site inventory, Scope 2 lines, park progress, factor catalogue) are timed
+in this process (wall and CPU of every thread). One JSON line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from orchestration.lib.compute import load_raw
+from orchestration.lib.home import Home
+from transforms.cbam.engine import compute_cbam
+from transforms.footprint import load_factors
+from transforms.footprint.engine import compute_product_footprint
+from transforms.ghg.compute import compute_ghg
+from transforms.logistics import compute_logistics
+from transforms.reference.cbam import CbamReference
+
+
+def _timed(f):
+    t, c = time.perf_counter(), time.process_time()
+    out = f()
+    return out, round(time.perf_counter() - t, 3), round(time.process_time() - c, 3)
+
+
+def main() -> None:
+    raw = load_raw(Home(Path(sys.argv[1])))
+    factors = load_factors()
+    cbam = compute_cbam(raw, CbamReference.from_seeds())
+    _, allocations = compute_logistics(raw, factors)
+    fp, fp_s, fp_cpu = _timed(
+        lambda: compute_product_footprint(
+            raw, factors, cbam["process_see"], cbam["precursor_inputs"], allocations, cbam["stream_emissions"]
+        )
+    )
+    ghg, ghg_s, ghg_cpu = _timed(
+        lambda: compute_ghg(
+            raw, factors, cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"]
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "seconds": fp_s,
+                "cpu_s": fp_cpu,
+                "footprint_rows": fp.height,
+                "ghg_stage_s": ghg_s,
+                "ghg_stage_cpu_s": ghg_cpu,
+                "site_inventory_rows": ghg["site_inventory"].height,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
