@@ -1,6 +1,7 @@
 """`lingtan period lock|unlock|list`: freeze the published numbers of an installation × reporting year.
 
-Registered on the main app in orchestration/cli.py; the work is in orchestration/lib/locks.py."""
+Registered on the main app in orchestration/cli.py; the work is in orchestration/lib/locks.py (and, at each
+publish, orchestration/lib/restatements.py)."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def period_list(
     all_events: Annotated[bool, typer.Option("--history", help="Show every lock and unlock event.")] = False,
 ) -> None:
     """List locked periods (who, when, why) and their latest restatement; --history for every event."""
-    from orchestration.lib.locks import current_locks, history, restatements_dir
+    from orchestration.lib.locks import current_locks, history
+    from orchestration.lib.restatements import restatements_dir
 
     h = _home(home)
     if all_events:

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli_period import period_app
-from orchestration.lib import locks
+from orchestration.lib import locks, restatements
 from orchestration.lib.home import Home
 from transforms.restatement import (
     diff_rows,
@@ -197,7 +197,7 @@ def small_home(tmp_path: Path) -> Home:
 
 def test_lock_apply_restate_unlock(small_home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     home = small_home
-    monkeypatch.setattr(locks, "_current_inputs", lambda h: {"input_files": {}, "reference_seeds": {}})
+    monkeypatch.setattr(locks, "current_inputs", lambda h: {"input_files": {}, "reference_seeds": {}})
     monkeypatch.setattr(
         locks, "_published_inputs", lambda h: {"source": "test", "input_files": {}, "reference_seeds": {}}
     )
@@ -212,7 +212,7 @@ def test_lock_apply_restate_unlock(small_home: Home, monkeypatch: pytest.MonkeyP
     # A new build doubles every number and adds a product to A 2025.
     build = home.warehouse_dir / "build" / "lingtan.duckdb"
     _warehouse(build, scale=2.0, extra_row=True)
-    published, done = locks.apply_locks(home, build, "run-1")
+    published, done = restatements.apply_locks(home, build, "run-1")
     assert published != build and _see(build)[("A", "p1", "2025")] == 4.0  # the build itself is untouched
     see = _see(published)
     assert see[("A", "p1", "2025")] == 2.0 and see[("A", "p1", "2025-01")] == 1.0  # locked rows kept
@@ -225,13 +225,13 @@ def test_lock_apply_restate_unlock(small_home: Home, monkeypatch: pytest.MonkeyP
     assert report["lock"]["locked_by"] == "alice"
     csv = pl.read_csv(r.report.with_suffix(".csv"))
     assert csv.filter(pl.col("change") == "changed")["delta"].sort().to_list() == [1.0, 2.0]
-    assert locks.publish_lines(home, "run-1")[0].startswith(
+    assert restatements.publish_lines(home, "run-1")[0].startswith(
         "locked:     A 2025 kept; this run would change 3"
     )
     published.unlink()
 
     # The same difference again: no second restatement, the line points at the first.
-    published2, [again] = locks.apply_locks(home, build, "run-2")
+    published2, [again] = restatements.apply_locks(home, build, "run-2")
     assert not again.new_report and again.report == r.report
     published2.unlink()
 
@@ -240,7 +240,10 @@ def test_lock_apply_restate_unlock(small_home: Home, monkeypatch: pytest.MonkeyP
     [ev] = locks.unlock(home, "A", 2025, "bob", "supplier correction accepted")
     assert (home.root / ev["snapshot_archived"] / "fct_goods_see.parquet").exists()
     assert [e["action"] for e in locks.history(home)] == ["lock", "unlock"]
-    assert locks.apply_locks(home, build, "run-3") == (build, [])  # nothing locked: the build is published
+    assert restatements.apply_locks(home, build, "run-3") == (
+        build,
+        [],
+    )  # nothing locked: the build is published
 
 
 def test_altered_snapshot_is_refused(small_home: Home) -> None:
@@ -250,7 +253,7 @@ def test_altered_snapshot_is_refused(small_home: Home) -> None:
     build = small_home.warehouse_dir / "build" / "lingtan.duckdb"
     _warehouse(build)
     with pytest.raises(locks.LockError, match="altered since the lock"):
-        locks.apply_locks(small_home, build, "run-x")
+        restatements.apply_locks(small_home, build, "run-x")
     assert not list(build.parent.glob(".locked-*"))  # no stray copy left
 
 
@@ -261,7 +264,7 @@ def test_lock_inputs_come_from_the_run_record_that_published_the_warehouse(
     from datetime import UTC, datetime, timedelta
 
     home = small_home
-    monkeypatch.setattr(locks, "_current_inputs", lambda h: {"input_files": {"live": "1"}})
+    monkeypatch.setattr(locks, "current_inputs", lambda h: {"input_files": {"live": "1"}})
     home.runs.mkdir(parents=True)
     after = datetime.now(UTC) + timedelta(seconds=5)
     record = {
@@ -410,9 +413,9 @@ def test_locked_period_survives_a_correction_then_unlock_republishes(demo_home: 
     assert [v.version for v in versions(home, "operator_communication", "CN-GD-002_2025")] == [1, 2]
 
     # The restatement says what would change and why.
-    [line] = locks.publish_lines(home, out.run_id)
+    [line] = restatements.publish_lines(home, out.run_id)
     assert line.startswith("locked:     CN-ZJ-001 2025 kept; this run would change")
-    report_path = locks.restatements_dir(home) / "CN-ZJ-001-2025" / f"{out.run_id}.json"
+    report_path = restatements.restatements_dir(home) / "CN-ZJ-001-2025" / f"{out.run_id}.json"
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["causes"]["input_files_added"] == [rel]
     assert report["marts"]["fct_installation_emissions"]["rows_changed"] >= 1
@@ -439,4 +442,4 @@ def test_locked_period_survives_a_correction_then_unlock_republishes(demo_home: 
     assert v2.version == 2
     diff = json.loads((v2.path / "diff.json").read_text(encoding="utf-8"))
     assert diff["figures"]["changed"] and rel in diff["causes"]["input_files_added"]
-    assert locks.publish_lines(home, out.run_id) == []
+    assert restatements.publish_lines(home, out.run_id) == []

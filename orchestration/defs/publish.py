@@ -7,7 +7,7 @@ import dagster as dg
 from orchestration.dbt_project import warehouse_env
 from orchestration.defs.warehouse.dbt import WAREHOUSE_POOL, lingtan_dbt
 from orchestration.lib.config import LingtanConfig
-from orchestration.lib.locks import apply_locks
+from orchestration.lib.restatements import apply_locks
 from orchestration.lib.warehouse import publish_warehouse
 
 
@@ -23,7 +23,7 @@ from orchestration.lib.warehouse import publish_warehouse
 def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> dg.MaterializeResult:
     home = lingtan.home_dir()
     build = Path(warehouse_env(home.root)["LINGTAN_WAREHOUSE_PATH"])
-    # Locked periods keep their rows (orchestration/lib/locks.py); `source` is a patched copy when any exist.
+    # Locked periods keep their rows (orchestration/lib/restatements.py); `source` is a patched copy when any exist.
     source, locked = apply_locks(home, build, context.run_id)
     try:
         target = publish_warehouse(source, home.warehouse)

@@ -1,4 +1,4 @@
-"""Locked periods: `lingtan period lock|unlock|list`, and the publish step's hook that keeps them as locked.
+"""Locked periods: `lingtan period lock|unlock|list` (orchestration/cli_period.py) and the lock state.
 
 A lock of installation × year keeps, under `<home>/locks/<installation>/<year>/`, the rows of that period of every
 published mart with an installation and a period (transforms/restatement.py says which), as Parquet, with the
@@ -6,7 +6,7 @@ inputs behind them (landing files with content hashes, reference seed hashes and
 published the warehouse) in `lock.json`. `<home>/locks/locks.json` holds the current locks and the append-only
 history of lock and unlock events (who, when, why).
 
-Every later publish (`apply_locks`, called by orchestration/defs/publish.py before the swap) compares the new
+Every later publish (orchestration/lib/restatements.apply_locks, called by orchestration/defs/publish.py) compares the new
 build's rows of each locked period with the snapshot, writes a restatement report when they differ
 (`<home>/reports/restatements/<installation>-<year>/<run-id>.{json,csv,md}`) and replaces the rows by the
 snapshot in the copy that is published: a locked period's marts, and so its reports, do not change. Unlock
@@ -24,7 +24,6 @@ import shutil
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,16 +35,7 @@ from filelock import FileLock
 
 from orchestration.lib.home import Home
 from transforms.paths import DBT_DIR
-from transforms.restatement import (
-    CHANGE_COLUMNS,
-    INSTALLATION_COLUMN,
-    diff_rows,
-    lineage_files,
-    mart_summary,
-    period_column,
-    restatement_causes,
-    restatement_markdown,
-)
+from transforms.restatement import INSTALLATION_COLUMN, period_column
 
 USER_ENV = "LINGTAN_USER"
 STATE = "locks.json"
@@ -59,26 +49,9 @@ class LockError(Exception):
     """A lock request that cannot be carried out; the message says what to do."""
 
 
-@dataclass(frozen=True)
-class Restated:
-    """What the publish step did for one locked period."""
-
-    installation_id: str
-    year: int
-    values_changed: int
-    report: (
-        Path | None
-    )  # the restatement written this run (or the earlier identical one); None when no change
-    new_report: bool
-
-
 # --- where things are --------------------------------------------------------------------------------------
 def locks_dir(home: Home) -> Path:
     return home.root / "locks"
-
-
-def restatements_dir(home: Home) -> Path:
-    return home.reports / "restatements"
 
 
 def snapshot_dir(home: Home, installation: str, year: int) -> Path:
@@ -100,15 +73,15 @@ def default_user() -> str:
         return "unknown"
 
 
-def _now() -> str:
+def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _sha(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -116,7 +89,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 # --- state -------------------------------------------------------------------------------------------------
 @contextmanager
-def _state(home: Home, write: bool = True) -> Iterator[dict[str, Any]]:
+def locked_state(home: Home, write: bool = True) -> Iterator[dict[str, Any]]:
     """locks.json under a file lock: `locks` (current, by `installation/year`), `history` (append-only)."""
     root = locks_dir(home)
     root.mkdir(parents=True, exist_ok=True)
@@ -129,20 +102,20 @@ def _state(home: Home, write: bool = True) -> Iterator[dict[str, Any]]:
         )
         yield state
         if write:
-            _write_json(path, state)
+            write_json(path, state)
 
 
 def current_locks(home: Home) -> dict[str, dict[str, Any]]:
     if not (locks_dir(home) / STATE).exists():
         return {}
-    with _state(home, write=False) as state:
+    with locked_state(home, write=False) as state:
         return dict(state["locks"])
 
 
 def history(home: Home) -> list[dict[str, Any]]:
     if not (locks_dir(home) / STATE).exists():
         return []
-    with _state(home, write=False) as state:
+    with locked_state(home, write=False) as state:
         return list(state["history"])
 
 
@@ -182,7 +155,7 @@ def mart_keys(models: Path = DBT_DIR / "models" / "marts") -> dict[str, list[str
     return keys
 
 
-def _period_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+def period_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Mart → its period column, for the fact marts with an installation and an installation period."""
     cols: dict[str, list[str]] = {}
     for table, column in con.execute(
@@ -199,18 +172,18 @@ def _period_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return out
 
 
-def _where(period_col: str) -> str:
+def period_where(period_col: str) -> str:
     """SQL for transforms.restatement.in_locked_period (parameters: installation, year as text)."""
     return f'{INSTALLATION_COLUMN} = ? and left(cast("{period_col}" as varchar), 4) = ?'
 
 
-def _ignored(df: pl.DataFrame) -> list[str]:
+def ignored_columns(df: pl.DataFrame) -> list[str]:
     """Build timestamps (`*_at`) differ on every run without any number changing: not compared."""
     return [c for c, t in df.schema.items() if c.endswith("_at") and isinstance(t, pl.Datetime)]
 
 
 # --- provenance --------------------------------------------------------------------------------------------
-def _current_inputs(home: Home) -> dict[str, Any]:
+def current_inputs(home: Home) -> dict[str, Any]:
     from orchestration.lib.runrecord import code_version, input_files, reference_versions
 
     return {
@@ -238,7 +211,7 @@ def _published_inputs(home: Home) -> dict[str, Any]:
             }
     return {
         "source": "the home at lock time (no run record published this warehouse)",
-        **_current_inputs(home),
+        **current_inputs(home),
     }
 
 
@@ -268,7 +241,7 @@ def lock(home: Home, installation: str, year: int, by: str, reason: str = "") ->
         raise LockError(f"no published warehouse at {home.warehouse}; run `lingtan run` first")
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        marts = _period_marts(con)
+        marts = period_marts(con)
         present = _installations_with_rows(con, marts, year)
         if installation == "all":
             targets = present
@@ -281,7 +254,7 @@ def lock(home: Home, installation: str, year: int, by: str, reason: str = "") ->
                     f"installations with {year} rows: {', '.join(present) or 'none'}"
                 )
             targets = [installation]
-        with _state(home) as state:
+        with locked_state(home) as state:
             done = []
             for inst in targets:
                 pid = _period_id(inst, year)
@@ -323,7 +296,7 @@ def _snapshot(
     try:
         for mart, pcol in marts.items():
             rows = con.execute(
-                f'select * from {SCHEMA}."{mart}" where {_where(pcol)}', [inst, str(year)]
+                f'select * from {SCHEMA}."{mart}" where {period_where(pcol)}', [inst, str(year)]
             ).pl()
             path = tmp / f"{mart}.parquet"
             rows.write_parquet(path)
@@ -331,19 +304,19 @@ def _snapshot(
                 "rows": rows.height,
                 "period_column": pcol,
                 "key": keys.get(mart, []),
-                "sha256": _sha(path),
+                "sha256": sha256_file(path),
             }
         record = {
             "installation_id": inst,
             "year": year,
-            "locked_at": _now(),
+            "locked_at": now_iso(),
             "locked_by": by,
             "reason": reason,
             "snapshot": target.relative_to(home.root).as_posix(),
             "marts": tables,
             "inputs": _published_inputs(home),
         }
-        _write_json(tmp / SNAPSHOT_META, record)
+        write_json(tmp / SNAPSHOT_META, record)
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -358,7 +331,7 @@ def unlock(home: Home, installation: str, year: int, by: str, reason: str) -> li
     _check_year(year)
     if not reason.strip():
         raise LockError("unlocking needs a reason: --reason '…' (kept in the lock history)")
-    with _state(home) as state:
+    with locked_state(home) as state:
         pids = (
             sorted(p for p, r in state["locks"].items() if r["year"] == year)
             if installation == "all"
@@ -383,7 +356,7 @@ def unlock(home: Home, installation: str, year: int, by: str, reason: str) -> li
                 "action": "unlock",
                 "installation_id": held["installation_id"],
                 "year": year,
-                "unlocked_at": _now(),
+                "unlocked_at": now_iso(),
                 "unlocked_by": by,
                 "reason": reason,
                 "locked_at": held["locked_at"],
@@ -393,163 +366,3 @@ def unlock(home: Home, installation: str, year: int, by: str, reason: str) -> li
             state["history"].append(event)
             done.append(event)
         return done
-
-
-# --- the publish hook --------------------------------------------------------------------------------------
-def apply_locks(home: Home, build: Path, run_id: str) -> tuple[Path, list[Restated]]:
-    """The warehouse to publish: `build` itself when nothing is locked, else a copy in which every locked
-    period's rows are the snapshot's. Writes a restatement report per locked period the build would change."""
-    locks = current_locks(home)
-    if not locks:
-        return build, []
-    con = duckdb.connect(str(build))
-    try:
-        con.execute("CHECKPOINT")  # the copy must hold everything the build wrote
-    finally:
-        con.close()
-    locked = build.with_name(f".locked-{run_id[:8]}-{uuid.uuid4().hex[:6]}.duckdb")
-    shutil.copyfile(build, locked)
-    now_inputs = _current_inputs(home)
-    results: list[Restated] = []
-    try:
-        con = duckdb.connect(str(locked))
-        try:
-            have = _period_marts(con)
-            for pid in sorted(locks):
-                results.append(_apply_one(home, con, have, locks[pid], run_id, now_inputs))
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-    except BaseException:
-        locked.unlink(missing_ok=True)
-        raise
-    with _state(home) as state:
-        state["last_publish"] = {
-            "run_id": run_id,
-            "at": _now(),
-            "periods": [
-                {
-                    "installation_id": r.installation_id,
-                    "year": r.year,
-                    "values_changed": r.values_changed,
-                    "report": r.report.relative_to(home.root).as_posix() if r.report else None,
-                    "new_report": r.new_report,
-                }
-                for r in results
-            ],
-        }
-    return locked, results
-
-
-def _apply_one(
-    home: Home,
-    con: duckdb.DuckDBPyConnection,
-    have: dict[str, str],
-    held: dict[str, Any],
-    run_id: str,
-    now_inputs: dict[str, Any],
-) -> Restated:
-    inst, year = held["installation_id"], int(held["year"])
-    snap = home.root / held["snapshot"]
-    meta_path = snap / SNAPSHOT_META
-    if not meta_path.exists():
-        raise LockError(
-            f"the snapshot of locked period {inst} {year} is missing ({meta_path}); restore it from a backup "
-            f"or `lingtan period unlock {inst} {year} --reason …`"
-        )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    summaries: dict[str, Any] = {}
-    changes: list[pl.DataFrame] = []
-    frames: list[pl.DataFrame] = []
-    for mart, spec in meta["marts"].items():
-        path = snap / f"{mart}.parquet"
-        if not path.exists() or _sha(path) != spec["sha256"]:
-            raise LockError(
-                f"snapshot {path} of locked period {inst} {year} is missing or was altered since the lock; "
-                f"restore it or unlock the period"
-            )
-        old = pl.read_parquet(path)
-        if mart not in have:
-            summaries[mart] = {
-                "rows_locked": old.height,
-                "note": "mart not in this build; locked rows not kept",
-            }
-            continue
-        where = _where(spec["period_column"])
-        new = con.execute(f'select * from {SCHEMA}."{mart}" where {where}', [inst, str(year)]).pl()
-        diff = diff_rows(mart, old, new, spec["key"], ignore=_ignored(old))
-        summaries[mart] = mart_summary(old, new, diff)
-        changes.append(diff)
-        frames += [old, new]
-        # Replace the build's rows by the locked ones; columns the mart no longer has cannot be kept.
-        common = [c for c in old.columns if c in new.columns]
-        cols = ", ".join(f'"{c}"' for c in common)
-        con.execute(f'delete from {SCHEMA}."{mart}" where {where}', [inst, str(year)])
-        con.execute(f'insert into {SCHEMA}."{mart}" by name select {cols} from read_parquet(?)', [str(path)])
-    for mart in sorted(set(have) - set(meta["marts"])):
-        summaries[mart] = {"note": "mart added since the lock; its rows of the period are published as built"}
-    all_changes = (
-        pl.concat(changes) if changes else pl.DataFrame(schema={"mart": pl.String, **CHANGE_COLUMNS})
-    )
-    if all_changes.is_empty():
-        return Restated(inst, year, 0, None, False)
-    report = {
-        "installation_id": inst,
-        "year": year,
-        "run_id": run_id,
-        "written_at": _now(),
-        "lock": {k: held.get(k) for k in ("locked_at", "locked_by", "reason", "snapshot")},
-        "kept": "the locked rows were published; the numbers below are what this run would have published",
-        "causes": restatement_causes(meta["inputs"], now_inputs, lineage_files(frames)),
-        "inputs_at_lock": meta["inputs"].get("source"),
-        "marts": summaries,
-        "values_changed": all_changes.height,
-        "changes": all_changes.to_dicts(),
-    }
-    path, new_report = _write_restatement(home, inst, year, run_id, report, all_changes)
-    return Restated(inst, year, all_changes.height, path, new_report)
-
-
-def _write_restatement(
-    home: Home, inst: str, year: int, run_id: str, report: dict[str, Any], changes: pl.DataFrame
-) -> tuple[Path, bool]:
-    """`<run-id>.json`, `.csv` (one line per changed value) and `.md`; a run whose restatement says the same
-    as the period's latest one (same changes, same causes) writes nothing new and points at that one."""
-    folder = restatements_dir(home) / f"{inst}-{year}"
-    folder.mkdir(parents=True, exist_ok=True)
-    fingerprint = hashlib.sha256(
-        json.dumps([report["causes"], report["changes"]], sort_keys=True, default=str).encode()
-    ).hexdigest()
-    report["fingerprint"] = fingerprint
-    previous = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    if previous:
-        last = json.loads(previous[-1].read_text(encoding="utf-8"))
-        if last.get("fingerprint") == fingerprint:
-            return previous[-1], False
-    base = folder / run_id
-    changes.write_csv(base.with_suffix(".csv"))
-    base.with_suffix(".md").write_text(restatement_markdown(report, changes), encoding="utf-8")
-    _write_json(base.with_suffix(".json"), report)  # last: the JSON marks a complete restatement
-    return base.with_suffix(".json"), True
-
-
-def publish_lines(home: Home, run_id: str) -> list[str]:
-    """One console line per locked period for the run `run_id` (after its publish step)."""
-    if not (locks_dir(home) / STATE).exists():
-        return []
-    with _state(home, write=False) as state:
-        last = state.get("last_publish") or {}
-    if last.get("run_id") != run_id:
-        return []
-    lines = []
-    for p in last["periods"]:
-        what = f"{p['installation_id']} {p['year']}"
-        if not p["values_changed"]:
-            lines.append(f"locked:     {what} kept; this run changes none of its numbers")
-        else:
-            seen = "" if p["new_report"] else " (same as the last restatement)"
-            lines.append(
-                f"locked:     {what} kept; this run would change {p['values_changed']} values: "
-                f"restatement {home.root / p['report']}{seen}"
-            )
-    return lines
