@@ -141,6 +141,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return _decode(data, "utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if (line := _mixed_utf8(data)) is not None:
+        raise FileRejected(
+            f"encoding mixed: the file's other lines are UTF-8 but line {line:,} is not (text pasted from a "
+            "Latin-1/Windows-1252 or GBK source?); save the whole file as UTF-8 and drop it again"
+        )
     try:
         text = _decode(data, "gb18030")
     except UnicodeDecodeError:
@@ -156,6 +161,26 @@ def decode_text(data: bytes) -> tuple[str, str]:
             f"like Latin-1/Windows-1252{seen}. Save it as UTF-8 and drop it again"
         )
     return text, "gb18030"
+
+
+def _mixed_utf8(data: bytes) -> int | None:
+    """The first line (1-based) that is not UTF-8, when other lines with non-ASCII text are UTF-8: one encoding
+    cannot explain such a file (read as GB18030, its UTF-8 lines would be mojibake). Only run on a file that is
+    not UTF-8 as a whole; a GB18030 line is valid UTF-8 only by rare accident."""
+    lines = data.split(b"\n")
+    utf8, first_bad = 0, None
+    for n, line in enumerate(lines, start=1):
+        if line.isascii():
+            continue
+        try:
+            text = (
+                _decode(line, "utf-8") if n == len(lines) else line.decode("utf-8")
+            )  # last: maybe cut short
+        except UnicodeDecodeError:
+            first_bad = first_bad or n
+            continue
+        utf8 += not text.isascii()  # a cut-off tail alone is no evidence of UTF-8
+    return first_bad if utf8 and first_bad else None
 
 
 def _decode(data: bytes, encoding: str) -> str:

@@ -15,17 +15,21 @@ from transforms.ingest.base import MAX_CELL_CHARS
 from transforms.reference import countries
 from transforms.text import key_expr, norm_key
 
-_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_THOUSANDS = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+# ASCII digits only ([0-9], not \d: the regex engine's \d also matches ٣ and other scripts' digits, which NFKC
+# leaves alone and no number parser reads)
+_NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_THOUSANDS = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
 _DATE_PATTERNS = (
-    r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$",
-    r"^(\d{4})/(\d{1,2})/(\d{1,2})$",
-    r"^(\d{4})年(\d{1,2})月(\d{1,2})日$",
+    r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$",
+    r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$",
+    r"^([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日$",
 )
 # Years a landing date may have: outside, it is a placeholder (0001-01-01, 9999-12-31) or a typo, never a fact
 # of a factory's records; accepted, it would put a row in a period no report covers.
 YEARS = (1900, 2100)
-_EXCEL_SERIAL = r"^\d{5}(\.\d+)?$"  # 10000..99999: days since 1899-12-30, as a date cell shows unformatted
+_EXCEL_SERIAL = (
+    r"^[0-9]{5}(\.[0-9]+)?$"  # 10000..99999: days since 1899-12-30, as a date cell shows unformatted
+)
 _TRUE = ("true", "yes", "y", "1", "是", "t")
 _FALSE = ("false", "no", "n", "0", "否", "f")
 _SHOWN_CHARS = 80  # of a value quoted in a reason
@@ -105,9 +109,10 @@ def _parse(
     if kind == "decimal" or kind == "int":
         has_thousands = s.str.contains(_THOUSANDS)
         cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "")).otherwise(s)
-        ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?\d+(\.0*)?$")
+        ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?[0-9]+(\.0*)?$")
         number = cleaned.cast(pl.Float64, strict=False)
-        value = pl.when(ok & number.is_finite()).then(number + 0.0)  # + 0.0 turns -0 into 0
+        # -0 is stored as 0 (an explicit branch: polars simplifies `x + 0.0` away, keeping the sign)
+        value = pl.when(ok & number.is_finite()).then(pl.when(number == 0).then(0.0).otherwise(number))
         if kind == "int":
             value = value.cast(pl.Int64, strict=False)
         what = "a number" if kind == "decimal" else "a whole number"
@@ -161,7 +166,7 @@ def _parse(
         )
         return value, err
     if kind == "period":
-        g = s.str.extract_groups(r"^(\d{4})(?:[-/年](\d{1,2})月?)?$")
+        g = s.str.extract_groups(r"^([0-9]{4})(?:[-/年]([0-9]{1,2})月?)?$")
         y, m = g.struct.field("1"), g.struct.field("2")
         month_ok = m.is_null() | m.cast(pl.Int32, strict=False).is_between(1, 12)
         value = pl.when(y.is_not_null() & month_ok).then(
@@ -172,7 +177,7 @@ def _parse(
         )
         return value, err
     if kind == "month":
-        g = s.str.extract_groups(r"^(\d{4})[-/年](\d{1,2})月?$")
+        g = s.str.extract_groups(r"^([0-9]{4})[-/年]([0-9]{1,2})月?$")
         y, m = g.struct.field("1"), g.struct.field("2")
         ok = y.is_not_null() & m.cast(pl.Int32, strict=False).is_between(1, 12)
         value = pl.when(ok).then(pl.concat_str([y, m.str.zfill(2)], separator="-"))
@@ -234,9 +239,9 @@ def _parse(
     if kind in ("cn_code", "hs_code"):
         digits = s.str.replace_all(r"[\s.]", "")
         if kind == "cn_code":
-            value = pl.when(digits.str.contains(r"^\d{8}$")).then(digits)
+            value = pl.when(digits.str.contains(r"^[0-9]{8}$")).then(digits)
             err = (
-                pl.when(digits.str.contains(r"^\d{10}$"))
+                pl.when(digits.str.contains(r"^[0-9]{10}$"))
                 .then(
                     pl.format(
                         "'{}' is a 10-digit Chinese customs (HS) code, not an 8-digit EU CN code; put the CN code "
@@ -248,7 +253,7 @@ def _parse(
                 .then(pl.format("CN code must have 8 digits (spaces and dots ignored), got '{}'", shown))
             )
         else:
-            value = pl.when(digits.str.contains(r"^\d{10}$")).then(digits)
+            value = pl.when(digits.str.contains(r"^[0-9]{10}$")).then(digits)
             err = pl.when(s.is_not_null() & value.is_null()).then(
                 pl.format("Chinese customs code must have 10 digits, got '{}'", shown)
             )
@@ -306,7 +311,7 @@ def _timestamp(s: pl.Expr, shown: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     midnight (a spreadsheet shows midnight as the date). An offset (`Z`, `+08:00`) is refused here: a reader
     that accepts one splits it off into its own column first, so it is never dropped silently."""
     g = s.str.extract_groups(
-        r"^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,6}))?)?)?$"
+        r"^([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:[T ]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,6}))?)?)?$"
     )
     y = g.struct.field("1")
     text = pl.concat_str(
@@ -330,7 +335,7 @@ def _timestamp(s: pl.Expr, shown: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     out_of_range = ~parsed.dt.year().is_between(*YEARS)
     value = pl.when(~out_of_range).then(parsed)
     err = (
-        pl.when(s.is_not_null() & s.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$") & y.is_null())
+        pl.when(s.is_not_null() & s.str.contains(r"(?:Z|[+-][0-9]{2}:?[0-9]{2})$") & y.is_null())
         .then(pl.format("timestamp '{}' carries a time-zone offset, not accepted in this column", shown))
         .when(s.is_not_null() & y.is_null())
         .then(

@@ -40,7 +40,8 @@ TREND_METER_HEADERS = frozenset(norm_key(h) for h in ("point_name", "点位名�
 _WIDE_HEADER = re.compile(r"^[^#]*#.*#[^#]*$")
 # wall time, then an offset; the time part is required (a date's "-01" is not an offset)
 _OFFSET = (
-    r"^(\d{4}[-/]\d{1,2}[-/]\d{1,2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$"
+    r"^([0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}[T ][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?)"
+    r"\s*(Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 )
 _TS_OUT = "%Y-%m-%d %H:%M:%S%.6f"
 

@@ -34,6 +34,11 @@ class Case:
     status: str
     reason: str | None = None  # must appear in one of the file's quarantine reasons
     note: str | None = None  # must appear in the file's notes
+    # writes the landing entry itself (target path, key prefix, a folder outside the zone): links, FIFOs,
+    # sparse files; `build` is then not used
+    make: Callable[[Path, str, Path], None] | None = None
+    entry: str | None = None  # the path the ledger records, if not the file's ("folder": its drop folder)
+    listed: bool = True  # False: the entry is not data and must not be recorded at all
 
 
 def inv_row(p: str, i: int, q: str = "5", **over: str) -> str:
@@ -555,14 +560,33 @@ def rel_path(i: int, case: Case) -> str:
     return f"{case.dataset}/{drop_date(i)}/{case.file}"
 
 
-def build(landing: Path) -> dict[str, Case]:
-    """Write every case into its own drop folder (so keys never collide); → rel path → case."""
+def all_cases() -> list[Case]:
+    from tests.ingest.hostile.extra import EXTRA
+
+    return [*CASES, *EXTRA]
+
+
+def entry(i: int, case: Case) -> str:
+    """The path the files ledger records for the case."""
+    if case.entry == "folder":
+        return f"{case.dataset}/{drop_date(i)}"
+    return case.entry or rel_path(i, case)
+
+
+def build(landing: Path, outside: Path | None = None) -> dict[str, Case]:
+    """Write every case into its own drop folder (so keys never collide); → recorded path → case. `outside`
+    (a folder outside the landing zone) receives what links point to."""
+    outside = outside or landing.parent / "outside"
+    outside.mkdir(parents=True, exist_ok=True)
     out = {}
-    for i, case in enumerate(CASES):
+    for i, case in enumerate(all_cases()):
         target = landing / rel_path(i, case)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(case.build(f"H{i:02d}"))
-        out[rel_path(i, case)] = case
+        if case.make is not None:
+            case.make(target, f"H{i:02d}", outside)
+        else:
+            target.write_bytes(case.build(f"H{i:02d}"))
+        out[entry(i, case)] = case
     return out
 
 
