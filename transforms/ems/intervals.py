@@ -262,17 +262,26 @@ def readings_to_intervals(
     )
     # Collected here with the streaming engine: the wide rows stream through in batches and only the narrow
     # columns are ever held (an in-memory plan would materialise every raw column of 17.5 M rows first).
-    narrow = narrow.collect(engine="streaming").lazy()
+    narrow_df = narrow.collect(engine="streaming")
+    # Eager from here (memory: one narrow frame and its sorted copy at a time, never the raw rows).
+    bad_rows = narrow_df.filter(pl.col("_code") > 0).select(_BAD_COLS)
     # Placed readings (a usable meter, a time on its grid), rejected values included so that a rejected first or
-    # last reading still opens or closes the meter's window; sorted once by the integer key.
-    placed = narrow.filter(pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])).sort("_key")
+    # last reading still opens or closes the meter's window; sorted once by the integer key (a file already in
+    # meter-and-time order is not sorted again).
+    placed_codes = pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])
+    placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
+    del narrow_df
+    if not placed_df["_key"].is_sorted():
+        placed_df = placed_df.sort("_key")
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = pl.col("_key")
     dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
-    placed = placed.with_columns(_code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code"))
-    placed = placed.drop("_key").cache()
+    placed_df = placed_df.with_columns(
+        _code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")
+    ).drop("_key")
     ranges = (
-        placed.group_by("_mi")
+        placed_df.lazy()
+        .group_by("_mi")
         .agg(
             range_start_utc=pl.col("interval_start_utc").first(),  # sorted by key: the earliest
             range_start=pl.col("interval_start").first(),
@@ -289,16 +298,16 @@ def readings_to_intervals(
             ),
         )
         .drop("_last")
+        .collect()
     )
-    intervals, cum = _cumulative(placed.filter(pl.col("_code") == 0).drop("_code", "_given"))
+    bad_rows = pl.concat([bad_rows, placed_df.filter(pl.col("_code") == _DUPLICATE).select(_BAD_COLS)])
+    if bad_rows.height:
+        placed_df = placed_df.filter(pl.col("_code") == 0)
+    intervals, cum = _cumulative(placed_df.drop("_code", "_given"))
+    del placed_df
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
     raw = r.select("_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id")
-    bad = pl.concat(
-        [
-            narrow.filter(pl.col("_code") > 0).select(_BAD_COLS),
-            placed.filter(pl.col("_code") == _DUPLICATE).select(_BAD_COLS),
-        ]
-    )
+    bad = bad_rows.lazy()
     # semi join first: a hash of the few bad row indexes, probed by the streamed readings
     bad = raw.join(bad.select("_ri"), on="_ri", how="semi").join(bad, on="_ri")
     column, reason = _reasons()
@@ -316,12 +325,12 @@ def readings_to_intervals(
         _raw_json(),
     )
     cum_issues = (
-        raw.join(cum.select("_ri"), on="_ri", how="semi")
-        .join(cum, on="_ri")
+        raw.join(cum.lazy().select("_ri"), on="_ri", how="semi")
+        .join(cum.lazy(), on="_ri")
         .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json())
     )
     issues = pl.concat([rejected, cum_issues], how="vertical")
-    return intervals, issues, ranges
+    return intervals.lazy(), issues, ranges.lazy()
 
 
 _BAD_COLS = [
@@ -331,6 +340,16 @@ _BAD_COLS = [
     "interval_minutes",
     "interval_start_utc",
     pl.col("interval_start").alias("interval_start_n"),
+]
+_STARTS = ("interval_start_utc", "interval_start")
+_INTERVAL_COLS = [
+    "_mi",
+    "interval_start_utc",
+    "interval_start",
+    "quantity",
+    "estimated",
+    "_file",
+    "_row_number",
 ]
 _RAW_COLS = ("interval_start", "value", "unit", "quality", "method", "stamp", "utc_offset_minutes")
 
@@ -357,60 +376,74 @@ def _issue_cols(local_start: str, utc_start: str) -> list[pl.Expr]:
     ]
 
 
-def _cumulative(ok: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Accepted readings (sorted by key) → (intervals, issues): interval registers as read; cumulative registers
-    differenced with the previous reading of the same meter, assigned to the interval ending at the later one."""
+    differenced with the previous reading of the same meter, assigned to the interval ending at the later one.
+    The intervals keep the key order (the hourly groups are sorted slices)."""
     cum = pl.col("_cum")
     same = pl.col("_mi") == pl.col("_mi").shift(1)
     step = pl.duration(minutes=pl.col("interval_minutes"))
-    c = ok.with_columns(
-        _prev_q=pl.when(cum & same).then(pl.col("quantity").shift(1)),
-        _prev_est=pl.col("estimated").shift(1),
-        _span=(
-            (pl.col("interval_start_utc") - pl.col("interval_start_utc").shift(1)).dt.total_seconds()
-            // (pl.col("interval_minutes") * 60)
-        ),
-        _end_local=pl.col("interval_start"),
-    ).with_columns(_diff=pl.col("quantity") - pl.col("_prev_q"))
-    c = c.filter(~cum | pl.col("_prev_q").is_not_null()).with_columns(
-        pl.when(cum).then(pl.col(x) - step).otherwise(pl.col(x)).alias(x)
-        for x in ("interval_start_utc", "interval_start")
+    if not ok["_cum"].any():
+        intervals = ok.select(_INTERVAL_COLS)
+    else:
+        intervals = (
+            ok.lazy()
+            .with_columns(
+                _d=pl.col("quantity") - pl.when(cum & same).then(pl.col("quantity").shift(1)),
+                _pe=pl.col("estimated").shift(1),
+            )
+            .filter(~cum | (pl.col("_d") >= 0))  # the first reading is the baseline; a decrease is missing
+            .with_columns(
+                *[pl.when(cum).then(pl.col(x) - step).otherwise(pl.col(x)).alias(x) for x in _STARTS],
+                quantity=pl.when(cum).then("_d").otherwise("quantity"),
+                estimated=pl.col("estimated") | (cum & pl.col("_pe")),
+            )
+            .select(_INTERVAL_COLS)
+            .collect()
+        )
+    # Decreases and gap-spanning differences: on the cumulative rows only (a meter's rows are contiguous).
+    c = (
+        ok.filter(cum)
+        .with_columns(
+            _prev_q=pl.when(same).then(pl.col("quantity").shift(1)),
+            _span=(
+                (pl.col("interval_start_utc") - pl.col("interval_start_utc").shift(1)).dt.total_seconds()
+                // (pl.col("interval_minutes") * 60)
+            ),
+            _end_local=pl.col("interval_start"),
+        )
+        .with_columns(_diff=pl.col("quantity") - pl.col("_prev_q"))
+        .filter(pl.col("_prev_q").is_not_null())
+        .with_columns(pl.col(x) - step for x in _STARTS)
     )
-    intervals = c.filter(~cum | (pl.col("_diff") >= 0)).select(
-        "_mi",
-        "interval_start_utc",
-        "interval_start",
-        pl.when(cum).then("_diff").otherwise("quantity").alias("quantity"),
-        (pl.col("estimated") | (cum & pl.col("_prev_est"))).alias("estimated"),
-        "_file",
-        "_row_number",
-    )
-    issues = c.filter(cum & ((pl.col("_diff") < 0) | (pl.col("_span") > 1))).select(
-        "_ri",
-        pl.col("interval_start").alias("_is"),
-        pl.col("interval_start_utc").alias("_isu"),
-        pl.when(pl.col("_diff") < 0)
-        .then(pl.lit("register_decrease"))
-        .otherwise(pl.lit("spans_gap"))
-        .alias("kind"),
-        pl.lit("value").alias("column"),
-        pl.when(pl.col("_diff") < 0)
-        .then(
-            pl.format(
+    # texts formatted as plain columns of the few rows, then chosen (a format inside when/then can panic polars)
+    issues = (
+        c.filter((pl.col("_diff") < 0) | (pl.col("_span") > 1))
+        .rechunk()  # formatting a multi-chunk frame panics polars 2.1 (binview index)
+        .with_columns(
+            _fell=pl.format(
                 "cumulative register fell by {} (reset, rollover or meter change) at {}: the interval is missing",
                 -pl.col("_diff"),
                 pl.col("_end_local").cast(pl.String),
-            )
-        )
-        .otherwise(
-            pl.format(
+            ),
+            _spans=pl.format(
                 "{} intervals between successive readings: the difference is assigned to the interval ending at "
                 "{}, the {} before it are missing",
                 pl.col("_span"),
                 pl.col("_end_local").cast(pl.String),
                 pl.col("_span") - 1,
-            )
+            ),
         )
-        .alias("reason"),
+        .select(
+            "_ri",
+            pl.col("interval_start").alias("_is"),
+            pl.col("interval_start_utc").alias("_isu"),
+            pl.when(pl.col("_diff") < 0)
+            .then(pl.lit("register_decrease"))
+            .otherwise(pl.lit("spans_gap"))
+            .alias("kind"),
+            pl.lit("value").alias("column"),
+            pl.when(pl.col("_diff") < 0).then("_fell").otherwise("_spans").alias("reason"),
+        )
     )
     return intervals, issues
