@@ -28,12 +28,15 @@ class Measurement:
 def measure(name: str, module: str, *args: str) -> Measurement:
     """`python -m <module> args…`; the child prints one JSON object (its own figures) as its last line."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     out = proc.stdout.read() if proc.stdout else ""
+    err = proc.stderr.read() if proc.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"benchmark {name} failed:\n{out}")
+        raise RuntimeError(f"benchmark {name} failed:\n{out}\n{err[-3000:]}")
     info = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
     cpu = usage.ru_utime + usage.ru_stime
     return Measurement(name, seconds, usage.ru_maxrss / 1024, info, round(cpu, 2))

@@ -1,0 +1,52 @@
+"""`make bench` runs: the bench entry (tests/bench/run.py) at scale 1 — demo generation, ingestion with its
+polars.read_csv reference, the CBAM engine with its pandas and DuckDB SQL references, the footprint and
+logistics engines, and a small EMS interval case — prints its table and writes its JSON, every case succeeding
+and both references giving the engine's numbers. Not a timed test: no figure is compared with a target. The
+nightly and fixed-cost groups are left out here (LINGTAN_BENCH_SKIP): they run the whole pipeline, which the
+pipeline tests cover."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from transforms.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+TIMEOUT_S = 900
+
+
+def test_bench_runs_at_scale_1(tmp_path):
+    out = tmp_path / "results.json"
+    env = os.environ | {
+        "LINGTAN_BENCH_OUT": str(out),
+        "LINGTAN_BENCH_EMS": "20 7",
+        "LINGTAN_BENCH_SKIP": "fixed,nightly",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.bench.run", "1"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "cbam engine (scale 1)" in proc.stdout and "written to" in proc.stdout
+    doc = json.loads(out.read_text())
+    rows = {r["name"]: r for r in doc["results"]}
+    failed = {n: r["info"]["failed"] for n, r in rows.items() if "failed" in r["info"]}
+    assert not failed, failed
+    ingest = rows["ingest all datasets (scale 1)"]["info"]
+    assert ingest["rows"] > 100_000 and ingest["read_csv_rows_per_s"] > 0
+    engine = rows["cbam engine (scale 1)"]["info"]
+    assert engine["invoices"] > 10_000 and engine["export_lines"] > 1_000
+    assert rows["cbam pandas reference (scale 1)"]["info"]["same_numbers"] is True
+    assert rows["cbam duckdb sql reference (scale 1)"]["info"]["same_numbers"] is True
+    assert rows["footprint engine (scale 1)"]["info"]["footprint_rows"] > 0
+    assert rows["ems interval engine (20 meters × 7 d)"]["info"]["readings"] > 0
+    assert all(r["cpu_s"] > 0 for r in doc["results"])
