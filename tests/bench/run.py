@@ -58,16 +58,21 @@ def guarded(name: str, cases: Callable[[], list[Measurement]]) -> list[Measureme
         return [Measurement(name, float("nan"), float("nan"), {"failed": why[-1] if why else repr(e)})]
 
 
-def scale_cases(work: Path, scale: float) -> list[Measurement]:
+def scale_cases(work: Path, scale: float, add: Callable[[list[Measurement]], None]) -> list[Measurement]:
+    """The scale's groups, each handed to `add` as soon as measured."""
     landing, home = work / "landing", work / "home"
-    out = [measure(f"demo generate (scale {scale:g})", "tests.bench.demo_case", str(landing), str(scale))]
-    out.append(
-        measure(f"ingest all datasets (scale {scale:g})", "tests.bench.ingest_case", str(landing), str(home))
+    add([measure(f"demo generate (scale {scale:g})", "tests.bench.demo_case", str(landing), str(scale))])
+    add(
+        [
+            measure(
+                f"ingest all datasets (scale {scale:g})", "tests.bench.ingest_case", str(landing), str(home)
+            )
+        ]
     )
-    out.extend(guarded(f"engines (scale {scale:g})", lambda: engine_cases.run(work, scale)))
+    add(guarded(f"engines (scale {scale:g})", lambda: engine_cases.run(work, scale)))
     if "nightly" not in SKIP:
-        out.extend(guarded(f"nightly and reports (scale {scale:g})", lambda: reports_case.run(work, scale)))
-    return out
+        add(guarded(f"nightly and reports (scale {scale:g})", lambda: reports_case.run(work, scale)))
+    return []
 
 
 def ems_cases() -> list[Measurement]:
@@ -87,35 +92,49 @@ def table(results: list[Measurement]) -> str:
     return "\n".join([head, "-" * len(head), *(r.line() for r in results)])
 
 
-def main(argv: list[str]) -> None:
-    fixed_only, scales = parse_args(argv)
-    started, load0 = datetime.now(UTC), os.getloadavg()
-    results: list[Measurement] = []
-    with tempfile.TemporaryDirectory(prefix="lingtan-bench-") as tmp:
-        if "fixed" not in SKIP:
-            results.extend(guarded("fixed costs (tiny run, floors)", lambda: tiny_case.run(Path(tmp))))
-        for scale in scales:
-            work = Path(tmp) / f"s{_label(scale)}"
-            results.extend(guarded(f"scale {scale:g}", lambda w=work, s=scale: scale_cases(w, s)))
-            shutil.rmtree(work, ignore_errors=True)
-    if not fixed_only:
-        results.extend(guarded("ems interval engine", ems_cases))
-    load1 = os.getloadavg()
-    print(table(results))
-    print(
-        f"load average at start {load0[0]:.1f}, at end {load1[0]:.1f} on {os.cpu_count()} cores; "
-        f"{(datetime.now(UTC) - started).total_seconds() / 60:.1f} min"
-    )
-    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+def save(out: Path, started: datetime, scales: list[float], loads: list, results: list[Measurement]) -> None:
+    """The JSON document (rewritten after every group, so an interrupted bench keeps what it measured)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "started": started.isoformat(timespec="seconds"),
         "scales": scales,
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "node": platform.node()},
-        "load_average": {"start": load0, "end": load1},
+        "load_average": loads,
         "results": [r.__dict__ for r in results],
     }
     out.write_text(json.dumps(doc, indent=2, default=str))
+
+
+def main(argv: list[str]) -> None:
+    fixed_only, scales = parse_args(argv)
+    started = datetime.now(UTC)
+    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+    loads: list = [os.getloadavg()]  # 1, 5 and 15-minute load averages, at the start and after each group
+    results: list[Measurement] = []
+
+    def add(rows: list[Measurement]) -> None:
+        results.extend(rows)
+        loads.append(os.getloadavg())
+        for r in rows:  # progress on stderr; the table comes at the end
+            print(r.line(), file=sys.stderr, flush=True)
+        save(out, started, scales, loads, results)
+
+    with tempfile.TemporaryDirectory(prefix="lingtan-bench-") as tmp:
+        for scale in scales:
+            work = Path(tmp) / f"s{_label(scale)}"
+            add(guarded(f"scale {scale:g}", lambda w=work, s=scale: scale_cases(w, s, add)))
+            shutil.rmtree(work, ignore_errors=True)
+        if not fixed_only:
+            add(guarded("ems interval engine", ems_cases))
+        if "fixed" not in SKIP:
+            add(guarded("fixed costs (tiny run, floors)", lambda: tiny_case.run(Path(tmp))))
+    print(table(results))
+    mean = sum(load[0] for load in loads) / len(loads)
+    print(
+        f"load average (1 min) {loads[0][0]:.1f} at start, {loads[-1][0]:.1f} at end, mean {mean:.1f} over "
+        f"{len(loads)} samples, on {os.cpu_count()} cores; "
+        f"{(datetime.now(UTC) - started).total_seconds() / 60:.1f} min"
+    )
     print(f"written to {out}")
 
 
