@@ -6,13 +6,16 @@ each kind. Pure: marts in, failure lines out, each naming the good, the gate and
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 import polars as pl
 
+from expectations import isolation
 from transforms.reference.default_values import with_default_values
 from transforms.reports.base import NO_INSTALLATION, Marts, ReportDoc, nonfinite_figures
 
 MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")
+OPTIONAL_MARTS = isolation.MARTS  # the footprint/inventory row rules, when the warehouse has those marts
 SEE_OVER_DEFAULT_LIMIT = 10.0  # a supplier SEE this many times the DVR default is a unit or typing error
 REPORT_GATE = "report_gate"
 
@@ -28,6 +31,8 @@ _PREC_COLUMNS = (
     "supplier_emissions_row_ids",
 )
 FailureIndex = dict[tuple[str, str], list[str]]  # (installation_id, year) → failure lines
+# lines that block only documents reading a given mart: (mart, installation_id, year) → failure lines
+MartFailureIndex = dict[tuple[str, str, str], list[str]]
 
 
 def content_failures(marts: Marts) -> FailureIndex:
@@ -77,14 +82,35 @@ def content_failures(marts: Marts) -> FailureIndex:
     return dict(out)
 
 
-def doc_failures(doc: ReportDoc, index: FailureIndex) -> list[str]:
+def mart_failures(marts: Marts) -> MartFailureIndex:
+    """The footprint/inventory row rules (expectations/isolation.py) on their marts, per mart, installation and
+    year: they block a document only when it reads that mart (a CBAM report never reads a footprint)."""
+    found = isolation.findings({m: marts[m] for m in isolation.MARTS if m in marts}, by_mart=True)
+    out: MartFailureIndex = defaultdict(list)
+    for r, line in zip(found.iter_rows(named=True), isolation.lines(found, "report gate"), strict=True):
+        out[(r["mart"], r["installation"], r["year"])].append(line)
+    return dict(out)
+
+
+def doc_failures(
+    doc: ReportDoc,
+    index: FailureIndex,
+    by_mart: MartFailureIndex | None = None,
+    reads: Collection[str] = (),
+) -> list[str]:
     """The content failures that block this document: those of its installations (lines without one count under
-    `NO_INSTALLATION`) in its year (`doc.meta["year"]`; all years when absent), plus non-finite figures."""
+    `NO_INSTALLATION`) in its year (`doc.meta["year"]`; all years when absent), the row-rule failures of the
+    marts its kind `reads` for those installations and year, plus non-finite figures."""
     year = doc.meta.get("year")
-    hits = [
+
+    def mine(inst: str, y: str) -> bool:
+        return inst in doc.installations and (year is None or str(year) == y)
+
+    hits = [line for (inst, y), lines in sorted(index.items()) if mine(inst, y) for line in lines]
+    hits += [
         line
-        for (inst, y), lines in sorted(index.items())
-        if inst in doc.installations and (year is None or str(year) == y)
+        for (mart, inst, y), lines in sorted((by_mart or {}).items())
+        if mart in reads and mine(inst, y)
         for line in lines
     ]
     hits += [f"report gate: figure {name} is not finite" for name in nonfinite_figures(doc)]

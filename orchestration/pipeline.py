@@ -186,7 +186,9 @@ class Progress:
             else:
                 st.checks_failed += 1
                 details = data.metadata.get("details")
-                where = f"  gate blocked  {data.asset_key.to_user_string()}:{data.check_name}"
+                # an advisory (WARN) check blocked nothing: its findings block only the reports reading them
+                warn = getattr(data, "severity", None) == dg.AssetCheckSeverity.WARN
+                where = f"  {'warning' if warn else 'gate blocked'}  {data.asset_key.to_user_string()}:{data.check_name}"
                 lines = str(details.value).splitlines() if details else [""]
                 for line in lines[:MAX_GATE_LINES]:  # one line per failure (the report gate lists each)
                     self.console.line(f"{where}  {line[:300]}".rstrip())
