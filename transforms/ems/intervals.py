@@ -220,9 +220,7 @@ def readings_to_intervals(
         .then("_meter_factor")
         .otherwise(
             reading_unit_factor(
-                pl.when(pl.col("unit") != pl.col("_meter_unit")).then("unit"),
-                pl.col("_meter_unit"),
-                pl.col("out_unit"),
+                pl.when(pl.col("unit") != pl.col("_meter_unit")).then("unit"), pl.col("out_unit")
             )
         ),
     )

@@ -10,13 +10,14 @@ another role: a `ppa_delivery` inside the grid import meter counts as PPA but is
 
 from __future__ import annotations
 
+from functools import cache
 from zoneinfo import available_timezones
 
 import polars as pl
 
 from transforms.carriers import ELECTRICITY, carrier_expr
-from transforms.text import key_expr, nfkc
-from transforms.units import canonical_expr, dimension_expr, to_base_expr, to_factor_expr
+from transforms.text import key_expr, nfkc, norm_key
+from transforms.units import UNITS, canonical_expr, dimension_expr, factor, to_factor_expr
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 ELECTRICITY_UNIT = "kWh"
@@ -168,14 +169,26 @@ def normalise_meters(meters: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def reading_unit_factor(reading_unit: pl.Expr, meter_unit: pl.Expr, out_unit: pl.Expr) -> pl.Expr:
-    """Factor from a reading's own unit (when given, else the meter's) to the meter's output unit; null when the
-    reading's unit is unknown or of another dimension."""
-    u = pl.coalesce(canonical_expr(reading_unit), meter_unit)
-    same = u == out_unit
-    to_kwh = to_factor_expr(u, ELECTRICITY_UNIT)
-    # Non-electricity meters keep their own unit: a reading in another spelling of it converts by the unit table.
-    other = pl.when(dimension_expr(u) == dimension_expr(out_unit)).then(
-        to_base_expr(u) / to_base_expr(out_unit)
+@cache
+def _pair_factors() -> tuple[list[str], list[float]]:
+    """`<reading unit>|<output unit>` → factor, for every spelling of a unit (ingestion gives canonical symbols;
+    aliases for direct callers) and every canonical unit of the same dimension (`transforms.units.factor`)."""
+    keys: list[str] = []
+    values: list[float] = []
+    for a in UNITS:
+        spellings = {a.symbol, *a.aliases, *(norm_key(x) for x in (a.symbol, *a.aliases))}
+        for b in UNITS:
+            if a.dimension == b.dimension:
+                f = factor(a.symbol, b.symbol)
+                keys += [f"{sp}|{b.symbol}" for sp in sorted(spellings)]
+                values += [f] * len(spellings)
+    return keys, values
+
+
+def reading_unit_factor(reading_unit: pl.Expr, out_unit: pl.Expr) -> pl.Expr:
+    """Factor from a reading's own unit to the meter's output unit (one lookup in a table of unit pairs, no string
+    normalisation per row); null when the unit is unknown or of another dimension."""
+    keys, values = _pair_factors()
+    return pl.concat_str([reading_unit, pl.lit("|"), out_unit]).replace_strict(
+        keys, values, default=None, return_dtype=pl.Float64
     )
-    return pl.when(same).then(1.0).when(out_unit == ELECTRICITY_UNIT).then(to_kwh).otherwise(other)
