@@ -92,6 +92,19 @@ def table(results: list[Measurement]) -> str:
     return "\n".join([head, "-" * len(head), *(r.line() for r in results)])
 
 
+def engines_only(work: Path, scale: float) -> None:
+    """`python -m tests.bench.run engines WORKDIR SCALE`: only the engine group, on the raw lake already in
+    WORKDIR/home (e.g. one made by tests/bench/replicate.py), labelled with SCALE."""
+    loads = [os.getloadavg()]
+    rows = guarded(f"engines (scale {scale:g})", lambda: engine_cases.run(work, scale))
+    loads.append(os.getloadavg())
+    print(table(rows))
+    print(f"load average (1 min) {loads[0][0]:.1f} at start, {loads[-1][0]:.1f} at end")
+    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+    save(out, datetime.now(UTC), [scale], loads, rows)
+    print(f"written to {out}")
+
+
 def save(out: Path, started: datetime, scales: list[float], loads: list, results: list[Measurement]) -> None:
     """The JSON document (rewritten after every group, so an interrupted bench keeps what it measured)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -106,6 +119,8 @@ def save(out: Path, started: datetime, scales: list[float], loads: list, results
 
 
 def main(argv: list[str]) -> None:
+    if argv[:1] == ["engines"]:
+        return engines_only(Path(argv[1]), float(argv[2]))
     fixed_only, scales = parse_args(argv)
     started = datetime.now(UTC)
     out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
