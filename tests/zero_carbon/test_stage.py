@@ -86,6 +86,10 @@ def test_inventory_uses_the_ledger_and_indicators_cover_sites_and_park(stage):
     assert nb1["gec_mwh"][0] == pytest.approx(300.0) and nb1["park_id"][0] == "NBP"
     ind = stage["zero_carbon_indicators"]
     assert set(ind.filter(pl.col("level") == "park")["entity_id"]) == {"NBP"}
+    # a row is a site's or a park's, never both (readers such as the summary report tell them apart by that)
+    sites, parks = ind.filter(pl.col("level") == "site"), ind.filter(pl.col("level") == "park")
+    assert sites["park_id"].is_null().all() and (sites["installation_id"] == sites["entity_id"]).all()
+    assert parks["installation_id"].is_null().all() and (parks["park_id"] == parks["entity_id"]).all()
     assert set(ind.filter(pl.col("level") == "site")["indicator_id"]) == {f"F{i}" for i in range(1, 8)}
     # NB1 has EMS meters but no energy balance reached the indicators: F3 misses its input, and says so;
     # sites without meters have no interval data to miss

@@ -23,7 +23,7 @@ from transforms.zero_carbon.refdata import ZeroCarbonReference
 
 YEAR = "year"
 INDICATOR_COLUMNS = [
-    "level", "entity_id", "park_id", "year", "indicator_id", "basis", "name_en", "name_zh", "value", "unit",
+    "level", "entity_id", "installation_id", "park_id", "year", "indicator_id", "basis", "name_en", "name_zh", "value", "unit",
     "numerator", "denominator", "threshold", "comparison", "passes", "status", "reason", "standard", "clause",
     "threshold_status", "threshold_source", "provisional", "evidence", "reference_version",
 ]  # fmt: skip
@@ -317,7 +317,8 @@ def _rows(entities: pl.DataFrame, level: str) -> pl.DataFrame:
             ev = pl.concat_list([pl.col(e) for e in evidence]).list.unique().list.sort() if evidence else None
             parts.append(
                 entities.select(
-                    level=pl.lit(level), entity_id="entity_id", park_id="park_id", year="year",
+                    level=pl.lit(level), entity_id="entity_id", installation_id="installation_id",
+                    park_id="park_id", year="year",
                     indicator_id=pl.lit(ind), basis=pl.lit(basis), numerator=num.cast(pl.Float64),
                     denominator=den.cast(pl.Float64), missing=pl.coalesce(missing, "incomplete"),
                     provisional="provisional", total_tce="total_tce",
@@ -399,11 +400,9 @@ def zero_carbon_indicators(
         if parks is not None
         else pl.DataFrame(schema={"park_id": pl.String, "installation_id": pl.String})
     )
-    site_park = members.group_by("installation_id").agg(park_id=pl.col("park_id").min())
-    site = (
-        measures.drop("park_id")
-        .join(site_park, on="installation_id", how="left")
-        .with_columns(entity_id="installation_id", incomplete=pl.lit(None, pl.String))
+    # a row is a site's (installation_id set) or a park's (park_id set), never both: readers tell them apart so
+    site = measures.with_columns(
+        entity_id="installation_id", park_id=pl.lit(None, pl.String), incomplete=pl.lit(None, pl.String)
     )
     frames = [_rows(site, "site")]
     if not members.is_empty():
@@ -435,7 +434,11 @@ def zero_carbon_indicators(
                 ),
                 members=pl.col("installation_id").sort().str.join(", "),
             )  # fmt: skip
-            .with_columns(entity_id="park_id", flows_not_sized=pl.lit(None, pl.String))
+            .with_columns(
+                entity_id="park_id",
+                installation_id=pl.lit(None, pl.String),
+                flows_not_sized=pl.lit(None, pl.String),
+            )
         )
         park = park.with_columns(
             [

@@ -9,6 +9,7 @@ final as (
         ---------- grain
         level,
         entity_id,
+        installation_id,
         park_id,
         year,
         indicator_id,

@@ -4,6 +4,7 @@
 {%- set columns = {
     "level": "varchar",
     "entity_id": "varchar",
+    "installation_id": "varchar",
     "park_id": "varchar",
     "year": "varchar",
     "indicator_id": "varchar",
