@@ -244,9 +244,7 @@ def readings_to_intervals(
     # The one wide pass: every reading reduced to narrow columns, held once for all consumers.
     narrow = j.select(
         "_ri",
-        "_mx",
         pl.col("_mi").cast(pl.Int32),
-        "_key",
         "_code",
         (pl.col("register") == "cumulative").alias("_cum"),
         pl.col("interval_minutes").cast(pl.Int32),
@@ -256,7 +254,7 @@ def readings_to_intervals(
         (pl.col("value") * pl.col("multiplier") * pl.col("_factor")).alias("quantity"),
         (pl.col("quality") == "estimated").fill_null(False).alias("estimated"),
         pl.col("_file").cast(pl.Categorical),  # lineage: file and row, formatted per hour only
-        "_row_number",
+        pl.col("_row_number").cast(pl.Int32),  # a line of a file
     )
     # Collected here with the streaming engine: the wide rows stream through in batches and only the narrow
     # columns are ever held (an in-memory plan would materialise every raw column of 17.5 M rows first).
@@ -269,14 +267,16 @@ def readings_to_intervals(
     placed_codes = pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])
     placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
     del narrow_df
-    if not placed_df["_key"].is_sorted():
-        placed_df = placed_df.sort("_key")
+    # the key is computed when needed, never stored (8 bytes a reading less in the frame and its sorted copy)
+    key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
+    if not placed_df.select(key.is_sorted()).item():
+        placed_df = placed_df.sort(key)
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
-    k = pl.col("_key")
+    k = key
     dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
     placed_df = placed_df.with_columns(
         _code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")
-    ).drop("_key")
+    )
     ranges = (
         placed_df.lazy()
         .group_by("_mi")
@@ -304,7 +304,9 @@ def readings_to_intervals(
     intervals, cum = _cumulative(placed_df.drop("_code", "_given"))
     del placed_df
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
-    raw = r.select("_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id")
+    raw = r.select(
+        "_ri", "_mx", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id"
+    )
     bad = bad_rows.lazy()
     # semi join first: a hash of the few bad row indexes, probed by the streamed readings
     bad = raw.join(bad.select("_ri"), on="_ri", how="semi").join(bad, on="_ri")
@@ -333,7 +335,6 @@ def readings_to_intervals(
 
 _BAD_COLS = [
     "_ri",
-    "_mx",
     "_code",
     "interval_minutes",
     "interval_start_utc",
