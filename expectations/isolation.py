@@ -129,8 +129,8 @@ def lines(found: pl.DataFrame, gate: str) -> list[str]:
     out = []
     for r in found.iter_rows(named=True):
         more = f" (+{r['rows'] - len(r['named'])} more)" if r["rows"] > len(r["named"]) else ""
-        out.append(
+        out.append(  # where to look before the rows: a console cuts long lines
             f"{gate}: installation {r['installation']} {r['year']}: {r['rule']} in {r['rows']} row(s) of "
-            f"{r['table']}: {', '.join(r['named'])}{more}; see marts.{r['mart']}"
+            f"{r['table']} (see marts.{r['mart']}): {', '.join(r['named'])}{more}"
         )
     return out
