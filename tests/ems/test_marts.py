@@ -18,6 +18,7 @@ MODELS = [
     "stg_computed__meter_hourly",
     "stg_computed__energy_balance",
     "stg_computed__meter_reading_issues",
+    "stg_computed__gec_claims",  # fct_energy_balance joins the certificate ledger's claims
     "fct_meter_hourly",
     "fct_energy_balance",
 ]
