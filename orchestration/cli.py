@@ -65,6 +65,9 @@ refdata_app = typer.Typer(
 )
 app.add_typer(reports_app, name="reports")
 app.add_typer(refdata_app, name="refdata")
+from orchestration.cli_period import period_app  # noqa: E402  (lingtan period lock|unlock|list)
+
+app.add_typer(period_app, name="period")
 
 _DEBUG = False
 
@@ -194,6 +197,7 @@ def run(
                 f"{current:>14,}"
             )
     _print_goods_summary(out.home)
+    _print_zero_carbon_summary(out.home)
     typer.echo("")
     typer.echo(f"lake:       {out.home.raw}")
     typer.echo(f"quarantine: {out.home.raw}/<dataset>/_quarantine.parquet")
@@ -202,6 +206,10 @@ def run(
     if out.run_record:
         typer.echo(f"run record: {out.run_record}")
     for line in report_lines(out.home, out.run_id):
+        typer.echo(line)
+    from orchestration.lib.restatements import publish_lines
+
+    for line in publish_lines(out.home, out.run_id):  # one line per locked period
         typer.echo(line)
     typer.echo(f"log:        {out.log}")
     typer.echo(f"dagster:    {out.dagster_home}  (make dev)")
@@ -274,6 +282,26 @@ def _print_goods_summary(home) -> None:
             f"{_num(r['see_direct'])}{_num(r['see_indirect'])}{_num(r['see_chargeable'], 12)}"
             f"{'' if share is None else f'{float(share) * 100:.1f}':>11}"
         )
+
+
+def _print_zero_carbon_summary(home) -> None:
+    """Zero-carbon indicators per site and park and year, and whether neutrality may be claimed, from the published
+    warehouse (marts.fct_zero_carbon_indicators, fct_carbon_neutrality_claim)."""
+    from orchestration.lib.warehouse import read_marts
+    from transforms.zero_carbon.summary import summary_lines
+
+    if not home.warehouse.exists():
+        return
+    try:
+        marts = read_marts(home.warehouse, ["fct_zero_carbon_indicators", "fct_carbon_neutrality_claim"])
+    except KeyError:  # a warehouse published before these marts existed
+        return
+    lines = summary_lines(marts["fct_zero_carbon_indicators"], marts["fct_carbon_neutrality_claim"])
+    if lines:
+        typer.echo("")
+        typer.echo("Zero-carbon indicators (F: factory, P: park; ✓/✗ against a threshold; claim ISO 14068-1)")
+        for line in lines:
+            typer.echo(line)
 
 
 def _num(v, width: int = 10) -> str:

@@ -263,13 +263,21 @@ def _parks(marts: Marts, year: int, figs: dict[str, Figure]) -> list[dict] | Non
         return None
     year_col = "year" if "year" in zc.columns else "period"
     rows = zc.filter(pl.col("park_id").is_not_null() & (_year_of(year_col) == year))
+    if (
+        "basis" not in rows.columns
+    ):  # one figure per indicator; P1 has two bases (physical, with certificates)
+        rows = rows.with_columns(basis=pl.lit(None, pl.String))
     out = []
-    for r in rows.sort("park_id", "indicator_id").iter_rows(named=True):  # a few indicators per park
-        base = f"park/{r['park_id']}/{r['indicator_id']}"
+    for r in rows.sort("park_id", "indicator_id", "basis").iter_rows(named=True):  # a few indicators per park
+        several = rows.filter(
+            (pl.col("park_id") == r["park_id"]) & (pl.col("indicator_id") == r["indicator_id"])
+        )
+        base = f"park/{r['park_id']}/{r['indicator_id']}" + (f"/{r['basis']}" if several.height > 1 else "")
         figs |= {f"{base}/{c}": r[c] for c in ("name_en", "name_zh", "unit") if c in r}
         figs |= {f"{base}/value": _f(r.get("value")), f"{base}/threshold": _f(r.get("threshold"))}
         figs[f"{base}/passes"] = r.get("passes")
-        out.append({"fig": base, "park": r["park_id"], "indicator": r["indicator_id"]})
+        label = r["indicator_id"] + (f" ({r['basis']})" if several.height > 1 else "")
+        out.append({"fig": base, "park": r["park_id"], "indicator": label})
     return out
 
 

@@ -159,7 +159,10 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
         FOOTPRINT_TABLES,
         "footprint",
         RAW_KEYS
-        + [dg.AssetKey(["computed", t]) for t in ("stream_emissions", "process_see", "precursor_inputs")],
+        + [
+            dg.AssetKey(["computed", t])
+            for t in ("stream_emissions", "process_see", "precursor_inputs", "gec_claims")
+        ],
     ),
     check_specs=_checks(FOOTPRINT_TABLES, blocking=False),
     name="footprint_engines",
@@ -177,6 +180,7 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
         k: v.collect()
         for k, v in load_computed(home, ["stream_emissions", "process_see", "precursor_inputs"]).items()
     }
+    claims = load_computed(home, ["gec_claims"]).get("gec_claims")  # certificate ledger (zero_carbon.py)
     tables = compute_ghg(
         load_raw(home),
         load_factors(),
@@ -184,6 +188,7 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
         cbam["process_see"],
         cbam["precursor_inputs"],
         inventory_as_of=date.today(),
+        gec_claims=claims.collect() if claims is not None else None,
     )
 
     def reconcile(t: dict[str, pl.DataFrame]) -> list[str]:

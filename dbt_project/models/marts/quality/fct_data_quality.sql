@@ -17,6 +17,16 @@ downstream_per_file as (
         count(distinct row_number) as rows_rejected_downstream
     from {{ ref('stg_computed__gec_ledger_rejects') }}
     group by all
+    union all by name
+    -- meter readings the interval engine refuses: a row of a meter file is a reading (one issue each)
+    select
+        dataset,
+        drop_date,
+        file,
+        count(*) as rows_rejected_downstream
+    from {{ ref('stg_computed__meter_reading_issues') }}
+    where kind = 'rejected'
+    group by all
 ),
 
 -- quarantine records per file (a row may be quarantined for several columns; a rejected file has one record)

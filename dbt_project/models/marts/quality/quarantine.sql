@@ -11,10 +11,19 @@ ledger_rejects as (
     from {{ ref('stg_computed__gec_ledger_rejects') }}
 ),
 
+-- meter readings the interval engine refuses (unknown meter, off-grid time, two readings for one interval, ...)
+meter_rejects as (
+    select dataset, drop_date, file, row_number, "column", reason, raw, 'interval_engine' as stage
+    from {{ ref('stg_computed__meter_reading_issues') }}
+    where kind = 'rejected'
+),
+
 all_rejections as (
     select * from quarantine
     union all by name
     select * from ledger_rejects
+    union all by name
+    select * from meter_rejects
 ),
 
 final as (

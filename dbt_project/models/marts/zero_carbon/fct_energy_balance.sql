@@ -4,6 +4,23 @@ balance as (
     select * from {{ ref('stg_computed__energy_balance') }}
 ),
 
+-- claimable certificates from the ledger (fct_gec_ledger): a month row has that month's claims, a year row the
+-- year's claims and its months' (a year claim is never split into months)
+claims as (
+    select * from {{ ref('stg_computed__gec_claims') }}
+),
+
+claims_per_period as (
+    select installation_id, period, 'month' as period_grain, sum(gec_claimable_mwh) as gec_claimed_mwh
+    from claims
+    where period_grain = 'month'
+    group by all
+    union all
+    select installation_id, left(period, 4) as period, 'year' as period_grain, sum(gec_claimable_mwh) as gec_claimed_mwh
+    from claims
+    group by all
+),
+
 final as (
     select
         ---------- grain
@@ -31,6 +48,10 @@ final as (
         load_hours_with_data_mwh,
         renewable_matched_hourly_mwh,
         renewable_share_hourly,
+        ---------- annual (certificate) matching, never mixed with the hourly share
+        coalesce(claims_per_period.gec_claimed_mwh, 0) as gec_claimed_mwh,
+        least(coalesce(claims_per_period.gec_claimed_mwh, 0), load_mwh) / nullif(load_mwh, 0)
+            as renewable_share_certificates,
         ---------- completeness
         hours_total,
         hours_with_data,
@@ -42,6 +63,7 @@ final as (
         ---------- notes
         issues
     from balance
+    left join claims_per_period using (installation_id, period, period_grain)
 )
 
 select * from final
