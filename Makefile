@@ -50,7 +50,7 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 		else echo "chromium/fonts-noto-cjk missing: sudo apt-get install chromium fonts-noto-cjk (the browser test needs them)"; fi; }
 
-# The dbt manifest Dagster reads, then every definition must load (the CI gate of engineering/stack.md).
+# The dbt manifest Dagster reads, then every definition must load (the CI gate).
 defs: install
 	$(RUN) dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
 	DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg check defs

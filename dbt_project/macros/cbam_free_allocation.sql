@@ -1,5 +1,5 @@
 {#-
-    CBAM free-allocation helpers (IR (EU) 2025/2620 benchmarks; domain/cbam.md (e)), shared by
+    CBAM free-allocation helpers (IR (EU) 2025/2620 benchmarks; docs/methodology/cbam.md (e)), shared by
     fct_goods_free_allocation and fct_cbam_declaration_lines so each rule lives in one place.
 -#}
 

@@ -1,4 +1,4 @@
--- Every file's rows_quarantined equals the distinct row numbers it has in `quarantine` (spec/landing-zone.md:
+-- Every file's rows_quarantined equals the distinct row numbers it has in `quarantine` (docs/landing-zone.md:
 -- rows read = rows accepted + rows quarantined, each quarantined row listed with its reason).
 -- Returns the files whose accounting and quarantine disagree.
 with

@@ -49,7 +49,7 @@ PV_NAN_AT = dt.datetime(2025, 9, 7, 3, 0)  # one PME cell reads NaN (a not-finit
 
 @dataclass(frozen=True)
 class Meter:
-    """One row of the `meters` dataset (spec/landing-zone.md), plus how the demo draws it."""
+    """One row of the `meters` dataset (docs/landing-zone.md), plus how the demo draws it."""
 
     meter_id: str
     installation_id: str

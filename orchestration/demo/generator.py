@@ -32,7 +32,7 @@ from orchestration.demo.manifest import (
 )
 from transforms.contracts import dataset as contract
 
-# Every landing dataset of spec/landing-zone.md (in its order), with kind and business key from its contract.
+# Every landing dataset of docs/landing-zone.md (in its order), with kind and business key from its contract.
 DATASET_NAMES = (
     "installations",
     "processes",

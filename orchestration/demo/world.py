@@ -25,7 +25,7 @@ MASTER_DROP_SUPPLIERS = dt.date(2026, 1, 5)  # suppliers: the Hebei mill renamed
 ZJ = "CN-ZJ-001"
 GD = "CN-GD-002"
 
-# Physical constants used in the story (domain/ghg-logistics.md, domain/cbam.md).
+# Physical constants used in the story (docs/methodology/ghg-logistics.md, docs/methodology/cbam.md).
 NG_NCV_GJ_PER_1000NM3 = 38.931  # GB/T 32150: 389.31 GJ per 10^4 Nm3
 NG_EF_TCO2_PER_TJ = 56.1
 DIESEL_NCV_GJ_PER_KL = 36.12  # 43.0 GJ/t x 0.84 t/kL

@@ -28,7 +28,7 @@ def test_half_up_on_the_printed_decimal():
 
 
 def test_documented_illustrations_round_as_printed():
-    """domain/cbam.md quotes the cement example as 0.7852147 / 0.1222428 (7 decimals, half-up)."""
+    """docs/methodology/cbam.md quotes the cement example as 0.7852147 / 0.1222428 (7 decimals, half-up)."""
     cement = load_fixture("cement")["expected"]["summary_communication"][0]
     assert round_half_up_value(cement["see_direct"], 7) == 0.7852147
     assert round_half_up_value(cement["see_indirect"], 7) == 0.1222428

@@ -1,4 +1,4 @@
-"""The landing contracts (data_contracts/*.odcs.yaml) against spec/landing-zone.md, transcribed here by hand so a
+"""The landing contracts (data_contracts/*.odcs.yaml) against docs/landing-zone.md, transcribed here by hand so a
 contract edit that drifts from the spec fails: datasets, columns in order, required columns, business keys, Chinese
 aliases, at-least-one-of groups. Plus ODCS validity (datacontract-cli lint), internal consistency, and the SQL rules
 run by `datacontract test` on a raw-lake table."""

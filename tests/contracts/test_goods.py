@@ -10,7 +10,7 @@ import pytest
 from transforms.paths import REPO_ROOT
 from transforms.reference import goods
 
-SPEC_CATEGORIES = [  # spec/landing-zone.md, "Goods categories"
+SPEC_CATEGORIES = [  # docs/landing-zone.md, "Goods categories"
     "Cement clinker", "Cement", "Calcined clay", "Aluminous cement", "Nitric acid", "Urea", "Ammonia",
     "Mixed fertilisers", "Sintered ore", "Pig iron", "FeMn", "FeCr", "FeNi", "DRI", "Crude steel",
     "Iron or steel products", "Unwrought aluminium", "Aluminium products", "Hydrogen", "Electricity",

@@ -15,7 +15,7 @@ from tests.dbt.conftest import NEVER_DROPPED, Warehouse, failures, run_dbt
 from transforms.contracts import datasets
 from transforms.paths import DBT_DIR
 
-REQUIRED_MARTS = (  # spec/outputs.md, Warehouse
+REQUIRED_MARTS = (  # docs/outputs.md, Warehouse
     "dim_installation", "dim_product", "dim_supplier", "dim_emission_factor", "fct_installation_emissions",
     "fct_process_see", "fct_goods_see", "fct_cbam_export_lines", "fct_product_footprint", "fct_shipment_emissions",
     "fct_site_ghg_inventory", "fct_data_quality", "quarantine", "fct_gec_ledger", "fct_zero_carbon_indicators",

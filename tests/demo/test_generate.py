@@ -16,7 +16,7 @@ from orchestration.demo.manifest import FILE_LEVEL_FAULTS
 from tests.demo.conftest import SMALL
 from transforms.contracts import datasets
 
-SPEC_DATASETS = {  # spec/landing-zone.md, in its order
+SPEC_DATASETS = {  # docs/landing-zone.md, in its order
     "installations",
     "processes",
     "source_streams",

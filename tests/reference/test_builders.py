@@ -1,6 +1,6 @@
 """The builders on small synthetic sources shaped like the Commission's files (runs without ../shared).
 
-Each irregularity the real sources have (domain/cbam.md (d), reference/cbam/README.md) appears here once:
+Each irregularity the real sources have (docs/methodology/cbam.md (d)) appears here once:
 integer and spaced CN codes, '–' / '_' / '-' markers, N/A spellings, 'see below' with '#VALUE!', a shifted row,
 white/grey duplicates without route, a missing mark-up label, stray cells, a 7615 row, OJ page furniture,
 decimal commas, descriptions over several lines, a section header glued to a value line.

@@ -1,6 +1,6 @@
 """Default values: the committed cbam_default_values.csv / cbam_markups.csv and the lookup API over them.
 
-Expected numbers come from domain/cbam.md (d) (China, printed to 3 decimals there) and the workbook's own
+Expected numbers come from docs/methodology/cbam.md (d) (China, printed to 3 decimals there) and the workbook's own
 precision (China 7208: 3.186892655), not from re-reading the workbook.
 """
 
@@ -165,7 +165,7 @@ def test_year_as_period_text():
     assert out["dv_markup"].to_list() == [0.2, 0.2]
 
 
-# --- China (domain/cbam.md (d)) ----------------------------------------------------------------------------------
+# --- China (docs/methodology/cbam.md (d)) ----------------------------------------------------------------------------------
 
 
 def test_china_grey_clinker_defaults_to_route_a_and_flags_it():

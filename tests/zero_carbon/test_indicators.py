@@ -1,4 +1,4 @@
-"""Every zero-carbon indicator on a hand-computed case (domain/zero-carbon.md sections 1-4), including "no data",
+"""Every zero-carbon indicator on a hand-computed case (docs/methodology/zero-carbon.md sections 1-4), including "no data",
 "no threshold", the P1 energy brackets and both P1 bases; the F4 flows; the ISO 14068-1 claim view."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Certificate ledger rules (spec/landing-zone.md green_certificates): validity boundary, expiry at the run
+"""Certificate ledger rules (docs/landing-zone.md green_certificates): validity boundary, expiry at the run
 date, one claim per batch (second claims rejected, corrections kept), rejects in the quarantine schema."""
 
 from __future__ import annotations

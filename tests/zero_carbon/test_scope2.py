@@ -1,4 +1,4 @@
-"""Market-based Scope 2 from the certificate ledger (domain/zero-carbon.md section 5) on a hand-computed case,
+"""Market-based Scope 2 from the certificate ledger (docs/methodology/zero-carbon.md section 5) on a hand-computed case,
 and CBAM indirect emissions untouched by certificates on the same data."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Derive `cbam_cn_goods.csv`: CN prefix → CBAM scope, aggregated goods category, Annex II flag, functional unit.
 
-Sources (domain/cbam.md (b)): the CN list of the default-values workbook (every CN code of every sheet), the
+Sources (docs/methodology/cbam.md (b)): the CN list of the default-values workbook (every CN code of every sheet), the
 mapping of MIR (IR 2025/2547) Annex I pt 2 Table 1, and CBAM Reg Annex I/II (as amended by the Omnibus,
 Reg 2025/2083: electricity in Annex II, non-calcined kaolinic clay out). The rules below are typed from
 those texts and every CN code and category they name is checked to be printed there, so a changed text

@@ -1,7 +1,7 @@
 """Derive `cbam_default_values.csv` and `cbam_markups.csv` from the DVR (IR (EU) 2025/2621) sources.
 
 - Annex I per country and 'Other countries and territories': the Commission's workbook (default_values.xlsx),
-  read defensively (domain/cbam.md (d), reference/cbam/README.md): every CN row of every country sheet is kept
+  read defensively (docs/methodology/cbam.md (d)): every CN row of every country sheet is kept
   with a `value_status`; nothing is silently dropped.
 - Annex IV (precursors whose country of production is unknown): only in the OJ text; parsed by annex_iv.py and checked
   against its own marked-up columns and against the CN list of the 'Other' table.

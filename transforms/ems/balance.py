@@ -1,4 +1,4 @@
-"""Energy balance per installation × period (spec/outputs.md `fct_energy_balance`, domain/zero-carbon.md §5).
+"""Energy balance per installation × period (docs/outputs.md `fct_energy_balance`, docs/methodology/zero-carbon.md §5).
 
 From the hourly electricity meters the balance counts (`meters.normalise_meters`: supply-side roles, a meter whose
 parent has the same role never added to it, sub-meters never): grid import and export, onsite generation, PPA

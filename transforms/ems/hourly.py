@@ -1,4 +1,4 @@
-"""Intervals → hourly aggregates per meter (spec/outputs.md `fct_meter_hourly`).
+"""Intervals → hourly aggregates per meter (docs/outputs.md `fct_meter_hourly`).
 
 Grain: meter × hour (`hour_start` local time of the meter's timezone; `hour_start_utc` is the same instant in UTC (naive timestamp), unique
 also across a daylight-saving change). Every hour of the meter's data window has a row, measured or not:

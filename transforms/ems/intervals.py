@@ -1,4 +1,4 @@
-"""Meter readings → interval consumption (spec/landing-zone.md `meter_readings`, domain/zero-carbon.md §6).
+"""Meter readings → interval consumption (docs/landing-zone.md `meter_readings`, docs/methodology/zero-carbon.md §6).
 
 Per reading, in order: the meter must be known and usable (`meters.normalise_meters`); the value finite; the wall
 time is local time of the meter's timezone (default Asia/Shanghai) unless ingestion split off a written UTC offset

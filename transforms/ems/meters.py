@@ -1,7 +1,7 @@
 """The meters table, normalised once for the interval engine: canonical carrier, role, register, stamp, output unit
 and its conversion factor, multiplier, timezone and interval length; and, per meter, why it cannot be used.
 
-Rules (spec/landing-zone.md `meters`): register `interval` (default) or `cumulative`; stamp `start` (default), `end`
+Rules (docs/landing-zone.md `meters`): register `interval` (default) or `cumulative`; stamp `start` (default), `end`
 or `midpoint`; multiplier default 1; timezone default Asia/Shanghai; electricity in kWh (MWh and other energy units
 converted through `transforms/units.py`), other carriers in the meter's own unit. A meter with a parent is never
 added to it: `counted` says whether a meter enters the energy balance under its role (its parent, if any, has

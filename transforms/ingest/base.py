@@ -71,7 +71,7 @@ class TableRead:
     # then skips its per-cell check: the fast path of well-formed files)
     cells_clean: bool = False
     # frame column holding, per row, the header of the cell the row came from (a wide layout's reading: one row
-    # per cell); a quarantine record then names that header as its column (spec/landing-zone.md)
+    # per cell); a quarantine record then names that header as its column (docs/landing-zone.md)
     cell_column: str | None = None
 
     @property

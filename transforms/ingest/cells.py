@@ -1,5 +1,5 @@
 """One column's text → typed value and error message, vectorised (polars expressions): the cell rules of
-spec/landing-zone.md (numbers, dates, countries, units, codes, enums), plus the checks that refuse a cell
+docs/landing-zone.md (numbers, dates, countries, units, codes, enums), plus the checks that refuse a cell
 before parsing (control characters, absurd length). Reasons quote the value shortened and made visible."""
 
 from __future__ import annotations

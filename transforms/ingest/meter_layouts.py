@@ -1,4 +1,4 @@
-"""The three layouts of `meter_readings` (spec/landing-zone.md) → one long table of text cells, before the
+"""The three layouts of `meter_readings` (docs/landing-zone.md) → one long table of text cells, before the
 contract's validation.
 
 Layouts, recognised by their headers (`detect_layout`):

@@ -66,7 +66,7 @@ _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!")
 
 
-# Datasets whose files come in several layouts (spec/landing-zone.md): (header rule, reshape to the contract's
+# Datasets whose files come in several layouts (docs/landing-zone.md): (header rule, reshape to the contract's
 # long table), applied to what any reader returns, before validation.
 LAYOUTS = {meter_layouts.DATASET: (meter_layouts.header_predicate, meter_layouts.reshape)}
 

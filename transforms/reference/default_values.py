@@ -115,7 +115,7 @@ def with_default_values(
 ) -> pl.LazyFrame:
     """Add the DVR default value of each row's good (the columns DV_COLUMNS, in that order).
 
-    Rules (DVR Annex I preamble, Art 1(5); domain/cbam.md (d)):
+    Rules (DVR Annex I preamble, Art 1(5); docs/methodology/cbam.md (d)):
     - country resolved to ISO alpha-2 (any accepted spelling); null or unresolvable → Annex IV (`country_unknown`);
       not listed in Annex I → 'Other countries and territories' (`country_not_listed`);
     - longest CN prefix within the table; the country table's row decides: a value → used (never a fallback);

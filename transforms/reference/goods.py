@@ -16,7 +16,7 @@ import polars as pl
 
 from transforms.text import key_expr, nfkc, norm_key
 
-# Order of IR 2025/2547 Annex I Table 1 as listed in spec/landing-zone.md.
+# Order of IR 2025/2547 Annex I Table 1 as listed in docs/landing-zone.md.
 CATEGORIES: tuple[str, ...] = (
     "Cement clinker", "Cement", "Calcined clay", "Aluminous cement",
     "Nitric acid", "Urea", "Ammonia", "Mixed fertilisers",
@@ -39,7 +39,7 @@ SECTOR_OF: dict[str, str] = {
 }  # fmt: skip
 
 # Aggregated goods categories of CBAM Reg Annex II goods (direct emissions only; Omnibus added electricity).
-# Sintered ore is in Annex I but not Annex II, so it counts indirect emissions too (domain/cbam.md b).
+# Sintered ore is in Annex I but not Annex II, so it counts indirect emissions too (docs/methodology/cbam.md b).
 ANNEX_II_CATEGORIES: frozenset[str] = frozenset(
     c for c, sector in SECTOR_OF.items() if sector in ("iron_steel", "aluminium", "hydrogen", "electricity")
 ) - {"Sintered ore"}

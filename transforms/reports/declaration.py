@@ -1,4 +1,4 @@
-"""The importer's annual CBAM declaration data pack (spec/outputs.md "Reports"; domain/cbam.md (e)): one document
+"""The importer's annual CBAM declaration data pack (docs/outputs.md "Reports"; docs/methodology/cbam.md (e)): one document
 per importer EORI × import year from 2026, built from the mart fct_cbam_declaration_lines (lines per installation
 × origin × CN code) and fct_cbam_export_lines (the quarter of each import, and the totals the pack must equal).
 

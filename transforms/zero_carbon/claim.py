@@ -1,4 +1,4 @@
-"""ISO 14068-1:2023 carbon-neutrality claim view per site and per declared park and year (domain/zero-carbon.md
+"""ISO 14068-1:2023 carbon-neutrality claim view per site and per declared park and year (docs/methodology/zero-carbon.md
 section 3; PAS 2060 withdrawn 30 Nov 2025).
 
 Boundary: Scope 1 + Scope 2 market-based of the site (a park: the sum over its member sites). Order reduce → remove →

@@ -1,5 +1,5 @@
 """Energy flows of a site and which of them an energy-management system measures (indicator F4, 能源数据自动采集率,
-domain/zero-carbon.md section 2).
+docs/methodology/zero-carbon.md section 2).
 
 A flow is a carrier × supply account of a site (electricity: `grid`, `ppa`, `direct_line`, `onsite`; other carriers:
 `grid`, i.e. bought). It is measured when an EMS meter covers it: a meter of the site for that carrier whose role

@@ -1,4 +1,4 @@
-"""Zero-carbon indicators per site (factory F1–F7) and per declared park (P1–P6) and year (domain/zero-carbon.md
+"""Zero-carbon indicators per site (factory F1–F7) and per declared park (P1–P6) and year (docs/methodology/zero-carbon.md
 sections 1, 2 and 4). One row per entity × year × indicator × basis: value, unit, threshold, comparison, passes,
 status, reason, standard and clause, the threshold's source status, evidence (source row ids).
 

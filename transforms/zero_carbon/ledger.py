@@ -1,5 +1,5 @@
-"""Green-certificate ledger (GEC 绿证, I-REC, GO) and retired carbon credits (spec/landing-zone.md
-`green_certificates`, `carbon_credits`; domain/zero-carbon.md section 5).
+"""Green-certificate ledger (GEC 绿证, I-REC, GO) and retired carbon credits (docs/landing-zone.md
+`green_certificates`, `carbon_credits`; docs/methodology/zero-carbon.md section 5).
 
 Rules, applied to every version of every batch in drop order (the raw history, not only the current table: a
 second claim must not replace the first one the way an ordinary correction would):

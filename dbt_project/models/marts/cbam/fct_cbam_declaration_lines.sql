@@ -1,5 +1,5 @@
 -- The importer's annual CBAM declaration quantities (CBAM Reg Art 6(2)) per importer × import year × installation ×
--- origin × CN code, from the export lines of the definitive period (import year 2026 on). Rules: domain/cbam.md (e).
+-- origin × CN code, from the export lines of the definitive period (import year 2026 on). Rules: docs/methodology/cbam.md (e).
 --   E   = Σ embedded chargeable emissions of the export lines (actual / default split as applied);
 --   FAA = Σ net mass × SEFA, SEFA with the CBAM factor of the import year: actual lines take the good's benchmark
 --         part from fct_goods_free_allocation (installation × product × production year), default lines the

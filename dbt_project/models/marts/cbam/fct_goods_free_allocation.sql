@@ -1,4 +1,4 @@
--- Specific embedded free allocation (SEFA) per good and year (domain/cbam.md (e); FAR IR (EU) 2025/2620, whose
+-- Specific embedded free allocation (SEFA) per good and year (docs/methodology/cbam.md (e); FAR IR (EU) 2025/2620, whose
 -- text is not in the folder: UNCONFIRMED). SEFA = CBAM_y × CSCF_y × B, with B the benchmark part:
 --   electricity: B = 0 (no free allocation);
 --   default data (the good's SEE is a default value): B = Column B benchmark of the CN code, route letter from the
