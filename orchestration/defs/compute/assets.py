@@ -75,10 +75,10 @@ def _checks(tables: list[str], blocking: bool = True) -> list[dg.AssetCheckSpec]
 
 def _of_table(failures: tuple[str, ...], tables: list[str]) -> dict[str, list[str]]:
     """Each failure line under the table it names (a suite's summary starts with it, a row-rule line says
-    `of <table>`), else under the first table: every line is shown once."""
+    `of <table> (see …)`), else under the first table: every line is shown once."""
     out: dict[str, list[str]] = {t: [] for t in tables}
     for line in failures:
-        t = next((t for t in tables if line.startswith(f"{t}:") or f" of {t}:" in line), tables[0])
+        t = next((t for t in tables if line.startswith(f"{t}:") or f" of {t} (see " in line), tables[0])
         out[t].append(line)
     return out
 
