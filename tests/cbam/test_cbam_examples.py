@@ -164,7 +164,7 @@ def test_cement_clinker_functional_unit():
     g = one(year_rows(out["goods_see"]))
     assert g["functional_unit"] == "t clinker" and g["fu_per_t"] == 0.95
     assert close(g["see_direct_per_fu"], 0.7852147410358565 / 0.95)
-    assert round(g["see_direct_per_fu"], 7) == 0.8265418  # docs/methodology/cbam.md illustration
+    assert round(g["see_direct_per_fu"], 7) == 0.8265418  # docs/methodology/cbam.md (c), worked examples
     assert close(g["see_chargeable"], g["see_total"])  # cement: not Annex II, indirect counts
 
 
