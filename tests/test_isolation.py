@@ -91,7 +91,7 @@ def test_failing_footprint_gate_is_a_warning_and_publishes_the_tables(tmp_path):
     from orchestration.lib.config import LingtanConfig
 
     home = Home(tmp_path / "home")
-    tables = {"product_footprint": _footprint(1.37), "site_inventory": _inventory(0.5)}
+    tables = {"site_inventory": _inventory(0.5), "product_footprint": _footprint(1.37)}  # not the first table
     reconcile = lambda t: isolation.lines(isolation.findings(t), "computed gate")  # noqa: E731
     out = list(
         _publish(None, LingtanConfig(landing=str(tmp_path), home=str(home.root)), tables, reconcile, True)
