@@ -165,8 +165,10 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFrame:
-    # invoice lines are few next to legs: materialised once, which keeps the polars plan small and fast
-    lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
+    # materialised once, which keeps the polars plan small and fast; only the columns used here, so the
+    # per-line texts (fallback reasons, document refs) of millions of invoice lines are never built
+    used = ["installation_id", "process_id", "invoice_date", "material_id", "footprint_source", "tco2e"]
+    lines = in_both_grains(purchased_material_lines(raw).select(used).collect().lazy(), "invoice_date")
     src = pl.col("footprint_source")
     dqr = (
         pl.when(src == "supplier_specific")

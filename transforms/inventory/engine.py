@@ -281,7 +281,8 @@ def compute_site_inventory(
         precursor_gap_lines=pl.col("footprint_gap").cast(pl.Float64),  # CBAM zero-rated origin or no SEE
     )
     cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e", "precursor_gap_lines"])
-    mat_lines = in_both_grains(purchased_material_lines(raw).collect().lazy(), "invoice_date")
+    used = ["installation_id", "invoice_date", "kind", "footprint_source", "tco2e"]  # no per-line texts built
+    mat_lines = in_both_grains(purchased_material_lines(raw).select(used).collect().lazy(), "invoice_date")
     mats = mat_lines.group_by(SITE_KEYS).agg(
         scope3_cat1_materials_tco2e=pl.when(pl.col("kind") == "material")
         .then("tco2e")
