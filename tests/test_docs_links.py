@@ -152,3 +152,31 @@ def test_relative_markdown_links_resolve(doc: Path) -> None:
         elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             bad.append(f"{where(doc, text, m.start())}: {target} (no such heading)")
     assert not bad, "broken link:\n" + "\n".join(bad)
+
+
+def first_column(doc: Path, after_heading: str) -> list[str]:
+    """The backquoted names in the first column of the first table under a heading."""
+    text = read(doc).split(f"\n{after_heading}\n", 1)[1]
+    table = re.search(r"((?:^\|.*\n)+)", text, re.MULTILINE)
+    assert table, f"no table under {after_heading} in {doc.name}"
+    return re.findall(r"^\| `(\w+)` \|", table.group(1), re.MULTILINE)
+
+
+def test_landing_zone_doc_lists_every_contract() -> None:
+    # docs/landing-zone.md is read by people; the contracts are read by the code: they must name the same datasets.
+    contracts = sorted(
+        p.name.removesuffix(".odcs.yaml") for p in (ROOT / "data_contracts").glob("*.odcs.yaml")
+    )
+    assert sorted(first_column(ROOT / "docs/landing-zone.md", "## Datasets")) == contracts
+
+
+def test_outputs_doc_lists_every_mart() -> None:
+    marts = sorted(p.stem for p in (ROOT / "dbt_project/models/marts").rglob("*.sql"))
+    assert sorted(first_column(ROOT / "docs/outputs.md", "## Warehouse")) == marts
+
+
+def test_readme_names_every_dataset_and_mart() -> None:
+    readme = read(ROOT / "README.md")
+    names = [p.name.removesuffix(".odcs.yaml") for p in (ROOT / "data_contracts").glob("*.odcs.yaml")]
+    names += [p.stem for p in (ROOT / "dbt_project/models/marts").rglob("*.sql")]
+    assert not [n for n in names if f"`{n}`" not in readme]
