@@ -1,6 +1,7 @@
 """The nightly job (= `lingtan run`): every asset, in the order of the stages —
 ingest (one asset per landing dataset, partitioned by drop date: the window of new or changed drops, see
-partitions.py) → engines (`cbam_engine`, `footprint_engines`) → dbt (staging, marts and their tests) →
+partitions.py) → engines (`cbam_engine`, `certificate_ledger`, `footprint_engines`, `ems_engine`,
+`zero_carbon_indicators`) → dbt (staging, marts and their tests) →
 publish (the warehouse analysts read) → reports. Each stage writes, audits and publishes; a blocked gate stops
 what depends on it."""
 
