@@ -167,8 +167,11 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
 def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFrame:
     # materialised once, which keeps the polars plan small and fast; only the columns used here, so the
     # per-line texts (fallback reasons, document refs) of millions of invoice lines are never built
-    used = ["installation_id", "process_id", "invoice_date", "material_id", "footprint_source", "tco2e"]
-    lines = in_both_grains(purchased_material_lines(raw).select(used).collect().lazy(), "invoice_date")
+    # summed per day first (everything below is linear in tco2e and keyed by these): millions of invoice lines
+    # become a few thousand rows before the grains, the spread and the sums
+    day = ["installation_id", "process_id", "invoice_date", "material_id", "footprint_source"]
+    per_day = purchased_material_lines(raw).group_by(day).agg(pl.col("tco2e").pipe(fsum), _lines=pl.len())
+    lines = in_both_grains(per_day.collect().lazy(), "invoice_date")
     src = pl.col("footprint_source")
     dqr = (
         pl.when(src == "supplier_specific")
@@ -182,7 +185,7 @@ def _materials(raw: Mapping[str, pl.LazyFrame], ps: pl.LazyFrame) -> pl.LazyFram
         materials_t="tco2e",
         primary_t=pl.when(src == "supplier_specific").then("tco2e").otherwise(0.0),
         dq_weighted_t=pl.col("tco2e") * dqr,
-        gap_count=(src == "gap").cast(pl.Float64),
+        gap_count=(src == "gap").cast(pl.Float64) * pl.col("_lines"),
         gap_material=pl.when(src == "gap").then("material_id"),
     )
     spread = _spread(per_line, ps, ["materials_t", "primary_t", "dq_weighted_t"])
