@@ -20,9 +20,11 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.partitions import run_tags, run_window
+from orchestration.lib.config import CERTIFICATE_PRICE_ENV
 from orchestration.lib.console import Console, bar, elapsed, now
 from orchestration.lib.home import Home, home_uri, landing_uri
-from orchestration.lib.ingest import ensure_empty_tables
+from orchestration.lib.incremental import run_fingerprint, unchanged_since
+from orchestration.lib.ingest import ensure_empty_tables, pending_drop_dates
 from orchestration.lib.runrecord import write_run_record
 from orchestration.lib.storage import Landing
 from transforms.paths import REPO_ROOT
@@ -35,6 +37,7 @@ LOGS_KEPT = 30  # run logs under <home>/logs (each a few hundred kB): older ones
 RUNS_KEPT = 60
 STAGES = ("ingest", "engines", "dbt", "publish", "reports")
 TAG_PID, TAG_HOST, TAG_ORIGIN = "lingtan/pid", "lingtan/host", "lingtan/origin"
+TAG_NO_CHANGE = "lingtan/no_change_since"  # a run that found nothing new: only the ingest assets ran
 
 
 class LandingMissing(Exception):
@@ -57,6 +60,9 @@ class RunOutcome:
     run_id: str = ""
     log: Path | None = None
     dagster_home: Path | None = None
+    no_change: str = (
+        ""  # the run id of the last successful run when nothing changed since (nothing recomputed)
+    )
 
 
 # --- the Dagster instance -----------------------------------------------------------------------------------
@@ -158,6 +164,7 @@ class Progress:
             st = self.stages.setdefault(stage_of(node.name), _Stage(stage_of(node.name), set()))
             st.steps.add(node.name)
         self.current: _Stage | None = None
+        self.idle = "skipped (an upstream gate blocked)"  # what a stage that never started says
 
     # Dagster calls this for every event of the run (same thread as the step).
     def __call__(self, entry: Any, *_args: Any) -> None:
@@ -225,7 +232,7 @@ class Progress:
         st.reported = True
         st.seconds = now() - st.started if st.started is not None else 0.0
         executed = st.started is not None
-        what = summarise(st) if executed else "skipped (an upstream gate blocked)"
+        what = summarise(st) if executed else self.idle
         checks = st.checks_passed + st.checks_failed
         gates = f"  checks {st.checks_passed}/{checks} passed" if checks else ""
         mark = "  FAILED" if st.failed and executed else ""
@@ -311,9 +318,16 @@ def run_nightly(
     ensure_empty_tables(h)
     start, end = run_window(Landing.open(landing_u), h, up_to)
     started = datetime.now(UTC)
+    # Content-addressed no-change run: nothing pending in the landing zone and the same code, reference data,
+    # locks, settings and lake as the last successful run → only the ingest assets run (they confirm it).
+    settings = _settings(certificate_price)
+    pending = pending_drop_dates(Landing.open(landing_u), h, date.fromisoformat(end))
+    same = unchanged_since(h, run_fingerprint(h, started.date(), settings), pending)
     log_path = new_log(h, started)
     instance_dir = dagster_home(h) if record else None
     console.line(f"lingtan run: drops up to {end} (pending from {start}), home {h.root}")
+    if same is not None:
+        console.line(f"  no new drop and nothing changed since run {same['run_id'][:8]}: nothing recomputed")
     console.line(f"  log      {log_path}")
     console.line(
         f"  dagster  {instance_dir}  (make dev shows this run)"
@@ -324,6 +338,8 @@ def run_nightly(
     with console.capture_output(log_path) as log:
         job = defs().resolve_job_def("nightly")
         progress = Progress(job, console, log)
+        if same is not None:
+            progress.idle = f"no change since run {same['run_id'][:8]}: not recomputed"
         instance = (
             dg.DagsterInstance.from_config(str(instance_dir))
             if instance_dir
@@ -341,7 +357,9 @@ def run_nightly(
                     TAG_ORIGIN: "lingtan run",
                     TAG_PID: str(os.getpid()),
                     TAG_HOST: socket.gethostname(),
+                    **({TAG_NO_CHANGE: same["run_id"]} if same is not None else {}),
                 },
+                asset_selection=_ingest_keys(job) if same is not None else None,
                 raise_on_error=False,
                 run_config={
                     "loggers": {"console": {"config": {"log_level": "INFO"}}},
@@ -356,6 +374,7 @@ def run_nightly(
             progress.finish()
             instance.dispose()
     out = RunOutcome(result.success, h, landing_u, run_id=run_id, log=log_path, dagster_home=instance_dir)
+    out.no_change = same["run_id"] if same is not None else ""
     _collect(result, out)
     out.run_record = write_run_record(
         h,
@@ -368,12 +387,26 @@ def run_nightly(
         out.materialized,
         out.failed_checks,
         out.failed_steps,
+        fingerprint=run_fingerprint(h, started.date(), settings),
+        no_change_since=out.no_change,
     )
     if home_u.startswith("s3://"):
         from orchestration.lib.s3home import push
 
         console.line(f"  … pushing the home to {home_u} ({push(home_u, h.root)} files)")
     return out
+
+
+def _settings(certificate_price: float | None) -> dict[str, Any]:
+    """Run settings that change outputs (part of the no-change fingerprint)."""
+    return {
+        "certificate_price": certificate_price,
+        CERTIFICATE_PRICE_ENV: os.environ.get(CERTIFICATE_PRICE_ENV, ""),
+    }
+
+
+def _ingest_keys(job: dg.JobDefinition) -> list[dg.AssetKey]:
+    return [k for k in job.asset_layer.executable_asset_keys if k.path[0] == "raw"]
 
 
 def _collect(result: Any, out: RunOutcome) -> None:

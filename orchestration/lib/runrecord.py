@@ -76,6 +76,8 @@ def write_run_record(
     materialized: list[str],
     failed_checks: list[str],
     failed_steps: list[str],
+    fingerprint: dict | None = None,
+    no_change_since: str = "",
 ) -> Path:
     files = input_files(home)
     outputs = (
@@ -102,6 +104,9 @@ def write_run_record(
         "materialized": sorted(materialized),
         "failed_checks": failed_checks,
         "failed_steps": failed_steps,
+        # orchestration/lib/incremental.py: the next run compares its own to this one's (no change → skip)
+        "fingerprint": fingerprint or {},
+        "no_change_since": no_change_since,
     }
     home.runs.mkdir(parents=True, exist_ok=True)
     path = home.runs / f"{started:%Y%m%dT%H%M%SZ}-{run_id[:8]}.json"

@@ -5,7 +5,7 @@ installation, a few dozen rows) beside the framework floors it cannot go under:
 - `dbt build` of the lingtan project over the tiny run's lake with nothing changed (partial parse reused).
 
 Each case runs in its own process (harness.measure): wall time includes interpreter start-up and imports, as a
-user sees them. `python -m tests.bench.tiny_case run|empty|dbt <workdir>` prints one JSON line.
+user sees them. `python -m tests.bench.tiny_case run|nochange|empty|dbt <workdir>` prints one JSON line.
 """
 
 from __future__ import annotations
@@ -44,6 +44,21 @@ def _tiny_run(work: Path) -> dict:
     }
 
 
+def _tiny_nochange(work: Path) -> dict:
+    """The tiny run again with nothing new: content-addressed, only the ingest assets run (recorded)."""
+    from datetime import date
+
+    from orchestration.pipeline import run_nightly
+
+    start = time.perf_counter()
+    out = run_nightly(
+        str(work / "landing"), str(work / "home"), date.fromisoformat(DROP), echo=lambda *_: None
+    )
+    if not out.success or not out.no_change:
+        raise SystemExit(f"tiny no-change run recomputed or failed: {out.failed_checks + out.failed_steps}")
+    return {"run_s": round(time.perf_counter() - start, 2), "no_change_since": out.no_change[:8]}
+
+
 def _empty_dagster() -> dict:
     import dagster as dg
 
@@ -80,11 +95,12 @@ def run(workdir: Path) -> list[Measurement]:
     """The tiny run first (the dbt floor builds over its lake), then the two floors."""
     work = workdir / "tiny"
     tiny = measure(f"tiny nightly run ({EXAMPLE} example)", "tests.bench.tiny_case", "run", str(work))
+    same = measure("tiny nightly run again, no change", "tests.bench.tiny_case", "nochange", str(work))
     empty = measure("floor: empty Dagster run", "tests.bench.tiny_case", "empty", str(work))
     dbt = measure("floor: dbt build, nothing changed", "tests.bench.tiny_case", "dbt", str(work))
     floors = empty.seconds + dbt.info["second_build_s"]
     tiny.info["over_floors_s"] = round(tiny.seconds - floors, 1)
-    return [tiny, empty, dbt]
+    return [tiny, same, empty, dbt]
 
 
 if __name__ == "__main__":
@@ -92,6 +108,8 @@ if __name__ == "__main__":
     work.mkdir(parents=True, exist_ok=True)
     if what == "run":
         info = _tiny_run(work)
+    elif what == "nochange":
+        info = _tiny_nochange(work)
     elif what == "empty":
         info = _empty_dagster()
     else:

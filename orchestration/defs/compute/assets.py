@@ -18,12 +18,21 @@ from expectations.computed import COMPUTED_GATE, audit_computed
 from expectations.gate import Gate
 from orchestration.lib.compute import load_computed, load_raw, publish_computed
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.incremental import (
+    engine_stamp,
+    engine_unchanged,
+    forget_engine_stamp,
+    save_engine_stamp,
+    visible_factors,
+)
 from transforms.cbam.engine import TABLES as CBAM_ENGINE_TABLES
 from transforms.contracts import datasets
 from transforms.ghg.compute import GHG_TABLES
 
 CBAM_TABLES = list(CBAM_ENGINE_TABLES)
 FOOTPRINT_TABLES = list(GHG_TABLES)
+# computed tables the footprint engines read (the CBAM engine's and the certificate ledger's claims)
+FOOTPRINT_INPUTS = ("stream_emissions", "process_see", "precursor_inputs", "gec_claims")
 RAW_KEYS = [dg.AssetKey(["raw", n]) for n in datasets()]
 
 DESCRIPTIONS = {
@@ -83,11 +92,48 @@ def _of_table(failures: tuple[str, ...], tables: list[str]) -> dict[str, list[st
     return out
 
 
+def _unchanged(engine: str, home, stamp: str, tables: list[str], advisory: bool) -> Iterator | None:
+    """The engine's inputs (content hashes), code and reference data are those of its last publication: its
+    tables stand, the gate's saved verdicts are reported again, nothing is computed (None: run the engine)."""
+    checks = engine_unchanged(home, engine, stamp, tables)
+    if checks is None:
+        return None
+
+    def replay() -> Iterator:
+        for name in tables:
+            verdict = checks.get(name, {"passed": True, "details": ""})
+            yield dg.AssetCheckResult(
+                asset_key=dg.AssetKey(["computed", name]),
+                check_name=COMPUTED_GATE,
+                passed=bool(verdict["passed"]),
+                severity=dg.AssetCheckSeverity.WARN if advisory else dg.AssetCheckSeverity.ERROR,
+                metadata={"details": verdict["details"], "lingtan/no_change": "inputs unchanged"},
+            )
+        for name in tables:
+            yield dg.MaterializeResult(
+                asset_key=dg.AssetKey(["computed", name]),
+                metadata={
+                    "lingtan/no_change": "inputs, code and reference data unchanged: not recomputed",
+                    "path": dg.MetadataValue.path(str(home.computed_table(name))),
+                },
+            )
+
+    return replay()
+
+
 def _publish(
-    context, lingtan: LingtanConfig, tables: dict[str, pl.DataFrame], reconcile, advisory: bool = False
+    context,
+    lingtan: LingtanConfig,
+    tables: dict[str, pl.DataFrame],
+    reconcile,
+    advisory: bool = False,
+    stamp: tuple[str, str] | None = None,
 ) -> Iterator:
+    """`stamp`: (engine, input stamp) saved with the gate's verdicts once the tables are published."""
     home = lingtan.home_dir()
     verdicts: list[Gate] = []
+    if stamp:
+        forget_engine_stamp(home, stamp[0])
 
     def audit(staged):
         verdicts.append(audit_computed(staged, reconcile))
@@ -116,6 +162,17 @@ def _publish(
         )
     if not gate.passed and not advisory:
         raise dg.Failure(description=f"computed gate failed: {details[:500]}")
+    if stamp:
+        save_engine_stamp(
+            home,
+            *stamp,
+            {
+                n: {"passed": not per_table[n], "details": "\n".join(per_table[n])[:2000] or "ok"}
+                if advisory
+                else {"passed": gate.passed, "details": details[:2000]}
+                for n in tables
+            },
+        )
     for name, df in tables.items():
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["computed", name]),
@@ -139,7 +196,13 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     from transforms.cbam.errors import CbamError
     from transforms.reference.cbam import CbamReference
 
-    raw = load_raw(lingtan.home_dir())
+    home = lingtan.home_dir()
+    stamp = engine_stamp(home, [home.raw_table(n) for n in datasets()])
+    if (same := _unchanged("cbam_engine", home, stamp, CBAM_TABLES, advisory=False)) is not None:
+        context.log.info("cbam_engine: inputs unchanged since its last publication, not recomputed")
+        yield from same
+        return
+    raw = load_raw(home)
     try:
         tables = compute_cbam(raw, CbamReference.from_seeds())
     except CbamError as e:
@@ -151,18 +214,20 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
                 )
             },
         ) from None
-    yield from _publish(context, lingtan, {t: tables[t] for t in CBAM_TABLES}, reconcile_cbam)
+    yield from _publish(
+        context,
+        lingtan,
+        {t: tables[t] for t in CBAM_TABLES},
+        reconcile_cbam,
+        stamp=("cbam_engine", stamp),
+    )
 
 
 @dg.multi_asset(
     specs=_specs(
         FOOTPRINT_TABLES,
         "footprint",
-        RAW_KEYS
-        + [
-            dg.AssetKey(["computed", t])
-            for t in ("stream_emissions", "process_see", "precursor_inputs", "gec_claims")
-        ],
+        RAW_KEYS + [dg.AssetKey(["computed", t]) for t in FOOTPRINT_INPUTS],
     ),
     check_specs=_checks(FOOTPRINT_TABLES, blocking=False),
     name="footprint_engines",
@@ -176,6 +241,13 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
     from transforms.ghg.compute import compute_ghg
 
     home = lingtan.home_dir()
+    today = date.today()
+    inputs = [home.raw_table(n) for n in datasets()] + [home.computed_table(t) for t in FOOTPRINT_INPUTS]
+    stamp = engine_stamp(home, inputs, {"factors_visible": visible_factors(today)})
+    if (same := _unchanged("footprint_engines", home, stamp, FOOTPRINT_TABLES, advisory=True)) is not None:
+        context.log.info("footprint_engines: inputs unchanged since their last publication, not recomputed")
+        yield from same
+        return
     cbam = {
         k: v.collect()
         for k, v in load_computed(home, ["stream_emissions", "process_see", "precursor_inputs"]).items()
@@ -187,11 +259,13 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
         cbam["stream_emissions"],
         cbam["process_see"],
         cbam["precursor_inputs"],
-        inventory_as_of=date.today(),
+        inventory_as_of=today,
         gec_claims=claims.collect() if claims is not None else None,
     )
 
     def reconcile(t: dict[str, pl.DataFrame]) -> list[str]:
         return isolation.lines(isolation.findings(t), "computed gate") + reconcile_footprint(t, cbam)
 
-    yield from _publish(context, lingtan, tables, reconcile, advisory=True)
+    yield from _publish(
+        context, lingtan, tables, reconcile, advisory=True, stamp=("footprint_engines", stamp)
+    )

@@ -1,12 +1,18 @@
 """The warehouse: one @dbt_assets over the whole dbt project (staging views, intermediate views, marts
 tables, reference seeds), built with `dbt build` so every dbt data test runs as an asset check right after its
-model and a failing test (the marts gate) stops everything downstream. Unpartitioned: each build reads the
-whole current lake. Needs resources `dbt` (DbtCliResource) and `lingtan` (the home to read).
+model and a failing test (the marts gate) stops everything downstream.
+
+Unpartitioned and incremental: the build file persists (<home>/warehouse/build/lingtan.duckdb) and a build
+runs only the models downstream of the lake/computed tables whose content changed since its last successful
+build (orchestration/lib/incremental.py); the others are reported with `lingtan/no_change` metadata. Needs
+resources `dbt` (DbtCliResource) and `lingtan` (the home to read).
 """
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,12 @@ from orchestration.dbt_project import ensure_manifest, lingtan_dbt_project, ware
 from orchestration.defs.warehouse.translator import LingtanTranslator
 from orchestration.lib.child import PARENT_ENV
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.incremental import (
+    dbt_selection,
+    forget_build_state,
+    save_build_state,
+    sources_state,
+)
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
 TARGETS_KEPT = 3  # dagster-dbt writes each build to target/lingtan_dbt-<run>-<id> (~12 MB): keep the newest
@@ -33,6 +45,13 @@ def prune_targets(target_dir: Path, keep: int = TARGETS_KEPT) -> list[Path]:
     for p in old:
         shutil.rmtree(p, ignore_errors=True)
     return old
+
+
+@cache
+def manifest_sources() -> list[tuple[str, str]]:
+    """(source, table) of every dbt source in the project's manifest."""
+    manifest = json.loads(ensure_manifest().read_text(encoding="utf-8"))
+    return sorted((s["source_name"], s["name"]) for s in manifest["sources"].values())
 
 
 @contextmanager
@@ -67,8 +86,29 @@ def lingtan_dbt(
     with _environ({**env, "DBT_USE_COLORS": "false", PARENT_ENV: str(os.getpid())}):
         # A stable target folder per home: dbt reuses its partial parse there (the profile's DuckDB path is
         # per home, so a fresh folder each run forced a full re-parse).
-        target = Path(env["LINGTAN_WAREHOUSE_PATH"]).parent / "dbt-target"
-        yield from dbt.cli(["build"], context=context, target_path=target).stream()
+        build_file = Path(env["LINGTAN_WAREHOUSE_PATH"])
+        target = build_file.parent / "dbt-target"
+        # Incremental: only the models downstream of lake/computed tables whose content changed since the
+        # last successful build into this (persistent) build file; nothing when none changed.
+        state = sources_state(lingtan.home_dir(), manifest_sources())
+        select, why = dbt_selection(build_file.parent, build_file, state)
+        context.log.info(f"dbt build: {why}")
+        built: set[dg.AssetKey] = set()
+        if select != []:
+            forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
+            args = ["build", *(["--select", " ".join(select)] if select else [])]
+            for event in dbt.cli(args, context=context, target_path=target).stream():
+                if isinstance(event, dg.Output):
+                    built.add(context.asset_key_for_output(event.output_name))
+                yield event
+            save_build_state(build_file.parent, state)
+        # Models not rebuilt are current in the build file: reported "no change" so the publish step runs.
+        for key in sorted(context.selected_asset_keys - built, key=lambda k: k.to_user_string()):
+            yield dg.Output(
+                None,
+                output_name=context.assets_def.get_output_name_for_asset_key(key),
+                metadata={"lingtan/no_change": why},
+            )
     removed = prune_targets(lingtan_dbt_project.project_dir / "target")
     if removed:
         context.log.info(f"pruned {len(removed)} old dbt target folder(s); kept the newest {TARGETS_KEPT}")

@@ -1,0 +1,248 @@
+"""Content addressing for the incremental nightly: what a stage read last time, by content hash, so that a
+stage whose inputs did not change is skipped and a run with nothing new recomputes nothing.
+
+Three levels, each comparing sha256 of files (never timestamps):
+- the run: `run_fingerprint` (code, reference seeds, contracts, lock state, report settings, the raw lake's
+  tables and ledgers, the visible factor set) beside the pending landing drops. Equal to the last successful
+  run's fingerprint with no pending drop: the run is recorded in Dagster with its ingest assets only ("no
+  change"), nothing else executes.
+- an engine: `Stamp` of its input tables + the code fingerprint, kept beside its outputs in lake/computed;
+  equal → the engine is not run and its tables stay as published.
+- the dbt build: the hash of every dbt source's files at the last successful build (beside the build file,
+  which persists); only the models downstream of changed sources are built (`--select source:…+`), nothing
+  when none changed, everything when the code or seeds changed or the last build did not finish.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from orchestration.lib.home import Home
+from transforms.paths import DBT_DIR, REPO_ROOT
+
+# What the code fingerprint covers: everything a run executes or reads from the repository.
+CODE_DIRS = ("transforms", "orchestration", "expectations", "data_contracts", "dbt_project")
+CODE_SUFFIXES = {".py", ".sql", ".yml", ".yaml", ".csv", ".json", ".jinja", ".j2", ".html", ".toml"}
+SKIP_PARTS = {"target", "dbt_packages", "logs", "__pycache__", ".pytest_cache"}
+FINGERPRINT_KEY = "fingerprint"
+SOURCES_STATE = "_dbt_sources.json"  # beside the dbt build file: source hashes at its last successful build
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@cache
+def code_fingerprint(root: Path = REPO_ROOT) -> str:
+    """sha256 over the path and bytes of every source file a run uses (not git's dirty flag: an edit after an
+    edit must count). Cached per process: the code does not change under a running process."""
+    h = hashlib.sha256()
+    for sub in CODE_DIRS:
+        base = root / sub
+        if not base.exists():
+            continue
+        for p in sorted(base.rglob("*")):
+            rel = p.relative_to(root)
+            if p.is_file() and p.suffix in CODE_SUFFIXES and not SKIP_PARTS.intersection(rel.parts):
+                h.update(rel.as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def visible_factors(today: date) -> str:
+    """The newest factor publication date on or before `today` (engines use only factors published by the
+    run's date): the computed tables change when a day passes a publication date, not every day."""
+    from transforms.reference.seeds import REFERENCE_DIR
+
+    latest = ""
+    for p in sorted(REFERENCE_DIR.glob("*.csv")):
+        with p.open(encoding="utf-8") as f:
+            rows = csv.DictReader(f)
+            if "published_on" not in (rows.fieldnames or []):
+                continue
+            days = [
+                r["published_on"]
+                for r in rows
+                if r["published_on"] and r["published_on"] <= today.isoformat()
+            ]
+            latest = max([latest, *days])
+    return latest
+
+
+def files_hash(paths: Iterable[Path], root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(paths) if p.is_file()}
+
+
+def raw_state(home: Home) -> dict[str, str]:
+    """Hash of every raw lake file the engines and dbt read (current tables, file ledgers, quarantine)."""
+    if not home.raw.exists():
+        return {}
+    return files_hash([p for d in home.raw.iterdir() if d.is_dir() for p in d.glob("*.parquet")], home.root)
+
+
+def locks_state(home: Home) -> str:
+    """The period locks as published: a lock or unlock changes what the publish step writes."""
+    from orchestration.lib.locks import STATE, locks_dir
+
+    path = locks_dir(home) / STATE
+    return sha256_file(path) if path.exists() else ""
+
+
+def run_fingerprint(home: Home, today: date, settings: Mapping[str, Any]) -> dict[str, Any]:
+    from orchestration.lib.runrecord import reference_versions
+    from transforms.contracts import datasets
+
+    return {
+        "code": code_fingerprint(),
+        "reference_seeds": digest(reference_versions()),
+        "contracts": digest({n: d.contract_version for n, d in datasets().items()}),
+        "locks": locks_state(home),
+        "settings": digest(dict(settings)),
+        "factors_visible": visible_factors(today),
+        "year": today.year,  # marts flag the current year provisional (dbt macro is_provisional)
+        "raw": digest(raw_state(home)),
+        "warehouse": sha256_file(home.warehouse) if home.warehouse.exists() else "",
+    }
+
+
+def last_success(home: Home) -> dict[str, Any] | None:
+    """The newest successful run record (None: none yet)."""
+    if not home.runs.exists():
+        return None
+    for path in sorted(home.runs.glob("*.json"), reverse=True):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if rec.get("success"):
+            return rec
+    return None
+
+
+def unchanged_since(home: Home, fingerprint: Mapping[str, Any], pending: list[date]) -> dict[str, Any] | None:
+    """The last successful run record when nothing changed since it (no pending drop, same fingerprint)."""
+    if pending:
+        return None
+    last = last_success(home)
+    return last if last is not None and last.get(FINGERPRINT_KEY) == dict(fingerprint) else None
+
+
+# --- engines ----------------------------------------------------------------------------------------------
+def engine_stamp(home: Home, inputs: Iterable[Path], extra: Mapping[str, Any] | None = None) -> str:
+    """Content key of an engine's run: its input files' hashes, the code and reference data, `extra`."""
+    from orchestration.lib.runrecord import reference_versions
+
+    return digest(
+        {
+            "inputs": files_hash(inputs, home.root),
+            "code": code_fingerprint(),
+            "seeds": reference_versions(),
+            **dict(extra or {}),
+        }
+    )
+
+
+def _stamp_path(home: Home, engine: str) -> Path:
+    return home.computed / f"_{engine}.stamp.json"
+
+
+def engine_unchanged(home: Home, engine: str, stamp: str, outputs: Iterable[str]) -> dict[str, Any] | None:
+    """The saved verdicts of the engine's gate (table → {passed, details}) when it last published from inputs
+    with this stamp and its tables are still there; else None (the engine must run)."""
+    path = _stamp_path(home, engine)
+    if not path.exists() or not all(home.computed_table(t).exists() for t in outputs):
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved.get("checks") if saved.get("stamp") == stamp else None
+
+
+def save_engine_stamp(home: Home, engine: str, stamp: str, checks: Mapping[str, Any]) -> None:
+    path = _stamp_path(home, engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"stamp": stamp, "checks": dict(checks)}), encoding="utf-8")
+
+
+def forget_engine_stamp(home: Home, engine: str) -> None:
+    """Before an engine publishes: a crash between publish and stamp must not look like 'unchanged'."""
+    _stamp_path(home, engine).unlink(missing_ok=True)
+
+
+# --- dbt --------------------------------------------------------------------------------------------------
+def source_files(home: Home, source: str, table: str) -> list[Path]:
+    """The lake files behind a dbt source (staging/lake/_lake__sources.yml, staging/computed/…)."""
+    if source == "lake":
+        return [home.raw_table(table)]
+    if source == "lake_quality":
+        name = {"files": "_files.parquet", "quarantine": "_quarantine.parquet"}.get(table)
+        return sorted(home.raw.glob(f"*/{name}")) if name and home.raw.exists() else []
+    if source == "computed":
+        return [home.computed_table(table)]
+    raise KeyError(f"dbt source {source}.{table}: no lake location known (orchestration/lib/incremental.py)")
+
+
+def sources_state(home: Home, sources: Iterable[tuple[str, str]]) -> dict[str, str]:
+    return {
+        f"{s}.{t}": digest(files_hash(source_files(home, s, t), home.root)) for s, t in sorted(set(sources))
+    }
+
+
+def dbt_selection(
+    build_dir: Path, build_file: Path, state: Mapping[str, str]
+) -> tuple[list[str] | None, str]:
+    """(`--select` arguments, why): None = build everything, [] = nothing to build, else the changed sources
+    and everything downstream of them."""
+    path = build_dir / SOURCES_STATE
+    if not build_file.exists() or not path.exists():
+        return None, "first build in this home (or the last one did not finish)"
+    try:
+        last = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, "no readable state of the last build"
+    if last.get("code") != code_fingerprint() or last.get("dbt_dir") != str(DBT_DIR):
+        return None, "code, seeds or dbt project changed since the last build"
+    if last.get("year") != date.today().year:  # is_provisional(): the current year's rows change status
+        return None, "a new calendar year since the last build"
+    before = last.get("sources", {})
+    changed = sorted(k for k in state if before.get(k) != state[k])
+    if set(before) - set(state):
+        return None, "the project's sources changed"
+    if not changed:
+        return [], "no lake or computed table changed since the last build"
+    return [f"source:{k}+" for k in changed], f"{len(changed)} changed source(s): {', '.join(changed)}"
+
+
+def forget_build_state(build_dir: Path) -> None:
+    (build_dir / SOURCES_STATE).unlink(missing_ok=True)
+
+
+def save_build_state(build_dir: Path, state: Mapping[str, str]) -> None:
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / SOURCES_STATE).write_text(
+        json.dumps(
+            {
+                "code": code_fingerprint(),
+                "dbt_dir": str(DBT_DIR),
+                "year": date.today().year,
+                "sources": dict(state),
+            },
+            indent=1,
+        ),
+        encoding="utf-8",
+    )

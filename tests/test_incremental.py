@@ -1,0 +1,186 @@
+"""Incremental nightly (issue 10 item 3): content-addressed skips at run, engine and dbt level, and the
+outputs of an incremental run equal those of a full recompute."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from orchestration.lib import incremental as inc
+from orchestration.lib.home import Home
+
+DROP_A, DROP_B = "2024-02-01", "2024-03-01"
+
+
+# --- units: the decisions on small files ------------------------------------------------------------------
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_dbt_selection_full_then_nothing_then_only_changed_sources(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    _write(home.raw_table("exports"), b"one")
+    _write(home.raw_table("production"), b"two")
+    _write(home.raw_dir("exports") / "_files.parquet", b"ledger")
+    sources = [("lake", "exports"), ("lake", "production"), ("lake_quality", "files")]
+    build_dir, build_file = tmp_path / "build", tmp_path / "build" / "lingtan.duckdb"
+
+    select, why = inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))
+    assert select is None and "first build" in why  # nothing known: build everything
+    _write(build_file, b"db")
+    inc.save_build_state(build_dir, inc.sources_state(home, sources))
+    assert inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))[0] == []
+
+    _write(home.raw_table("exports"), b"one and a new drop")
+    _write(home.raw_dir("exports") / "_files.parquet", b"ledger 2")
+    select, _ = inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))
+    assert select == ["source:lake.exports+", "source:lake_quality.files+"]
+
+    inc.forget_build_state(build_dir)  # a build that started and did not finish: the next one is full
+    assert inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))[0] is None
+
+
+def test_dbt_selection_rebuilds_all_when_code_changed(tmp_path: Path, monkeypatch) -> None:
+    home = Home(tmp_path / "home")
+    _write(home.raw_table("exports"), b"x")
+    state = inc.sources_state(home, [("lake", "exports")])
+    build_dir = tmp_path / "build"
+    _write(build_dir / "lingtan.duckdb", b"db")
+    inc.save_build_state(build_dir, state)
+    monkeypatch.setattr(inc, "code_fingerprint", lambda: "another code version")
+    select, why = inc.dbt_selection(build_dir, build_dir / "lingtan.duckdb", state)
+    assert select is None and "code" in why
+
+
+def test_unknown_dbt_source_is_an_error_not_a_silent_skip(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="no lake location"):
+        inc.source_files(Home(tmp_path), "elsewhere", "t")
+
+
+def test_engine_stamp_follows_input_content_not_time(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    raw = _write(home.raw_table("exports"), b"rows")
+    _write(home.computed_table("goods_see"), b"out")
+    stamp = inc.engine_stamp(home, [raw])
+    assert inc.engine_unchanged(home, "cbam_engine", stamp, ["goods_see"]) is None  # never published
+    inc.save_engine_stamp(home, "cbam_engine", stamp, {"goods_see": {"passed": True, "details": "ok"}})
+    assert inc.engine_unchanged(home, "cbam_engine", stamp, ["goods_see"]) == {
+        "goods_see": {"passed": True, "details": "ok"}
+    }
+    _write(raw, b"rows")  # rewritten with the same bytes: still unchanged
+    assert inc.engine_stamp(home, [raw]) == stamp
+    _write(raw, b"rows+1")
+    assert inc.engine_stamp(home, [raw]) != stamp
+    home.computed_table("goods_see").unlink()  # an output gone: recompute whatever the stamp
+    assert inc.engine_unchanged(home, "cbam_engine", stamp, ["goods_see"]) is None
+
+
+def test_run_fingerprint_sees_locks_settings_and_lake(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    _write(home.raw_table("exports"), b"rows")
+    today = date(2026, 12, 1)
+    base = inc.run_fingerprint(home, today, {"price": None})
+    assert inc.run_fingerprint(home, today, {"price": None}) == base
+    assert inc.run_fingerprint(home, today, {"price": 80.0}) != base
+    from orchestration.lib.locks import STATE, locks_dir
+
+    _write(locks_dir(home) / STATE, b'{"locks": {}}')  # a lock or an unlock must republish
+    assert inc.run_fingerprint(home, today, {"price": None})["locks"] != base["locks"]
+    _write(home.raw_table("exports"), b"rows, new")
+    assert inc.run_fingerprint(home, today, {"price": None})["raw"] != base["raw"]
+
+
+def test_unchanged_since_needs_no_pending_drop_and_same_fingerprint(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    fp = {"code": "c", "raw": "r"}
+    home.runs.mkdir(parents=True)
+    (home.runs / "20261201T000000Z-aaaaaaaa.json").write_text(
+        json.dumps({"run_id": "a" * 8, "success": True, "fingerprint": fp})
+    )
+    (home.runs / "20261202T000000Z-bbbbbbbb.json").write_text(
+        json.dumps({"run_id": "b" * 8, "success": False, "fingerprint": {}})
+    )
+    assert inc.unchanged_since(home, fp, [])["run_id"] == "a" * 8  # the last *successful* run
+    assert inc.unchanged_since(home, fp, [date(2026, 12, 2)]) is None
+    assert inc.unchanged_since(home, {**fp, "raw": "other"}, []) is None
+
+
+def test_visible_factors_moves_only_on_publication_dates() -> None:
+    assert inc.visible_factors(date(2026, 12, 1)) == inc.visible_factors(date(2026, 12, 2))
+    assert inc.visible_factors(date(2000, 1, 1)) < inc.visible_factors(date(2026, 12, 1))
+
+
+# --- end to end: incremental == full recompute; no change recomputes nothing ---------------------------------
+def _landing(root: Path) -> Path:
+    from tests.pipeline.test_examples_through_pipeline import write_landing
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
+
+    rows = fixture_to_landing_rows(load_fixture("cement"))
+    landing = root / "landing"
+    write_landing(rows, landing, DROP_A)
+    # drop B: one more export line of the same good (an event dataset: A then B == A+B at once)
+    extra = {**rows["exports"][0], "export_id": "EX-CEMENT-EXP2", "quantity": 250.0}
+    write_landing({"exports": [extra]}, landing, DROP_B)
+    return landing
+
+
+def _digest(warehouse: Path) -> dict[str, str]:
+    """One hash per mart over its rows, without the wall-clock column `processed_at` (when a file was read
+    differs between a run of A+B and a run of A then B; nothing else may)."""
+    import hashlib
+
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        cols = con.execute(
+            "select table_name, list(column_name order by ordinal_position) from information_schema.columns "
+            "where table_schema = 'marts' group by 1 order by 1"
+        ).fetchall()
+        out = {}
+        for name, columns in cols:
+            keep = ", ".join(f'"{c}"' for c in columns if c != "processed_at")
+            rows = con.execute(f'select {keep} from marts."{name}" order by all').fetchall()
+            out[name] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return out
+    finally:
+        con.close()
+
+
+def _run(landing: Path, home: Path, up_to: str):
+    from orchestration.pipeline import run_nightly
+
+    out = run_nightly(str(landing), str(home), date.fromisoformat(up_to), echo=lambda *_: None, record=False)
+    assert out.success, out.failed_checks + out.failed_steps
+    return out
+
+
+def test_incremental_equals_full_and_no_change_recomputes_nothing(tmp_path: Path) -> None:
+    landing = _landing(tmp_path)
+    full = _run(landing, tmp_path / "full", DROP_B)
+
+    home = tmp_path / "incr"
+    _run(landing, home, DROP_A)
+    incr = _run(landing, home, DROP_B)
+    assert incr.ingest.get("exports", {}).get("rows_read") == 1
+    digest = _digest(Home(home).warehouse)
+    assert len(digest) > 10 and digest == _digest(full.home.warehouse)
+    log = incr.log.read_text(encoding="utf-8") if incr.log else ""
+    assert "changed source(s)" in log and "source:lake.exports" in log  # not a full dbt build
+    assert "source:lake.installations" not in log
+
+    computed = {p: p.stat().st_mtime_ns for p in Path(home, "lake", "computed").glob("*.parquet")}
+    warehouse = Home(home).warehouse.read_bytes()
+    same = _run(landing, home, DROP_B)
+    assert same.no_change == incr.run_id
+    assert all(k.startswith("raw/") for k in same.materialized)  # only the ingest assets ran
+    assert {p: p.stat().st_mtime_ns for p in computed} == computed
+    assert Home(home).warehouse.read_bytes() == warehouse
+    record = json.loads(same.run_record.read_text(encoding="utf-8"))
+    assert record["no_change_since"] == incr.run_id and record["success"]
