@@ -253,15 +253,17 @@ def summarise(st: _Stage) -> str:
         return sum(int(md.get(key) or 0) for md in st.assets.values())
 
     n = len(st.assets)
+    same = sum("lingtan/no_change" in md for md in st.assets.values())  # not recomputed: inputs unchanged
+    kept = f", {same} unchanged" if same else ""
     if st.name == "ingest":
         return (
             f"{n} datasets: {total('rows_read'):,} rows read, {total('rows_accepted'):,} accepted, "
             f"{total('rows_quarantined'):,} quarantined"
         )
     if st.name == "engines":
-        return f"{n} tables, {total('dagster/row_count'):,} rows"
+        return f"{n - same} tables, {total('dagster/row_count'):,} rows{kept}"
     if st.name == "dbt":
-        return f"{n} models and seeds built"
+        return f"{n - same} models and seeds built{kept}"
     if st.name == "publish":
         sizes = [md.get("size_mb") for md in st.assets.values() if md.get("size_mb") is not None]
         return "warehouse published" + (f" ({sizes[0]} MB)" if sizes else "")
