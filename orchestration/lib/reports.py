@@ -132,9 +132,9 @@ def run_report_stage(
     marts = read_marts(
         home.warehouse,
         [*gate.MARTS, *(m for k in kinds for m in k.marts)],
-        optional=[m for k in kinds for m in getattr(k, "optional_marts", ())],
+        optional=[*gate.OPTIONAL_MARTS, *(m for k in kinds for m in getattr(k, "optional_marts", ()))],
     )
-    failures = gate.content_failures(marts)
+    failures = (gate.content_failures(marts), gate.mart_failures(marts))
     manifest = run_manifest(home, run_id)
     manifest_rel = f"{MANIFEST_KIND}/{run_id}/v1/manifest.json"
     locked = locked_periods(home)
@@ -158,7 +158,7 @@ def _stage_one(
     kind: ReportKind,
     doc: ReportDoc,
     marts,
-    failures: gate.FailureIndex,
+    failures: tuple[gate.FailureIndex, gate.MartFailureIndex],
     stage_dir: Path,
     manifest: dict[str, Any],
     manifest_rel: str,
@@ -178,7 +178,8 @@ def _stage_one(
         return
     out = stage_dir / kind.name / doc.key
     out.mkdir(parents=True)
-    problems = gate.doc_failures(doc, failures)
+    reads = (*kind.marts, *getattr(kind, "optional_marts", ()))
+    problems = gate.doc_failures(doc, failures[0], failures[1], reads)  # only what this kind reads blocks it
     files: list[Path] = []
     if not problems:
         try:

@@ -22,6 +22,8 @@ from pathlib import Path, PurePosixPath
 
 import polars as pl
 
+from transforms.ingest.base import MAX_FILE_BYTES, too_large
+
 DROP_DIR = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -80,6 +82,8 @@ def _classify(rel: str, size: int, token: str, problem: str | None = None) -> La
         return LandingFile(dataset, None, rel, size, token, f"drop folder '{parts[1]}' is not a real date")
     if hidden:
         return None  # editor lock files and hidden files inside a drop
+    if (big := too_large(size)) is not None:
+        return LandingFile(dataset, None, rel, size, token, big)
     return LandingFile(dataset, d, rel, size, token)
 
 
@@ -162,7 +166,10 @@ class LocalLanding(Landing):
         with os.fdopen(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise ValueError(f"{rel_path}: not a regular file")
-            return f.read()
+            data = f.read(MAX_FILE_BYTES + 1)  # bounded: the file may have grown since it was listed
+            if (big := too_large(len(data))) is not None:
+                raise ValueError(big)
+            return data
 
     def write(self, rel_path: str, data: bytes) -> None:
         target = self.root / rel_path
