@@ -57,6 +57,39 @@ def test_dbt_selection_rebuilds_all_when_code_changed(tmp_path: Path, monkeypatc
     assert select is None and "code" in why
 
 
+def test_not_downstream_excludes_everything_but_the_changed_sources_descendants() -> None:
+    manifest = {
+        "metadata": {"project_name": "p"},
+        "sources": {
+            "source.p.lake.exports": {"source_name": "lake", "name": "exports"},
+            "source.p.lake.installations": {"source_name": "lake", "name": "installations"},
+        },
+        "child_map": {
+            "source.p.lake.exports": ["model.p.stg_exports"],
+            "model.p.stg_exports": ["model.p.fct_lines", "test.p.not_null_stg_exports"],
+            "source.p.lake.installations": ["model.p.stg_installations"],
+            "model.p.stg_installations": ["model.p.fct_lines"],
+        },
+        "nodes": {
+            uid: {"name": uid.split(".")[-1], "resource_type": uid.split(".")[0], "package_name": pkg}
+            for uid, pkg in [
+                ("model.p.stg_exports", "p"),
+                ("model.p.fct_lines", "p"),
+                ("test.p.not_null_stg_exports", "p"),
+                ("model.p.stg_installations", "p"),
+                ("seed.p.factors", "p"),
+                ("model.other.x", "other"),  # a package's node: not ours to exclude
+            ]
+        },
+    }
+    assert inc.not_downstream(manifest, ["source:lake.exports+"]) == ["factors", "stg_installations"]
+    assert inc.not_downstream(manifest, ["source:lake.installations+"]) == [
+        "factors",
+        "not_null_stg_exports",
+        "stg_exports",
+    ]
+
+
 def test_unknown_dbt_source_is_an_error_not_a_silent_skip(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="no lake location"):
         inc.source_files(Home(tmp_path), "elsewhere", "t")
@@ -153,6 +186,15 @@ def _digest(warehouse: Path) -> dict[str, str]:
         con.close()
 
 
+def _dbt_total(log: str) -> int:
+    """dbt's own count of the nodes a build ran ("Done. PASS=… TOTAL=n")."""
+    import re
+
+    found = re.findall(r"Done\. PASS=.*TOTAL=(\d+)", log)
+    assert found, "no dbt summary in the run log"
+    return int(found[-1])
+
+
 def _run(landing: Path, home: Path, up_to: str):
     from orchestration.pipeline import run_nightly
 
@@ -172,8 +214,10 @@ def test_incremental_equals_full_and_no_change_recomputes_nothing(tmp_path: Path
     digest = _digest(Home(home).warehouse)
     assert len(digest) > 10 and digest == _digest(full.home.warehouse)
     log = incr.log.read_text(encoding="utf-8") if incr.log else ""
-    assert "changed source(s)" in log and "source:lake.exports" in log  # not a full dbt build
-    assert "source:lake.installations" not in log
+    assert "changed source(s)" in log and "lake.exports" in log and "lake.installations" not in log
+    assert "--exclude" in log  # dbt built only what is downstream of the changed tables
+    built, everything = _dbt_total(log), _dbt_total(full.log.read_text(encoding="utf-8"))
+    assert 0 < built < everything / 2, (built, everything)
 
     computed = {p: p.stat().st_mtime_ns for p in Path(home, "lake", "computed").glob("*.parquet")}
     warehouse = Home(home).warehouse.read_bytes()

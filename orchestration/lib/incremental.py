@@ -228,6 +228,30 @@ def dbt_selection(
     return [f"source:{k}+" for k in changed], f"{len(changed)} changed source(s): {', '.join(changed)}"
 
 
+def not_downstream(manifest: Mapping[str, Any], select: Iterable[str]) -> list[str]:
+    """Names of the project's models, seeds and tests NOT downstream of the `source:<source>.<table>+`
+    selections: passed to `dbt build --exclude` (dagster-dbt adds its own `--select fqn:*`, and dbt unions
+    several --select flags, so a narrower --select alone would still build everything)."""
+    wanted = {x.removeprefix("source:").removesuffix("+") for x in select}
+    frontier = [uid for uid, s in manifest["sources"].items() if f"{s['source_name']}.{s['name']}" in wanted]
+    children = manifest["child_map"]
+    downstream: set[str] = set()
+    while frontier:
+        uid = frontier.pop()
+        for child in children.get(uid, []):
+            if child not in downstream:
+                downstream.add(child)
+                frontier.append(child)
+    project = manifest["metadata"].get("project_name")
+    return sorted(
+        n["name"]
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] in ("model", "seed", "test", "snapshot")
+        and n.get("package_name") == project
+        and uid not in downstream
+    )
+
+
 def forget_build_state(build_dir: Path) -> None:
     (build_dir / SOURCES_STATE).unlink(missing_ok=True)
 

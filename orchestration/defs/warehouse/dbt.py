@@ -26,6 +26,7 @@ from orchestration.lib.config import LingtanConfig
 from orchestration.lib.incremental import (
     dbt_selection,
     forget_build_state,
+    not_downstream,
     save_build_state,
     sources_state,
 )
@@ -48,10 +49,13 @@ def prune_targets(target_dir: Path, keep: int = TARGETS_KEPT) -> list[Path]:
 
 
 @cache
+def manifest() -> dict[str, Any]:
+    return json.loads(ensure_manifest().read_text(encoding="utf-8"))
+
+
 def manifest_sources() -> list[tuple[str, str]]:
     """(source, table) of every dbt source in the project's manifest."""
-    manifest = json.loads(ensure_manifest().read_text(encoding="utf-8"))
-    return sorted((s["source_name"], s["name"]) for s in manifest["sources"].values())
+    return sorted((s["source_name"], s["name"]) for s in manifest()["sources"].values())
 
 
 @contextmanager
@@ -96,7 +100,8 @@ def lingtan_dbt(
         built: set[dg.AssetKey] = set()
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
-            args = ["build", *(["--select", " ".join(select)] if select else [])]
+            skip = not_downstream(manifest(), select) if select else []
+            args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
             for event in dbt.cli(args, context=context, target_path=target).stream():
                 if isinstance(event, dg.Output):
                     built.add(context.asset_key_for_output(event.output_name))
