@@ -26,6 +26,9 @@ import yaml
 from transforms.dtypes import PHYSICAL_TYPES
 from transforms.paths import CONTRACTS_DIR
 
+# libyaml's C parser when present: the pure-Python one spends seconds per process on the contracts
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 COMPUTED_CONTRACTS_DIR = CONTRACTS_DIR / "computed"
 
 
@@ -75,7 +78,7 @@ def _custom(props: list[dict] | None) -> dict:
 
 
 def load_computed_contract(path: Path) -> ComputedTable:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     (obj,) = doc["schema"]
     cp = _custom(obj.get("customProperties"))
     cols = []

@@ -36,6 +36,9 @@ from transforms.dtypes import LINGTAN_TYPES, PHYSICAL_TYPES
 from transforms.paths import CONTRACTS_DIR
 from transforms.text import norm_key
 
+# libyaml's C parser when present: the pure-Python one spends seconds per process on the contracts
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 LINEAGE_SCHEMA = {
     "_drop_date": pl.Date,  # the landing partition the row came from
     "_file": pl.String,  # path of the file within the landing zone
@@ -147,7 +150,7 @@ def _column(p: dict) -> Column:
 
 
 def load_contract(path: Path) -> Dataset:
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     (obj,) = doc["schema"]
     cp = _custom(obj.get("customProperties"))
     cols = tuple(_column(p) for p in obj["properties"])
