@@ -53,7 +53,8 @@ class RunOutcome:
     home: Home
     landing: str
     ingest: dict[str, dict[str, int]] = field(default_factory=dict)
-    failed_checks: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # blocking (ERROR) checks that failed
+    warnings: list[str] = field(default_factory=list)  # advisory (WARN) checks that failed: shown, never block
     failed_steps: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     run_record: Path | None = None
@@ -427,7 +428,8 @@ def _collect(result: Any, out: RunOutcome) -> None:
             data = ev.event_specific_data
             if not data.passed:
                 details = data.metadata.get("details")
-                out.failed_checks.append(
+                warn = getattr(data, "severity", None) == dg.AssetCheckSeverity.WARN
+                (out.warnings if warn else out.failed_checks).append(
                     f"{data.asset_key.to_user_string()}:{data.check_name}"
                     + (f" ({details.value})" if details else "")
                 )
