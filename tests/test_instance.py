@@ -101,7 +101,7 @@ def test_console_is_one_line_per_stage_and_tool_output_goes_to_the_log(tiny_run)
         ln.split()[0] for ln in text.splitlines() if re.match(r"  (ingest|engines|dbt|publish) ", ln)
     ]
     assert stage_lines == ["ingest", "engines", "dbt", "publish"], text
-    assert re.search(r"ingest\s+16 datasets: 2 rows read, 1 accepted, 1 quarantined", text), text
+    assert re.search(r"ingest\s+21 datasets: 2 rows read, 1 accepted, 1 quarantined", text), text
     assert not re.search(r"\d+ of \d+ (START|OK|PASS)", text)  # dbt's own lines stay off the console
     log = re.search(r"^log:\s+(\S+)$", text, re.M)
     assert log, text
