@@ -10,7 +10,7 @@ diff (`restatement_diff`), never as a silent move of an already reported number.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -98,16 +98,28 @@ def load_factors(pins: Mapping[str, str] | None = None, reference_dir: Path = RE
     unknown = set(pins) - set(TABLES)
     if unknown:
         raise KeyError(f"unknown factor tables pinned: {sorted(unknown)}")
+    tables, versions = pinned_tables({n: t[0] for n, t in TABLES.items()}, _typed, pins, reference_dir)
+    return GhgFactors(tables=tables, versions=versions, reference_dir=reference_dir)
+
+
+def pinned_tables(
+    files: Mapping[str, str],
+    typed: Callable[[str, pl.DataFrame], pl.DataFrame],
+    pins: Mapping[str, str],
+    reference_dir: Path,
+) -> tuple[dict[str, pl.DataFrame], dict[str, str]]:
+    """The one rule for versioned reference tables (GHG factors, zero-carbon thresholds and coefficients): per
+    table (name → CSV file) the pinned version, else the newest; an unknown pin raises, never falls back."""
     tables, versions = {}, {}
-    for name, (file, *_rest) in TABLES.items():
+    for name, file in files.items():
         raw = _read(reference_dir / file)
         available = sorted(set(raw["version"].to_list()), key=_version_key)
         version = pins.get(name, available[-1])
         if version not in available:
             raise ValueError(f"{file}: version {version!r} not found (available: {', '.join(available)})")
-        tables[name] = _typed(name, raw.filter(pl.col("version") == version))
+        tables[name] = typed(name, raw.filter(pl.col("version") == version))
         versions[name] = version
-    return GhgFactors(tables=tables, versions=versions, reference_dir=reference_dir)
+    return tables, versions
 
 
 CATALOG_COLUMNS = (

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.ghg.factors import _read, _version_key, load_factors
+from transforms.ghg.factors import load_factors, pinned_tables
 from transforms.reference.seeds import REFERENCE_DIR
 
 # table → (file, numeric columns, date columns)
@@ -81,15 +81,7 @@ def load_reference(
 ) -> ZeroCarbonReference:
     """Both tables, one version each: the pinned one, else the newest (an unknown pin raises, never falls back)."""
     pins = dict(pins or {})
-    tables, versions = {}, {}
-    for name, (file, *_rest) in TABLES.items():
-        raw = _read(reference_dir / file)
-        available = sorted(set(raw["version"].to_list()), key=_version_key)
-        version = pins.get(name, available[-1])
-        if version not in available:
-            raise ValueError(f"{file}: version {version!r} not found (available: {', '.join(available)})")
-        tables[name] = _typed(name, raw.filter(pl.col("version") == version))
-        versions[name] = version
+    tables, versions = pinned_tables({n: t[0] for n, t in TABLES.items()}, _typed, pins, reference_dir)
     fuels = load_factors()["fuel_factors"].filter(pl.col("density_t_per_m3").is_not_null())
     densities = dict(zip(fuels["fuel_type"], fuels["density_t_per_m3"], strict=True))
     return ZeroCarbonReference(
