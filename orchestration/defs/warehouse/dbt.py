@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,30 @@ def manifest_sources() -> list[tuple[str, str]]:
     return sorted((s["source_name"], s["name"]) for s in manifest()["sources"].values())
 
 
+def _keys_in_order(names: set[str] | None) -> list[dg.AssetKey]:
+    """Asset keys of the project's models, seeds and snapshots named in `names` (None: all), parents first."""
+    m = manifest()
+    nodes = {
+        uid: n
+        for uid, n in m["nodes"].items()
+        if n["resource_type"] in ("model", "seed", "snapshot") and (names is None or n["name"] in names)
+    }
+    graph = {uid: [p for p in m["parent_map"].get(uid, []) if p in nodes] for uid in nodes}
+    translator = LingtanTranslator()
+    return [
+        translator.get_asset_spec(m, uid, lingtan_dbt_project).key
+        for uid in TopologicalSorter(graph).static_order()
+    ]
+
+
+def _no_change(context: dg.AssetExecutionContext, key: dg.AssetKey, why: str) -> dg.Output:
+    return dg.Output(
+        None,
+        output_name=context.assets_def.get_output_name_for_asset_key(key),
+        metadata={"lingtan/no_change": why},
+    )
+
+
 @contextmanager
 def _environ(values: Mapping[str, str]) -> Iterator[None]:
     """Set variables for the dbt subprocess started inside the block (it copies os.environ), then restore."""
@@ -97,23 +122,25 @@ def lingtan_dbt(
         state = sources_state(lingtan.home_dir(), manifest_sources())
         select, why = dbt_selection(build_file.parent, build_file, state)
         context.log.info(f"dbt build: {why}")
-        built: set[dg.AssetKey] = set()
+        skip = not_downstream(manifest(), select) if select else []
+        # Models not rebuilt are current in the build file: reported "no change" (so the publish step runs),
+        # before the build and in dependency order (Dagster wants a multi-asset's outputs in topological order).
+        done: set[dg.AssetKey] = set()
+        # select None: a full build (nothing kept); []: nothing built (all kept); else: the excluded nodes
+        same = [] if select is None else _keys_in_order(set(skip) if select else None)
+        for key in [k for k in same if k in context.selected_asset_keys]:
+            done.add(key)
+            yield _no_change(context, key, why)
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
-            skip = not_downstream(manifest(), select) if select else []
             args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
             for event in dbt.cli(args, context=context, target_path=target).stream():
                 if isinstance(event, dg.Output):
-                    built.add(context.asset_key_for_output(event.output_name))
+                    done.add(context.asset_key_for_output(event.output_name))
                 yield event
             save_build_state(build_file.parent, state)
-        # Models not rebuilt are current in the build file: reported "no change" so the publish step runs.
-        for key in sorted(context.selected_asset_keys - built, key=lambda k: k.to_user_string()):
-            yield dg.Output(
-                None,
-                output_name=context.assets_def.get_output_name_for_asset_key(key),
-                metadata={"lingtan/no_change": why},
-            )
+        for key in sorted(context.selected_asset_keys - done, key=lambda k: k.to_user_string()):
+            yield _no_change(context, key, why)
     removed = prune_targets(lingtan_dbt_project.project_dir / "target")
     if removed:
         context.log.info(f"pruned {len(removed)} old dbt target folder(s); kept the newest {TARGETS_KEPT}")
