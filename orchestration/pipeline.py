@@ -54,7 +54,7 @@ class RunOutcome:
     landing: str
     ingest: dict[str, dict[str, int]] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)  # blocking (ERROR) checks that failed
-    warnings: list[str] = field(default_factory=list)  # advisory (WARN) checks that failed: shown, never block
+    warnings: list[str] = field(default_factory=list)  # failed advisory (WARN) checks: shown, not blocking
     failed_steps: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
     run_record: Path | None = None
