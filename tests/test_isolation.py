@@ -148,7 +148,10 @@ def test_failing_footprint_of_one_installation_blocks_only_what_reads_it(
     monkeypatch.setattr(ghg, "compute_ghg", altered)
     root = tmp_path / "copy"
     shutil.copytree(demo_home.root.parent / "landing", root / "landing", symlinks=True)
-    shutil.copytree(demo_home.root, root / "home", symlinks=True, ignore=shutil.ignore_patterns("dagster"))
+    # without its run records the copy has no earlier run to be "unchanged since" (orchestration/lib/incremental)
+    shutil.copytree(
+        demo_home.root, root / "home", symlinks=True, ignore=shutil.ignore_patterns("dagster", "runs")
+    )
     home = Home(root / "home")
     # the engine must run again: a rerun with unchanged inputs replays its last verdicts (orchestration/lib/incremental)
     for stamp in home.computed_table("x").parent.glob("_footprint_engines*.stamp.json"):

@@ -43,7 +43,8 @@ def _run(landing: Path, home: Path) -> subprocess.CompletedProcess:
 
 
 def marts_digest(warehouse: Path) -> dict[str, str]:
-    """One hash per mart over its rows in a stable order (the file's bytes differ by DuckDB's layout)."""
+    """One hash per mart over its rows in a stable order (the file's bytes differ by DuckDB's layout), without the
+    wall-clock column `processed_at` (when a file was read)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         names = [
@@ -54,7 +55,12 @@ def marts_digest(warehouse: Path) -> dict[str, str]:
         ]
         out = {}
         for n in names:
-            rows = con.execute(f'select * from marts."{n}" order by all').fetchall()
+            cols = [r[0] for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'marts' "
+                "and table_name = ? and column_name not in ('processed_at') order by ordinal_position", [n]
+            ).fetchall()]  # fmt: skip
+            keep = ", ".join(f'"{c}"' for c in cols)
+            rows = con.execute(f'select {keep} from marts."{n}" order by all').fetchall()
             out[n] = hashlib.sha256(repr(rows).encode()).hexdigest()
         return out
     finally:
