@@ -8,7 +8,8 @@ Nights: the demo's drop dates in order (each drop folder is one night's delivery
 new after the last drop until N are run. Each night's results are appended to <work>/soak.jsonl and the whole
 table rewritten to <work>/soak.json as soon as the night ends, so a stopped soak keeps every night it finished.
 
-`python -m tests.bench.soak [SCALE] [NIGHTS] [WORKDIR]` (defaults 10, 30, a temporary folder). An existing
+`python -m tests.bench.soak [SCALE] [NIGHTS] [WORKDIR]` (defaults 10, 30, a temporary folder);
+`python -m tests.bench.soak summary WORKDIR`: the table and growth lines of the nights written so far. An existing
 <WORKDIR>/landing is reused (same scale and seed give the same bytes); the home <WORKDIR>/home is started afresh.
 
 Peak memory is `ru_maxrss` from wait4 on the `lingtan run` process: the largest resident set of that process or of
@@ -198,7 +199,41 @@ TABLE = (
 
 
 def _fmt(row: dict) -> str:
-    return "  ".join(f"{'-' if row[c] is None else f.format(row[c]):>12}" for c, f in TABLE)
+    return "  ".join(f"{'-' if row.get(c) is None else f.format(row[c]):>12}" for c, f in TABLE)
+
+
+def _header() -> str:
+    short = {
+        "input_new_bytes": "new_bytes",
+        "dagster_other_files": "dagster_n",
+        "home_empty_dirs": "empty_dirs",
+    }
+    return "  ".join(f"{short.get(c, c.removesuffix('_mb'))[:12]:>12}" for c, _ in TABLE)
+
+
+GROWTH = ("seconds", "cpu_s", "peak_mb", *(f"{k}_mb" for k in SIZE_COLS), "dagster_other_files")
+
+
+def growth(rows: list[dict]) -> list[str]:
+    """Each measured column at a quarter, half, three quarters and all of the nights run, beside the cumulative
+    input, and its mean change per night over the second half: a part that keeps rising faster than the input
+    (or rises while the input does not) is the growth to explain."""
+    if len(rows) < 4:
+        return []
+    n = len(rows)
+    at = sorted({n // 4 - 1, n // 2 - 1, 3 * n // 4 - 1, n - 1})
+    half = rows[n // 2 - 1 :]
+    lines = [f"{'night':>20}" + "".join(f"{i + 1:>14}" for i in at) + f"{'per night, 2nd half':>22}"]
+
+    def line(name: str, vals: list[float], step: float) -> str:
+        return f"{name:>20}" + "".join(f"{v:>14.3f}" for v in vals) + f"{step:>22.3f}"
+
+    mb = [r["input_bytes"] / 2**20 for r in rows]
+    lines.append(line("input_mb (in all)", [mb[i] for i in at], (mb[-1] - mb[n // 2 - 1]) / (len(half) - 1)))
+    for c in GROWTH:
+        v = [float(r[c] or 0) for r in rows]
+        lines.append(line(c, [v[i] for i in at], (v[-1] - v[n // 2 - 1]) / (len(half) - 1)))
+    return lines
 
 
 def main(argv: list[str]) -> int:
@@ -216,7 +251,7 @@ def main(argv: list[str]) -> int:
     jsonl, out = work / "soak.jsonl", work / "soak.json"
     jsonl.unlink(missing_ok=True)
     rows: list[dict] = []
-    print("  ".join(f"{c.removesuffix('_mb')[:12]:>12}" for c, _ in TABLE), flush=True)
+    print(_header(), flush=True)
     after: dt.date | None = None
     for day in nights(landing, n):
         r = run_night(landing, home, day, after)
@@ -228,10 +263,24 @@ def main(argv: list[str]) -> int:
         print(_fmt(r), flush=True)
         if r["exit"] not in (0, 2):
             print("\n".join("    " + line for line in r["output"]), flush=True)
+    print("\n".join(growth(rows)))
     failed = [r for r in rows if r["exit"] != 0]
     print(f"{len(rows)} nights, {len(failed)} not exit 0; written to {out}")
     return 1 if failed else 0
 
 
+def summary(work: Path) -> int:
+    """The table and growth lines of a soak, also of one stopped early (from the nights it wrote)."""
+    rows = [
+        json.loads(line) for line in (work / "soak.jsonl").read_text(encoding="utf-8").splitlines() if line
+    ]
+    print(_header())
+    print("\n".join(_fmt(r) for r in rows))
+    print("\n".join(growth(rows)))
+    return 0
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["summary"]:
+        raise SystemExit(summary(Path(sys.argv[2])))
     raise SystemExit(main(sys.argv[1:]))
