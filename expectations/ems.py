@@ -1,8 +1,10 @@
 """Gate rules of the interval engine's tables (transforms/ems), on the staged frames before they are published.
 
-`reconcile_ems` is blocking: every hourly row keeps intervals_expected = measured + estimated + missing (a gap is
-counted, never filled) and a NULL quantity exactly when nothing was measured or estimated; no negative quantity
-(a cumulative register never yields one); one row per grain; shares and completeness within 0..1.
+`reconcile_ems` is blocking: one row per grain. The row rules, each attributed to its installation and year
+(expectations/isolation.py: a failing row blocks only the documents that depend on it): every hourly row keeps
+intervals_expected = measured + estimated + missing (a gap is counted, never filled) and a NULL quantity exactly
+when nothing was measured or estimated; no negative quantity (a cumulative register never yields one); shares and
+completeness within 0..1.
 `bills_disagreement` feeds the WARN check `bills_match_meters`: months where the bill and the grid-import meters it
 names differ by more than the tolerance although metering was complete. Bills and meters legitimately differ where
 the supplier's meter is not the EMS point, the billing period is not the calendar month (pro-rata split), or for
@@ -13,6 +15,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from expectations import isolation
+
 BILLS_TOLERANCE = 0.02  # relative: a utility meter and an EMS point typically agree within 1–2 %
 
 
@@ -22,36 +26,21 @@ def _dupes(df: pl.DataFrame, keys: list[str], name: str) -> list[str]:
 
 
 def interval_count_problems(hourly: pl.DataFrame) -> list[str]:
-    """Hourly rows whose counts do not add up, or whose quantity is null/non-null against its counts."""
-    used = pl.col("intervals_measured") + pl.col("intervals_estimated")
-    bad = hourly.filter(
-        (pl.col("intervals_expected") != used + pl.col("intervals_missing"))
-        | (pl.col("intervals_missing") < 0)
-        | (pl.col("quantity").is_null() != (used == 0))
+    """Hourly rows whose counts do not add up, or whose quantity is null/non-null against its counts, one line
+    per installation and year (the row rules of `meter_hourly` in expectations/isolation.py)."""
+    found = isolation.findings({"meter_hourly": hourly})
+    counts = pl.col("rule").str.starts_with("intervals_expected ") | pl.col("rule").str.starts_with(
+        "quantity is null"
     )
-    if not bad.height:
-        return []
-    eg = bad.head(3).select(pl.format("{} at {}", "meter_id", "hour_start")).to_series().to_list()
-    return [
-        f"meter_hourly: {bad.height} rows where expected ≠ measured + estimated + missing, e.g. {'; '.join(eg)}"
-    ]
+    return isolation.lines(found.filter(counts), "interval counts")
 
 
 def reconcile_ems(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """What blocks the interval engine's tables: a grain repeated (every join downstream would double it). The
+    row rules (counts, quantities, shares, hours) are attributed per installation in expectations/isolation.py."""
     hourly, balance = tables["meter_hourly"], tables["energy_balance"]
     out = _dupes(hourly, ["meter_id", "hour_start_utc"], "meter_hourly")
     out += _dupes(balance, ["installation_id", "period_grain", "period"], "energy_balance")
-    out += interval_count_problems(hourly)
-    neg = hourly.filter(pl.col("quantity") < 0).height
-    if neg:
-        out.append(f"meter_hourly: {neg} negative hourly quantities")
-    for col in ("renewable_share_hourly", "metering_completeness"):
-        n = balance.filter((pl.col(col) < 0) | (pl.col(col) > 1 + 1e-9)).height
-        if n:
-            out.append(f"energy_balance: {n} rows with {col} outside 0..1")
-    n = balance.filter(pl.col("hours_with_data") > pl.col("hours_total")).height
-    if n:
-        out.append(f"energy_balance: {n} rows with more hours with data than hours")
     return out
 
 

@@ -15,7 +15,7 @@ from transforms.reference.default_values import with_default_values
 from transforms.reports.base import NO_INSTALLATION, Marts, ReportDoc, nonfinite_figures
 
 MARTS = ("fct_cbam_export_lines", "fct_precursor_inputs")
-OPTIONAL_MARTS = isolation.MARTS  # the footprint/inventory row rules, when the warehouse has those marts
+OPTIONAL_MARTS = isolation.MARTS  # the row rules of the computed tables, when the warehouse has those marts
 SEE_OVER_DEFAULT_LIMIT = 10.0  # a supplier SEE this many times the DVR default is a unit or typing error
 REPORT_GATE = "report_gate"
 
@@ -83,12 +83,14 @@ def content_failures(marts: Marts) -> FailureIndex:
 
 
 def mart_failures(marts: Marts) -> MartFailureIndex:
-    """The footprint/inventory row rules (expectations/isolation.py) on their marts, per mart, installation and
-    year: they block a document only when it reads that mart (a CBAM report never reads a footprint)."""
+    """The row rules of expectations/isolation.py on their marts, per mart, installation and year: a failing row
+    blocks a document only when it reads that mart or one built from it (a CBAM report never reads a footprint,
+    a footprint is built from the CBAM process SEE). A park-level row counts for every installation."""
     found = isolation.findings({m: marts[m] for m in isolation.MARTS if m in marts}, by_mart=True)
     out: MartFailureIndex = defaultdict(list)
     for r, line in zip(found.iter_rows(named=True), isolation.lines(found, "report gate"), strict=True):
-        out[(r["mart"], r["installation"], r["year"])].append(line)
+        for mart in isolation.affected(r["mart"]):  # the mart and those built from its rows
+            out[(mart, r["installation"], r["year"])].append(line)
     return dict(out)
 
 
@@ -104,14 +106,15 @@ def doc_failures(
     year = doc.meta.get("year")
 
     def mine(inst: str, y: str) -> bool:
-        return inst in doc.installations and (year is None or str(year) == y)
+        every = inst == isolation.EVERY_INSTALLATION  # a park-level row
+        return (every or inst in doc.installations) and (year is None or str(year) == y)
 
     hits = [line for (inst, y), lines in sorted(index.items()) if mine(inst, y) for line in lines]
-    hits += [
+    hits += dict.fromkeys(  # a line indexed under several marts the kind reads shows once
         line
         for (mart, inst, y), lines in sorted((by_mart or {}).items())
         if mart in reads and mine(inst, y)
         for line in lines
-    ]
+    )
     hits += [f"report gate: figure {name} is not finite" for name in nonfinite_figures(doc)]
     return hits

@@ -1,12 +1,14 @@
 """Gate rules of the zero-carbon tables (transforms/zero_carbon), on the staged frames before they are published:
-`reconcile_ledger` and `reconcile_zero_carbon` are blocking (a wrong claim or a pass without data never reaches a
-mart); `bills_disagreement` and `missing_inputs` feed the warning checks (`gec_bills_reconciled`,
+`reconcile_ledger` and `reconcile_zero_carbon` (keys repeated) are blocking; a wrong claim or a pass without data is a
+row finding of its installation (or park) and year (expectations/isolation.py, `claim_problems`): published, and
+the report gate blocks the documents that read it; `bills_disagreement` and `missing_inputs` feed the warning checks (`gec_bills_reconciled`,
 `indicator_inputs_complete`)."""
 
 from __future__ import annotations
 
 import polars as pl
 
+from expectations import isolation
 from transforms.zero_carbon.ledger import period_bounds
 
 # Indicators whose data lingtan does not ingest yet: their "no data" is expected, not an incomplete input.
@@ -46,26 +48,21 @@ def reconcile_ledger(tables: dict[str, pl.DataFrame]) -> list[str]:
 
 
 def reconcile_zero_carbon(tables: dict[str, pl.DataFrame]) -> list[str]:
-    """Indicators: unique, finite, a pass only with data and a threshold; claims: allowed only when closed and
-    offset."""
+    """What blocks the indicator tables: a key repeated. The row rules (a pass only with data and a threshold,
+    finite values, a claim allowed only when closed and offset) are attributed per installation and year in
+    expectations/isolation.py; `claim_problems` gives their lines."""
     ind, claims = tables["zero_carbon_indicators"], tables["carbon_neutrality_claims"]
     out = _dupes(ind, ["level", "entity_id", "year", "indicator_id", "basis"], "zero_carbon_indicators")
     out += _dupes(claims, ["level", "entity_id", "year"], "carbon_neutrality_claims")
-    wrong = ind.filter(
-        (pl.col("passes").fill_null(False) & (pl.col("status") != "pass"))
-        | ((pl.col("status") == "no data") & (pl.col("value").is_not_null() | pl.col("passes").is_not_null()))
-        | (pl.col("value").is_not_null() & ~pl.col("value").is_finite())
-    )
-    if wrong.height:
-        out.append(f"zero_carbon_indicators: {wrong.height} rows pass without data/threshold or are not finite, e.g. "
-                   + "; ".join(f"{r['entity_id']} {r['year']} {r['indicator_id']}" for r in wrong.head(5).iter_rows(named=True)))  # fmt: skip
-    bad = claims.filter(
-        pl.col("claim_allowed")
-        & (pl.col("provisional") | pl.col("gross_tco2e").is_null() | (pl.col("residual_tco2e") > 1e-6))
-    )
-    if bad.height:
-        out.append(f"carbon_neutrality_claims: {bad.height} claims allowed while open, unknown or not offset")
     return out
+
+
+def claim_problems(tables: dict[str, pl.DataFrame]) -> list[str]:
+    """The indicator and claim row rules' lines (expectations/isolation.py), per installation (or park) and year."""
+    names = ("zero_carbon_indicators", "carbon_neutrality_claims")
+    return isolation.lines(
+        isolation.findings({n: tables[n] for n in names if n in tables}), "zero-carbon gate"
+    )
 
 
 def bills_disagreement(reconciliation: pl.DataFrame) -> list[str]:

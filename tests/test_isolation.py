@@ -92,9 +92,8 @@ def test_failing_footprint_gate_is_a_warning_and_publishes_the_tables(tmp_path):
 
     home = Home(tmp_path / "home")
     tables = {"site_inventory": _inventory(0.5), "product_footprint": _footprint(1.37)}  # not the first table
-    reconcile = lambda t: isolation.lines(isolation.findings(t), "computed gate")  # noqa: E731
     out = list(
-        _publish(None, LingtanConfig(landing=str(tmp_path), home=str(home.root)), tables, reconcile, True)
+        _publish(None, LingtanConfig(landing=str(tmp_path), home=str(home.root)), tables, lambda t: [], True)
     )
     checks = {r.asset_key.path[-1]: r for r in out if isinstance(r, dg.AssetCheckResult)}
     assert not checks["product_footprint"].passed and checks["site_inventory"].passed
@@ -105,18 +104,218 @@ def test_failing_footprint_gate_is_a_warning_and_publishes_the_tables(tmp_path):
     assert published["primary_data_share"].max() == 1.37  # visible in the lake and the marts, not hidden
 
 
-def test_cbam_gate_still_blocks(tmp_path):
-    from orchestration.defs.compute.assets import _publish
+def _goods(see_direct_a: float, **over) -> pl.DataFrame:
+    df = pl.DataFrame(
+        {
+            "installation_id": [A, A, B],
+            "product_id": ["G1", "G1", "G2"],
+            "period": ["2026", "2026-02", "2026"],
+            "period_grain": ["year", "month", "year"],
+            "cn_code": ["72081000", "72081000", "76011000"],
+            "see_direct": [see_direct_a, see_direct_a, 1.2],
+            "see_indirect": [0.3, 0.3, 0.4],
+            "see_total": [2.0, 2.0, 1.6],
+            "see_chargeable": [1.7, 1.7, 1.2],
+            "default_value_share": [0.0, 0.0, 0.5],
+        }
+    )
+    return df.with_columns(**{k: pl.lit(v) for k, v in over.items()}) if over else df
+
+
+def _emissions(direct_a: float) -> dict[str, pl.DataFrame]:
+    """An installation total that is not the sum of its source streams (A only)."""
+    ie = pl.DataFrame(
+        {
+            "installation_id": [A, B],
+            "period": ["2026", "2026"],
+            "period_grain": ["year", "year"],
+            "direct_tco2e": [direct_a, 5.0],
+            "indirect_tco2e": [1.0, 1.0],
+            "biomass_tco2e": [0.0, 0.0],
+            "electricity_mwh": [3.0, 3.0],
+            "sum_dirEm_tco2e": [direct_a, 5.0],
+            "reconciliation_diff_tco2e": [0.0, 0.0],
+        }
+    )
+    se = pl.DataFrame(
+        {
+            "installation_id": [A, A, B],
+            "period": ["2026"] * 3,
+            "period_grain": ["year"] * 3,
+            "fossil_tco2e": [4.0, 6.0, 5.0],
+        }
+    )
+    return {"installation_emissions": ie, "stream_emissions": se}
+
+
+def _hourly(expected_a: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "installation_id": [A, B],
+            "meter_id": ["M-A", "M-B"],
+            "hour_start": ["2026-03-01 10:00:00", "2026-03-01 10:00:00"],
+            "quantity": [12.5, 8.0],
+            "intervals_expected": [expected_a, 4],
+            "intervals_measured": [4, 4],
+            "intervals_estimated": [0, 0],
+            "intervals_missing": [0, 0],
+        }
+    )
+
+
+def test_cbam_row_rules_and_reconciliations_name_only_the_failing_installation():
+    found = isolation.findings({"goods_see": _goods(-1.7), **_emissions(12.0)})
+    assert set(found["installation"]) == {A} and set(found["year"]) == {"2026"}
+    got = isolation.lines(found, "computed gate")
+    assert any(
+        ln.startswith(
+            f"computed gate: installation {A} 2026: see_direct is negative in 2 row(s) of goods_see "
+        )
+        and "(see marts.fct_goods_see): G1 2026 = -1.7, G1 2026-02 = -1.7" in ln
+        for ln in got
+    ), got
+    assert any(
+        "direct_tco2e is not Σ stream fossil emissions in 1 row(s) of installation_emissions "
+        "(see marts.fct_installation_emissions): 2026 = 12.0 vs Σ streams 10.0" in ln
+        for ln in got
+    ), got
+    assert isolation.findings({"goods_see": _goods(1.7), **_emissions(10.0)}).is_empty()
+    # the same rules on the marts (the report gate), whose columns the marts rename
+    marts = {
+        "fct_installation_emissions": _emissions(12.0)["installation_emissions"].rename(
+            {"sum_dirEm_tco2e": "sum_process_dir_em_tco2e"}
+        ),
+        "fct_stream_emissions": _emissions(12.0)["stream_emissions"],
+    }
+    assert set(isolation.findings(marts, by_mart=True)["rule"]) == {
+        "direct_tco2e is not Σ stream fossil emissions"
+    }
+
+
+def test_what_no_installation_can_be_blamed_for_is_structural():
+    assert isolation.structural(
+        {"goods_see": _goods(1.7).drop("see_direct")}, ("goods_see", "export_lines")
+    ) == [
+        "export_lines: table missing (the engine did not produce it)",
+        "goods_see: column(s) see_direct missing (schema broken)",
+    ]
+    keyless = _goods(1.7).with_columns(installation_id=pl.lit(None, pl.String))
+    (line,) = isolation.structural({"goods_see": keyless})
+    assert line == "goods_see: installation_id is missing (a key) in 3 row(s) (see marts.fct_goods_see)"
+    assert isolation.findings({"goods_see": keyless}).is_empty()  # blocking, so not a finding as well
+    assert isolation.structural({"goods_see": _goods(-1.7)}) == []  # a bad value is a finding, not structural
+
+
+def test_report_gate_blocks_the_documents_built_from_a_bad_cbam_row_of_one_installation():
+    by_mart = gate.mart_failures({"fct_goods_see": _goods(-1.7)})
+    comm = ("fct_goods_see", "fct_process_see", "fct_installation_emissions")
+    declaration = ("fct_cbam_declaration_lines", "fct_cbam_export_lines")
+    summary = ("fct_site_ghg_inventory", "fct_zero_carbon_indicators")
+    (a,) = gate.doc_failures(_doc("operator_communication", {A}), {}, by_mart, comm)
+    assert a.startswith(
+        f"report gate: installation {A} 2026: see_direct is negative in 2 row(s) of goods_see"
+    )
+    assert "(see marts.fct_goods_see)" in a
+    # the export lines and declaration lines are built from the goods' SEE: a declaration covering A is blocked
+    assert gate.doc_failures(_doc("cbam_declaration", {A, B}), {}, by_mart, declaration) == [a]
+    assert gate.doc_failures(_doc("operator_communication", {B}), {}, by_mart, comm) == []
+    assert gate.doc_failures(_doc("cbam_declaration", {B}), {}, by_mart, declaration) == []
+    assert gate.doc_failures(_doc("summary", {A, B}), {}, by_mart, summary) == []  # reads no CBAM mart here
+    assert gate.doc_failures(_doc("operator_communication", {A}, 2025), {}, by_mart, comm) == []
+
+
+def test_report_gate_blocks_what_reads_a_bad_meter_hour_or_park_indicator_only():
+    by_mart = gate.mart_failures({"fct_meter_hourly": _hourly(5)})
+    ((mart, inst, year),) = {k for k in by_mart if k[0] == "fct_meter_hourly"}
+    assert (inst, year) == (A, "2026")
+    summary = ("fct_site_ghg_inventory", "fct_zero_carbon_indicators")  # indicators are built from the hours
+    (line,) = gate.doc_failures(_doc("summary", {A, B}), {}, by_mart, summary)
+    assert "intervals_expected is not measured + estimated + missing in 1 row(s) of meter_hourly" in line
+    assert "see marts.fct_meter_hourly" in line and "M-A 2026-03-01 10:00:00 = 5" in line
+    assert gate.doc_failures(_doc("summary", {B}), {}, by_mart, summary) == []
+    assert gate.doc_failures(_doc("operator_communication", {A}), {}, by_mart, ("fct_goods_see",)) == []
+    park = pl.DataFrame(
+        {
+            "level": ["park", "site"],
+            "entity_id": ["PARK-1", B],
+            "year": [2026, 2026],
+            "indicator_id": ["P1", "F1"],
+            "basis": ["x", "x"],
+            "value": [None, 0.4],
+            "passes": [True, True],
+            "status": ["no data", "pass"],
+        }
+    )
+    by_park = gate.mart_failures({"fct_zero_carbon_indicators": park})
+    assert {k[1] for k in by_park} == {isolation.EVERY_INSTALLATION}
+    got = gate.doc_failures(_doc("summary", {B}), {}, by_park, summary)  # a park row: every installation
+    assert len(got) == 2, got  # a pass with status 'no data': both indicator rules
+    assert all("PARK-1" in ln and "see marts.fct_zero_carbon_indicators" in ln for ln in got), got
+
+
+def _cfg(tmp_path):
     from orchestration.lib.config import LingtanConfig
 
+    return LingtanConfig(landing=str(tmp_path), home=str(tmp_path / "home"))
+
+
+def test_cbam_row_finding_publishes_with_a_warning_and_a_structural_failure_blocks(tmp_path):
+    from orchestration.defs.compute.assets import _publish
+
     home = Home(tmp_path / "home")
-    gen = _publish(
-        None, LingtanConfig(landing=str(tmp_path), home=str(home.root)), {"x": pl.DataFrame({"a": [1]})},
-        lambda t: ["installation X 2026: direct 1 != Σ streams 2"],
-    )  # fmt: skip
-    with pytest.raises(dg.Failure, match="computed gate failed"):
-        list(gen)
-    assert not home.computed_table("x").exists()
+    tables = {"goods_see": _goods(-1.7), **_emissions(10.0)}
+    out = list(_publish(None, _cfg(tmp_path), tables, lambda t: []))
+    checks = {r.asset_key.path[-1]: r for r in out if isinstance(r, dg.AssetCheckResult)}
+    assert not checks["goods_see"].passed and checks["goods_see"].severity == dg.AssetCheckSeverity.WARN
+    assert checks["installation_emissions"].passed and checks["stream_emissions"].passed
+    assert f"installation {A} 2026: see_direct is negative" in checks["goods_see"].metadata["details"].value
+    assert pl.read_parquet(home.computed_table("goods_see"))["see_direct"].min() == -1.7  # published, visible
+
+    broken = {"goods_see": _goods(1.7).drop("see_total")}
+    with pytest.raises(dg.Failure, match="computed gate failed: goods_see: column.s. see_total missing"):
+        list(_publish(None, _cfg(tmp_path / "b"), broken, lambda t: []))
+    assert not Home(tmp_path / "b" / "home").computed_table("goods_see").exists()
+    with pytest.raises(dg.Failure, match="computed gate failed"):  # the engine's own blocking lines
+        list(
+            _publish(
+                None, _cfg(tmp_path / "c"), {"x": pl.DataFrame({"a": [1]})}, lambda t: ["x: key repeated"]
+            )
+        )
+    assert not Home(tmp_path / "c" / "home").computed_table("x").exists()
+
+
+def test_ems_gate_publishes_a_bad_hour_with_a_warning(tmp_path):
+    from expectations.ems import interval_count_problems, reconcile_ems
+    from orchestration.defs.compute.assets import gate_results
+    from orchestration.lib.compute import publish_audited
+
+    home = Home(tmp_path / "home")
+    hourly = _hourly(5).with_columns(hour_start_utc=pl.col("hour_start"), intervals_missing=pl.lit(0))
+    balance = pl.DataFrame(
+        {
+            "installation_id": [A],
+            "period": ["2026"],
+            "period_grain": ["year"],
+            "renewable_share_hourly": [0.2],
+            "metering_completeness": [1.0],
+            "hours_total": [8760],
+            "hours_with_data": [8760],
+        }
+    )
+    tables = {"meter_hourly": hourly, "energy_balance": balance}
+
+    audited = publish_audited(home, tables, reconcile_ems)
+    assert audited.gate.passed and home.computed_table("meter_hourly").exists()
+    res = {r.asset_key.path[-1]: r for r in gate_results(list(tables), audited, "EMS gate")}
+    assert not res["meter_hourly"].passed and res["meter_hourly"].severity == dg.AssetCheckSeverity.WARN
+    assert res["energy_balance"].passed
+    (count,) = interval_count_problems(hourly)
+    assert count.startswith(f"interval counts: installation {A} 2026: intervals_expected is not measured")
+    dupes = {"meter_hourly": pl.concat([hourly, hourly]), "energy_balance": balance}
+    blocked = publish_audited(Home(tmp_path / "d"), dupes, reconcile_ems)
+    assert not blocked.gate.passed and not Home(tmp_path / "d").computed_table("meter_hourly").exists()
+    with pytest.raises(dg.Failure, match="EMS gate: computed gate failed: meter_hourly: 2 rows repeat"):
+        list(gate_results(list(dupes), blocked, "EMS gate"))
 
 
 @pytest.mark.slow

@@ -1,8 +1,9 @@
 """Around the pure engines: read the raw lake, write computed tables write-audit-publish.
 
 Computed tables are staged in `lake/staging/computed/<run>/`, checked (the computed gate,
-`expectations/computed.py`: Great Expectations suites and the engines' own reconciliations), and only then
-renamed into `lake/computed/` (`orchestration/lib/publish.py`).
+`expectations/computed.py`: Great Expectations suites, the row rules of `expectations/isolation.py` and the
+engines' own reconciliations), and only then renamed into `lake/computed/` (`orchestration/lib/publish.py`).
+Row findings attributed to an installation and year do not stop publication (`publish_audited`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from expectations.computed import Audit, audit
 from expectations.gate import Gate
 from orchestration.lib.home import Home
 from orchestration.lib.publish import publish, staging
@@ -43,3 +45,18 @@ def publish_computed(
             staged[name] = stage / f"{name}.parquet"
             atomic_write_parquet(df, staged[name])
         return publish(audit(staged), [(p, home.computed_table(name)) for name, p in staged.items()])
+
+
+def publish_audited(
+    home: Home, tables: dict[str, pl.DataFrame], reconcile: Callable[[dict[str, pl.DataFrame]], list[str]]
+) -> Audit:
+    """Stage, audit and publish: only the blocking verdict (what no installation can be blamed for) holds the
+    tables back; row findings are published with them, for the report gate to block what depends on them."""
+    audits: list[Audit] = []
+
+    def _audit(staged: dict[str, Path]) -> Gate:
+        audits.append(audit(staged, reconcile))
+        return audits[0].gate
+
+    publish_computed(home, tables, _audit)
+    return audits[0]

@@ -1,11 +1,11 @@
 """Computed stage: the pure engines (transforms/) over the raw lake, written write-audit-publish.
 
 Each engine group is one multi-asset (its tables come from one calculation); the computed gate (Great
-Expectations + reconciliations) runs on the staged tables and only a passing gate publishes them to
-lake/computed/, where dbt reads. A failing CBAM gate fails the step, so nothing downstream runs. The footprint
-engines' gate is advisory (docs/reliability.md, "Isolation"): its findings concern one installation's footprint or
-inventory, so they are a warning, the tables are published, and the report gate blocks only the documents that
-read the failing rows.
+Expectations, row rules, reconciliations) runs on the staged tables before they are published to lake/computed/,
+where dbt reads (docs/reliability.md, "Isolation"). What no installation can be blamed for (a table or column
+missing) fails the step, so nothing downstream runs. A row finding names its installation and year: it is a
+warning, the tables are published, and the report gate blocks only the documents that depend on those rows. The
+footprint engines' gate is advisory as a whole.
 """
 
 from collections.abc import Iterator
@@ -14,7 +14,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from expectations.computed import COMPUTED_GATE, audit_computed
+from expectations.computed import COMPUTED_GATE, Audit, audit
 from expectations.gate import Gate
 from orchestration.lib.compute import load_computed, load_raw, publish_computed
 from orchestration.lib.config import LingtanConfig
@@ -106,7 +106,7 @@ def _unchanged(engine: str, home, stamp: str, tables: list[str], advisory: bool)
                 asset_key=dg.AssetKey(["computed", name]),
                 check_name=COMPUTED_GATE,
                 passed=bool(verdict["passed"]),
-                severity=dg.AssetCheckSeverity.WARN if advisory else dg.AssetCheckSeverity.ERROR,
+                severity=dg.AssetCheckSeverity(verdict.get("severity", "WARN" if advisory else "ERROR")),
                 metadata={"details": verdict["details"], "lingtan/no_change": "inputs unchanged"},
             )
         for name in tables:
@@ -121,6 +121,31 @@ def _unchanged(engine: str, home, stamp: str, tables: list[str], advisory: bool)
     return replay()
 
 
+def gate_results(
+    names: list[str], audited: Audit, engine: str, advisory: bool = False
+) -> Iterator[dg.AssetCheckResult]:
+    """The computed gate's result per table. A blocking failure (what no installation can be blamed for) fails
+    every table's check with ERROR and then the step; row findings (`expectations/isolation.py`) fail their
+    table's check with WARN, the tables being published: the report gate blocks what depends on those rows.
+    `advisory` (footprint engines): blocking failures are warnings too."""
+    gate = audited.gate
+    blocked = not gate.passed and not advisory
+    per_table = _of_table(gate.failures, names) if advisory else {n: [] for n in names}
+    for name in names:
+        lines = list(gate.failures) if blocked else per_table[name] + audited.of_table(name)
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(["computed", name]),
+            check_name=COMPUTED_GATE,
+            passed=not lines,
+            severity=dg.AssetCheckSeverity.WARN
+            if advisory or (lines and not blocked)
+            else dg.AssetCheckSeverity.ERROR,
+            metadata={"details": "\n".join(lines)[:2000] or "ok"},
+        )
+    if blocked:
+        raise dg.Failure(description=f"{engine}: computed gate failed: {gate.details[:500]}")
+
+
 def _publish(
     context,
     lingtan: LingtanConfig,
@@ -131,46 +156,31 @@ def _publish(
 ) -> Iterator:
     """`stamp`: (engine, input stamp) saved with the gate's verdicts once the tables are published."""
     home = lingtan.home_dir()
-    verdicts: list[Gate] = []
+    audits: list[Audit] = []
     if stamp:
         forget_engine_stamp(home, stamp[0])
 
-    def audit(staged):
-        verdicts.append(audit_computed(staged, reconcile))
+    def check(staged):
+        audits.append(audit(staged, reconcile))
         # advisory: the findings are reported below, and the tables are published all the same
-        return Gate(verdicts[0].name) if advisory else verdicts[0]
+        return Gate(COMPUTED_GATE) if advisory else audits[0].gate
 
-    publish_computed(home, tables, audit)
-    gate = verdicts[0]
-    details = gate.details
-    per_table = _of_table(gate.failures, list(tables)) if advisory else {}
-    for name in tables:
-        if advisory:
-            yield dg.AssetCheckResult(
-                asset_key=dg.AssetKey(["computed", name]),
-                check_name=COMPUTED_GATE,
-                passed=not per_table[name],
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"details": "\n".join(per_table[name])[:2000] or "ok"},
-            )
-            continue
-        yield dg.AssetCheckResult(
-            asset_key=dg.AssetKey(["computed", name]),
-            check_name=COMPUTED_GATE,
-            passed=gate.passed,
-            metadata={"details": details[:2000]},
-        )
-    if not gate.passed and not advisory:
-        raise dg.Failure(description=f"computed gate failed: {details[:500]}")
+    publish_computed(home, tables, check)
+    results = list(
+        gate_results(list(tables), audits[0], stamp[0] if stamp else "computed stage", advisory)
+    )  # raises on a blocking failure: nothing was published
+    yield from results
     if stamp:
         save_engine_stamp(
             home,
             *stamp,
             {
-                n: {"passed": not per_table[n], "details": "\n".join(per_table[n])[:2000] or "ok"}
-                if advisory
-                else {"passed": gate.passed, "details": details[:2000]}
-                for n in tables
+                r.asset_key.path[-1]: {
+                    "passed": r.passed,
+                    "severity": r.severity.value,
+                    "details": r.metadata["details"].value,
+                }
+                for r in results
             },
         )
     for name, df in tables.items():
@@ -191,7 +201,6 @@ def _publish(
 )
 def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """CBAM methodology (IR 2025/2547): source streams → attribution → SEE of processes and goods → exports."""
-    from expectations.suites.computed import reconcile_cbam
     from transforms.cbam.engine import compute_cbam
     from transforms.cbam.errors import CbamError
     from transforms.reference.cbam import CbamReference
@@ -218,7 +227,7 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
         context,
         lingtan,
         {t: tables[t] for t in CBAM_TABLES},
-        reconcile_cbam,
+        lambda _: [],  # the CBAM rules are row rules and reconciliations per installation (isolation.py)
         stamp=("cbam_engine", stamp),
     )
 
@@ -235,7 +244,6 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
 )
 def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """Logistics (ISO 14083), product footprints (ISO 14067) and site inventories (GHG Protocol)."""
-    from expectations import isolation
     from expectations.suites.computed import reconcile_footprint
     from transforms.footprint import load_factors
     from transforms.ghg.compute import compute_ghg
@@ -264,7 +272,7 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
     )
 
     def reconcile(t: dict[str, pl.DataFrame]) -> list[str]:
-        return isolation.lines(isolation.findings(t), "computed gate") + reconcile_footprint(t, cbam)
+        return reconcile_footprint(t, cbam)
 
     yield from _publish(
         context, lingtan, tables, reconcile, advisory=True, stamp=("footprint_engines", stamp)
