@@ -64,7 +64,9 @@ def home_parts(home: Path) -> dict[str, tuple[int, int, int]]:
     """Each part of the home, disjoint: the warehouse without its dbt-target folder, dbt's log files apart from
     the rest of the target, the Dagster instance's sqlite files apart from its other files."""
     wh = home / "warehouse"
-    target = wh / "dbt-target"
+    # dbt's target (and its dbt.log) is beside the build file: orchestration/defs/warehouse/dbt.py, with the
+    # build file at <home>/warehouse/build/lingtan.duckdb (orchestration/dbt_project.py: warehouse_env)
+    target = wh / "build" / "dbt-target"
     dagster = home / "dagster"
 
     def minus(a, b):
