@@ -30,7 +30,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from transforms.ems.meters import READINGS_SCHEMA, STAMPS, reading_unit_factor, with_columns_of
+from transforms.ems.meters import (
+    READINGS_SCHEMA,
+    STAMPS,
+    reading_unit_factor,
+    symbol_index,
+    unit_index,
+    with_columns_of,
+)
 
 UTC = "UTC"
 _US = pl.Datetime("us")
@@ -54,22 +61,19 @@ def fixed_offset_s(zone: str) -> int | None:
 
 
 def _localise(zones: list[str]) -> tuple[pl.Expr, pl.Expr]:
-    """(local wall time in the meter's zone, UTC instant as naive µs) of each reading (`timezone` per row).
-    A local time that does not exist or is ambiguous (daylight-saving changes) gives null."""
+    """(local wall time in the meter's zone, UTC instant as naive µs) of each reading, from the meter's zone
+    position `_zi` in `zones` and its fixed offset `_off` (s; null for a zone with daylight saving). A local
+    time that does not exist or is ambiguous (daylight-saving changes) gives null."""
     wall = pl.col("interval_start").cast(_US)
     written = pl.col("utc_offset_minutes")
-    fixed = {z: o for z in zones if (o := fixed_offset_s(z)) is not None}
-    tz = pl.col("timezone")
-    off: pl.Expr = pl.lit(None, dtype=pl.Int64)
-    for z, o in fixed.items():
-        off = pl.when(tz == z).then(pl.lit(o, dtype=pl.Int64)).otherwise(off)
+    off = pl.col("_off")
     fast = off.is_not_null() & (wall >= _FIXED_SINCE)
     by_offset = wall - pl.duration(minutes=written)
     # The time-zone database only for rows that need it (null elsewhere costs nothing).
     general_utc: list[pl.Expr] = []
     general_local: list[pl.Expr] = []
-    for z in zones:
-        here = (tz == z) & ~fast
+    for i, z in enumerate(zones):
+        here = (pl.col("_zi") == i) & ~fast
         general_utc.append(
             pl.when(here & written.is_null())
             .then(wall)
@@ -126,6 +130,12 @@ def infer_interval_minutes(rows: pl.LazyFrame) -> pl.LazyFrame:
 _UNKNOWN, _METER, _INTERVAL, _VALUE, _UNIT, _STAMP, _TIME, _GRID, _NEGATIVE, _DUPLICATE = range(1, 11)
 
 
+def _stamp_code(stamp: pl.Expr) -> pl.Expr:
+    """start 0, end 1, midpoint 2 (`STAMPS` order), anything else len(STAMPS) (an Enum cast: streamable)."""
+    code = stamp.cast(pl.Enum(STAMPS), strict=False).to_physical().cast(pl.UInt8)
+    return code.fill_null(len(STAMPS))
+
+
 def _reasons() -> tuple[pl.Expr, pl.Expr]:
     """(column, reason) of a rejected row from its `_code`."""
     c = pl.col("_code")
@@ -168,29 +178,37 @@ def readings_to_intervals(
     zones = zones_of(meters)
     md = meters.filter(pl.col("meter_id").is_not_null()).unique("meter_id", keep="first", maintain_order=True)
     # The meter's attributes by position (a gather from the small table, not a join of millions of rows).
-    mx = pl.col("meter_id").replace_strict(
-        md["meter_id"],
-        pl.int_range(md.height, dtype=pl.UInt32, eager=True),
-        default=None,
-        return_dtype=pl.UInt32,
-    )
+    # (an Enum cast: elementwise, so the readings stream through; a replace_strict would hold them all first)
+    mx = pl.col("meter_id").cast(pl.Enum(md["meter_id"]), strict=False).to_physical().cast(pl.UInt32)
 
     def attr(col: str) -> pl.Expr:
         return pl.lit(md[col]).gather(pl.col("_mx"))
 
+    # Per reading only integers, floats and booleans of its meter (no string column gathered onto 17.5 M rows):
+    # register, stamp, zone and units as small codes, computed once per meter.
+    num = md.select(
+        "_mi",
+        _cum=pl.col("register") == "cumulative",
+        _sc=_stamp_code(pl.col("stamp")),
+        interval_minutes="interval_minutes",
+        _uf="unit_factor",
+        multiplier="multiplier",
+        _ui=unit_index(pl.col("unit")),
+        _oi=symbol_index(pl.col("out_unit")),
+        _zi=pl.col("timezone").replace_strict(
+            zones, list(range(len(zones))), default=None, return_dtype=pl.Int32
+        ),
+    ).with_columns(
+        _off=pl.lit(pl.Series([fixed_offset_s(z) for z in zones], dtype=pl.Int64)).gather(pl.col("_zi"))
+    )
+
+    def m(col: str) -> pl.Expr:
+        return pl.lit(num[col]).gather(pl.col("_mx"))
+
     r = with_columns_of(readings, READINGS_SCHEMA).with_row_index("_ri").with_columns(_mx=mx)
     j = r.with_columns(
         _known=pl.col("_mx").is_not_null(),
-        _mi=attr("_mi"),
-        register=attr("register"),
-        _meter_stamp=attr("stamp"),
-        interval_minutes=attr("interval_minutes"),
-        _meter_unit=attr("unit"),
-        _meter_factor=attr("unit_factor"),
-        out_unit=attr("out_unit"),
-        multiplier=attr("multiplier"),
-        timezone=attr("timezone"),
-        meter_problem=attr("meter_problem"),
+        **{c: m(c) for c in num.columns},
     )
     local, utc = _localise(zones)
     j = j.with_columns(_local=local, _utc=utc, _given=pl.col("interval_minutes").is_not_null())
@@ -199,40 +217,30 @@ def readings_to_intervals(
             interval_minutes=pl.coalesce("interval_minutes", "_inferred")
         )
     delta_s = pl.col("interval_minutes") * 60
-    cumulative = pl.col("register") == "cumulative"
-    stamp = pl.coalesce("stamp", "_meter_stamp")
+    cumulative = pl.col("_cum")
+    sc = pl.when(pl.col("stamp").is_null()).then("_sc").otherwise(_stamp_code(pl.col("stamp")))
     shift_s = (
-        pl.when(cumulative | (stamp == "start"))
-        .then(0)
-        .when(stamp == "end")
-        .then(delta_s)
-        .when(stamp == "midpoint")
-        .then(delta_s // 2)
+        pl.when(cumulative | (sc == 0)).then(0).when(sc == 1).then(delta_s).when(sc == 2).then(delta_s // 2)
     )
+    ui = unit_index(pl.col("unit"))
     j = j.with_columns(
-        _stamp=stamp,
+        _stamp_ok=sc < len(STAMPS),
         _start_local=pl.col("_local") - pl.duration(seconds=shift_s),
         _start_utc=pl.col("_utc") - pl.duration(seconds=shift_s),
-    ).with_columns(
-        _key=pl.col("_mi") * KEY_SHIFT + pl.col("_start_utc").dt.epoch("s"),
-        # the meter's own unit (the usual case) by its precomputed factor; another unit through the unit table
-        _factor=pl.when(pl.col("unit").is_null() | (pl.col("unit") == pl.col("_meter_unit")))
-        .then("_meter_factor")
-        .otherwise(
-            reading_unit_factor(
-                pl.when(pl.col("unit") != pl.col("_meter_unit")).then("unit"), pl.col("out_unit")
-            )
-        ),
+        # the meter's own unit (the usual case) by its precomputed factor; another unit from the pair table
+        _factor=pl.when(pl.col("unit").is_null() | (ui == pl.col("_ui")))
+        .then("_uf")
+        .otherwise(reading_unit_factor(ui, pl.col("_oi"))),
     )
     bad_interval = (pl.col("interval_minutes") <= 0) | (60 % pl.col("interval_minutes").clip(1) != 0)
     on_grid = pl.col("_start_local").dt.epoch("s") % delta_s.clip(1) == 0
     code = (
         pl.when(~pl.col("_known")).then(_UNKNOWN)
-        .when(pl.col("meter_problem").is_not_null()).then(_METER)
+        .when(pl.col("_mi").is_null()).then(_METER)
         .when(pl.col("interval_minutes").is_null() | bad_interval).then(_INTERVAL)
         .when(~pl.col("value").is_finite()).then(_VALUE)
         .when(pl.col("_factor").is_null()).then(_UNIT)
-        .when(~pl.col("_stamp").is_in(STAMPS)).then(_STAMP)
+        .when(~pl.col("_stamp_ok")).then(_STAMP)
         .when(pl.col("_utc").is_null()).then(_TIME)
         .when(~on_grid).then(_GRID)
         .when(~cumulative & (pl.col("value") < 0)).then(_NEGATIVE)
@@ -246,7 +254,7 @@ def readings_to_intervals(
         "_ri",
         pl.col("_mi").cast(pl.Int32),
         "_code",
-        (pl.col("register") == "cumulative").alias("_cum"),
+        "_cum",
         pl.col("interval_minutes").cast(pl.Int32),
         "_given",
         pl.col("_start_utc").alias("interval_start_utc"),

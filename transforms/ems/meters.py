@@ -170,25 +170,37 @@ def normalise_meters(meters: pl.LazyFrame) -> pl.LazyFrame:
 
 
 @cache
-def _pair_factors() -> tuple[list[str], list[float]]:
-    """`<reading unit>|<output unit>` → factor, for every spelling of a unit (ingestion gives canonical symbols;
-    aliases for direct callers) and every canonical unit of the same dimension (`transforms.units.factor`)."""
-    keys: list[str] = []
-    values: list[float] = []
+def _unit_grid() -> tuple[list[str], list[str], list[float | None]]:
+    """(spellings, canonical symbols, factors): every spelling of a unit (ingestion gives canonical symbols;
+    aliases for direct callers), every canonical symbol, and the factor from spelling i to symbol j at
+    i × len(symbols) + j (`transforms.units.factor`; None across dimensions)."""
+    symbols = [u.symbol for u in UNITS]
+    spellings: list[str] = []
+    factors: list[float | None] = []
     for a in UNITS:
-        spellings = {a.symbol, *a.aliases, *(norm_key(x) for x in (a.symbol, *a.aliases))}
-        for b in UNITS:
-            if a.dimension == b.dimension:
-                f = factor(a.symbol, b.symbol)
-                keys += [f"{sp}|{b.symbol}" for sp in sorted(spellings)]
-                values += [f] * len(spellings)
-    return keys, values
+        for sp in sorted({a.symbol, *a.aliases, *(norm_key(x) for x in (a.symbol, *a.aliases))}):
+            spellings.append(sp)
+            factors += [factor(a.symbol, b.symbol) if a.dimension == b.dimension else None for b in UNITS]
+    return spellings, symbols, factors
 
 
-def reading_unit_factor(reading_unit: pl.Expr, out_unit: pl.Expr) -> pl.Expr:
-    """Factor from a reading's own unit to the meter's output unit (one lookup in a table of unit pairs, no string
-    normalisation per row); null when the unit is unknown or of another dimension."""
-    keys, values = _pair_factors()
-    return pl.concat_str([reading_unit, pl.lit("|"), out_unit]).replace_strict(
-        keys, values, default=None, return_dtype=pl.Float64
-    )
+def unit_index(unit: pl.Expr) -> pl.Expr:
+    """A unit as written → its position among the spellings (null when unknown). An Enum cast: elementwise, so
+    the streaming engine streams it (a `replace_strict` with a table makes it hold every row first)."""
+    spellings, _, _ = _unit_grid()
+    return unit.cast(pl.Enum(spellings), strict=False).to_physical().cast(pl.Int32)
+
+
+def symbol_index(symbol: pl.Expr) -> pl.Expr:
+    """A canonical unit symbol (a meter's output unit) → its position among the symbols (null when none)."""
+    _, symbols, _ = _unit_grid()
+    return symbol.cast(pl.Enum(symbols), strict=False).to_physical().cast(pl.Int32)
+
+
+def reading_unit_factor(unit_idx: pl.Expr, out_idx: pl.Expr) -> pl.Expr:
+    """Factor from a reading's own unit (`unit_index`) to the meter's output unit (`symbol_index`): a gather
+    from the table of unit pairs, no string work per row; null when the unit is unknown or of another
+    dimension."""
+    _, symbols, factors = _unit_grid()
+    table = pl.Series("f", factors, dtype=pl.Float64)
+    return pl.lit(table).gather(unit_idx.cast(pl.Int64) * len(symbols) + out_idx.cast(pl.Int64))
