@@ -278,7 +278,10 @@ def readings_to_intervals(
     # the key is computed when needed, never stored (8 bytes a reading less in the frame and its sorted copy)
     key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
     if not placed_df.select(key.is_sorted()).item():
-        placed_df = placed_df.sort(key)
+        # column by column, each old column released once gathered: the frame is held once, not twice
+        order = placed_df.select(key.arg_sort()).to_series()
+        placed_df = pl.DataFrame([placed_df.drop_in_place(c).gather(order) for c in list(placed_df.columns)])
+        del order
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = key
     dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
