@@ -73,10 +73,12 @@ class TableRead:
     # frame column holding, per row, the header of the cell the row came from (a wide layout's reading: one row
     # per cell); a quarantine record then names that header as its column (docs/landing-zone.md)
     cell_column: str | None = None
+    # the file's rows when `frame` holds none of them (a file read and validated in batches: drops.py)
+    rows_total: int | None = None
 
     @property
     def rows_read(self) -> int:
-        return self.frame.height + len(self.broken)
+        return self.rows_total if self.rows_total is not None else self.frame.height + len(self.broken)
 
 
 # Excel's own column limit: a wider "table" is a wrong separator or a generated file, not data of a contract
@@ -84,13 +86,18 @@ class TableRead:
 MAX_COLUMNS = 16_384
 
 
-def frame(headers: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
-    n = len(headers)
+def check_width(n: int) -> None:
+    """Refuse a header wider than MAX_COLUMNS (every reader, before it frames a row)."""
     if n > MAX_COLUMNS:
         raise FileRejected(
             f"the header has {n:,} columns (more than {MAX_COLUMNS:,}, Excel's own limit): not a table of this "
             "dataset; check the separator, or split the columns over several files"
         )
+
+
+def frame(headers: list[str], rows: list[list[str | None]], row_numbers: list[int]) -> pl.DataFrame:
+    n = len(headers)
+    check_width(n)
     cols = list(zip(*rows, strict=True)) if rows else [() for _ in range(n)]
     data = {f"c{i}": pl.Series(f"c{i}", cols[i], dtype=pl.String) for i in range(n)}
     data["_row_number"] = pl.Series("_row_number", row_numbers, dtype=pl.Int64)

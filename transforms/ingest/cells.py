@@ -69,7 +69,24 @@ def cell_problem(raw: pl.Expr) -> pl.Expr:
 
 # Kinds whose rule depends on the cell's text alone: parsed once per distinct value when values repeat (a
 # timestamp shared by every meter of a wide file's line, a unit, a country), then mapped back to the rows.
-_BY_VALUE = frozenset({"timestamp", "date", "month", "period", "unit", "country", "currency", "enum", "bool"})
+_BY_VALUE = frozenset(
+    {
+        "timestamp",
+        "date",
+        "month",
+        "period",
+        "unit",
+        "country",
+        "currency",
+        "enum",
+        "bool",
+        "decimal",
+        "int",
+        "cn_code",
+        "hs_code",
+        "unlocode",
+    }
+)
 
 
 def parse_column(
@@ -108,7 +125,7 @@ def _parse(
         return s, err
     if kind == "decimal" or kind == "int":
         has_thousands = s.str.contains(_THOUSANDS)
-        cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "")).otherwise(s)
+        cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "", literal=True)).otherwise(s)
         ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?[0-9]+(\.0*)?$")
         number = cleaned.cast(pl.Float64, strict=False)
         # -0 is stored as 0 (an explicit branch: polars simplifies `x + 0.0` away, keeping the sign)

@@ -1,6 +1,7 @@
 """CSV text → rows counted as a person counts them.
 
-Python's `csv` module reads the file in one pass (the fast path). Two things make its records differ from
+The row-by-row reader, for the files the polars-native reader (`csv_fast`) declines: Python's `csv` module
+reads the file in one pass. Two things make its records differ from
 the rows a person sees, and both are repaired here from the physical lines:
 
 - an unbalanced quote swallows the following lines into one record: a record spanning several lines whose
@@ -149,56 +150,6 @@ def _swallowed(row: list[str], continuation: list[str], n: int, delim: str) -> b
     return any((f := _one_line(line, delim)[0]) is not None and len(f) == n for line in continuation)
 
 
-def _plain_table(
-    text: str, encoding: str, delimiter: str, is_header: Callable[[list[str]], bool] | None
-) -> TableRead | None:
-    """The polars-native path for a plain file: no quote character, one kind of line end, the header on the
-    first line, no blank line, every line with the header's number of fields (so a line is a row, exactly as
-    the `csv` path would count it). None when any of that does not hold: the `csv` path reads the file."""
-    if '"' in text or ("\r" in text and text.count("\r") != text.count("\r\n")):
-        return None
-    lines = pl.Series([text]).str.split("\n").explode()  # split in Rust: no Python string per line
-    if lines[-1] == "":
-        lines = lines[:-1]
-    if len(lines) < 2:
-        return None
-    headers = lines[0].rstrip("\r").split(delimiter)
-    if is_header is not None and not is_header([c for c in headers if c.strip()]):
-        return None
-    n = len(headers)
-    per_line = lines.to_frame("l").select(
-        fields=pl.col("l").str.count_matches(delimiter, literal=True) + 1,
-        # a line that could hold a field over the csv module's limit: that path names it ("longer than …")
-        long=pl.col("l").str.len_bytes() > csv.field_size_limit(),
-        blank=pl.col("l").str.replace_all(f"[\\s{re.escape(delimiter)}]", "").str.len_chars() == 0,
-    )
-    if not per_line.select(
-        (pl.col("fields") == n).all() & ~pl.col("blank").any() & ~pl.col("long").any()
-    ).item():
-        return None
-    raw = pl.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        has_header=False,
-        separator=delimiter,
-        quote_char=None,
-        infer_schema=False,
-        empty_string_is_null=False,
-    )
-    if raw.height != len(lines) or raw.width != n:
-        return None
-    table = raw.slice(1).select(
-        *[
-            pl.col(c).str.strip_suffix("\r").alias(f"c{i}") if i == n - 1 else pl.col(c).alias(f"c{i}")
-            for i, c in enumerate(raw.columns)
-        ],
-        _row_number=pl.int_range(1, raw.height, dtype=pl.Int64),
-    )
-    notes = [] if delimiter == "," else [f"separator {'tab' if delimiter == chr(9) else repr(delimiter)}"]
-    longest = table.select(pl.max_horizontal(pl.exclude("_row_number").str.len_bytes().max())).item() or 0
-    clean = not _CONTROL.search(text) and longest <= MAX_CELL_CHARS
-    return TableRead(headers, table, "csv", encoding, [], notes, cells_clean=clean)
-
-
 def read_csv(data: bytes, is_header: Callable[[list[str]], bool] | None = None) -> TableRead:
     text, encoding = decode_text(data)
     return read_csv_text(text, encoding, is_header)
@@ -210,9 +161,6 @@ def read_csv_text(
     if not text.strip():
         raise FileRejected("file has no header and no rows (empty)")
     delimiter = _sniff_delimiter(io.StringIO(text[: 1 << 16], newline="").readlines())
-    plain = _plain_table(text, encoding, delimiter, is_header)
-    if plain is not None:
-        return plain
     rows: list[list[str] | None] | None = _fast_records(text, delimiter)
     forced: dict[int, str] = {}  # id(record) → the reason it is quarantined whatever its fields
     if rows is None:  # some record spans several lines or failed: split them as a person sees them

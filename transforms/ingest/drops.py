@@ -20,14 +20,15 @@ from typing import Any, Protocol
 import polars as pl
 
 from transforms.contracts import Dataset
+from transforms.ingest.base import TableRead
 from transforms.ingest.quarantine import (
     QUARANTINE_SCHEMA,
     file_records,
     rejected_file,
     split_duplicate_keys,
 )
-from transforms.ingest.readers import FileRejected, read_table
-from transforms.ingest.validate import header_names_enough, validate
+from transforms.ingest.readers import FileRejected, NotWellFormed, read_batches, read_table
+from transforms.ingest.validate import Validated, header_names_enough, validate
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,7 @@ def process_drop(
         try:
             if isinstance(data, FileRejected):
                 raise data
-            table = read_table(f.rel_path, data, ds.name, is_header)
-            v = validate(ds, table, drop_date, f.rel_path)
+            table, v = read_validated(ds, f.rel_path, data, drop_date, is_header)
         except Exception as e:  # one file's failure must not cost the others
             reason = str(e) if isinstance(e, FileRejected) else _internal_error(f.rel_path, e)
             log.warning("%s: file rejected: %s", f.rel_path, reason)
@@ -100,6 +100,39 @@ def process_drop(
     quarantine = pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q
     quarantine = quarantine.cast(QUARANTINE_SCHEMA)
     return accepted, quarantine, file_records(per_file, accepted, quarantine)
+
+
+def read_validated(
+    ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_header=None
+) -> tuple[TableRead, Validated]:
+    """One file read and validated batch by batch (`read_batches`: a well-formed CSV file in bounded
+    batches, anything else whole), the batches' results joined: the same rows, reasons and notes as reading
+    and validating the file whole. The returned table describes the file (format, encoding, rows read, notes);
+    its frame is left empty (the rows are in the result)."""
+    is_header = is_header or header_names_enough(ds)
+    try:
+        parts = [
+            (t, validate(ds, t, drop_date, rel_path))
+            for t in read_batches(rel_path, data, ds.name, is_header)
+        ]
+    except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
+        t = read_table(rel_path, data, ds.name, is_header, fast=False)
+        parts = [(t, validate(ds, t, drop_date, rel_path))]
+    if len(parts) == 1:
+        return parts[0]
+    first, v0 = parts[0]
+    table = TableRead(
+        first.headers,
+        first.frame.clear(),
+        first.file_format,
+        first.encoding,
+        [b for t, _ in parts for b in t.broken],
+        first.notes,
+    )
+    table.rows_total = sum(t.rows_read for t, _ in parts)
+    return table, Validated(
+        pl.concat([v.accepted for _, v in parts]), pl.concat([v.quarantine for _, v in parts]), v0.notes
+    )
 
 
 def _internal_error(rel_path: str, e: Exception) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
 import polars as pl
@@ -27,6 +27,7 @@ from transforms.ingest.base import (
     frame,
     raw_cells,
 )
+from transforms.ingest.csv_fast import NotWellFormed, iter_csv_batches, read_csv_fast, table_of
 from transforms.ingest.csv_reader import HEADER_SEARCH_ROWS, read_csv, read_csv_text
 from transforms.ingest.json_reader import looks_like_json, read_json, read_json_text
 
@@ -34,12 +35,14 @@ __all__ = [
     "BrokenRow",
     "CellProblem",
     "FileRejected",
+    "NotWellFormed",
     "TableRead",
     "decode_text",
     "file_format",
     "read_csv",
     "read_json",
     "read_parquet",
+    "read_batches",
     "read_table",
     "read_xlsx",
 ]
@@ -325,11 +328,49 @@ def _sniff(fmt: str, data: bytes) -> str:
     return "text"
 
 
-def read_table(
+def read_batches(
     name: str, data: bytes, dataset: str, is_header: Callable[[list[str]], bool] | None = None
+) -> Iterator[TableRead]:
+    """The file as consecutive tables of rows (row numbers continue from one to the next): a well-formed CSV
+    file in batches of about `csv_fast.BATCH_BYTES` (memory bounded by the batch), anything else as the one
+    table of `read_table`. May raise `NotWellFormed` after some batches (a later batch is not well-formed):
+    the caller then reads the whole file again with `read_table(..., fast=False)`."""
+    fmt = file_format(name)
+    if fmt in (None, "json") or dataset in LAYOUTS or not data or _sniff(fmt, data) != "text":
+        yield read_table(name, data, dataset, is_header)
+        return
+    try:
+        layout, batches = iter_csv_batches(data, is_header)
+        first = next(batches, None)
+    except NotWellFormed:
+        first = None
+    if first is None:
+        yield read_table(name, data, dataset, is_header, fast=False)
+        return
+    yield _named(name, "csv", table_of(layout, *first))
+    for batch in batches:
+        yield _named(name, "csv", table_of(layout, *batch))
+
+
+def _named(name: str, actual: str, table: TableRead) -> TableRead:
+    fmt = file_format(name)
+    if actual != fmt:
+        ext = name.rsplit(".", 1)[-1]
+        table.notes.insert(
+            0, f"the file is named .{ext} but holds {actual.upper()}: read as {actual.upper()}"
+        )
+    return table
+
+
+def read_table(
+    name: str,
+    data: bytes,
+    dataset: str,
+    is_header: Callable[[list[str]], bool] | None = None,
+    fast: bool = True,
 ) -> TableRead:
     """Dispatch on the content (the name's extension when the content does not say otherwise); reject what is
-    not a table."""
+    not a table. `fast`: try the polars-native reader for a well-formed CSV file first (`csv_fast`)."""
     fmt = file_format(name)
     if fmt is None:
         raise FileRejected(
@@ -341,7 +382,10 @@ def read_table(
     layouts = LAYOUTS.get(dataset)
     if layouts is not None:
         is_header = layouts[0](is_header)
-    if actual == "text":
+    fast = read_csv_fast(data, is_header) if fast and actual == "text" and fmt != "json" else None
+    if fast is not None:  # a well-formed CSV file: polars' reader, in batches (docs/ingestion.md)
+        actual, table = "csv", fast
+    elif actual == "text":
         text, encoding = decode_text(data)
         actual = "json" if fmt == "json" or looks_like_json(text) else "csv"
         table = (
@@ -353,9 +397,4 @@ def read_table(
         table = read_parquet(data)
     if layouts is not None:
         table = layouts[1](table)
-    if actual != fmt:
-        ext = name.rsplit(".", 1)[-1]
-        table.notes.insert(
-            0, f"the file is named .{ext} but holds {actual.upper()}: read as {actual.upper()}"
-        )
-    return table
+    return _named(name, actual, table)

@@ -139,7 +139,12 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         if not table.cells_clean:
             check = cell_problem(pl.col(f"c{idx}"))
             cell = check if cell is None else pl.coalesce(cell, check)
-        work = work.with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
+        # lazily: common subexpressions of the value and the message are computed once
+        work = (
+            work.lazy()
+            .with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
+            .collect()
+        )
         values[col.name] = pl.col(f"__v_{col.name}")
         missing = pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null()
         if cell is not None:  # the fast path (clean CSV text, no reader problem) has none
@@ -248,6 +253,11 @@ def _normalised(work: pl.DataFrame, column: str) -> pl.DataFrame:
     """`__s` = the NFKC text of `column`, normalised once per distinct value when values repeat (normalising
     is the costliest step of a repetitive column: a wide meter file's timestamps and headers, units, ids)."""
     values = work.get_column(column)
+    if (values.str.len_bytes() == values.str.len_chars()).all():  # ASCII: NFKC leaves it as it is
+        trimmed = pl.col(column).str.strip_chars()
+        return work.with_columns(
+            pl.when(trimmed.str.len_chars() == 0).then(None).otherwise(trimmed).alias("__s")
+        )
     # an estimate first (HyperLogLog, ~free): mostly distinct values (numbers) are not worth a unique()
     distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
     if distinct is None or len(distinct) * 4 >= work.height:

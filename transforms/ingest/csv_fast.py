@@ -1,0 +1,225 @@
+"""The polars-native path for a well-formed CSV file: read in batches by polars' own reader, every cell as
+text, with the same cells and row numbers as the row-by-row reader (`csv_reader`) gives for that file.
+
+A file is *well-formed* when, checked batch by batch with vectorised expressions on its physical lines:
+
+- it is UTF-8 (BOM optional; polars validates each batch) or, as a whole, GB18030 by `decode_text`'s rules
+  (then re-encoded to UTF-8 once);
+- every line is one row: `\\n` or `\\r\\n` line ends only, no blank line, the header's number of fields on
+  every line, and a quote only as a whole field in the canonical form (`"…"` with inner quotes doubled, no line
+  break inside), so Python's `csv` module and polars split and unquote it alike;
+- the header is the first line (no title rows above it) and names the contract's columns (`is_header`);
+- no control character (NUL, …), no blank line and no field longer than the `csv` module's limit.
+
+Anything else returns None before a row is produced and the row-by-row reader reads the file (broken rows,
+odd encodings, title rows, multi-line values). Batches are cut at line ends, so memory is bounded by the batch
+size, not the file (`iter_csv_batches`); `read_csv_fast` gathers them into one `TableRead`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import polars as pl
+from polars.exceptions import ComputeError, InvalidOperationError
+
+from transforms.ingest.base import MAX_CELL_CHARS, TableRead, check_width, decode_text
+
+BATCH_BYTES = 32 << 20  # a batch's text; its frames take a few times that
+_QUOTED = r'"(?:[^"]|"")*"'  # a canonical quoted field
+
+
+@dataclass
+class CsvLayout:
+    """What the first batch showed: header cells, separator, encoding, notes (as the row-by-row reader)."""
+
+    headers: list[str]
+    delimiter: str
+    encoding: str
+    notes: list[str]
+
+
+class NotWellFormed(Exception):
+    """The file needs the row-by-row reader (raised before or between batches; the caller falls back)."""
+
+
+def _field(d: str) -> str:
+    return f'(?:[^"{re.escape(d)}\\r\\n]*|{_QUOTED})'
+
+
+def _blank_rows(raw: pl.DataFrame) -> bool:
+    """Any row whose cells are all whitespace (the csv path drops such a line and numbers rows without it):
+    only rows whose first cell is blank are looked at further."""
+    first = raw.filter(pl.col(raw.columns[0]).str.strip_chars() == "")
+    if first.is_empty():
+        return False
+    return bool(first.select(pl.all_horizontal(pl.all().str.strip_chars() == "").any()).item())
+
+
+# C0 controls and DEL except tab, LF, CR (base.CONTROL_CHARS), deleted by bytes.translate: a C-speed scan
+_CONTROL_BYTES = bytes([*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+
+
+def _utf8_source(data) -> tuple[object, int, str]:
+    """(buffer of UTF-8 bytes, offset of the first byte after a BOM, encoding name) or NotWellFormed."""
+    head = bytes(data[:4096])
+    if head.startswith(codecs.BOM_UTF8):
+        return data, 3, "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        raise NotWellFormed("UTF-16/32 or NUL bytes")
+    return data, 0, "utf-8"
+
+
+def _batches(buf, start: int, size: int) -> Iterator[bytes]:
+    end_all = len(buf)
+    pos = start
+    while pos < end_all:
+        end = min(pos + size, end_all)
+        if end < end_all:
+            cut = buf.rfind(b"\n", pos, end)
+            if cut < 0:
+                cut = buf.find(b"\n", end)
+            end = end_all if cut < 0 else cut + 1
+        yield bytes(buf[pos:end])
+        pos = end
+
+
+def iter_csv_batches(
+    data,
+    is_header: Callable[[list[str]], bool] | None = None,
+    batch_bytes: int | None = None,
+) -> tuple[CsvLayout, Iterator[tuple[pl.DataFrame, bool]]]:
+    """The layout and an iterator of (text frame (c0..cN, `_row_number`), cells clean), one per batch. `data` is bytes or
+    any buffer with slicing, `find`/`rfind` and `len` (an mmap of the file). Raises NotWellFormed when the
+    file needs the row-by-row reader: at once for the first batch's reasons, or from the iterator (before the
+    batch that shows it is yielded). Raises FileRejected exactly where `decode_text` would."""
+    from transforms.ingest.csv_reader import _one_line, _sniff_delimiter
+    from transforms.ingest.json_reader import looks_like_json
+
+    batch_bytes = batch_bytes or BATCH_BYTES
+    buf, start, encoding = _utf8_source(data)
+    first = next(_batches(buf, start, min(batch_bytes, 1 << 16)), b"")
+    try:
+        head_text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        # not UTF-8 at its start: GB18030 as a whole (decode_text's rules and errors), re-encoded once
+        text, encoding = decode_text(bytes(data))
+        if encoding != "gb18030":
+            raise NotWellFormed("not UTF-8") from None
+        buf, start = text.encode("utf-8"), 0
+        del text
+        first = next(_batches(buf, start, 1 << 16), b"")
+        head_text = first.decode("utf-8")
+    if not head_text.strip() or looks_like_json(head_text):
+        raise NotWellFormed("empty, or JSON")
+    head_lines = io.StringIO(head_text, newline="").readlines()  # as the csv path splits lines
+    delimiter = _sniff_delimiter(head_lines)
+    header_line = head_text.split("\n", 1)[0]
+    if "\n" not in head_text and len(first) < len(buf) - start:
+        raise NotWellFormed("header line longer than a batch")
+    header_line = header_line.removesuffix("\r")
+    headers, err = _one_line(header_line, delimiter)
+    canonical = f"{_field(delimiter)}(?:{re.escape(delimiter)}{_field(delimiter)})*"
+    if (
+        err is not None
+        or "\r" in header_line
+        or delimiter not in header_line  # one column: the csv path sniffs the separator further down
+        or ('"' in header_line and not re.fullmatch(canonical, header_line))
+    ):
+        raise NotWellFormed("header line")
+    if not any(c.strip() for c in headers):
+        raise NotWellFormed("blank first line")
+    if is_header is not None and not is_header([c for c in headers if c.strip()]):
+        raise NotWellFormed("title rows above the header")
+    n = len(headers)
+    check_width(n)
+    notes = [] if delimiter == "," else [f"separator {'tab' if delimiter == chr(9) else repr(delimiter)}"]
+    layout = CsvLayout(headers, delimiter, encoding, notes)
+    names = [f"c{i}" for i in range(n)]
+
+    def frames() -> Iterator[tuple[pl.DataFrame, bool]]:
+        row = 0
+        first_batch = True
+        for chunk in _batches(buf, start, batch_bytes):
+            if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
+                raise NotWellFormed("a line ends in a lone CR")
+            # a control character: the csv path's reasons (and its idea of a blank line: \x1c-\x1f are spaces
+            # to Python) are the rule
+            if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
+                raise NotWellFormed("a control character")
+            lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
+            try:
+                raw = pl.read_csv(
+                    chunk,
+                    has_header=False,
+                    separator=delimiter,
+                    quote_char='"',
+                    infer_schema=False,
+                    empty_string_is_null=False,
+                    new_columns=names,
+                )
+            except (ComputeError, InvalidOperationError, pl.exceptions.NoDataError):
+                raise NotWellFormed("polars cannot read a batch (not UTF-8, quotes, or a long row)") from None
+            if raw.height != lines or raw.width != n:  # a record over several lines, or a short first row
+                raise NotWellFormed("records are not lines")
+            # every line has n fields: polars refuses a line with more, and the separators outside quotes
+            # add up to exactly n - 1 per line (a short line would leave the sum short)
+            inside = 0
+            if b'"' in chunk:
+                stats = raw.select(
+                    inside=pl.sum_horizontal(pl.all().str.count_matches(delimiter, literal=True).sum()),
+                    quote=pl.any_horizontal(pl.all().str.contains('"', literal=True).any()),
+                ).row(0, named=True)
+                if stats["quote"]:  # a doubled or stray quote: the csv path's reading of it is the rule
+                    raise NotWellFormed("a quote inside a value")
+                inside = stats["inside"]
+            if chunk.count(delimiter.encode()) - inside != lines * (n - 1):
+                raise NotWellFormed("a line with another number of fields")
+            widest = raw.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() or 0
+            if widest > csv.field_size_limit() or _blank_rows(raw):
+                raise NotWellFormed("a blank line, or a field over the csv limit")
+            if first_batch:
+                raw = raw.slice(1)
+            first_batch = False
+            if raw.is_empty():  # the header alone
+                continue
+            clean = widest <= MAX_CELL_CHARS
+            yield (
+                raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64)),
+                clean,
+            )
+            row += raw.height
+
+    return layout, frames()
+
+
+def table_of(layout: CsvLayout, batch: pl.DataFrame, clean: bool) -> TableRead:
+    """One batch as the `TableRead` the row-by-row reader would give for those rows."""
+    return TableRead(
+        list(layout.headers),
+        batch,
+        "csv",
+        layout.encoding,
+        [],
+        list(layout.notes),
+        cells_clean=clean,
+    )
+
+
+def read_csv_fast(
+    data, is_header: Callable[[list[str]], bool] | None = None, batch_bytes: int | None = None
+) -> TableRead | None:
+    """The whole file as one `TableRead`, or None when it is not well-formed (the row-by-row reader's job)."""
+    try:
+        layout, batches = iter_csv_batches(data, is_header, batch_bytes)
+        parts = list(batches)
+    except NotWellFormed:
+        return None
+    if not parts:
+        return None
+    return table_of(layout, pl.concat([p for p, _ in parts]), all(c for _, c in parts))
