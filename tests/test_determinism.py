@@ -157,3 +157,91 @@ def test_engines_give_byte_identical_tables_for_shuffled_rows_and_other_thread_c
     assert not differ, f"tables not byte-identical across reruns: {differ}"
     for name in ("goods_see", "export_lines", "site_inventory", "product_footprint"):
         assert pl.read_parquet(tmp_path / "a" / f"{name}.parquet").height > 0, name
+
+
+# --- the marts (dbt on DuckDB) ----------------------------------------------------------------------------------
+
+DBT = REPO / "dbt_project"
+
+
+def _stable_sum_sql(expr: str, where: str | None = None) -> str:
+    """The dbt macro `stable_sum` rendered as dbt renders it (plain Jinja: it calls nothing of dbt's)."""
+    import jinja2
+
+    macro = (DBT / "macros" / "stable_sum.sql").read_text(encoding="utf-8")
+    call = f"{{{{ stable_sum({expr!r}, where={where!r}) }}}}"
+    return jinja2.Environment().from_string(macro + call).render().strip()
+
+
+def test_marts_sum_floats_only_through_stable_sum():
+    """DuckDB's sum() adds in the order its threads deliver rows: every sum in a model goes through the macro."""
+    import re
+
+    plain = [
+        f"{p.relative_to(DBT)}:{n}"
+        for p in sorted((DBT / "models").rglob("*.sql"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"(?<![\w.])(sum|fsum|avg|kahan_sum|sumkahan)\s*\(", line.split("--")[0], re.I)
+    ]
+    assert not plain, f"plain float aggregates in the marts (use {{{{ stable_sum(...) }}}}): {plain}"
+
+
+def test_stable_sum_gives_the_same_bits_for_any_row_order_and_thread_count():
+    import duckdb
+
+    df = _values(400_000, 3).with_columns(
+        x=pl.when(pl.col("k") == 7).then(None).otherwise(pl.col("x"))  # an all-null group stays null
+    )
+    sql = _stable_sum_sql("x")
+    only = _stable_sum_sql("x", where="x > 1e4")
+    seen, first = set(), None
+    for seed, threads in [(0, 1), (1, 2), (2, 4), (3, 2)]:
+        con = duckdb.connect()
+        con.execute(f"set threads = {threads}")
+        con.register("t", df.sample(fraction=1.0, shuffle=True, seed=seed).to_arrow())
+        got = con.execute(f"select k, {sql} as s, {only} as f from t group by k order by k").fetchall()
+        seen.add(repr(got))  # repr: the shortest text that reads back as the same bits
+        first = first or got
+        con.close()
+    assert len(seen) == 1, "stable_sum differs between row orders or thread counts"
+    rows = {k: (s, f) for k, s, f in first}
+    assert rows[7] == (None, None)  # nulls only: null, as sum()
+    exact = {k: math.fsum(v) for k, v in df.drop_nulls().group_by("k").agg(pl.col("x")).iter_rows()}
+    assert all(abs(rows[k][0] - exact[k]) <= 1e-9 * max(1.0, abs(exact[k])) for k in exact)
+    big = {
+        k: math.fsum(v) for k, v in df.filter(pl.col("x") > 1e4).group_by("k").agg(pl.col("x")).iter_rows()
+    }
+    assert all(abs(rows[k][1] - big[k]) <= 1e-9 * abs(big[k]) for k in big) and rows[7][1] is None
+
+
+@pytest.mark.slow
+def test_marts_are_byte_identical_when_rebuilt_with_another_thread_count(demo_home, tmp_path):
+    """The demo's published marts (built by `lingtan run`, DuckDB's default threads) against a second dbt
+    build of the same computed tables with DuckDB on one thread: every mart's rows, in a canonical order, are
+    the same values to the bit (`processed_at`, when a file was read, left out)."""
+    from tests.test_incremental import _digest
+
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "profiles.yml").write_text(
+        "lingtan:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('LINGTAN_WAREHOUSE_PATH') }}\"\n      threads: 1\n"
+        "      settings:\n        threads: 1\n",
+        encoding="utf-8",
+    )
+    warehouse = tmp_path / "rebuilt.duckdb"
+    env = os.environ | {
+        "LINGTAN_HOME": str(demo_home.root.resolve()),
+        "LINGTAN_WAREHOUSE_PATH": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = str(Path(sys.executable).parent / "dbt")
+    common = ["--profiles-dir", str(profiles), "--target-path", str(tmp_path / "target")]
+    common += ["--log-path", str(tmp_path / "logs"), "-q"]
+    for step in ("seed", "run"):
+        done = subprocess.run([dbt, step, *common], cwd=DBT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    first, second = _digest(demo_home.warehouse), _digest(warehouse)
+    assert set(first) == set(second) and len(first) > 20
+    differ = sorted(name for name in first if first[name] != second[name])
+    assert not differ, f"marts not identical across builds: {differ}"

@@ -108,25 +108,25 @@ grouped as (
         installation_id,
         origin_country,
         cn_code,
-        max_by(importer_name, declaration_date) as importer_name,
+        max_by(importer_name, declaration_date || ' ' || coalesce(importer_name, '')) as importer_name,  -- a tie on the date: the greatest name
         bool_or(annex_ii_direct_only) as annex_ii_direct_only,
         bool_or(never_de_minimis) as never_de_minimis,
         count(*) as export_line_count,
-        sum(net_mass_t) as net_mass_t,
-        sum(embedded_chargeable_tco2e) as embedded_tco2e,
-        coalesce(sum(embedded_chargeable_tco2e) filter (where determination = 'actual'), 0) as embedded_actual_tco2e,
-        coalesce(sum(embedded_chargeable_tco2e) filter (where determination = 'default'), 0) as embedded_default_tco2e,
-        sum(embedded_direct_tco2e) as embedded_direct_tco2e,
-        sum(embedded_indirect_tco2e) as embedded_indirect_tco2e,
+        {{ stable_sum('net_mass_t') }} as net_mass_t,
+        {{ stable_sum('embedded_chargeable_tco2e') }} as embedded_tco2e,
+        coalesce({{ stable_sum('embedded_chargeable_tco2e', where="determination = 'actual'") }}, 0) as embedded_actual_tco2e,
+        coalesce({{ stable_sum('embedded_chargeable_tco2e', where="determination = 'default'") }}, 0) as embedded_default_tco2e,
+        {{ stable_sum('embedded_direct_tco2e') }} as embedded_direct_tco2e,
+        {{ stable_sum('embedded_indirect_tco2e') }} as embedded_indirect_tco2e,
         bool_or(determination = 'actual') as has_actual,
         bool_or(determination = 'default') as has_default,
-        sum(faa_tco2e) as free_allocation_adjustment_tco2e,
+        {{ stable_sum('faa_tco2e') }} as free_allocation_adjustment_tco2e,
         string_agg(distinct faa_basis, ' | ' order by faa_basis) as faa_basis,
         any_value(cbam_factor) as cbam_factor,
         any_value(cscf) as cscf,
         any_value(cscf_status) as cscf_status,
         any_value(dv_unmarked_tco2e_per_t) as dv_unmarked_tco2e_per_t,
-        sum(net_mass_t * dv_unmarked_tco2e_per_t) as holding_basis_default_unmarked_tco2e,
+        {{ stable_sum('net_mass_t * dv_unmarked_tco2e_per_t') }} as holding_basis_default_unmarked_tco2e,
         string_agg(distinct net_mass_note, '; ' order by net_mass_note) as net_mass_note,
         list(source_row_id order by source_row_id) as source_row_ids
     from line_amounts
@@ -150,14 +150,14 @@ prices as (
         ) as carbon_price_evidence,
         case when count(distinct carbon_prices.currency) = 1 then any_value(carbon_prices.currency) end
             as carbon_price_currency,
-        case when count(distinct carbon_prices.currency) = 1 then sum(
-            grouped.embedded_tco2e * coalesce(carbon_prices.share_covered, 1)
+        -- a price in force for part of the year counts pro rata of its days in the year
+        case when count(distinct carbon_prices.currency) = 1 then {{ stable_sum(
+            "grouped.embedded_tco2e * coalesce(carbon_prices.share_covered, 1)
             * carbon_prices.price * (1 - coalesce(carbon_prices.rebate_share, 0))
-            -- a price in force for part of the year counts pro rata of its days in the year
             * (least(coalesce(carbon_prices.period_end, make_date(grouped.year, 12, 31)), make_date(grouped.year, 12, 31))
                - greatest(carbon_prices.period_start, make_date(grouped.year, 1, 1)) + 1)
-            / (make_date(grouped.year, 12, 31) - make_date(grouped.year, 1, 1) + 1)
-        ) end as carbon_price_paid_amount,
+            / (make_date(grouped.year, 12, 31) - make_date(grouped.year, 1, 1) + 1)"
+        ) }} end as carbon_price_paid_amount,
         list(carbon_prices._source_row_id order by carbon_prices._source_row_id) as carbon_price_source_row_ids
     from grouped
     inner join carbon_prices

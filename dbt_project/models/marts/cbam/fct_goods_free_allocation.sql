@@ -89,7 +89,7 @@ purchased_terms as (
         precursors.installation_id,
         precursors.process_id,
         precursors.period,
-        sum(precursors.mass_share_t_per_t * coalesce(benchmarks.benchmark_tco2e_per_t, 0)) as purchased_bm_tco2e_per_t,
+        {{ stable_sum('precursors.mass_share_t_per_t * coalesce(benchmarks.benchmark_tco2e_per_t, 0)') }} as purchased_bm_tco2e_per_t,
         count(*) filter (where benchmarks.req_key is null) as purchased_without_benchmark,
         string_agg(distinct case when benchmarks.req_key is null then coalesce(precursors.cn_code, precursors.material_id) end, ', '
             order by case when benchmarks.req_key is null then coalesce(precursors.cn_code, precursors.material_id) end)
@@ -128,10 +128,10 @@ internal_terms as (
         precursors.installation_id,
         precursors.process_id,
         precursors.period,
-        sum(
-            precursors.mass_share_t_per_t
-            * (coalesce(process_own.own_bm_tco2e_per_t, 0) + coalesce(purchased_terms.purchased_bm_tco2e_per_t, 0))
-        ) as internal_bm_tco2e_per_t,
+        {{ stable_sum(
+            'precursors.mass_share_t_per_t
+            * (coalesce(process_own.own_bm_tco2e_per_t, 0) + coalesce(purchased_terms.purchased_bm_tco2e_per_t, 0))'
+        ) }} as internal_bm_tco2e_per_t,
         string_agg(distinct case when process_own.own_bm_tco2e_per_t is null then precursors.from_process_id end, ', '
             order by case when process_own.own_bm_tco2e_per_t is null then precursors.from_process_id end)
             as internal_without_benchmark,

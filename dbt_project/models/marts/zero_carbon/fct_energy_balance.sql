@@ -11,12 +11,12 @@ claims as (
 ),
 
 claims_per_period as (
-    select installation_id, period, 'month' as period_grain, sum(gec_claimable_mwh) as gec_claimed_mwh
+    select installation_id, period, 'month' as period_grain, {{ stable_sum('gec_claimable_mwh') }} as gec_claimed_mwh
     from claims
     where period_grain = 'month'
     group by all
     union all
-    select installation_id, left(period, 4) as period, 'year' as period_grain, sum(gec_claimable_mwh) as gec_claimed_mwh
+    select installation_id, left(period, 4) as period, 'year' as period_grain, {{ stable_sum('gec_claimable_mwh') }} as gec_claimed_mwh
     from claims
     group by all
 ),
