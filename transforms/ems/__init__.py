@@ -15,13 +15,14 @@ lazy over that reduction: collect them together (`pl.collect_all`) so the hourly
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 import polars as pl
 
 from transforms.ems.balance import BALANCE_COLUMNS, energy_balance
 from transforms.ems.hourly import HOURLY_COLUMNS, meter_hourly
-from transforms.ems.intervals import readings_to_intervals, zones_of
+from transforms.ems.intervals import Carry, readings_to_intervals, zones_of
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
 
 EMS_TABLES = ("meter_hourly", "energy_balance", "meter_reading_issues")
@@ -59,26 +60,120 @@ def _frame(raw: Mapping[str, pl.LazyFrame], name: str, schema: dict[str, pl.Data
 def compute_ems(raw: Mapping[str, pl.LazyFrame], as_of: date | None = None) -> dict[str, pl.LazyFrame]:
     """The EMS computed tables (see module doc). `as_of`: the run date; periods of its year and later are marked
     provisional (null when not given)."""
+    return compute_ems_carry(raw, as_of)[0]
+
+
+def compute_ems_carry(
+    raw: Mapping[str, pl.LazyFrame],
+    as_of: date | None = None,
+    since: datetime | None = None,
+    carry: EmsCarry | None = None,
+) -> tuple[dict[str, pl.LazyFrame], EmsCarry]:
+    """(the EMS computed tables, what a later run needs to continue from them).
+
+    Incremental (`since`, a UTC month start, with the `carry` of the last run; `raw` meter_readings need hold
+    only the readings written from two days before `since`): meter_hourly rows of hours starting before
+    `since` + 1 h and issues before `since` (`_at`) are the carry's, the rest is computed from the readings;
+    the energy balance from the whole hourly table. Equal to a run over every reading when no reading before
+    `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day, and every
+    meter's interval length is given (`incremental_since` chooses `since` so)."""
     # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings.
     meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect()
     meters = meters_df.lazy()
     zone_list = zones_of(meters_df)
     # The readings are reduced once, here (17.5 M readings a year → intervals, a few columns wide): the outputs
     # share the reduction without the query engine recomputing it for each.
-    reduced = readings_to_intervals(_frame(raw, "meter_readings", READINGS_SCHEMA), meters_df)
-    intervals, issues, ranges = (df.lazy() for df in pl.collect_all(list(reduced)))
-    hourly = meter_hourly(intervals, issues, ranges, meters, zone_list).cache()  # read by the balance too
+    part = (
+        Carry(carry.ranges.lazy().collect(), carry.tails.lazy().collect())
+        if carry is not None and since is not None
+        else None
+    )
+    intervals, issues, ranges, tails = readings_to_intervals(
+        _frame(raw, "meter_readings", READINGS_SCHEMA), meters_df, since if part else None, part
+    )
+    intervals, issues, ranges = (df.lazy() for df in pl.collect_all([intervals, issues, ranges]))
+    hourly = meter_hourly(intervals, issues, ranges, meters, zone_list)
+    if part is not None and carry is not None and since is not None:
+        split = since + timedelta(
+            hours=1
+        )  # an hour starting before it may hold intervals from before `since`
+        hourly = pl.concat(
+            [
+                carry.hourly.filter(pl.col("hour_start_utc") < split),
+                hourly.filter(pl.col("hour_start_utc") >= split),
+            ]
+        )
+        issues = pl.concat([carry.issues.filter(pl.col("_at") < since), issues])
+        tails = pl.concat([part.tails.filter(pl.col("_month") < since), tails])
+    hourly = hourly.cache()  # read by the balance too
     bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(
         pl.col(c).cast(t) for c, t in _BILLS_SCHEMA.items()
     )
     balance = energy_balance(hourly, meters, bills, as_of)
-    return {
+    tables = {
         "meter_hourly": hourly.sort("meter_id", "hour_start_utc"),
         "energy_balance": balance.sort("installation_id", "period_grain", "period"),
         "meter_reading_issues": issues.select(ISSUE_COLUMNS).sort(
             "file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True
         ),
     }
+    return tables, EmsCarry(
+        hourly=tables["meter_hourly"],
+        issues=issues.sort("_at", "file", "row_number", "kind", nulls_last=True),
+        ranges=ranges,
+        tails=tails,
+    )
 
 
-__all__ = ["BALANCE_COLUMNS", "EMS_TABLES", "HOURLY_COLUMNS", "ISSUE_COLUMNS", "compute_ems"]
+class EmsCarry(NamedTuple):
+    """What a run leaves for the next incremental one: meter_hourly, the issues with `_at`, and the
+    `intervals.Carry` (per-meter data windows, cumulative registers' last accepted reading per UTC month)."""
+
+    hourly: pl.LazyFrame
+    issues: pl.LazyFrame
+    ranges: pl.LazyFrame | pl.DataFrame
+    tails: pl.LazyFrame | pl.DataFrame
+
+
+def incremental_since(
+    new_readings: pl.LazyFrame, meters: pl.LazyFrame, ranges: pl.LazyFrame | pl.DataFrame
+) -> datetime | None:
+    """The UTC month start from which an incremental run recomputes, given the readings that are new since the
+    carry's run (`meter_id`, `interval_start` as written) and the carry's `ranges`: two days and more before the
+    earliest new reading (a written time is within a day of its UTC interval start), and a day and more before the
+    last reading the carry knew of each meter that has new readings (its data window grows). None: no new
+    reading. Every meter must have its interval length given (else the caller runs over every reading)."""
+    m = normalise_meters(with_columns_of(meters, METERS_SCHEMA)).select("meter_id", "_mi")
+    new = with_columns_of(new_readings, READINGS_SCHEMA).select(
+        "meter_id", pl.col("interval_start").cast(pl.Datetime("us"))
+    )
+    first = new.select(pl.col("interval_start").min()).collect().item()
+    if first is None:
+        return None
+    lasts = (
+        (
+            new.select("meter_id")
+            .unique()
+            .join(m, on="meter_id")
+            .join(ranges.lazy().select("_mi", "_last"), on="_mi")
+        )
+        .select(pl.col("_last").min())
+        .collect()
+        .item()
+    )
+    at = first - timedelta(days=3)
+    if lasts is not None:
+        at = min(at, lasts - timedelta(days=1))
+    return datetime(at.year, at.month, 1)
+
+
+__all__ = [
+    "BALANCE_COLUMNS",
+    "EMS_TABLES",
+    "HOURLY_COLUMNS",
+    "ISSUE_COLUMNS",
+    "EmsCarry",
+    "compute_ems",
+    "compute_ems_carry",
+    "incremental_since",
+]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -165,10 +166,30 @@ def _reasons() -> tuple[pl.Expr, pl.Expr]:
     return column, reason
 
 
+class Carry(NamedTuple):
+    """What an earlier run over all readings leaves for a run over the readings from `since` on (see
+    `readings_to_intervals`): per meter its data window (`ranges`, with `_last`, the start of its last placed
+    reading) and, per cumulative meter and UTC month (`_month`), its last accepted reading (`tails`)."""
+
+    ranges: pl.DataFrame
+    tails: pl.DataFrame
+
+
 def readings_to_intervals(
-    readings: pl.LazyFrame, meters: pl.DataFrame
-) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
-    """(intervals, issues, ranges).
+    readings: pl.LazyFrame,
+    meters: pl.DataFrame,
+    since: datetime | None = None,
+    carry: Carry | None = None,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.DataFrame]:
+    """(intervals, issues, ranges, tails).
+
+    `since` (a UTC month start, naive) with the `carry` of a run over every reading: only the readings whose
+    interval starts at or after `since` (UTC) are reduced — `readings` must hold at least those, e.g. every
+    reading written from two days before — and a rejected reading without a UTC time by its written time; the
+    meters' data windows start where the carry says, and each cumulative register continues from its last
+    accepted reading before `since`. Every row from `since` on is then what a run over every reading gives.
+    Each issue carries `_at` (the reading's UTC interval start, else its written time), the key that splits
+    the issues at `since`. `tails`: per cumulative meter and UTC month its last accepted reading.
 
     `meters` is `normalise_meters` output, collected (master data: a few thousand rows at most). intervals,
     sorted by (`_mi`, interval start): `_mi`, interval_start_utc (naive UTC), interval_start (local), quantity
@@ -273,7 +294,10 @@ def readings_to_intervals(
     # last reading still opens or closes the meter's window; sorted once by the integer key (a file already in
     # meter-and-time order is not sorted again).
     placed_codes = pl.col("_code").is_in([0, _VALUE, _UNIT, _NEGATIVE])
-    placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
+    if since is not None:  # two readings for one interval share its UTC start: both on the same side
+        placed_df = narrow_df.filter(placed_codes & (pl.col("interval_start_utc") >= since))
+    else:
+        placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
     del narrow_df
     # the key is computed when needed, never stored (8 bytes a reading less in the frame and its sorted copy)
     key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
@@ -299,21 +323,38 @@ def readings_to_intervals(
             interval_inferred=~pl.col("_given").first(),
             cumulative=pl.col("_cum").first(),
         )
-        .with_columns(
-            pl.col("_mi").cast(pl.Int64),
-            range_end_utc=pl.col("_last")
-            + pl.duration(
-                minutes=pl.when(pl.col("cumulative")).then(0).otherwise(pl.col("interval_minutes"))
-            ),
-        )
-        .drop("_last")
+        .with_columns(pl.col("_mi").cast(pl.Int64))
         .collect()
+    )
+    if carry is not None and since is not None:
+        ranges = _merge_ranges(carry.ranges, ranges, since)
+    ranges = ranges.with_columns(
+        range_end_utc=pl.col("_last")
+        + pl.duration(minutes=pl.when(pl.col("cumulative")).then(0).otherwise(pl.col("interval_minutes")))
     )
     bad_rows = pl.concat([bad_rows, placed_df.filter(pl.col("_code") == _DUPLICATE).select(_BAD_COLS)])
     if bad_rows.height:
         placed_df = placed_df.filter(pl.col("_code") == 0)
-    intervals, cum = _cumulative(placed_df.drop("_code", "_given"))
+    ok = placed_df.drop("_code", "_given")
     del placed_df
+    tails = _tails(ok)
+    if carry is not None and since is not None and carry.tails.height:
+        # each cumulative register continues from its last accepted reading before `since` (that reading's
+        # own interval was given by the earlier run; as the first row of its meter here it gives none)
+        before = (
+            carry.tails.filter(pl.col("_month") < since)
+            .sort("_mi", "interval_start_utc")
+            .group_by("_mi", maintain_order=True)
+            .last()
+            .select(
+                pl.lit(None, pl.UInt32).alias("_ri"),
+                *(pl.col(c).cast(ok.schema[c]) for c in ok.columns if c != "_ri"),
+            )
+            .select(ok.columns)
+        )
+        ok = pl.concat([before, ok]).sort(key)
+    intervals, cum = _cumulative(ok)
+    del ok
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
     raw = r.select(
         "_ri", "_mx", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id"
@@ -334,14 +375,46 @@ def readings_to_intervals(
         column.alias("column"),
         reason.alias("reason"),
         _raw_json(),
+        pl.coalesce("interval_start_utc", pl.col("interval_start").cast(_US)).alias("_at"),
     )
+    if since is not None:
+        rejected = rejected.filter(pl.col("_at") >= since)
     cum_issues = (
         raw.join(cum.lazy().select("_ri"), on="_ri", how="semi")
         .join(cum.lazy(), on="_ri")
-        .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json())
+        .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json(), "_at")
     )
     issues = pl.concat([rejected, cum_issues], how="vertical")
-    return intervals.lazy(), issues, ranges.lazy()
+    return intervals.lazy(), issues, ranges.lazy(), tails
+
+
+def _merge_ranges(before: pl.DataFrame, now: pl.DataFrame, since: datetime) -> pl.DataFrame:
+    """A meter's data window over every reading: it opens where the earlier run saw its first reading (when
+    before `since`) and closes at its last reading (from `since` on when it has one, else as before)."""
+    cols = now.columns
+    both = before.select(cols).join(now, on="_mi", how="full", coalesce=True, suffix="_n")
+    early = pl.col("range_start_utc").is_not_null() & (pl.col("range_start_utc") < since)
+    return both.select(
+        "_mi",
+        *[
+            pl.when(early | pl.col(f"{c}_n").is_null()).then(pl.col(c)).otherwise(pl.col(f"{c}_n")).alias(c)
+            for c in ("range_start_utc", "range_start")
+        ],
+        pl.coalesce("_last_n", "_last").alias("_last"),
+        *[pl.coalesce(f"{c}_n", c).alias(c) for c in ("interval_minutes", "interval_inferred", "cumulative")],
+    ).select(cols)
+
+
+def _tails(ok: pl.DataFrame) -> pl.DataFrame:
+    """Per cumulative meter and UTC month (`_month`): its last accepted reading (`ok` sorted by key)."""
+    return (
+        ok.filter(pl.col("_cum"))
+        .with_columns(
+            _month=pl.col("interval_start_utc").dt.truncate("1mo"), _file=pl.col("_file").cast(pl.String)
+        )
+        .group_by("_mi", "_month", maintain_order=True)
+        .last()
+    )
 
 
 _BAD_COLS = [
@@ -421,6 +494,7 @@ def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
                 // (pl.col("interval_minutes") * 60)
             ),
             _end_local=pl.col("interval_start"),
+            _at=pl.col("interval_start_utc"),
         )
         .with_columns(_diff=pl.col("quantity") - pl.col("_prev_q"))
         .filter(pl.col("_prev_q").is_not_null())
@@ -454,6 +528,7 @@ def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             .alias("kind"),
             pl.lit("value").alias("column"),
             pl.when(pl.col("_diff") < 0).then("_fell").otherwise("_spans").alias("reason"),
+            "_at",
         )
     )
     return intervals, issues
