@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from transforms.reports.base import NO_INSTALLATION
+from transforms.zero_carbon.ledger import period_bounds
 
 # A park-level row (zero-carbon park indicators and claims) concerns every installation of the home: it blocks
 # the documents of that year that read its mart, whichever installations they cover.
@@ -263,6 +264,44 @@ RULES: dict[str, Table] = {
             _grain(),
         ),
         _ZERO_CARBON,
+    ),
+    # --- certificate ledger: a claimable batch counts in its site's market-based Scope 2, energy balance and
+    # indicators (a claimable batch without site or period is structural: it belongs to no installation)
+    "gec_ledger": Table(
+        "fct_gec_ledger",
+        ("certificate_batch_id",),
+        (
+            RowRule(
+                "claimed_installation_id",
+                pl.col("claimable") & pl.col("claimed_installation_id").is_null(),
+                "is missing on a claimable batch",
+                ("claimable",),
+                structural=True,
+            ),
+            RowRule(
+                "claimed_period",
+                pl.col("claimable") & period_bounds(pl.col("claimed_period"))[1].is_null(),
+                "is not a YYYY or YYYY-MM period on a claimable batch",
+                ("claimable",),
+                structural=True,
+            ),
+            RowRule(
+                "claimed_period",
+                pl.col("claimable") & (period_bounds(pl.col("claimed_period"))[1] > pl.col("valid_until")),
+                "ends after the batch's validity on a claimable batch",
+                ("claimable", "valid_until"),
+            ),
+            RowRule(
+                "claimed_mwh",
+                pl.col("claimable") & (pl.col("claimed_mwh") > pl.col("mwh")),
+                "is more than the batch's MWh on a claimable batch",
+                ("claimable", "mwh"),
+            ),
+        ),
+        ("fct_energy_balance", "fct_site_ghg_inventory", "fct_product_footprint", *_ZERO_CARBON),
+        installation=pl.col("claimed_installation_id"),
+        year=pl.col("claimed_period").cast(pl.String).str.slice(0, 4),
+        needs=("claimed_installation_id", "claimed_period"),
     ),
     # --- zero-carbon indicators and claims (park rows concern every installation)
     "zero_carbon_indicators": Table(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import polars as pl
 
 from expectations import isolation
-from transforms.zero_carbon.ledger import period_bounds
 
 # Indicators whose data lingtan does not ingest yet: their "no data" is expected, not an incomplete input.
 NOT_INGESTED = ("P3", "P4", "P5", "P6", "F7")
@@ -21,23 +20,12 @@ def _dupes(df: pl.DataFrame, keys: list[str], name: str) -> list[str]:
 
 
 def reconcile_ledger(tables: dict[str, pl.DataFrame]) -> list[str]:
-    """One row per batch; claims within validity and never above the batch; claims table = the ledger's claims."""
+    """What blocks the ledger: a batch repeated, a claimable batch without site or period (it belongs to no
+    installation: expectations/isolation.py, structural), the claims table ≠ the ledger's claims (home-wide), a
+    rejected row without a reason. A claim beyond validity or above the batch is a row finding of its site and
+    year (expectations/isolation.py)."""
     ledger, claims, rejects = tables["gec_ledger"], tables["gec_claims"], tables["gec_ledger_rejects"]
     out = _dupes(ledger, ["certificate_batch_id"], "gec_ledger")
-    start, end = period_bounds(pl.col("claimed_period"))
-    bad = (
-        ledger.filter(pl.col("claimable"))
-        .with_columns(_end=end, _start=start)
-        .filter(
-            pl.col("claimed_installation_id").is_null()
-            | pl.col("_end").is_null()
-            | (pl.col("_end") > pl.col("valid_until")).fill_null(False)
-            | (pl.col("claimed_mwh") > pl.col("mwh"))
-        )
-    )
-    if bad.height:
-        out.append(f"gec_ledger: {bad.height} claimable batches outside validity or without site/period, e.g. "
-                   f"{', '.join(bad['certificate_batch_id'].head(5).to_list())}")  # fmt: skip
     claimed = ledger.filter(pl.col("claimable"))["mwh"].sum()
     total = claims["gec_claimable_mwh"].sum()
     if abs(claimed - total) > 1e-9 * max(1.0, abs(claimed)):

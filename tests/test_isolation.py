@@ -383,3 +383,130 @@ def test_failing_footprint_of_one_installation_blocks_only_what_reads_it(
         "CN-GD-002_2026",
     ):  # CBAM reports of both installations: still there, not blocked
         assert versions(home, "operator_communication", key), key
+
+
+@pytest.mark.slow
+def test_bad_cbam_row_of_one_installation_and_bad_meter_hours_of_the_other_block_only_what_reads_them(
+    demo_home: Home, tmp_path, monkeypatch
+):
+    """The demo home rerun with the CBAM engine's goods SEE of CN-ZJ-001 in 2026 negative and the interval
+    engine's hours of CN-GD-002 in 2026 miscounted: no step but the reports fails, the warehouse is published
+    with the rows, the console names each gate, installation, rows and mart; CN-GD-002's CBAM communication is
+    not blocked (it reads no EMS mart), CN-ZJ-001's 2026 one is (it reads fct_goods_see)."""
+    import duckdb
+
+    import transforms.cbam.engine as cbam
+    import transforms.ems as ems
+    from orchestration.lib.reports import versions
+    from orchestration.pipeline import run_nightly
+
+    bad_cbam, bad_ems = "CN-ZJ-001", "CN-GD-002"
+    real_cbam, real_ems = cbam.compute_cbam, ems.compute_ems
+    in_2026 = pl.col("period").str.starts_with("2026")
+
+    def cbam_altered(*args, **kwargs):
+        t = real_cbam(*args, **kwargs)
+        hit = (pl.col("installation_id") == bad_cbam) & in_2026 & (pl.col("see_direct") > 0)
+        t["goods_see"] = t["goods_see"].with_columns(
+            see_direct=pl.when(hit).then(-pl.col("see_direct")).otherwise(pl.col("see_direct"))
+        )
+        return t
+
+    def ems_altered(*args, **kwargs):
+        t = real_ems(*args, **kwargs)
+        hit = (pl.col("installation_id") == bad_ems) & (pl.col("hour_start").dt.year() == 2026)
+        t["meter_hourly"] = t["meter_hourly"].with_columns(
+            intervals_expected=pl.when(hit)
+            .then(pl.col("intervals_expected") + 1)
+            .otherwise(pl.col("intervals_expected"))
+        )
+        return t
+
+    monkeypatch.setattr(cbam, "compute_cbam", cbam_altered)
+    monkeypatch.setattr(ems, "compute_ems", ems_altered)
+    root = tmp_path / "copy"
+    shutil.copytree(demo_home.root.parent / "landing", root / "landing", symlinks=True)
+    shutil.copytree(
+        demo_home.root, root / "home", symlinks=True, ignore=shutil.ignore_patterns("dagster", "runs")
+    )
+    home = Home(root / "home")
+    for stamp in home.computed.glob(
+        "_*.stamp.json"
+    ):  # every engine runs again (no "inputs unchanged" replay)
+        stamp.unlink()
+    before = home.warehouse.stat().st_mtime_ns
+    lines: list[str] = []
+    out = run_nightly(
+        str(root / "landing"), str(home.root), date(2026, 11, 24), echo=lines.append, record=False
+    )
+
+    assert [s.split(":")[0] for s in out.failed_steps] in ([], ["reports"]), out.failed_steps
+    assert home.warehouse.stat().st_mtime_ns != before, "the warehouse was published"
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        negative = con.execute(
+            "select count(*) from marts.fct_goods_see where installation_id = ? and see_direct < 0",
+            [bad_cbam],
+        ).fetchone()[0]
+        miscounted = con.execute(
+            "select count(distinct installation_id) from marts.fct_meter_hourly where intervals_expected <> "
+            "intervals_measured + intervals_estimated + intervals_missing"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert negative > 0 and miscounted == 1, "analysts can see the failing rows in the marts"
+    console = "\n".join(lines)
+    assert (
+        f"warning  computed/goods_see:computed_gate  computed gate: installation {bad_cbam} 2026: see_direct is "
+        "negative in " in console
+    ), console[-4000:]
+    assert "of goods_see (see marts.fct_goods_see): " in console
+    assert (
+        f"warning  computed/meter_hourly:computed_gate  computed gate: installation {bad_ems} 2026: "
+        "intervals_expected is not measured + estimated + missing in " in console
+    ), console[-4000:]
+    blocked = [ln for ln in lines if "gate blocked" in ln and "report_gate" in ln]
+    assert any("operator_communication" in ln or bad_cbam in ln for ln in blocked), console[-4000:]
+    for ln in blocked:  # each blocked document names the failing installation, the rows and the mart
+        if "see marts.fct_goods_see" in ln:
+            assert f"installation {bad_cbam} 2026: see_direct is negative" in ln, ln
+        if "see marts.fct_meter_hourly" in ln:
+            assert f"installation {bad_ems} 2026: intervals_expected" in ln, ln
+    assert any(f"{bad_cbam} 2026: see_direct is negative" in c for c in out.failed_checks), out.failed_checks
+    assert not any(bad_ems in c and "operator_communication" in c for c in out.failed_checks)
+    for key in (f"{bad_ems}_2026", f"{bad_ems}_2025", f"{bad_cbam}_2025"):  # not blocked, still there
+        assert versions(home, "operator_communication", key), key
+
+
+def test_a_certificate_claimed_beyond_its_validity_concerns_its_site_and_year_a_siteless_one_blocks():
+    ledger = pl.DataFrame(
+        {
+            "certificate_batch_id": ["G1", "G2", "G3"],
+            "claimable": [True, True, False],
+            "claimed_installation_id": [A, B, None],
+            "claimed_period": ["2027", "2026-05", None],
+            "valid_until": [date(2026, 12, 31), date(2026, 12, 31), date(2026, 1, 1)],
+            "claimed_mwh": [10.0, 5.0, None],
+            "mwh": [10.0, 5.0, 3.0],
+        }
+    )
+    found = isolation.findings({"gec_ledger": ledger})
+    assert found.select("installation", "year", "rows").rows() == [(A, "2027", 1)]
+    (line,) = isolation.lines(found, "zero-carbon gate")
+    assert (
+        "claimed_period ends after the batch's validity on a claimable batch in 1 row(s) of gec_ledger"
+        in line
+    )
+    assert "(see marts.fct_gec_ledger): G1 = 2027" in line
+    assert isolation.structural({"gec_ledger": ledger}) == []  # the unclaimed batch without a site is fine
+    siteless = ledger.with_columns(claimed_installation_id=pl.lit(None, pl.String))
+    assert isolation.structural({"gec_ledger": siteless}) == [
+        "gec_ledger: claimed_installation_id is missing on a claimable batch in 2 row(s) (see marts.fct_gec_ledger)"
+    ]
+    by_mart = gate.mart_failures({"fct_gec_ledger": ledger})
+    summary = ("fct_site_ghg_inventory", "fct_zero_carbon_indicators")
+    assert gate.doc_failures(
+        _doc("summary", {A, B}, 2027), {}, by_mart, summary
+    )  # its Scope 2 and indicators
+    assert gate.doc_failures(_doc("summary", {B}, 2027), {}, by_mart, summary) == []
+    assert gate.doc_failures(_doc("operator_communication", {A}, 2027), {}, by_mart, ("fct_goods_see",)) == []
