@@ -80,3 +80,35 @@ def test_no_new_reading_keeps_the_carry() -> None:
     meters, readings = _case()
     _, carry = compute_ems_carry({"meters": meters.lazy(), "meter_readings": readings.lazy()})
     assert incremental_since(readings.head(0).lazy(), meters.lazy(), carry.ranges) is None
+
+
+def test_the_asset_plans_an_incremental_run_only_over_new_drops(tmp_path: Path) -> None:
+    """`incremental_plan`: the carry saved after a run, new history files (drops) → from the month before them;
+    a drop read before that changed → every reading."""
+    from orchestration.defs.compute.ems import _save_carry, incremental_plan
+    from orchestration.lib.home import Home
+
+    home = Home(tmp_path / "home")
+    meters, readings = _case()
+    raw_dir = home.raw_dir("meter_readings")
+    (raw_dir / "history").mkdir(parents=True)
+    home.raw_table("meters").parent.mkdir(parents=True)
+    meters.write_parquet(home.raw_table("meters"))
+    readings.filter(pl.col("interval_start") < CUT).write_parquet(raw_dir / "history" / "2025-03-02.parquet")
+    assert incremental_plan(home)[0] is None  # no carry yet
+    tables, carry = compute_ems_carry(
+        {"meters": pl.scan_parquet(home.raw_table("meters")), "meter_readings": readings.lazy()}
+    )
+    _save_carry(home, carry, tables["meter_hourly"].collect())
+    since, kept, why = incremental_plan(home)
+    assert (
+        since is not None and kept is not None and "0 new drop" in why
+    )  # nothing new: the carry's month after
+
+    readings.filter(pl.col("interval_start") >= CUT).write_parquet(raw_dir / "history" / "2025-03-16.parquet")
+    since, kept, why = incremental_plan(home)
+    assert since == datetime(2025, 2, 1) and "1 new drop" in why
+
+    readings.head(10).write_parquet(raw_dir / "history" / "2025-03-02.parquet")  # a drop read before, changed
+    since, kept, why = incremental_plan(home)
+    assert since is None and kept is None and "changed" in why

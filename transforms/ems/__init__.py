@@ -103,7 +103,8 @@ def compute_ems_carry(
                 hourly.filter(pl.col("hour_start_utc") >= split),
             ]
         )
-        issues = pl.concat([carry.issues.filter(pl.col("_at") < since), issues])
+        # (a reading without any time is rejected whatever the run: the carry keeps its issue)
+        issues = pl.concat([carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()), issues])
         tails = pl.concat([part.tails.filter(pl.col("_month") < since), tails])
     hourly = hourly.cache()  # read by the balance too
     bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(

@@ -8,10 +8,17 @@ checks `interval_counts` (blocking: intervals_expected = measured + estimated + 
 No change, no work (issue 10): the asset is skipped when the content of its raw inputs, the code, the reference
 data and the run year (it marks the run year's periods provisional) are those of its last publication; its tables
 stand and the check results saved then are reported again (`replay_or_none`, also used by the zero-carbon assets).
+
+A nightly drop does not re-read the year (issue 12): the engine keeps a carry beside its tables (lake/computed/
+_ems_carry) and, when only new drops came, reads the readings from the month before the new ones on and
+continues from it (`incremental_plan`, `transforms.ems.compute_ems_carry`); the tables equal a run over every
+reading (tests/ems/test_incremental_ems.py).
 """
 
+import json
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -22,7 +29,14 @@ from orchestration.defs.compute.assets import gate_results
 from orchestration.lib.compute import load_raw, publish_audited
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.home import Home
-from orchestration.lib.incremental import engine_unchanged, forget_engine_stamp, save_engine_stamp
+from orchestration.lib.incremental import (
+    code_fingerprint,
+    engine_unchanged,
+    forget_engine_stamp,
+    save_engine_stamp,
+    sha256_file,
+)
+from orchestration.lib.storage import atomic_write_parquet
 from transforms.ems import EMS_TABLES
 
 GROUP = "ems"
@@ -33,6 +47,7 @@ DESCRIPTIONS = {
     "meter_reading_issues": "Meter readings rejected by the interval engine, register decreases, with reasons.",
 }
 COUNTS_CHECK, BILLS_CHECK = "interval_counts", "bills_match_meters"
+CARRY_DIR = "_ems_carry"  # in lake/computed: what an incremental run continues (`incremental_plan`)
 
 
 def check_record(result: dg.AssetCheckResult) -> tuple[str, dict[str, Any]]:
@@ -130,18 +145,92 @@ def ems_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> Ite
         context.log.info("ems_engine: inputs unchanged since its last publication, not recomputed")
         yield from same
         return
-    yield from recorded(home, "ems_engine", stamp, _compute(lingtan, today))
+    yield from recorded(home, "ems_engine", stamp, _compute(lingtan, today, context.log))
 
 
-def _compute(lingtan: LingtanConfig, today: date) -> Iterator:
+def _carry_dir(home: Home) -> Path:
+    return home.computed / CARRY_DIR
+
+
+def _history(home: Home) -> dict[str, Path]:
+    d = home.raw_dir("meter_readings") / "history"
+    return {p.name: p for p in sorted(d.glob("*.parquet"))} if d.exists() else {}
+
+
+def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
+    """(since, carry, why): where an incremental run of the interval engine starts and the carry it continues,
+    or (None, None, why) for a run over every reading. Incremental only when the last run left a carry, the code
+    and the meters are the same, every meter's interval length is given, and no drop it read changed or went
+    (the raw lake keeps one history file per drop: new files are the new drops)."""
+    from transforms.ems import EmsCarry, incremental_since
+    from transforms.ems.meters import METERS_SCHEMA, normalise_meters, with_columns_of
+
+    d = _carry_dir(home)
+    try:
+        state = json.loads((d / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None, "no carry from a previous run: every reading"
+    meters_file = home.raw_table("meters")
+    if state.get("code") != code_fingerprint():
+        return None, None, "code changed: every reading"
+    if state.get("meters") != (sha256_file(meters_file) if meters_file.exists() else ""):
+        return None, None, "meters changed: every reading"
+    history = _history(home)
+    known: dict[str, str] = state.get("history", {})
+    if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
+        return None, None, "a drop read before changed or is gone: every reading"
+    meters = pl.scan_parquet(meters_file)
+    m = normalise_meters(with_columns_of(meters, METERS_SCHEMA)).collect()
+    if m.filter(pl.col("_mi").is_not_null() & pl.col("interval_minutes").is_null()).height:
+        return None, None, "a meter without interval_minutes (inferred from all its readings): every reading"
+    carry = EmsCarry(**{n: pl.scan_parquet(d / f"{n}.parquet") for n in EmsCarry._fields})
+    new = [history[n] for n in history if n not in known]
+    since = incremental_since(
+        pl.scan_parquet(new) if new else pl.LazyFrame(schema={"meter_id": pl.String}), meters, carry.ranges
+    )
+    if since is None:  # no new reading (bills or the year changed): every hourly row is the carry's
+        last = carry.ranges.select(pl.col("_last").max()).collect().item()
+        if last is None:
+            return None, None, "no reading yet: every reading"
+        since = datetime(last.year + last.month // 12, last.month % 12 + 1, 1)
+    return since, carry, f"{len(new)} new drop(s): readings from {since:%Y-%m} on (UTC) and the carry"
+
+
+def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame) -> None:
+    """The carry for the next run, then its state (written last: a partial carry is never read)."""
+    d = _carry_dir(home)
+    for name, frame in {**carry._asdict(), "hourly": hourly}.items():
+        atomic_write_parquet(frame.lazy().collect(), d / f"{name}.parquet")
+    meters_file = home.raw_table("meters")
+    state = {
+        "code": code_fingerprint(),
+        "meters": sha256_file(meters_file) if meters_file.exists() else "",
+        "history": {n: sha256_file(p) for n, p in _history(home).items()},
+    }
+    (d / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
     from expectations.ems import bills_disagreement, interval_count_problems, reconcile_ems
     from transforms.computed import conform_all
-    from transforms.ems import compute_ems
+    from transforms.ems import compute_ems_carry
 
     home = lingtan.home_dir()
-    lazy = compute_ems(load_raw(home), as_of=today)
-    tables = conform_all(dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True)))
+    raw = load_raw(home)
+    since, carry, why = incremental_plan(home)
+    if log is not None:
+        log.info(f"ems_engine: {why}")
+    if since is not None:  # the readings written from two days before (earlier row groups are not read)
+        raw["meter_readings"] = raw["meter_readings"].filter(
+            pl.col("interval_start") >= since - timedelta(days=2)
+        )
+    (_carry_dir(home) / "state.json").unlink(missing_ok=True)  # a failure below must not leave a stale carry
+    lazy, new_carry = compute_ems_carry(raw, as_of=today, since=since, carry=carry)
+    computed = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
+    tables = conform_all(computed)
     audited = publish_audited(home, tables, reconcile_ems)  # row findings publish (docs/reliability.md)
+    if audited.gate.passed:
+        _save_carry(home, new_carry, computed["meter_hourly"])
     counts = interval_count_problems(tables["meter_hourly"])
     yield dg.AssetCheckResult(
         asset_key=dg.AssetKey(["computed", "meter_hourly"]),
