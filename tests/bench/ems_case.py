@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -119,6 +119,57 @@ def main(n_meters: int, days: int) -> dict:
     }
 
 
+def incremental(n_meters: int, days: int) -> dict:
+    """A nightly drop of one day: the engine over every reading but the last day's (the carry), then the
+    incremental run the asset makes when that day's drop lands (orchestration/defs/compute/ems.py): the readings
+    written from two days before the month it starts in, read from the Parquet file (row groups before are
+    skipped), and the carry. Both timed here; the full run over every reading is the `main` case."""
+    from transforms.ems import EmsCarry, compute_ems_carry, incremental_since
+
+    with tempfile.TemporaryDirectory(prefix="lingtan-ems-bench-") as tmp:
+        path = Path(tmp) / "meter_readings.parquet"
+        subprocess.run(
+            [sys.executable, "-m", "tests.bench.ems_case", "--write", str(path), str(n_meters), str(days)],
+            check=True,
+        )
+        meters = pl.scan_parquet(path.with_name("meters.parquet"))
+        readings = pl.scan_parquet(path)
+        last_day = readings.select(pl.col("interval_start").max().dt.truncate("1d")).collect().item()
+        t0, c0 = time.perf_counter(), _cpu()
+        before = readings.filter(pl.col("interval_start") < last_day)
+        tables, carry = compute_ems_carry({"meters": meters, "meter_readings": before})
+        hourly = tables["meter_hourly"].collect()
+        prior_s, prior_cpu = time.perf_counter() - t0, _cpu() - c0
+        saved = {}
+        for name, frame in {**carry._asdict(), "hourly": hourly}.items():
+            frame.lazy().collect().write_parquet(Path(tmp) / f"carry_{name}.parquet")
+            saved[name] = pl.scan_parquet(Path(tmp) / f"carry_{name}.parquet")
+        del tables, carry, hourly
+        t1, c1 = time.perf_counter(), _cpu()
+        new = readings.filter(pl.col("interval_start") >= last_day)
+        kept = EmsCarry(**saved)
+        since = incremental_since(new, meters, kept.ranges)
+        window = readings.filter(pl.col("interval_start") >= since - timedelta(days=2))
+        out, _ = compute_ems_carry({"meters": meters, "meter_readings": window}, since=since, carry=kept)
+        frames = pl.collect_all(list(out.values()))
+        seconds, cpu = time.perf_counter() - t1, _cpu() - c1
+        n_new = new.select(pl.len()).collect().item()
+        n_window = window.select(pl.len()).collect().item()
+        n_all = readings.select(pl.len()).collect().item()
+        del frames
+    return {
+        "readings": n_all,
+        "new_readings": n_new,
+        "since": since.isoformat(),
+        "readings_recomputed": n_window,
+        "incremental_s": round(seconds, 2),
+        "incremental_cpu_s": round(cpu, 2),
+        "run_before_drop_s": round(prior_s, 2),
+        "run_before_drop_cpu_s": round(prior_cpu, 2),
+        "cpu_ratio_incremental_to_full": round(cpu / prior_cpu, 3),
+    }
+
+
 def run(workdir: Path, scale: int) -> list:
     """`make bench` hook: 500 meters × a year, whatever the scale (the issue's target case)."""
     from tests.bench.harness import measure
@@ -129,6 +180,9 @@ def run(workdir: Path, scale: int) -> list:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--write"]:
         write_synthetic(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["incremental"]:
+        args = [int(a) for a in sys.argv[2:]]
+        print(json.dumps(incremental(*(args or [500, 365]))))
     else:
         args = [int(a) for a in sys.argv[1:]]
         print(json.dumps(main(*(args or [500, 365]))))

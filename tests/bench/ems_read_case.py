@@ -1,10 +1,21 @@
-"""Physical reference for the EMS interval engine (python -m tests.bench.ems_read_case [meters] [days]): the
-same synthetic readings as tests/bench/ems_case.py written as one CSV file, then `polars.read_csv` of it timed.
-Prints readings/s of the read; run.py sets it beside the engine's readings/s (same readings, same run)."""
+"""Physical references for the EMS path, on the same synthetic readings as tests/bench/ems_case.py.
+
+- `python -m tests.bench.ems_read_case [meters] [days]`: the readings written as one long CSV file, then
+  `polars.read_csv` of it timed. Prints readings/s of the read; run.py sets it beside the engine's readings/s
+  (same readings, same run).
+- `python -m tests.bench.ems_read_case ingest [meters] [days]`: ingestion of meter files as they land. A child
+  process writes a landing zone with the `meters` drop and the readings as one PME-style wide CSV (a `Timestamp`
+  column, one `METER#Real Energy Into the Load#unit` column per meter, one line per 15 minutes). This process then
+  times `ingest_dataset` for both datasets: read, reshape (transforms/ingest/meter_layouts.py), validate, promote
+  to the raw lake. After that it times `polars.read_csv` of the same wide file (every column as text). Prints
+  readings/s of each and `ratio_to_read_csv` = ingestion seconds ÷ read_csv seconds (same bytes).
+"""
 
 from __future__ import annotations
 
 import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -13,6 +24,14 @@ from pathlib import Path
 import polars as pl
 
 from tests.bench.ems_case import synthetic
+
+WIDE_FILE = "meter_readings/2025-12-31/pme_export_2025.csv"
+METERS_FILE = "meters/2025-01-01/meters.csv"
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main(n_meters: int, days: int) -> dict:
@@ -34,6 +53,83 @@ def main(n_meters: int, days: int) -> dict:
     }
 
 
+def write_landing(root: Path, n_meters: int, days: int) -> None:
+    """The `meters` drop and one PME wide export of the readings (empty cell = no reading, a gap)."""
+    meters, readings = synthetic(n_meters, days)
+    (root / METERS_FILE).parent.mkdir(parents=True, exist_ok=True)
+    meters.write_csv(root / METERS_FILE)
+    unit = dict(zip(meters["meter_id"], meters["unit"], strict=True))
+    wide = (
+        readings.select("meter_id", "interval_start", "value")
+        .pivot(on="meter_id", index="interval_start", values="value", sort_columns=True)
+        .sort("interval_start")
+    )
+    del readings
+    wide = wide.select(
+        pl.col("interval_start").dt.strftime("%Y-%m-%d %H:%M:%S").alias("Timestamp"),
+        *(pl.col(m).alias(f"{m}#Real Energy Into the Load#{unit[m]}") for m in wide.columns[1:]),
+    )
+    (root / WIDE_FILE).parent.mkdir(parents=True, exist_ok=True)
+    wide.write_csv(root / WIDE_FILE)
+
+
+def ingest(n_meters: int, days: int) -> dict:
+    from orchestration.lib.home import Home
+    from orchestration.lib.ingest import ingest_dataset
+    from orchestration.lib.storage import Landing
+
+    with tempfile.TemporaryDirectory(prefix="lingtan-ems-ingest-") as tmp:
+        root = Path(tmp) / "landing"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.bench.ems_read_case",
+                "--write",
+                str(root),
+                str(n_meters),
+                str(days),
+            ],
+            check=True,
+        )
+        landing, home = Landing.open(str(root)), Home(Path(tmp) / "home")
+        listing = list(landing.files())
+        t0, c0 = time.perf_counter(), _cpu()
+        ingest_dataset(landing, home, "meters", listing=listing)
+        result = ingest_dataset(landing, home, "meter_readings", listing=listing)
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        accepted, quarantined = result.rows_accepted, result.rows_quarantined
+        wide = root / WIDE_FILE
+        t1, c1 = time.perf_counter(), _cpu()
+        frame = pl.read_csv(wide, infer_schema=False)
+        read_s, read_cpu = time.perf_counter() - t1, _cpu() - c1
+        cells = frame.height * (frame.width - 1)
+        mb = wide.stat().st_size / 2**20
+    readings = accepted + quarantined
+    return {
+        "readings": readings,
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "wide_csv_mb": round(mb, 1),
+        "ingest_s": round(seconds, 2),
+        "ingest_cpu_s": round(cpu, 2),
+        "ingest_peak_mb": round(peak_mb),
+        "readings_per_s": round(readings / seconds),
+        "readings_per_cpu_s": round(readings / cpu),
+        "read_csv_s": round(read_s, 2),
+        "read_csv_cpu_s": round(read_cpu, 2),
+        "read_csv_cells_per_s": round(cells / read_s),
+        "ratio_to_read_csv": round(seconds / read_s, 1),
+    }
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    print(json.dumps(main(*(args or [500, 365]))))
+    if sys.argv[1:2] == ["--write"]:
+        write_landing(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["ingest"]:
+        args = [int(a) for a in sys.argv[2:]]
+        print(json.dumps(ingest(*(args or [500, 365]))))
+    else:
+        args = [int(a) for a in sys.argv[1:]]
+        print(json.dumps(main(*(args or [500, 365]))))

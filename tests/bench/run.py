@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import engine_cases, reports_case, tiny_case
+from tests.bench import engine_cases, ingest_big_case, reports_case, tiny_case
 from tests.bench.harness import Measurement, measure
 
 DEFAULT_SCALES = [1, 10]
@@ -69,6 +69,8 @@ def scale_cases(work: Path, scale: float, add: Callable[[list[Measurement]], Non
             )
         ]
     )
+    # one well-formed invoice CSV of 10 MB per scale unit (1 GB at scale 100) through the ingestion fast path
+    add(guarded(f"big invoice CSV (scale {scale:g})", lambda: ingest_big_case.run(work, 10 * scale)))
     add(guarded(f"engines (scale {scale:g})", lambda: engine_cases.run(work, scale)))
     if "nightly" not in SKIP:
         add(guarded(f"nightly and reports (scale {scale:g})", lambda: reports_case.run(work, scale)))
@@ -84,7 +86,10 @@ def ems_cases() -> list[Measurement]:
     if "readings_per_s" in engine.info and read.info.get("readings_per_s"):
         engine.info["read_csv_readings_per_s"] = read.info["readings_per_s"]
         engine.info["ratio_to_read_csv"] = round(engine.info["engine_s"] / read.info["read_csv_s"], 1)
-    return [engine, read]
+    # ingestion of the same readings as a PME wide CSV, against polars.read_csv of that file
+    ingest = measure("ems: ingest meter files (PME wide CSV)", "tests.bench.ems_read_case", "ingest", *args)
+    nightly = measure("ems: one-day drop, incremental engine", "tests.bench.ems_case", "incremental", *args)
+    return [engine, read, ingest, nightly]
 
 
 def table(results: list[Measurement]) -> str:

@@ -333,8 +333,13 @@ def _wide(table: TableRead) -> TableRead:
         f"reading(s), {cells - long.height - len(cell_problems):,} empty cell(s) are gaps"
     )
 
+    # each reading's column by its position among the meter columns (an Enum cast), then the column's texts
+    # gathered by it: one hash per column, not one per reading
+    order = list(headers)
+    position = pl.col("__col").cast(pl.Enum(order)).to_physical()
+
     def lookup(mapping: dict[str, str]) -> pl.Expr:
-        return pl.col("__col").replace_strict(mapping, return_dtype=pl.String)
+        return pl.lit(pl.Series([mapping[k] for k in order], dtype=pl.String)).gather(position)
 
     out_headers = [
         "meter_id",
