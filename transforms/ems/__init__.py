@@ -112,7 +112,8 @@ def compute_ems_carry(
     )
     balance = energy_balance(hourly, meters, bills, as_of)
     tables = {
-        "meter_hourly": hourly.sort("meter_id", "hour_start_utc"),
+        # meter_hourly sorts itself (by an integer key); the two parts of an incremental run are sorted again
+        "meter_hourly": hourly if part is None else hourly.sort("meter_id", "hour_start_utc"),
         "energy_balance": balance.sort("installation_id", "period_grain", "period"),
         "meter_reading_issues": issues.select(ISSUE_COLUMNS).sort(
             "file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True

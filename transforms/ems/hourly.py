@@ -57,7 +57,8 @@ def meter_hourly(
     meters: pl.LazyFrame,
     zones: list[str],
 ) -> pl.LazyFrame:
-    """One row per meter × hour of its data window (see module doc). `intervals` sorted by (`_mi`, start)."""
+    """One row per meter × hour of its data window (see module doc), sorted by meter_id and hour_start_utc.
+    `intervals` sorted by (`_mi`, start)."""
     hour_utc = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
     hk = (pl.col("_mi") * KEY_SHIFT + hour_utc.dt.epoch("s")).set_sorted()
     # Sorted slices: each hour's intervals in time order, so the sum's order (and bits) never vary.
@@ -149,7 +150,9 @@ def meter_hourly(
             on="meter_id",
         )
     )
-    return out.select(HOURLY_COLUMNS)
+    # Sorted by (meter_id, hour_start_utc) through the integer key: a usable meter's `_mi` follows meter_id order
+    # (`meters.normalise_meters`), so one integer sort replaces a sort on the id text.
+    return out.sort("_hk").select(HOURLY_COLUMNS)
 
 
 HOURLY_COLUMNS = [
