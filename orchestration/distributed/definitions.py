@@ -1,6 +1,7 @@
 """The nightly definitions for distributed runs: the same assets, checks, jobs, schedules and sensors as
 orchestration/definitions.py, with the Celery executor (executor.py) and the per-step synced `lingtan` resource
-(resource.py). `nightly_job` is the reconstructable target the run process and the Celery workers load."""
+(resource.py). `nightly_job` is the reconstructable target the run process and the Celery workers load; `defs`
+the code location of a Celery deployment."""
 
 from __future__ import annotations
 
@@ -33,3 +34,10 @@ def distributed_defs() -> dg.Definitions:
 def nightly_job() -> dg.JobDefinition:
     """The nightly job on the Celery executor (pass `dg.reconstructable(nightly_job)` to `dg.execute_job`)."""
     return distributed_defs().resolve_job_def("nightly")
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Code location of the Celery deployment: `dg dev -m orchestration.distributed.definitions`, the Helm
+    chart's `--module-name orchestration.distributed.definitions` (docs/distributed.md)."""
+    return distributed_defs()
