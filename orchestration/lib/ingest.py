@@ -63,6 +63,22 @@ def read_landing(landing: Landing, rel_path: str) -> bytes | FileRejected:
         return FileRejected(f"cannot be read from the landing zone ({e})")
 
 
+class _Contents:
+    """A drop's file contents for `process_drop`, read from the landing zone when asked for (one file's bytes
+    in memory at a time, not the drop's)."""
+
+    def __init__(self, landing: Landing) -> None:
+        self.landing = landing
+
+    def __getitem__(self, rel_path: str) -> bytes | FileRejected:
+        return read_landing(self.landing, rel_path)
+
+
+def _same_hash(landing: Landing, rel_path: str, known: dict[str, dict]) -> bool:
+    data = read_landing(landing, rel_path)
+    return isinstance(data, bytes) and known[rel_path]["sha256"] == sha256(data)
+
+
 def _read_or_empty(path: Path, schema: pl.Schema) -> pl.DataFrame:
     return pl.read_parquet(path).match_to_schema(schema) if path.exists() else pl.DataFrame(schema=schema)
 
@@ -129,34 +145,22 @@ def ingest_dataset(
 
     by_drop, problems = _drops(name, listing if listing is not None else landing.files(), up_to, since)
     known = _known_files(ledger)
-    changed: dict[date, dict[str, bytes]] = {}
+    # which drops changed: the listing first, then the bytes' hash (one file in memory at a time)
+    changed: list[date] = []
     for d, files in sorted(by_drop.items()):
         if not _maybe_changed(d, files, known):
             continue
-        contents = {f.rel_path: read_landing(landing, f.rel_path) for f in files}
-        same_bytes = {f.rel_path for f in files} == {
-            p for p, r in known.items() if r["drop_date"] == d
-        } and all(isinstance(b, bytes) and known[p]["sha256"] == sha256(b) for p, b in contents.items())
-        if not same_bytes:
-            changed[d] = contents
-
-    # the step: each changed drop's files → accepted rows, quarantine rows, file records (pure)
-    new_files, new_q, hist_parts = [], [], {}
-    for d, contents in changed.items():
-        acc, q, recs = drops.process_drop(ds, d, by_drop[d], contents, now)
-        hist_parts[d] = acc
-        new_q.append(q)
-        new_files.append(recs)
+        same_set = {f.rel_path for f in files} == {p for p, r in known.items() if r["drop_date"] == d}
+        if not (same_set and all(_same_hash(landing, f.rel_path, known) for f in files)):
+            changed.append(d)
     prob_files, prob_q = problem_records(ds, problems, now)
 
-    changed_dates = list(changed)
+    changed_dates = changed
+    new_files: list[pl.DataFrame] = []
+    new_q: list[pl.DataFrame] = []
     keep = ~pl.col("drop_date").is_in(changed_dates) & pl.col("drop_date").is_not_null()
-    files_all = pl.concat([ledger.filter(keep), *new_files, prob_files]).sort(
-        ["drop_date", "file"], nulls_last=True
-    )
-    q_all = pl.concat([quarantine.filter(keep), *new_q, prob_q]).sort(
-        ["drop_date", "file", "row_number"], nulls_last=True
-    )
+    files_all = pl.concat([ledger.filter(keep), prob_files])
+    q_all = pl.concat([quarantine.filter(keep), prob_q])
     old_problems = set(
         ledger.filter(pl.col("drop_date").is_null()).select("file", "change_token").iter_rows()
     )
@@ -168,13 +172,20 @@ def ingest_dataset(
         cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
         return IngestResult(name, [], pl.DataFrame(schema=FILES_SCHEMA), Gate(RAW_GATE), cur)
 
-    run_files = (
-        pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
-    )
     with staging(home.staging / name, f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}") as stage:
-        # stage: the new drops' history files and the rebuilt current table
-        for d, acc in hist_parts.items():
+        # the step, drop by drop: files → accepted rows (staged as that drop's history file at once, so that
+        # only one drop's rows are in memory), quarantine rows, file records (pure: drops.process_drop)
+        for d in changed:
+            acc, q, recs = drops.process_drop(ds, d, by_drop[d], _Contents(landing), now)
             atomic_write_parquet(acc, stage / "history" / _drop_name(d))
+            del acc
+            new_q.append(q)
+            new_files.append(recs)
+        files_all = pl.concat([files_all, *new_files]).sort(["drop_date", "file"], nulls_last=True)
+        q_all = pl.concat([q_all, *new_q]).sort(["drop_date", "file", "row_number"], nulls_last=True)
+        run_files = (
+            pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
+        )
         history_files = (
             {p.name: p for p in (raw_dir / "history").glob("*.parquet")}
             if (raw_dir / "history").exists()

@@ -131,14 +131,14 @@ def test_unexpected_reader_error_rejects_only_that_file(zone, monkeypatch, caplo
     landing, home = zone
     drop(landing, INV, "2026-03-03", "boom.csv", csv_of(inv_row("B", 1)))
     drop(landing, INV, "2026-03-03", "fine.csv", csv_of(inv_row("F", 1)))
-    real = drops_mod.read_table
+    real = drops_mod.read_batches
 
     def flaky(name, *a, **kw):
         if name.endswith("boom.csv"):
             raise RuntimeError("simulated reader bug")
         return real(name, *a, **kw)
 
-    monkeypatch.setattr(drops_mod, "read_table", flaky)
+    monkeypatch.setattr(drops_mod, "read_batches", flaky)
     with caplog.at_level(logging.WARNING):
         ingest(landing, home, INV)
     assert current(home, INV)["invoice_id"].to_list() == ["F-1"]

@@ -175,19 +175,31 @@ def _mixed_utf8(data: bytes) -> int | None:
     cannot explain such a file (read as GB18030, its UTF-8 lines would be mojibake). Only run on a file that is
     not UTF-8 as a whole; a GB18030 line is valid UTF-8 only by rare accident."""
     lines = data.split(b"\n")
+    # all lines but the last decoded in one C pass, bytes that are not UTF-8 kept as lone surrogates: a line is
+    # UTF-8 exactly when it holds none (UTF-8 resynchronises at every '\n', a byte no sequence contains)
+    body = data[: len(data) - len(lines[-1])].decode("utf-8", "surrogateescape").split("\n")[:-1]
     utf8, first_bad = 0, None
-    for n, line in enumerate(lines, start=1):
-        if line.isascii():
+    for n, text in enumerate(body, start=1):
+        if text.isascii():
             continue
-        try:
-            text = (
-                _decode(line, "utf-8") if n == len(lines) else line.decode("utf-8")
-            )  # last: maybe cut short
-        except UnicodeDecodeError:
+        if _ESCAPED.search(text):
             first_bad = first_bad or n
-            continue
-        utf8 += not text.isascii()  # a cut-off tail alone is no evidence of UTF-8
+        else:
+            utf8 += 1
+        if utf8 and first_bad:
+            return first_bad
+    last = lines[-1]
+    if not last.isascii():
+        try:
+            text = _decode(last, "utf-8")  # the last line: maybe cut short
+        except UnicodeDecodeError:
+            first_bad = first_bad or len(lines)
+        else:
+            utf8 += not text.isascii()  # a cut-off tail alone is no evidence of UTF-8
     return first_bad if utf8 and first_bad else None
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 def _decode(data: bytes, encoding: str) -> str:

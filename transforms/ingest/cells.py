@@ -89,6 +89,32 @@ _BY_VALUE = frozenset(
 )
 
 
+def _bounds(col: Column) -> list[tuple[float, str, str]]:
+    """(bound, comparison that breaks it, word) of a number column."""
+    out = [
+        (col.minimum, "lt", "at least"),
+        (col.exclusive_minimum, "le", "greater than"),
+        (col.maximum, "gt", "at most"),
+    ]
+    return [b for b in out if b[0] is not None]
+
+
+def error_suspects(col: Column, value: pl.Expr) -> pl.Expr:
+    """Rows of a non-empty cell whose message (`parse_column`'s error) may be non-null: the value did not parse,
+    or it parsed but breaks a rule of its own (a number's bounds, a country outside the column's scope). Every
+    other row's message is null by construction of `_parse` (each message there goes with a null value), so
+    validation builds messages for these rows only."""
+    out = value.is_null()
+    if col.kind in ("decimal", "int"):
+        for bound, op, _ in _bounds(col):
+            out = out | getattr(value, op)(bound).fill_null(False)
+    if col.kind == "country" and col.country_scope == "eu_member":
+        out = out | ~value.is_in(countries.countries().filter("is_eu_member")["iso2"].to_list()).fill_null(
+            False
+        )
+    return out
+
+
 def parse_column(
     col: Column, s: pl.Expr, frame: pl.DataFrame | None = None, parsed: dict[str, pl.Expr] | None = None
 ) -> tuple[pl.Expr, pl.Expr]:
@@ -141,13 +167,7 @@ def _parse(
             .when(ok & value.is_null())
             .then(pl.format("whole number '{}' is too large (beyond 64-bit integers)", shown))
         )
-        for bound, op, word in (
-            (col.minimum, "lt", "at least"),
-            (col.exclusive_minimum, "le", "greater than"),
-            (col.maximum, "gt", "at most"),
-        ):
-            if bound is None:
-                continue
+        for bound, op, word in _bounds(col):
             bad = getattr(value, op)(bound)
             hint = " (negative values are not allowed here)" if bound == 0 and op == "lt" else ""
             err = (

@@ -54,8 +54,9 @@ def _field(d: str) -> str:
 
 def _blank_rows(raw: pl.DataFrame) -> bool:
     """Any row whose cells are all whitespace (the csv path drops such a line and numbers rows without it):
-    only rows whose first cell is blank are looked at further."""
-    first = raw.filter(pl.col(raw.columns[0]).str.strip_chars() == "")
+    only rows whose first cell is empty or starts with whitespace are looked at further."""
+    c0 = pl.col(raw.columns[0])
+    first = raw.filter((c0.str.len_bytes() == 0) | c0.str.contains(r"^\s"))
     if first.is_empty():
         return False
     return bool(first.select(pl.all_horizontal(pl.all().str.strip_chars() == "").any()).item())
@@ -167,20 +168,21 @@ def iter_csv_batches(
                 raise NotWellFormed("polars cannot read a batch (not UTF-8, quotes, or a long row)") from None
             if raw.height != lines or raw.width != n:  # a record over several lines, or a short first row
                 raise NotWellFormed("records are not lines")
-            # every line has n fields: polars refuses a line with more, and the separators outside quotes
-            # add up to exactly n - 1 per line (a short line would leave the sum short)
-            inside = 0
-            if b'"' in chunk:
-                stats = raw.select(
-                    inside=pl.sum_horizontal(pl.all().str.count_matches(delimiter, literal=True).sum()),
-                    quote=pl.any_horizontal(pl.all().str.contains('"', literal=True).any()),
-                ).row(0, named=True)
-                if stats["quote"]:  # a doubled or stray quote: the csv path's reading of it is the rule
-                    raise NotWellFormed("a quote inside a value")
-                inside = stats["inside"]
-            if chunk.count(delimiter.encode()) - inside != lines * (n - 1):
-                raise NotWellFormed("a line with another number of fields")
-            widest = raw.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() or 0
+            # every line is n canonical fields: polars refuses a line with more fields and a quote that is not
+            # a whole field (`"ab"c`, `ab"c`); then the bytes add up. A batch is its values, two quotes per
+            # quoted field, n - 1 separators per line and the line ends, exactly when no line is short (a
+            # missing field takes its separator with it), and no value held a quote (a doubled `""` inside a
+            # value, or ` "ab"` read as text, leaves the sum short): those files take the csv path.
+            sizes = raw.select(
+                total=pl.sum_horizontal(pl.all().str.len_bytes().sum()),
+                widest=pl.max_horizontal(pl.all().str.len_bytes().max()),
+            ).row(0, named=True)
+            separators = (
+                len(chunk) - sizes["total"] - chunk.count(b'"') - chunk.count(b"\n") - chunk.count(b"\r")
+            )
+            if separators != lines * (n - 1):
+                raise NotWellFormed("a short line, or a quote inside a value")
+            widest = sizes["widest"] or 0
             if widest > csv.field_size_limit() or _blank_rows(raw):
                 raise NotWellFormed("a blank line, or a field over the csv limit")
             if first_batch:

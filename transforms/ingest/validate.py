@@ -15,7 +15,7 @@ import polars as pl
 
 from transforms.contracts import Dataset
 from transforms.ingest.base import CONTROL_CHARS, TableRead
-from transforms.ingest.cells import cell_problem, parse_column
+from transforms.ingest.cells import cell_problem, error_suspects, parse_column
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA, rejected_file
 from transforms.text import nfkc, norm_key
 
@@ -139,12 +139,7 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         if not table.cells_clean:
             check = cell_problem(pl.col(f"c{idx}"))
             cell = check if cell is None else pl.coalesce(cell, check)
-        # lazily: common subexpressions of the value and the message are computed once
-        work = (
-            work.lazy()
-            .with_columns(v.cast(col.dtype).alias(f"__v_{col.name}"), e.alias(f"__e_{col.name}"))
-            .collect()
-        )
+        work = _value_and_message(work, col, v, e, {k: pl.col(f"__v_{k}") for k in values if k in found})
         values[col.name] = pl.col(f"__v_{col.name}")
         missing = pl.col(f"__v_{col.name}").is_null() & pl.col(f"__e_{col.name}").is_null()
         if cell is not None:  # the fast path (clean CSV text, no reader problem) has none
@@ -247,6 +242,26 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
         pl.concat([quarantined.cast(QUARANTINE_SCHEMA), broken_q]).sort("row_number", nulls_last=True),
         notes,
     )
+
+
+def _value_and_message(
+    work: pl.DataFrame, col, v: pl.Expr, e: pl.Expr, parsed: dict[str, pl.Expr]
+) -> pl.DataFrame:
+    """`__v_<col>` (the typed value) for every row, `__e_<col>` (the cell's message) built only for the rows
+    that can have one (`error_suspects`: a cell whose value did not parse, or that breaks a bound or a scope),
+    usually none; the message expressions are the costly part. Lazily: common subexpressions once."""
+    name_v, name_e = f"__v_{col.name}", f"__e_{col.name}"
+    work = work.lazy().with_columns(v.cast(col.dtype).alias(name_v)).collect()
+    suspect = work.select(
+        (pl.col("__s").is_not_null() & error_suspects(col, pl.col(name_v))).arg_true()
+    ).to_series()
+    if suspect.is_empty():
+        return work.with_columns(pl.lit(None, pl.String).alias(name_e))
+    sub = work[suspect]
+    _, e_sub = parse_column(col, pl.col("__s"), sub, parsed)
+    messages = sub.lazy().select(e_sub.alias(name_e)).collect().to_series()
+    full = pl.Series(name_e, [None] * work.height, dtype=pl.String).scatter(suspect, messages)
+    return work.with_columns(full)
 
 
 def _normalised(work: pl.DataFrame, column: str) -> pl.DataFrame:

@@ -1,0 +1,170 @@
+"""Benchmark case: one big well-formed invoice CSV through the ingestion fast path, beside `polars.read_csv` of the
+same file (issue 13: >= 1 M rows/s, peak < 2 GB, within 3x of read_csv).
+
+    python -m tests.bench.ingest_big_case make FILE MB     # write the file (the demo's Zhejiang invoice layout)
+    python -m tests.bench.ingest_big_case ingest FILE OUT  # read + validate in batches, accepted rows to Parquet
+    python -m tests.bench.ingest_big_case read_csv FILE    # the physical reference
+
+Each step runs in its own child (tests/bench/harness.py), so each peak RSS is its own. `ingest` maps the file
+(mmap: the landing zone's bytes are not copied into memory), reads it batch by batch with the polars-native
+reader (`transforms.ingest.readers.read_batches`), validates each batch against the supplier_invoices contract
+(`validate`) and writes each batch's accepted rows to its own Parquet file and its quarantine rows beside them:
+what `process_drop` does for a file, with the rows written per batch instead of held. The file is UTF-8 with
+the demo's Chinese headers, units and quoted thousands (`"1,722.70"`): the demo's files are GB18030, which
+polars' reader cannot decode; `decode_text` re-encodes such a file once (measured separately in
+docs/performance.md)."""
+
+from __future__ import annotations
+
+import json
+import mmap
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+HEADER = [
+    "发票号码",
+    "行号",
+    "开票日期",
+    "供应商编号",
+    "收货装置",
+    "物料编号",
+    "商品编码",
+    "原产国",
+    "数量",
+    "单位",
+    "金额",
+    "币种",
+]
+SUPPLIERS = ["SUP-ZJ-ZN", "SUP-ZJ-PLATE", "SUP-ZJ-PKG", "SUP-WR-01", "SUP-ZJ-GAS", "SUP-ZJ-CHEM"]
+MATERIALS = ["ZN-INGOT", "SVC-ZNPLATE", "CARTON-L", "WIRE-ROD", "LPG", "HCL", "STEEL-COIL"]
+UNITS = ["千克", "吨", "件", "kg"]
+
+
+def make(path: Path, mb: float) -> dict:
+    """A well-formed CSV of about `mb` MB, written in blocks of 1 M rows (values vary like the demo's)."""
+    rows, block = 0, max(1_000, min(1_000_000, int(mb * 2**20 / 100)))
+    cents = pl.col("i") * 104_729 % 10_000_000
+    target = int(mb * 2**20)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.write((",".join(HEADER) + "\n").encode())
+        while f.tell() < target:
+            i = pl.int_range(rows, rows + block, dtype=pl.Int64, eager=True).to_frame("i")
+            df = i.select(
+                pl.format("2633200000{}", (pl.col("i") // 4).cast(pl.String).str.zfill(10)).alias(HEADER[0]),
+                (pl.col("i") % 4 + 1).cast(pl.String).alias(HEADER[1]),
+                pl.format(
+                    "2026/{}/{}",
+                    ((pl.col("i") // 97) % 12 + 1).cast(pl.String).str.zfill(2),
+                    ((pl.col("i") // 7) % 28 + 1).cast(pl.String).str.zfill(2),
+                ).alias(HEADER[2]),
+                pl.lit(pl.Series(SUPPLIERS)).gather(pl.col("i") % len(SUPPLIERS)).alias(HEADER[3]),
+                pl.lit("CN-ZJ-001").alias(HEADER[4]),
+                pl.lit(pl.Series(MATERIALS)).gather(pl.col("i") % len(MATERIALS)).alias(HEADER[5]),
+                pl.lit(None, pl.String).alias(HEADER[6]),
+                pl.lit(None, pl.String).alias(HEADER[7]),
+                ((pl.col("i") * 7919 % 100_000) / 100).cast(pl.String).alias(HEADER[8]),
+                pl.lit(pl.Series(UNITS)).gather(pl.col("i") % len(UNITS)).alias(HEADER[9]),
+                # amounts with thousands separators, quoted as the demo writes them ("1,722.70")
+                pl.when(cents // 100_000 > 0)
+                .then(
+                    pl.format(
+                        "{},{}.{}",
+                        cents // 100_000,
+                        (cents % 100_000 // 100).cast(pl.String).str.zfill(3),
+                        (cents % 100).cast(pl.String).str.zfill(2),
+                    )
+                )
+                .otherwise(pl.format("{}.{}", cents // 100, (cents % 100).cast(pl.String).str.zfill(2)))
+                .alias(HEADER[10]),
+                pl.lit("CNY").alias(HEADER[11]),
+            )
+            f.write(df.write_csv(include_header=False).encode())
+            rows += block
+    return {"rows": rows, "mb": round(path.stat().st_size / 2**20, 1)}
+
+
+def ingest(path: Path, out: Path) -> dict:
+    from transforms.contracts import dataset
+    from transforms.ingest.readers import read_batches
+    from transforms.ingest.validate import header_names_enough, validate
+
+    ds = dataset("supplier_invoices")
+    rel = f"supplier_invoices/2026-06-03/{path.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows = accepted = quarantined = batches = 0
+    formats = set()
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for k, table in enumerate(read_batches(rel, data, ds.name, header_names_enough(ds))):
+            v = validate(ds, table, date(2026, 6, 3), rel)
+            v.accepted.write_parquet(out / f"accepted-{k:05d}.parquet")
+            if not v.quarantine.is_empty():
+                v.quarantine.write_parquet(out / f"quarantine-{k:05d}.parquet")
+            rows += table.rows_read
+            accepted += v.accepted.height
+            quarantined += v.quarantine.height
+            batches += 1
+            formats.add((table.file_format, table.encoding))
+    secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "rows": rows,
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "batches": batches,
+        "read_as": sorted(f"{a}/{b}" for a, b in formats),
+        "seconds": round(secs, 2),
+        "cpu_s": round(cpu_s, 2),
+        "rows_per_s": round(rows / secs),
+    }
+
+
+def read_csv(path: Path) -> dict:
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows = pl.read_csv(path, infer_schema=False).height
+    secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "rows": rows,
+        "seconds": round(secs, 2),
+        "cpu_s": round(cpu_s, 2),
+        "rows_per_s": round(rows / secs),
+    }
+
+
+def run(work: Path, mb: float) -> list:
+    """The three steps as bench rows (tests/bench/run.py): the file, the fast path, read_csv, with the rates'
+    ratio (`ratio_to_read_csv` = read_csv rows/s ÷ ingestion rows/s, in wall and in CPU seconds)."""
+    from tests.bench.harness import measure
+
+    path, out = work / "big_invoices.csv", work / "big_invoices_out"
+    made = measure(
+        f"big invoice CSV ({mb:g} MB): write", "tests.bench.ingest_big_case", "make", str(path), str(mb)
+    )
+    ing = measure(
+        "big invoice CSV: fast path ingest", "tests.bench.ingest_big_case", "ingest", str(path), str(out)
+    )
+    ref = measure("big invoice CSV: polars.read_csv", "tests.bench.ingest_big_case", "read_csv", str(path))
+    ing.info["ratio_to_read_csv"] = round(ref.info["rows_per_s"] / ing.info["rows_per_s"], 2)
+    ing.info["ratio_to_read_csv_cpu"] = round(ing.info["cpu_s"] / ref.info["cpu_s"], 2)
+    path.unlink(missing_ok=True)
+    for p in out.glob("*.parquet"):
+        p.unlink()
+    return [made, ing, ref]
+
+
+def main() -> None:
+    step, path = sys.argv[1], Path(sys.argv[2])
+    if step == "make":
+        print(json.dumps(make(path, float(sys.argv[3]))))
+    elif step == "ingest":
+        print(json.dumps(ingest(path, Path(sys.argv[3]))))
+    else:
+        print(json.dumps(read_csv(path)))
+
+
+if __name__ == "__main__":
+    main()
