@@ -56,4 +56,14 @@ def canonical(frame: F, keys: Sequence[str]) -> F:
     schema = frame.collect_schema()
     lead = [k for k in keys if k in schema]
     rest = [c for c, t in schema.items() if c not in lead and not isinstance(t, _UNSORTABLE)]
+    if lead and isinstance(frame, pl.DataFrame) and frame.height > 1:
+        # When the keys alone leave no ties, the other columns break none: the same order from sorting the keys
+        # only, and no row moves when the frame is in that order already (a wide table of 10^5+ rows then costs
+        # a sort of its keys instead of a sort by every column and a gather of every row).
+        order = frame.select(pl.arg_sort_by(lead, nulls_last=True, maintain_order=True)).to_series()
+        keys = frame.select(lead)[order]
+        tied = pl.all_horizontal(pl.col(k).eq_missing(pl.col(k).shift(1)) for k in lead)
+        if not keys.select(tied.fill_null(False).any()).item():
+            in_order = (order == pl.int_range(0, frame.height, dtype=order.dtype, eager=True)).all()
+            return frame if in_order else frame[order]
     return frame.sort(lead + rest, nulls_last=True, maintain_order=True) if lead or rest else frame

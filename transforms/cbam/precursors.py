@@ -27,6 +27,20 @@ from transforms.reference.goods import ANNEX_II_CATEGORIES, category_expr
 from transforms.stable import fsum
 from transforms.units import to_factor_expr
 
+# a month part's key columns (`_purchase_parts`): everything but its mass and lineage
+PART_KEYS = [
+    "installation_id",
+    "process_id",
+    "material_id",
+    "month",
+    "cn_code",
+    "supplier_id",
+    "supplier_installation_id",
+    "origin_country",
+    "applies_on",
+    "material_goods_category",
+    "quantity_source",
+]
 PURCHASE_GROUP = [
     "installation_id",
     "process_id",
@@ -76,7 +90,8 @@ def _purchase_parts(
     consumption: pl.LazyFrame,
     years: Sequence[int] | None,
 ) -> pl.DataFrame:
-    """Month parts of precursor quantities (t) with supplier installation, origin and applicability date.
+    """Month parts of precursor quantities (t) with supplier installation, origin and applicability date: one
+    row per distinct part key (PART_KEYS) with the parts' masses (`_masses`) and source rows.
 
     Collected: the caller looks parts up in themselves (supplier match, default values) and branches on them,
     and a lazy plan would re-read and re-split the invoices in every branch."""
@@ -94,7 +109,17 @@ def _purchase_parts(
     )
     # Only precursor invoices matter: join the materials before splitting into months (most invoices are not).
     # Collected once: both the invoice parts and the consumption mix below read it.
-    precursor_invoices = invoices.join(mats, on="material_id", how="inner")
+    # The filter on the (few) precursor material ids goes into the Parquet scan: only the matching rows of the
+    # other columns are decoded (an inner join would read every invoice line first).
+    mats = mats.collect().lazy()
+    ids = mats.select(pl.col("material_id").drop_nulls().unique().implode()).collect().item()
+    # Collected: the date check in month_parts and the split below would each read the Parquet file again.
+    precursor_invoices = (
+        invoices.filter(pl.col("material_id").is_in(ids))
+        .join(mats, on="material_id", how="inner")
+        .collect()
+        .lazy()
+    )
     inv = (
         keep_years(month_parts(precursor_invoices, "invoice_date", None, dataset="supplier_invoices"), years)
         .join(sup, on="supplier_id", how="left")
@@ -142,12 +167,18 @@ def _purchase_parts(
         "origin_country",
         "applies_on",
         "material_goods_category",
-        pl.concat_list(pl.col("_source_row_id")).alias("_source_row_ids"),
+        "_source_row_id",
         quantity_source=pl.lit("invoice"),
     )
-    # Supplier / origin mix of a material's invoices per installation and year (credit notes netted).
+    cons = cons.with_columns(
+        year=pl.col("month").str.slice(0, 4), _mass=pl.col("mass_t") * pl.col("fraction")
+    )
+    keys3 = ["installation_id", "material_id", "year"]
+    # Supplier / origin mix of a material's invoices per installation and year (credit notes netted), for the
+    # installations, materials and years that have consumption rows.
     mix = (
-        inv.group_by(
+        inv.join(cons.select("installation_id", "material_id", "year").unique(), on=keys3, how="semi")
+        .group_by(
             "installation_id",
             "material_id",
             "year",
@@ -165,9 +196,6 @@ def _purchase_parts(
             _share=pl.col("_mix_t")
             / pl.col("_mix_t").pipe(fsum).over("installation_id", "material_id", "year")
         )
-    )
-    cons = cons.with_columns(
-        year=pl.col("month").str.slice(0, 4), _mass=pl.col("mass_t") * pl.col("fraction")
     )
     from_consumption = (
         cons.join(mix, on=["installation_id", "material_id", "year"], how="left")
@@ -195,7 +223,17 @@ def _purchase_parts(
             quantity_source=pl.lit("precursor_consumption"),
         )
     )
-    return pl.concat([from_invoices, from_consumption], how="vertical_relaxed").collect()
+    # One row per distinct part key (PART_KEYS) with the masses of its parts and their source rows.
+    per_key = [
+        from_invoices.group_by(PART_KEYS).agg(
+            pl.col("mass_t").alias("_masses"), pl.col("_source_row_id").alias("_source_row_ids")
+        ),
+        from_consumption.group_by(PART_KEYS).agg(
+            pl.col("mass_t").alias("_masses"),
+            pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False),
+        ),
+    ]
+    return pl.concat(per_key, how="vertical_relaxed").collect()
 
 
 def _supplier_match(parts: pl.LazyFrame, supplier_em: pl.LazyFrame) -> pl.DataFrame:
@@ -248,6 +286,9 @@ def purchased_precursors(
 ) -> pl.DataFrame:
     """Per installation × process × precursor source × period: mass (t), SEE used and where it came from."""
     keys = ["supplier_installation_id", "material_id", "cn_code", "applies_on"]
+    # Every attribute below (supplier match, default value, SEE, texts) depends only on a part's key columns, so
+    # it is worked out once per distinct key; each key keeps the masses of its parts (a list) for the sums, which
+    # stay per part (Σ mass × SEE, not SEE × Σ mass: the same bits as summing the parts one by one).
     parts = _purchase_parts(materials, suppliers, invoices, consumption, years).lazy()
     parts = parts.join(_supplier_match(parts, supplier_em).lazy(), on=keys, how="left", nulls_equal=True)
     exempt = pl.col("origin_country").is_in(sorted(ref.exempt_origins))
@@ -345,22 +386,32 @@ def purchased_precursors(
             )
             .to_dicts()
         )
-    w = pl.col("mass_t")
-    monthly = (
-        parts.lazy()
-        .with_columns(
-            embedded_direct_tco2e=w * pl.col("see_direct"),
-            embedded_indirect_tco2e=w * pl.col("see_indirect"),
-            embedded_electricity_mwh=w * pl.col("embedded_electricity_mwh_per_t"),
-        )
-        .group_by(*PURCHASE_GROUP, pl.col("month").alias("period"))
+    group = [*PURCHASE_GROUP, "month"]
+    parts = parts.join(
+        parts.select(group).unique().with_row_index("_g"), on=group, how="left", nulls_equal=True
+    ).lazy()
+    w = pl.col("_masses")
+    sums = (
+        parts.select("_g", "_masses", "see_direct", "see_indirect", "embedded_electricity_mwh_per_t")
+        .explode("_masses")
+        .group_by("_g")
         .agg(
-            pl.col(
-                "mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh"
-            ).pipe(fsum),
+            w.pipe(fsum).alias("mass_t"),
+            (w * pl.col("see_direct")).pipe(fsum).alias("embedded_direct_tco2e"),
+            (w * pl.col("see_indirect")).pipe(fsum).alias("embedded_indirect_tco2e"),
+            (w * pl.col("embedded_electricity_mwh_per_t")).pipe(fsum).alias("embedded_electricity_mwh"),
+        )
+    )
+    monthly = (
+        parts.group_by("_g")
+        .agg(
+            pl.col(group).first(),
             pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
             pl.col("se_row_id").drop_nulls().unique().sort().alias("supplier_emissions_row_ids"),
         )
+        .join(sums, on="_g", how="inner")
+        .rename({"month": "period"})
+        .drop("_g")
     )
     sums = ["mass_t", "embedded_direct_tco2e", "embedded_indirect_tco2e", "embedded_electricity_mwh"]
     both = add_year_grain(monthly, PURCHASE_GROUP, sums, ["_source_row_ids", "supplier_emissions_row_ids"])

@@ -93,6 +93,31 @@ def product_output(production: pl.LazyFrame, years: list[int] | None) -> pl.Lazy
     return add_year_grain(monthly, ["installation_id", "process_id", "product_id"], ["produced_t"])
 
 
+def _add_to_sorted_ids(lf: pl.LazyFrame, ids: str, item: str) -> pl.LazyFrame:
+    """`ids` (each a sorted list of distinct row ids, as process_see's lineage is) with `item` put in its place
+    unless already there: the same lists as `concat_list(ids, item).list.unique().list.sort()`, without hashing
+    and sorting lists of 10^5 ids again (a process's lineage holds every precursor invoice line)."""
+    lf = lf.with_row_index("_r")
+    x, new = pl.col(ids), pl.col(item)
+    place = (
+        lf.select("_r", ids, item)
+        .explode(ids)  # an empty list gives no row: position 0
+        .group_by("_r")
+        .agg(_k=((x < new) | x.is_null()).sum(), _has=x.eq_missing(new).any())
+    )
+    k = pl.col("_k").fill_null(0)
+    return (
+        lf.join(place, on="_r", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("_has").fill_null(False))
+            .then(x)
+            .otherwise(pl.concat_list(x.list.slice(0, k), new, x.list.slice(k)))
+            .alias(ids)
+        )
+        .drop("_r", "_k", "_has")
+    )
+
+
 def goods_see(
     products: pl.LazyFrame,
     process_see: pl.DataFrame,
@@ -135,11 +160,7 @@ def goods_see(
         on=["installation_id", "process_id", "product_id", "period", "period_grain"],
         how="left",
     )
-    out = out.with_columns(
-        _source_row_ids=pl.concat_list(pl.col("_source_row_ids"), pl.col("_product_row_id"))
-        .list.unique()
-        .list.sort()
-    )
+    out = _add_to_sorted_ids(out, "_source_row_ids", "_product_row_id")
     fu = pl.col("cn_functional_unit").fill_null("t")
     clinker = pl.coalesce(_param("clinker_factor"), _param("clinker_content"))
     n_content = pl.coalesce(_param("n_content"), _param("nitrogen_content"))
@@ -225,6 +246,17 @@ def default_see_exprs(annex_ii: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return direct, indirect, chargeable
 
 
+# An export line's SEE, default value and texts depend only on these columns (the line's own values, before the
+# product's fill in): worked out once per distinct key, then joined to the lines.
+LINE_KEY = {
+    "product_id": "_k_product",
+    "cn_code": "_k_cn",
+    "installation_id": "_k_inst",
+    "production_period": "_k_period",
+    "declaration_year": "_k_year",
+}
+
+
 def export_lines(
     exports: pl.LazyFrame,
     products: pl.LazyFrame,
@@ -242,18 +274,22 @@ def export_lines(
     inst = installations.select("installation_id", pl.col("country").alias("origin_country")).unique(
         "installation_id"
     )
+    # collected: read by the distinct keys and by the join back (which keeps this order: sorted before the
+    # columns are added)
+    ex = (
+        exports.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
+        .rename(LINE_KEY)
+        .sort("export_id", "line_no")
+        .collect()
+    )
+    keys = ex.lazy().select(LINE_KEY.values()).unique()
     lines = (
-        exports.join(prods, on="product_id", how="left")
+        keys.with_columns(pl.col(k).alias(c) for c, k in LINE_KEY.items())
+        .join(prods, on="product_id", how="left")
         .with_columns(
             cn_code=pl.coalesce("cn_code", "_p_cn"),
             installation_id=pl.coalesce("installation_id", "_p_inst"),
-            production_period=pl.coalesce(
-                "production_period", pl.col("declaration_date").dt.year().cast(pl.String)
-            ),
-            declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64),
-            net_mass_t=pl.when(pl.col("unit") == "pcs")
-            .then(pl.col("quantity") * pl.col("_p_unit_mass_t"))
-            .otherwise(pl.col("quantity") * to_factor_expr(pl.col("unit"), "t")),
+            production_period=pl.coalesce("production_period", pl.col("declaration_year").cast(pl.String)),
         )
         .with_columns(
             period_grain=pl.when(pl.col("production_period").str.len_chars() == 7)
@@ -302,7 +338,14 @@ def export_lines(
         )
         .otherwise(pl.lit("no SEE computed for the installation, product and production period"))
     )
-    lines = lines.with_columns(
+    per_key = lines.select(
+        *LINE_KEY.values(),
+        "cn_code",
+        "installation_id",
+        "origin_country",
+        "production_period",
+        "period_grain",
+        "_p_unit_mass_t",
         determination=pl.when(actual).then(pl.lit("actual")).otherwise(pl.lit("default")),
         default_value_reason=pl.when(actual | dv_dir.is_not_null())
         .then(reason)
@@ -312,14 +355,28 @@ def export_lines(
         see_chargeable_per_t=pl.when(actual).then(pl.col("_g_chg")).otherwise(dv_chg),
         default_value_share=pl.when(actual).then(pl.col("_g_share")).otherwise(pl.lit(1.0)),
         annex_ii_direct_only=annex,
-    ).with_columns(
-        embedded_direct_tco2e=pl.col("net_mass_t") * pl.col("see_direct"),
-        embedded_indirect_tco2e=pl.col("net_mass_t") * pl.col("see_indirect"),
-        embedded_chargeable_tco2e=pl.col("net_mass_t") * pl.col("see_chargeable_per_t"),
-        net_mass_note=pl.when(pl.col("net_mass_t").is_null()).then(
-            pl.concat_str(pl.lit("quantity in "), pl.col("unit"), pl.lit(" cannot be turned into tonnes"))
-        ),
+        dv_used_table=pl.col("dv_used_table"),
+        dv_fallback_reason=pl.col("dv_fallback_reason"),
         dv_markup=pl.when(~actual).then(pl.col("dv_markup")),
+        dv_workbook_version=pl.col("dv_workbook_version"),
+    )
+    net_mass = (
+        pl.when(pl.col("unit") == "pcs")
+        .then(pl.col("quantity") * pl.col("_p_unit_mass_t"))
+        .otherwise(pl.col("quantity") * to_factor_expr(pl.col("unit"), "t"))
+    )
+    out = (
+        ex.lazy()
+        .join(per_key, on=list(LINE_KEY.values()), how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(net_mass_t=net_mass, product_id=pl.col("_k_product"))
+        .with_columns(
+            embedded_direct_tco2e=pl.col("net_mass_t") * pl.col("see_direct"),
+            embedded_indirect_tco2e=pl.col("net_mass_t") * pl.col("see_indirect"),
+            embedded_chargeable_tco2e=pl.col("net_mass_t") * pl.col("see_chargeable_per_t"),
+            net_mass_note=pl.when(pl.col("net_mass_t").is_null()).then(
+                pl.concat_str(pl.lit("quantity in "), pl.col("unit"), pl.lit(" cannot be turned into tonnes"))
+            ),
+        )
     )
     cols = [
         "export_id",
@@ -355,4 +412,4 @@ def export_lines(
         "dv_workbook_version",
         "_source_row_id",
     ]
-    return lines.select(cols).sort("export_id", "line_no").collect()
+    return out.select(cols).collect()

@@ -94,11 +94,19 @@ def _route_req_expr(route: pl.Expr | None) -> pl.Expr:
     )
 
 
-def _dv_idx_expr(tables: LookupTables, tbl: pl.Expr, digits: pl.Expr, route_req: pl.Expr) -> pl.Expr:
+@lru_cache(maxsize=8)
+def _dv_key_series(tables: LookupTables) -> dict[int, tuple[pl.Series, pl.Series]]:
+    """`_dv_lookup`'s keys as Series, built once: from Python lists, every lookup would spend most of its time
+    turning the thousands of keys into Series again."""
     _, keys, idx, _ = _dv_lookup(tables)
+    return {n: (pl.Series(keys[n], dtype=pl.String), pl.Series(idx[n], dtype=pl.String)) for n in keys}
+
+
+def _dv_idx_expr(tables: LookupTables, tbl: pl.Expr, digits: pl.Expr, route_req: pl.Expr) -> pl.Expr:
+    series = _dv_key_series(tables)
     parts = [
         pl.concat_str([tbl, prefix_expr(digits, n), route_req], separator="|").replace_strict(
-            keys[n], idx[n], default=None, return_dtype=pl.String
+            series[n][0], series[n][1], default=None, return_dtype=pl.String
         )
         for n in (8, 6, 4)
     ]
@@ -136,9 +144,6 @@ def with_default_values(
     digits = cn_digits_expr(pl.col(cn_col))
     route_req = _route_req_expr(pl.col(route_col) if route_col else None)
     year = pl.col(year_col).cast(pl.String).str.slice(0, 4).cast(pl.Int64, strict=False)
-    status_of = dict(
-        zip([str(i) for i in dv["__dv_idx"].to_list()], dv["value_status"].to_list(), strict=True)
-    )
 
     lf = lf.with_columns(
         iso2.alias("__iso2"),
@@ -149,10 +154,8 @@ def with_default_values(
     )
     country_idx = _dv_idx_expr(tables, pl.col("__iso2"), pl.col("__digits"), pl.col("__route_req"))
     lf = lf.with_columns(country_idx.alias("__idx_country"))
-    country_status = (
-        pl.col("__idx_country")
-        .cast(pl.String)
-        .replace_strict(list(status_of), list(status_of.values()), default=None, return_dtype=pl.String)
+    country_status = pl.col("__idx_country").replace_strict(
+        dv["__dv_idx"], dv["value_status"], default=None, return_dtype=pl.String
     )
     fallback_reason = (
         pl.when(pl.col("__iso2").is_null())
