@@ -112,3 +112,32 @@ def test_the_asset_plans_an_incremental_run_only_over_new_drops(tmp_path: Path) 
     readings.head(10).write_parquet(raw_dir / "history" / "2025-03-02.parquet")  # a drop read before, changed
     since, kept, why = incremental_plan(home)
     assert since is None and kept is None and "changed" in why
+
+
+def test_incremental_equals_full_with_daylight_saving_and_end_stamps(tmp_path: Path) -> None:
+    """Meters in Europe/Berlin (the readings of the missing hour on 30 March are rejected: no UTC time) and
+    stamped at the interval end, the drop starting just after the change."""
+    meters, readings = synthetic(6, 100)
+    meters = meters.with_columns(
+        timezone=pl.when(pl.col("meter_id") <= "GROUP.METER0002").then(pl.lit("Europe/Berlin")),
+        stamp=pl.when(pl.col("meter_id") >= "GROUP.METER0004").then(pl.lit("end")),
+    )
+    cut = datetime(2025, 4, 1, 0, 15)
+    full = _collect(compute_ems_carry({"meters": meters.lazy(), "meter_readings": readings.lazy()})[0])
+    _, carry = compute_ems_carry(
+        {"meters": meters.lazy(), "meter_readings": readings.filter(pl.col("interval_start") < cut).lazy()}
+    )
+    carry = _saved(carry, tmp_path / "carry")
+    new = readings.filter(pl.col("interval_start") >= cut)
+    since = incremental_since(new.lazy(), meters.lazy(), carry.ranges)
+    assert since == datetime(2025, 3, 1)
+    window = readings.filter(pl.col("interval_start") >= since - timedelta(days=2))
+    incr = _collect(
+        compute_ems_carry(
+            {"meters": meters.lazy(), "meter_readings": window.lazy()}, since=since, carry=carry
+        )[0]
+    )
+    for name, df in full.items():
+        assert_frame_equal(incr[name], df, check_exact=True), name
+    rejected = full["meter_reading_issues"].filter(pl.col("reason").str.contains("daylight-saving"))
+    assert rejected.height == 3 * 4  # three Berlin meters, four readings of the hour that does not exist
