@@ -40,12 +40,12 @@ test: install lint defs browser
 	$(RUN) pytest -q -n 2 --dist loadfile -m "not distributed"
 
 # The nightly job on two Celery workers (Redis and moto's S3 on 127.0.0.1, started by the test) against the
-# in-process run: docs/distributed.md. Debian's redis-server is installed when missing (as root). Bounded: 30 min.
+# in-process run: docs/distributed.md. Debian's redis-server is installed when missing (as root). Bounded: 45 min.
 test-distributed: install
 	@command -v redis-server >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
 		else echo "redis-server missing: sudo apt-get install redis-server (the distributed test needs it)"; exit 1; fi; }
-	timeout 1800 $(RUN) pytest -q -p no:cacheprovider -m distributed tests/distributed
+	timeout 2700 $(RUN) pytest -q -p no:cacheprovider -m distributed tests/distributed
 
 # pip-audit over the locked environment with the allow-list in .ci/audit-allow.txt; skipped (exit 0, said so)
 # when the registry's vulnerability data is unreachable.

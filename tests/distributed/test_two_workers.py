@@ -3,8 +3,9 @@ in one process (issue 13, scope 3).
 
 Redis (Debian's redis-server) and moto's S3 server run on 127.0.0.1; two Celery workers (concurrency 1, each
 with its own mirror of the S3 home, as if on two machines) run the steps; the first also consumes the warehouse
-queue (dbt, publish, reports: the single writer). The run covers the demo landing zone's drops up to DEMO_DATE,
-the same window as the session's in-process demo run (tests/conftest.py), which is the reference.
+queue (dbt, publish, reports: the single writer). The run is the backfill of the demo: every drop of the demo
+landing zone up to DEMO_DATE (nothing ingested yet), in one run as the ingest assets' single-run backfill policy
+and `lingtan run` do; the session's in-process demo run of the same window (tests/conftest.py) is the reference.
 
 Compared: every mart, row for row, without the file-read timestamp `processed_at` (as tests/test_incremental.py);
 every computed table, byte for byte; every report file, byte for byte, and each report's metadata without the
