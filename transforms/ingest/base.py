@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -120,18 +121,36 @@ _GB_PAIRS = re.compile(
 _LATIN_WORD = re.compile(rb"[A-Za-z]*[\x80-\xff]+[A-Za-z]*")
 
 
-def _gb18030_implausible(data: bytes) -> str | None:
+def _gb18030_implausible(data: bytes, text: str | None = None) -> str | None:
     """A sample of the text when the bytes decode as GB18030 only into rare characters: the signature of a
     Latin-1/Windows-1252 file (`Müller` = 0xFC 'l' is a valid but rare GBK pair). Real Chinese text is mostly
     common characters; one rare name among them is fine."""
-    pairs = _GB_PAIRS.findall(data)
-    if not pairs:
-        return None
-    rare = pairs.count(b"")
-    if rare * 2 <= len(pairs):
+    counted = _gb_pairs_from_text(data, text) if text is not None else None
+    if counted is None:
+        pairs = _GB_PAIRS.findall(data)
+        counted = (len(pairs), pairs.count(b""))
+    total, rare = counted
+    if not total or rare * 2 <= total:
         return None
     m = _LATIN_WORD.search(data)
     return m.group().decode("cp1252", errors="replace") if m else ""
+
+
+def _gb_pairs_from_text(data: bytes, text: str) -> tuple[int, int] | None:
+    """(pairs, rare pairs) of `_GB_PAIRS` over `data`, counted from its GB18030 decoding `text` instead of a
+    regex over the bytes: in a valid GB18030 stream the scan meets exactly one match per non-ASCII character
+    (a 2-byte pair, common when both bytes are >= 0xA1, or a 4-byte sequence), so each distinct character is
+    classified once by its encoding and counted by polars. None (use the regex) unless the characters' encodings
+    account for every non-ASCII byte of `data`."""
+    wide = pl.Series([text]).str.replace_all(r"[\x00-\x7f]+", "").item()  # the non-ASCII characters
+    total = rare = size = 0
+    for c, k in Counter(wide).items():
+        b = c.encode("gb18030")
+        total += k
+        rare += k * (not (len(b) == 2 and b[0] >= 0xA1 and b[1] >= 0xA1))
+        size += k * len(b)
+    # every ASCII character is one byte: the other characters' encodings must make up the rest of `data`
+    return (total, rare) if size == len(data) - (len(text) - total) else None
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -160,7 +179,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
             "encoding is neither UTF-8 nor GB18030/GBK (perhaps Latin-1/Windows-1252); save the file as UTF-8 "
             "and drop it again"
         ) from None
-    sample = _gb18030_implausible(data)
+    sample = _gb18030_implausible(data, text)
     if sample is not None:
         seen = f" (e.g. '{sample}')" if sample else ""
         raise FileRejected(
@@ -175,19 +194,28 @@ def _mixed_utf8(data: bytes) -> int | None:
     cannot explain such a file (read as GB18030, its UTF-8 lines would be mojibake). Only run on a file that is
     not UTF-8 as a whole; a GB18030 line is valid UTF-8 only by rare accident."""
     lines = data.split(b"\n")
-    # all lines but the last decoded in one C pass, bytes that are not UTF-8 kept as lone surrogates: a line is
-    # UTF-8 exactly when it holds none (UTF-8 resynchronises at every '\n', a byte no sequence contains)
-    body = data[: len(data) - len(lines[-1])].decode("utf-8", "surrogateescape").split("\n")[:-1]
+    # all lines but the last decoded in one C pass, bytes that are not UTF-8 replaced by U+FFFD, then judged
+    # per line by polars: a line is UTF-8 exactly when it holds none (UTF-8 resynchronises at every '\n', a byte
+    # no sequence contains). A file holding U+FFFD itself is judged line by line in Python.
+    head = data[: len(data) - len(lines[-1])]
     utf8, first_bad = 0, None
-    for n, text in enumerate(body, start=1):
-        if text.isascii():
-            continue
-        if _ESCAPED.search(text):
-            first_bad = first_bad or n
-        else:
-            utf8 += 1
-        if utf8 and first_bad:
-            return first_bad
+    if b"\xef\xbf\xbd" not in head:
+        body = pl.Series([head.decode("utf-8", "replace")]).str.split("\n").explode().head(len(lines) - 1)
+        judged = body.to_frame("l").select(
+            bad=pl.col("l").str.contains("\ufffd", literal=True),
+            wide=pl.col("l").str.len_bytes() != pl.col("l").str.len_chars(),
+        )
+        bad = judged["bad"].arg_true()
+        first_bad = int(bad[0]) + 1 if len(bad) else None
+        utf8 = int((judged["wide"] & ~judged["bad"]).sum())
+    else:
+        for n, line in enumerate(lines[:-1], start=1):
+            if line.isascii():
+                continue
+            try:
+                utf8 += not line.decode("utf-8").isascii()
+            except UnicodeDecodeError:
+                first_bad = first_bad or n
     last = lines[-1]
     if not last.isascii():
         try:
@@ -197,9 +225,6 @@ def _mixed_utf8(data: bytes) -> int | None:
         else:
             utf8 += not text.isascii()  # a cut-off tail alone is no evidence of UTF-8
     return first_bad if utf8 and first_bad else None
-
-
-_ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 def _decode(data: bytes, encoding: str) -> str:
