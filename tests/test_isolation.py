@@ -224,14 +224,26 @@ def test_report_gate_blocks_the_documents_built_from_a_bad_cbam_row_of_one_insta
     assert gate.doc_failures(_doc("operator_communication", {A}, 2025), {}, by_mart, comm) == []
 
 
-def test_report_gate_blocks_what_reads_a_bad_meter_hour_or_park_indicator_only():
-    by_mart = gate.mart_failures({"fct_meter_hourly": _hourly(5)})
-    ((mart, inst, year),) = {k for k in by_mart if k[0] == "fct_meter_hourly"}
-    assert (inst, year) == (A, "2026")
-    summary = ("fct_site_ghg_inventory", "fct_zero_carbon_indicators")  # indicators are built from the hours
+def test_report_gate_blocks_what_reads_a_miscounted_balance_or_park_indicator_only():
+    # the hours themselves are checked by the computed gate; the report gate reads the balance that sums them
+    assert "fct_meter_hourly" not in isolation.MARTS
+    assert gate.mart_failures({"fct_meter_hourly": _hourly(5)}) == {}
+    balance = _hourly(5).select(
+        "installation_id", "intervals_expected", "intervals_measured", "intervals_estimated", "intervals_missing",
+        period=pl.lit("2026-03"), period_grain=pl.lit("month"),
+    )  # fmt: skip
+    by_mart = gate.mart_failures({"fct_energy_balance": balance})
+    assert {k[1:] for k in by_mart} == {(A, "2026")}
+    summary = (
+        "fct_site_ghg_inventory",
+        "fct_zero_carbon_indicators",
+    )  # indicators are built from the balance
     (line,) = gate.doc_failures(_doc("summary", {A, B}), {}, by_mart, summary)
-    assert "intervals_expected is not measured + estimated + missing in 1 row(s) of meter_hourly" in line
-    assert "see marts.fct_meter_hourly" in line and "M-A 2026-03-01 10:00:00 = 5" in line
+    assert (
+        "intervals_expected is not measured + estimated + missing (the hours: fct_meter_hourly) in 1 row(s)"
+        in line
+    )
+    assert "of energy_balance (see marts.fct_energy_balance): 2026-03 = 5" in line
     assert gate.doc_failures(_doc("summary", {B}), {}, by_mart, summary) == []
     assert gate.doc_failures(_doc("operator_communication", {A}), {}, by_mart, ("fct_goods_see",)) == []
     park = pl.DataFrame(
@@ -300,6 +312,8 @@ def test_ems_gate_publishes_a_bad_hour_with_a_warning(tmp_path):
             "metering_completeness": [1.0],
             "hours_total": [8760],
             "hours_with_data": [8760],
+            **{c: [35040] for c in ("intervals_expected", "intervals_measured")},
+            **{c: [0] for c in ("intervals_estimated", "intervals_missing")},
         }
     )
     tables = {"meter_hourly": hourly, "energy_balance": balance}
