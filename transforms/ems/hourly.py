@@ -80,17 +80,19 @@ def meter_hourly(
         )
         .drop("_f0", "_r0", "_f1", "_r1")
     )
+    # the joins onto the hourly grid are on integers (`_hk`, `_mi`), never on the meter id text
     decreases = (
         issues.filter(pl.col("kind") == "register_decrease")
+        .join(meters.select("meter_id", "_mi"), on="meter_id")
         .group_by(
-            "meter_id",
-            hour_of(pl.col("interval_start"), pl.col("interval_start_utc")).alias("hour_start_utc"),
+            _hk=pl.col("_mi") * KEY_SHIFT
+            + hour_of(pl.col("interval_start"), pl.col("interval_start_utc")).dt.epoch("s")
         )
         .agg(register_decreases=pl.len().cast(pl.Int64))
     )
     first_hour = hour_of(pl.col("range_start"), pl.col("range_start_utc"))
     grid = (
-        ranges.join(meters.select("meter_id", "_mi", "timezone"), on="_mi")
+        ranges.join(meters.select("_mi", "timezone"), on="_mi")
         .with_columns(
             hour_start_utc=pl.datetime_ranges(
                 first_hour,
@@ -115,7 +117,7 @@ def meter_hourly(
         )
         .select(
             "_hk",
-            "meter_id",
+            "_mi",
             "hour_start_utc",
             "hour_start",
             "intervals_expected",
@@ -126,7 +128,7 @@ def meter_hourly(
     counts = ["intervals_measured", "intervals_estimated", "register_decreases"]
     out = (
         grid.join(agg, on="_hk", how="left")
-        .join(decreases, on=["meter_id", "hour_start_utc"], how="left")
+        .join(decreases, on="_hk", how="left")
         .with_columns(pl.col(c).fill_null(0) for c in counts)
         .with_columns(
             intervals_missing=pl.col("intervals_expected")
@@ -135,6 +137,7 @@ def meter_hourly(
         )
         .join(
             meters.select(
+                "_mi",
                 "meter_id",
                 "installation_id",
                 "process_id",
@@ -147,7 +150,7 @@ def meter_hourly(
                 "multiplier",
                 "timezone",
             ),
-            on="meter_id",
+            on="_mi",
         )
     )
     # Sorted by (meter_id, hour_start_utc) through the integer key: a usable meter's `_mi` follows meter_id order
