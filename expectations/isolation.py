@@ -500,8 +500,12 @@ def findings(tables: Mapping[str, pl.DataFrame], by_mart: bool = False) -> pl.Da
 def structural(tables: Mapping[str, pl.DataFrame], expected: tuple[str, ...] = ()) -> list[str]:
     """What no installation can be blamed for, so it blocks: an `expected` table not produced, a ruled table
     without a column its rules read (the schema is broken), or rows without a key."""
+    # a reconciliation's other tables are expected wherever its own table is
+    expected += tuple(n for c in CROSS_RULES if c.table in tables for n in c.reads)
     out = [
-        f"{name}: table missing (the engine did not produce it)" for name in expected if name not in tables
+        f"{name}: table missing (the engine did not produce it)"
+        for name in dict.fromkeys(expected)
+        if name not in tables
     ]
     for name, df in tables.items():
         t = RULES.get(name)

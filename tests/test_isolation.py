@@ -199,6 +199,8 @@ def test_what_no_installation_can_be_blamed_for_is_structural():
         "export_lines: table missing (the engine did not produce it)",
         "goods_see: column(s) see_direct missing (schema broken)",
     ]
+    lone = {"installation_emissions": _emissions(10.0)["installation_emissions"]}
+    assert isolation.structural(lone) == ["stream_emissions: table missing (the engine did not produce it)"]
     keyless = _goods(1.7).with_columns(installation_id=pl.lit(None, pl.String))
     (line,) = isolation.structural({"goods_see": keyless})
     assert line == "goods_see: installation_id is missing (a key) in 3 row(s) (see marts.fct_goods_see)"
