@@ -1,0 +1,152 @@
+"""The Dagster instance class of lingtan's instance folder (dagster_home/dagster.yaml `instance_class`).
+
+Dagster's own sqlite storages create a new SQLAlchemy engine for every connection (NullPool, engine disposed
+after each use), so every event written compiles its INSERT again: on a 2-core machine a nightly run's ~1,300
+events cost ~45 s of CPU, most of a tiny run. These storages keep one engine per database file (its compiled
+statement cache survives), still open a fresh sqlite connection per use (threads and the UI's watcher stay
+safe), and set `synchronous=NORMAL`, sqlite's recommended setting for WAL databases: a power cut can lose the
+last events but never corrupts the file. Same files, same schema: an instance written by these storages opens
+with Dagster's defaults and the other way round.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+import yaml
+from dagster._core.instance.ref import InstanceRef
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
+from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import (
+    DagsterSqliteStorage,
+    _event_logs_directory,
+    _runs_directory,
+    _schedule_directory,
+)
+from dagster._serdes import ConfigurableClassData
+from sqlalchemy.pool import NullPool
+
+ENGINES_KEPT = 32  # one per run's event database: a long-lived UI process touches many runs
+
+
+def _engine(conn_string: str) -> sa.Engine:
+    engine = sa.create_engine(
+        conn_string, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return engine
+
+
+class _Engines:
+    """A bounded cache of engines by connection string (least recently used disposed first)."""
+
+    def __init__(self) -> None:
+        self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conn_string: str) -> tuple[sa.Engine, bool]:
+        with self._lock:
+            engine = self._engines.get(conn_string)
+            if engine is not None:
+                self._engines.move_to_end(conn_string)
+                return engine, False
+            engine = self._engines[conn_string] = _engine(conn_string)
+            while len(self._engines) > ENGINES_KEPT:
+                self._engines.popitem(last=False)[1].dispose()
+            return engine, True
+
+
+class LingtanEventLogStorage(SqliteEventLogStorage):
+    """Dagster's per-run sqlite event log, with one engine per shard kept."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._engines = _Engines()
+        super().__init__(base_dir, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> Any:
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[sa.Connection]:
+        with self._db_lock:
+            engine, _new = self._engines.get(self.conn_string_for_shard(shard))
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+
+class LingtanRunStorage(SqliteRunStorage):
+    """Dagster's sqlite run storage, with its engine kept."""
+
+    def __init__(self, conn_string: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self._kept = _engine(conn_string)
+        super().__init__(conn_string, inst_data=inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> Any:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        with self._kept.connect() as conn, conn.begin():
+            yield conn
+
+
+class LingtanSqliteStorage(DagsterSqliteStorage):
+    """The instance's storage: runs, events and schedules in sqlite files under the instance folder."""
+
+    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+        self.base_dir = base_dir
+        self._inst_data = inst_data
+        self._run_storage = LingtanRunStorage.from_local(_runs_directory(base_dir))
+        self._event_log_storage = LingtanEventLogStorage(_event_logs_directory(base_dir))
+        self._schedule_storage = SqliteScheduleStorage.from_local(_schedule_directory(base_dir))
+        super(DagsterSqliteStorage, self).__init__()  # not the parent's: it would open Dagster's own storages
+
+    @classmethod
+    def from_config_value(cls, inst_data: ConfigurableClassData | None, config_value: Any) -> Any:
+        return cls.from_local(inst_data=inst_data, **config_value)
+
+
+class LingtanInstance(dg.DagsterInstance):
+    """A persistent instance whose default storage is LingtanSqliteStorage under the instance folder (the
+    folder can move: no path is written into dagster.yaml)."""
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        return {}  # no settings of its own
+
+    @classmethod
+    def config_defaults(cls, base_dir: str) -> Mapping[str, ConfigurableClassData | None]:
+        defaults = dict(InstanceRef.config_defaults(base_dir))
+        defaults["storage"] = ConfigurableClassData(
+            __name__, "LingtanSqliteStorage", yaml.dump({"base_dir": base_dir}, default_flow_style=False)
+        )
+        defaults["run_storage"] = ConfigurableClassData(
+            __name__,
+            "LingtanRunStorage",
+            yaml.dump({"base_dir": _runs_directory(base_dir)}, default_flow_style=False),
+        )
+        defaults["event_log_storage"] = ConfigurableClassData(
+            __name__,
+            "LingtanEventLogStorage",
+            yaml.dump({"base_dir": _event_logs_directory(base_dir)}, default_flow_style=False),
+        )
+        return defaults
