@@ -270,9 +270,7 @@ def _normalised(work: pl.DataFrame, column: str) -> pl.DataFrame:
     values = work.get_column(column)
     if (values.str.len_bytes() == values.str.len_chars()).all():  # ASCII: NFKC leaves it as it is
         trimmed = pl.col(column).str.strip_chars()
-        return work.with_columns(
-            pl.when(trimmed.str.len_chars() == 0).then(None).otherwise(trimmed).alias("__s")
-        )
+        return work.with_columns(pl.when(trimmed != "").then(trimmed).alias("__s"))
     # an estimate first (HyperLogLog, ~free): mostly distinct values (numbers) are not worth a unique()
     distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
     if distinct is None or len(distinct) * 4 >= work.height:
