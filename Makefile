@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: install run test lint format bench clean dev sql docs defs browser audit soak test-distributed
+.PHONY: install run test lint format bench clean dev dev-screenshot sql docs defs browser audit soak test-distributed
 
 $(UV):
 	$(PY) -m venv .boot
@@ -79,6 +79,11 @@ bench: install
 dev: install
 	@D=$$($(RUN) python -c 'from orchestration.pipeline import dagster_home; print(dagster_home())') && \
 	echo "Dagster instance: $$D" && DAGSTER_HOME=$$D $(RUN) dg dev
+
+# What `make dev` shows after `make run`, without a screen: starts the UI on the same instance, saves
+# <home>/ui/{runs,run,lineage}.png in headless Chromium (tools/ui.py), stops it.
+dev-screenshot: install browser
+	$(RUN) python -m tools.ui screenshot
 
 # 30 nightly runs in sequence at scale 10 (time, peak memory, size of each part of the home per night):
 # `make soak SOAK="10 30 /tmp/soak"` = scale, nights, work folder. Takes about an hour; see docs/reliability.md.

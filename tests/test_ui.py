@@ -1,0 +1,100 @@
+"""The Dagster UI and `lingtan run` are one product (issue 10, item 1):
+
+- after `lingtan run`, the UI (`dg dev`, as `make dev` starts it) on the same home lists that run, successful,
+  and shows its pages: screenshots saved in headless Chromium under <home>/ui/;
+- the nightly job launched from the UI (GraphQL `launchRun`, what the launchpad's button sends; the run
+  executes in Dagster's run worker process, not in the test) gives the same marts, row for row, and
+  byte-identical reports as `lingtan run` on the same landing zone.
+
+The landing zone is the Commission's cement example (one installation, a few dozen rows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestration.cli import app
+from orchestration.defs.partitions import run_tags, run_window
+from orchestration.lib.home import Home
+from orchestration.lib.storage import Landing
+from orchestration.pipeline import INSTANCE_TEMPLATE
+from tests.test_incremental import _digest
+from tools import ui
+
+DROP = "2024-02-01"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not ui.CHROMIUM.exists(), reason="no /usr/bin/chromium (make browser installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    from tests.pipeline.test_examples_through_pipeline import write_landing
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
+
+    root = tmp_path_factory.mktemp("ui") / "landing"
+    write_landing(fixture_to_landing_rows(load_fixture("cement")), root, DROP)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cli_home(landing: Path, tmp_path_factory) -> Home:
+    home = tmp_path_factory.mktemp("cli") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        out = CliRunner().invoke(app, ["run", "--landing", str(landing), "--home", str(home), "--date", DROP])
+    assert out.exit_code == 0, out.output
+    return Home(home)
+
+
+def _report_digests(home: Home) -> dict[str, str]:
+    root = home.root / "reports"
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    assert files, f"no report under {root}"
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+def test_the_ui_shows_the_run_lingtan_run_recorded(cli_home: Home) -> None:
+    instance = cli_home.root / "dagster"
+    with ui.dagster_ui(instance) as url:
+        runs = ui.runs(url)
+        assert [(r["jobName"], r["status"]) for r in runs] == [("nightly", "SUCCESS")]
+        tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
+        assert tags["lingtan/origin"] == "lingtan run"
+        saved = ui.screenshots(url, cli_home.root / "ui", runs[0]["runId"])
+    assert [p.name for p in saved] == ["runs.png", "run.png", "lineage.png"]
+    for p in saved:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 20_000, p
+
+
+def test_a_ui_launch_gives_the_same_marts_and_reports_as_lingtan_run(
+    landing: Path, cli_home: Home, tmp_path: Path
+) -> None:
+    home = Home(tmp_path / "home")
+    instance = home.root / "dagster"
+    instance.mkdir(parents=True)
+    # The committed instance settings, with runs launched at once by the webserver (no daemon: no sensor or
+    # schedule tick may start a second run of this landing zone while the test waits for its own).
+    (instance / "dagster.yaml").write_text(
+        INSTANCE_TEMPLATE.read_text(encoding="utf-8")
+        + "run_coordinator:\n  module: dagster._core.run_coordinator\n  class: DefaultRunCoordinator\n",
+        encoding="utf-8",
+    )
+    tags = run_tags(*run_window(Landing.open(str(landing)), home, date.fromisoformat(DROP)))
+    env = {"LINGTAN_HOME": str(home.root), "LINGTAN_LANDING": str(landing)}
+    with ui.dagster_ui(instance, env=env, daemon=False) as url:
+        run_id = ui.launch_nightly(url, tags)
+        status = ui.wait_for_run(url, run_id)
+        assert status == "SUCCESS", f"UI-launched run {run_id}: {status} (see {instance})"
+    cli_build = cli_home.root / "warehouse" / "lingtan.duckdb"  # the published warehouse
+    ui_build = home.root / "warehouse" / "lingtan.duckdb"
+    assert _digest(ui_build) == _digest(cli_build)
+    assert _report_digests(home) == _report_digests(cli_home)
