@@ -1,8 +1,9 @@
 """Interval engine stage (transforms/ems): one thin multi-asset around `compute_ems`.
 
 Reads the raw `meters`, `meter_readings` and `energy_bills`, publishes meter_hourly, energy_balance and
-meter_reading_issues write-audit-publish through the computed gate (expectations/ems.py, blocking), with the named
-checks `interval_counts` (blocking: intervals_expected = measured + estimated + missing on every hourly row) and
+meter_reading_issues write-audit-publish through the computed gate (expectations/ems.py: keys repeated block; row
+findings per installation and year warn, docs/reliability.md "Isolation"), with the named checks
+`interval_counts` (WARN: intervals_expected = measured + estimated + missing on every hourly row) and
 `bills_match_meters` (WARN: bills and meters legitimately differ — another meter, billing periods, losses).
 
 No change, no work (issue 10): the asset is skipped when the content of its raw inputs, the code, the reference
