@@ -5,9 +5,9 @@
 - `zero_carbon_indicators` (after the inventory and the interval engine): zero_carbon_indicators,
   carbon_neutrality_claims.
 
-Both publish write-audit-publish through the computed gate (expectations/zero_carbon.py: keys and home-wide identities block; row
-findings per installation and year warn, docs/reliability.md "Isolation"), with a
-warning check each: the ledger against the bills' gec_mwh, and the indicators' inputs complete.
+Both publish write-audit-publish through the computed gate (expectations/zero_carbon.py: keys and home-wide
+identities block; row findings per installation and year warn, docs/reliability.md "Isolation"), with a warning
+check each: the ledger against the bills' gec_mwh, and the indicators' inputs complete.
 
 No change, no work (issue 10): each asset is skipped when the content of the files it reads, the code, the
 reference data (and for the ledger its run date) are those of its last publication (`ems.replay_or_none`).
