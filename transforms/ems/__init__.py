@@ -22,7 +22,7 @@ import polars as pl
 
 from transforms.ems.balance import BALANCE_COLUMNS, energy_balance
 from transforms.ems.hourly import HOURLY_COLUMNS, meter_hourly
-from transforms.ems.intervals import Carry, readings_to_intervals, zones_of
+from transforms.ems.intervals import KEY_SHIFT, Carry, readings_to_intervals, zones_of
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
 
 EMS_TABLES = ("meter_hourly", "energy_balance", "meter_reading_issues")
@@ -112,8 +112,9 @@ def compute_ems_carry(
     )
     balance = energy_balance(hourly, meters, bills, as_of)
     tables = {
-        # meter_hourly sorts itself (by an integer key); the two parts of an incremental run are sorted again
-        "meter_hourly": hourly if part is None else hourly.sort("meter_id", "hour_start_utc"),
+        # meter_hourly sorts itself (by an integer key); the two parts of an incremental run are sorted again, by
+        # the same key (meter_id's position among the meters, which are in meter_id order, then the hour)
+        "meter_hourly": hourly if part is None else hourly.sort(_hour_key(meters_df)),
         "energy_balance": balance.sort("installation_id", "period_grain", "period"),
         "meter_reading_issues": issues.select(ISSUE_COLUMNS).sort(
             "file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True
@@ -125,6 +126,13 @@ def compute_ems_carry(
         ranges=ranges,
         tails=tails,
     )
+
+
+def _hour_key(meters: pl.DataFrame) -> pl.Expr:
+    """(meter_id, hour_start_utc) as one integer, in the same order (`normalise_meters` sorts by meter_id)."""
+    ids = meters.filter(pl.col("_mi").is_not_null())["meter_id"]
+    position = pl.col("meter_id").cast(pl.Enum(ids)).to_physical().cast(pl.Int64)
+    return position * KEY_SHIFT + pl.col("hour_start_utc").dt.epoch("s")
 
 
 class EmsCarry(NamedTuple):
