@@ -11,6 +11,7 @@ import pytest
 
 from orchestration.lib import incremental as inc
 from orchestration.lib.home import Home
+from tests.outputs import mart_digests
 
 DROP_A, DROP_B = "2024-02-01", "2024-03-01"
 
@@ -163,29 +164,6 @@ def _landing(root: Path) -> Path:
     return landing
 
 
-def _digest(warehouse: Path) -> dict[str, str]:
-    """One hash per mart over its rows, without the wall-clock column `processed_at` (when a file was read
-    differs between a run of A+B and a run of A then B; nothing else may)."""
-    import hashlib
-
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        cols = con.execute(
-            "select table_name, list(column_name order by ordinal_position) from information_schema.columns "
-            "where table_schema = 'marts' group by 1 order by 1"
-        ).fetchall()
-        out = {}
-        for name, columns in cols:
-            keep = ", ".join(f'"{c}"' for c in columns if c != "processed_at")
-            rows = con.execute(f'select {keep} from marts."{name}" order by all').fetchall()
-            out[name] = hashlib.sha256(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
-
-
 def _dbt_total(log: str) -> int:
     """dbt's own count of the nodes a build ran ("Done. PASS=… TOTAL=n")."""
     import re
@@ -211,8 +189,8 @@ def test_incremental_equals_full_and_no_change_recomputes_nothing(tmp_path: Path
     _run(landing, home, DROP_A)
     incr = _run(landing, home, DROP_B)
     assert incr.ingest.get("exports", {}).get("rows_read") == 1
-    digest = _digest(Home(home).warehouse)
-    assert len(digest) > 10 and digest == _digest(full.home.warehouse)
+    digest = mart_digests(Home(home).warehouse)
+    assert len(digest) > 10 and digest == mart_digests(full.home.warehouse)
     log = incr.log.read_text(encoding="utf-8") if incr.log else ""
     assert "changed source(s)" in log and "lake.exports" in log and "lake.installations" not in log
     assert "--exclude" in log  # dbt built only what is downstream of the changed tables

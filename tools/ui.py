@@ -4,7 +4,7 @@ does, and save screenshots in headless Chromium.
 
 `make dev-screenshot` (= `python -m tools.ui screenshot`) opens the UI on the instance of the home
 `lingtan run` used (`$LINGTAN_HOME`, else ./data) and saves `<home>/ui/runs.png`, `<home>/ui/run.png` (the
-newest run) and `<home>/ui/lineage.png`, then stops the UI: the picture a user sees after `make run` and
+newest run), `<home>/ui/catalog.png` and `<home>/ui/lineage.png`, then stops the UI: the picture a user sees after `make run` and
 `make dev`. tests/test_ui.py uses the same functions.
 """
 
@@ -165,7 +165,8 @@ def screenshots(url: str, out_dir: Path, run_id: str | None = None) -> list[Path
     pages = [("runs", "/runs", "text=nightly")]
     if run_id:
         pages.append(("run", f"/runs/{run_id}", "text=RUN_SUCCESS"))
-    pages.append(("lineage", "/asset-groups", "text=cbam_engine"))
+    pages.append(("catalog", "/assets", "text=Materialized"))
+    pages.append(("lineage", "/asset-groups", "text=Global asset lineage"))
     saved = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])

@@ -16,8 +16,6 @@ out. `make test-distributed` runs this (it takes minutes: `-m distributed`, excl
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from datetime import date
 from pathlib import Path
@@ -27,26 +25,9 @@ import pytest
 
 from tests.conftest import DEMO_DATE
 from tests.distributed.conftest import start_worker, stop, wait_for_workers
+from tests.outputs import mart_digests, report_files
 
 pytestmark = pytest.mark.distributed
-
-RUN_FIELDS = ("run_id", "published_at", "manifest")  # report.json fields that name the run, not the content
-PER_RUN_KINDS = ("run_manifest",)  # report kinds keyed by the run id
-
-
-def report_files(reports: Path) -> dict[str, str]:
-    """Relative path → content digest of every report file; report.json without the fields naming the run."""
-    out = {}
-    for p in sorted(reports.rglob("*")):
-        rel = p.relative_to(reports).as_posix()
-        if not p.is_file() or rel.split("/")[0] in PER_RUN_KINDS or p.name.startswith("."):
-            continue
-        data = p.read_bytes()
-        if p.name == "report.json":
-            meta = json.loads(data)
-            data = json.dumps({k: v for k, v in meta.items() if k not in RUN_FIELDS}, sort_keys=True).encode()
-        out[rel] = hashlib.sha256(data).hexdigest()
-    return out
 
 
 def computed_tables(computed: Path) -> dict[str, pl.DataFrame]:
@@ -139,13 +120,11 @@ def test_two_workers_share_the_steps_and_one_writes_the_warehouse(distributed_ru
 
 
 def test_marts_computed_tables_and_reports_identical_to_the_in_process_run(distributed_run, demo_home):
-    from tests.test_incremental import _digest
-
     result, home, _ = distributed_run
     assert result.success, _failures(result)
-    marts = _digest(home / "warehouse" / "lingtan.duckdb")
+    marts = mart_digests(home / "warehouse" / "lingtan.duckdb")
     assert len(marts) > 10
-    reference = _digest(demo_home.warehouse)
+    reference = mart_digests(demo_home.warehouse)
     assert sorted(marts) == sorted(reference)
     assert [m for m in marts if marts[m] != reference[m]] == []
 

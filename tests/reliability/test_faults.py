@@ -20,10 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import psutil
 import pytest
 
+from tests.outputs import mart_digests
 from tests.pipeline.test_examples_through_pipeline import write_landing
 from tools.refbuild.examples.fixtures import load_fixture
 from tools.refbuild.examples.landing import fixture_to_landing_rows
@@ -40,31 +40,6 @@ def _env(home: Path) -> dict[str, str]:
 def _run(landing: Path, home: Path) -> subprocess.CompletedProcess:
     cmd = [*LINGTAN, "run", "--landing", str(landing), "--home", str(home), "--date", DROP]
     return subprocess.run(cmd, env=_env(home), capture_output=True, text=True, timeout=600)
-
-
-def marts_digest(warehouse: Path) -> dict[str, str]:
-    """One hash per mart over its rows in a stable order (the file's bytes differ by DuckDB's layout), without the
-    wall-clock column `processed_at` (when a file was read)."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        out = {}
-        for n in names:
-            cols = [r[0] for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = 'marts' "
-                "and table_name = ? and column_name not in ('processed_at') order by ordinal_position", [n]
-            ).fetchall()]  # fmt: skip
-            keep = ", ".join(f'"{c}"' for c in cols)
-            rows = con.execute(f'select {keep} from marts."{n}" order by all').fetchall()
-            out[n] = hashlib.sha256(repr(rows).encode()).hexdigest()
-        return out
-    finally:
-        con.close()
 
 
 def _dbt_children(proc: psutil.Process) -> list[psutil.Process]:
@@ -91,7 +66,7 @@ def clean_digest(tiny_landing, tmp_path_factory) -> dict[str, str]:
     clean = tmp_path_factory.mktemp("clean") / "home"
     first = _run(tiny_landing, clean)
     assert first.returncode == 0, first.stdout + first.stderr
-    return marts_digest(clean / "warehouse" / "lingtan.duckdb")
+    return mart_digests(clean / "warehouse" / "lingtan.duckdb")
 
 
 def test_sigkill_during_dbt_kills_dbt_and_publishes_nothing_then_rerun_matches(
@@ -116,7 +91,7 @@ def test_sigkill_during_dbt_kills_dbt_and_publishes_nothing_then_rerun_matches(
 
     rerun = _run(tiny_landing, killed)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert marts_digest(killed / "warehouse" / "lingtan.duckdb") == clean_digest
+    assert mart_digests(killed / "warehouse" / "lingtan.duckdb") == clean_digest
     leftovers = [p for p in (killed / "lake" / "staging").rglob("*") if p.is_file()]
     assert not leftovers, f"staged files left behind after the rerun: {leftovers[:5]}"
 
@@ -170,7 +145,7 @@ def test_s3_faults_are_retried_to_the_same_marts_and_no_secret_leaks(
     assert run.returncode == 0, run.stdout + run.stderr
     assert sum(proxy.injected.values()) >= 5 and set(proxy.injected) >= {"503", "500"}, proxy.injected
     mirror = tmp_path / "cache" / s3_bucket / "home"
-    assert marts_digest(mirror / "warehouse" / "lingtan.duckdb") == clean_digest
+    assert mart_digests(mirror / "warehouse" / "lingtan.duckdb") == clean_digest
     pushed = [o["Key"] for o in client.list_objects_v2(Bucket=s3_bucket, Prefix="home/").get("Contents", [])]
     assert any(k.startswith("home/reports/") for k in pushed) and any(
         k.startswith("home/runs/") for k in pushed
