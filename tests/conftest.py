@@ -113,6 +113,51 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return shared
 
 
+EXAMPLE_DROP = "2024-02-01"  # the drop date the Commission's worked examples land on
+
+
+def _build_example(root: Path, name: str) -> None:
+    """The worked example `name` as a landing zone through `lingtan run` (CLI, DAGSTER_HOME unset: the instance is
+    <home>/dagster), as a user runs it."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+    from tests.pipeline.test_examples_through_pipeline import write_landing
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
+
+    landing, home = root / "landing", root / "home"
+    write_landing(fixture_to_landing_rows(load_fixture(name)), landing, EXAMPLE_DROP)
+    with pytest.MonkeyPatch.context() as mp:
+        for var in ("DAGSTER_HOME", "LINGTAN_HOME", "LINGTAN_LANDING"):
+            mp.delenv(var, raising=False)
+        run = CliRunner().invoke(
+            app, ["run", "--landing", str(landing), "--home", str(home), "--date", EXAMPLE_DROP]
+        )
+    (root / "outcome.json").write_text(json.dumps({"exit_code": run.exit_code, "output": run.output}))
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory: pytest.TempPathFactory):
+    """`example_run(name)` → (landing, home) of the worked example after one `lingtan run`, built once per session
+    and shared across workers (the end-to-end tests of reports, the pipeline, faults and the UI read it; never
+    write to it)."""
+    from orchestration.lib.home import Home
+
+    def get(name: str) -> tuple[Path, Home]:
+        base = tmp_path_factory.getbasetemp()
+        shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / f"lingtan-example-{name}"
+        with FileLock(str(shared) + ".lock"):
+            if not (shared / "outcome.json").exists():
+                shared.mkdir(exist_ok=True)
+                _build_example(shared, name)
+        outcome = json.loads((shared / "outcome.json").read_text())
+        assert outcome["exit_code"] == 0, outcome["output"][-3000:]
+        return shared / "landing", Home(shared / "home")
+
+    return get
+
+
 @pytest.fixture(scope="session")
 def demo_outcome(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """How the shared demo build went: exit codes and `lingtan run`'s console output."""

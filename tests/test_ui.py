@@ -16,17 +16,14 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from orchestration.cli import app
 from orchestration.defs.partitions import run_tags, run_window
 from orchestration.lib.home import Home
 from orchestration.lib.storage import Landing
 from orchestration.pipeline import INSTANCE_TEMPLATE
+from tests.conftest import EXAMPLE_DROP as DROP
 from tests.outputs import mart_digests, report_files
 from tools import ui
-
-DROP = "2024-02-01"
 
 pytestmark = [
     pytest.mark.slow,
@@ -35,29 +32,22 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory) -> Path:
-    from tests.pipeline.test_examples_through_pipeline import write_landing
-    from tools.refbuild.examples.fixtures import load_fixture
-    from tools.refbuild.examples.landing import fixture_to_landing_rows
-
-    root = tmp_path_factory.mktemp("ui") / "landing"
-    write_landing(fixture_to_landing_rows(load_fixture("cement")), root, DROP)
-    return root
+def landing(example_run) -> Path:
+    return example_run("cement")[0]
 
 
 @pytest.fixture(scope="module")
-def cli_home(landing: Path, tmp_path_factory) -> Home:
-    home = tmp_path_factory.mktemp("cli") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("DAGSTER_HOME", raising=False)
-        out = CliRunner().invoke(app, ["run", "--landing", str(landing), "--home", str(home), "--date", DROP])
-    assert out.exit_code == 0, out.output
-    return Home(home)
+def cli_home(example_run) -> Home:
+    """The cement example after `lingtan run` (shared with the other end-to-end tests; only read here, the UI
+    adds its own sensor and schedule state to the instance)."""
+    return example_run("cement")[1]
 
 
-def test_the_ui_shows_the_run_lingtan_run_recorded(cli_home: Home) -> None:
+def test_the_ui_shows_the_run_lingtan_run_recorded(landing: Path, cli_home: Home) -> None:
     instance = cli_home.root / "dagster"
-    with ui.dagster_ui(instance) as url:
+    # the sensor (running in `dg dev`) looks at this landing zone and home: all ingested, it requests nothing
+    env = {"LINGTAN_HOME": str(cli_home.root), "LINGTAN_LANDING": str(landing)}
+    with ui.dagster_ui(instance, env=env) as url:
         runs = ui.runs(url)
         assert [(r["jobName"], r["status"]) for r in runs] == [("nightly", "SUCCESS")]
         tags = {t["key"]: t["value"] for t in runs[0]["tags"]}

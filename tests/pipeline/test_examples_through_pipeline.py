@@ -8,12 +8,9 @@ from __future__ import annotations
 import csv
 import json
 
-import dagster as dg
 import polars as pl
 import pytest
 
-from orchestration.lib.home import Home
-from orchestration.lib.ingest import ensure_empty_tables
 from tools.refbuild.examples.fixtures import EXAMPLES, load_fixture
 from tools.refbuild.examples.landing import fixture_to_landing_rows
 
@@ -45,31 +42,11 @@ def write_landing(rows: dict[str, list[dict]], landing, drop: str) -> None:
 
 
 @pytest.fixture(scope="module", params=list(EXAMPLES))
-def piped(request, tmp_path_factory):
-    from orchestration.definitions import defs
-    from orchestration.pipeline import lingtan_config
-    from transforms.cbam.engine import TABLES as CBAM_TABLES
-
+def piped(request, example_run):
+    """The example after `lingtan run` (the Dagster `raw/*` assets and the `cbam_engine` asset with their gates,
+    then the rest of the nightly job), shared with the other end-to-end tests."""
     fixture = load_fixture(request.param)
-    root = tmp_path_factory.mktemp(request.param)
-    landing, home = root / "landing", Home(root / "home")
-    write_landing(fixture_to_landing_rows(fixture), landing, "2024-02-01")
-    ensure_empty_tables(home)
-    d = defs()
-    keys = {k for k in d.resolve_asset_graph().get_all_asset_keys() if k.path[0] == "raw"}
-    keys |= {dg.AssetKey(["computed", t]) for t in CBAM_TABLES}  # the CBAM engine's multi-asset, whole
-    job = d.resolve_implicit_global_asset_job_def().get_subset(asset_selection=keys)
-    result = job.execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-        tags={
-            "dagster/asset_partition_range_start": "2024-01-01",
-            "dagster/asset_partition_range_end": "2024-12-31",
-        },
-        # landing and home as `lingtan run` passes them: the lingtan resource's run config
-        run_config={"resources": {"lingtan": {"config": lingtan_config(str(landing), home)}}},
-    )
-    assert result.success, [e.message for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    _, home = example_run(request.param)
     files = pl.concat(
         [
             pl.read_parquet(home.raw_dir(n) / "_files.parquet")

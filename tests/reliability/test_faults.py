@@ -24,9 +24,6 @@ import psutil
 import pytest
 
 from tests.outputs import mart_digests
-from tests.pipeline.test_examples_through_pipeline import write_landing
-from tools.refbuild.examples.fixtures import load_fixture
-from tools.refbuild.examples.landing import fixture_to_landing_rows
 
 DROP = "2024-02-01"
 LINGTAN = [str(Path(sys.executable).with_name("lingtan"))]
@@ -54,19 +51,15 @@ def _dbt_children(proc: psutil.Process) -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="module")
-def tiny_landing(tmp_path_factory) -> Path:
-    landing = tmp_path_factory.mktemp("tiny") / "landing"
-    write_landing(fixture_to_landing_rows(load_fixture("cement")), landing, DROP)
-    return landing
+def tiny_landing(example_run) -> Path:
+    """The cement example's landing zone (one installation, a few dozen rows; shared, read-only)."""
+    return example_run("cement")[0]
 
 
 @pytest.fixture(scope="module")
-def clean_digest(tiny_landing, tmp_path_factory) -> dict[str, str]:
-    """The marts of an uninterrupted run of the tiny landing zone on a local home."""
-    clean = tmp_path_factory.mktemp("clean") / "home"
-    first = _run(tiny_landing, clean)
-    assert first.returncode == 0, first.stdout + first.stderr
-    return mart_digests(clean / "warehouse" / "lingtan.duckdb")
+def clean_digest(example_run) -> dict[str, str]:
+    """The marts of an uninterrupted `lingtan run` of the same landing zone on a local home."""
+    return mart_digests(example_run("cement")[1].warehouse)
 
 
 def test_sigkill_during_dbt_kills_dbt_and_publishes_nothing_then_rerun_matches(

@@ -54,30 +54,18 @@ def expected_of(name: str) -> dict:
 
 
 @pytest.fixture(scope="module", params=list(EXAMPLES))
-def communicated(request, tmp_path_factory):
-    from orchestration.lib.home import Home
+def communicated(request, example_run, tmp_path_factory):
     from orchestration.lib.reports import read_marts
-    from orchestration.pipeline import run_nightly
-    from tests.pipeline.test_examples_through_pipeline import write_landing
-    from tools.refbuild.examples.fixtures import load_fixture
-    from tools.refbuild.examples.landing import fixture_to_landing_rows
     from transforms.reports.base import ReportConfig
     from transforms.reports.communication import KIND
 
     name = request.param
-    root = tmp_path_factory.mktemp(f"comm-{name}")
-    write_landing(fixture_to_landing_rows(load_fixture(name)), root / "landing", "2024-02-01")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LINGTAN_LANDING", "")  # run_nightly sets both; restored afterwards
-        mp.setenv("LINGTAN_HOME", "")
-        run_nightly(str(root / "landing"), str(root / "home"), date(2024, 2, 1), echo=lambda *_: None)
-    home = Home(root / "home")
+    _, home = example_run(name)  # the example through `lingtan run` (shared with other tests)
     assert home.warehouse.exists(), "the nightly run published no warehouse"
     marts = read_marts(home.warehouse, KIND.marts, optional=KIND.optional_marts)
     docs = KIND.build(marts, ReportConfig(run_date=date(2024, 2, 1)))
     [doc] = [d for d in docs if d.meta["year"] == "2023"]
-    out = root / "out"
-    out.mkdir()
+    out = tmp_path_factory.mktemp(f"comm-{name}")
     [path] = KIND.write(doc, out)
     return name, doc, path, KIND.check(doc, out, marts)
 
