@@ -87,7 +87,7 @@ dev-screenshot: install browser
 
 # 30 nightly runs in sequence at scale 10 (wall and CPU time, peak memory, input, size of each part of the home
 # per night, written as each night ends to <work>/soak.jsonl): `make soak SOAK="10 30 /tmp/soak"` = scale, nights,
-# work folder. Measured here: 46-91 CPU-s a night at scale 10 (wall 1.5-9 min under load); docs/reliability.md.
+# work folder. Measured here: 46-104 CPU-s a night at scale 10 (wall 1.1-9.4 min, with load); docs/reliability.md.
 soak: install
 	$(RUN) python -m tests.bench.soak $(SOAK)
 
