@@ -9,6 +9,7 @@ Dagster write to `<home>/logs/run-<timestamp>.log`.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Callable
@@ -122,7 +123,9 @@ def prune_runs(instance: dg.DagsterInstance, keep: int = RUNS_KEPT) -> list[str]
     )  # newest first
     old = [r.run_id for r in finished[keep:]]
     for run_id in old:
-        instance.delete_run(run_id)
+        instance.delete_run(run_id)  # rows; the instance class also removes the run's event file
+        # the run's captured step output (Dagster keeps it after deleting the run)
+        shutil.rmtree(Path(instance.storage_directory()) / run_id, ignore_errors=True)
     return old
 
 

@@ -156,11 +156,20 @@ def test_old_runs_are_pruned_newest_kept(tmp_path, monkeypatch):
         instance.add_run(
             dg.DagsterRun(job_name="nightly", run_id=running, status=dg.DagsterRunStatus.STARTED)
         )
+        storage = Path(instance.storage_directory())
+        events = Path(instance.event_log_storage.path_for_shard(ids[0])).parent
+        for run_id in [*ids, running]:  # each run: its event file and its captured step output
+            instance.report_engine_event("step output", instance.get_run_by_id(run_id))
+            (storage / run_id / "compute_logs").mkdir(parents=True)
+            (storage / run_id / "compute_logs" / "step.out").write_text("x")
         assert sorted(prune_runs(instance, keep=1)) == sorted(ids[:2])
         assert {r.run_id for r in instance.get_runs()} == {
             ids[2],
             running,
         }  # a run in progress is never pruned
+        # nothing of a pruned run stays on disk (Dagster alone leaves its event file and step output)
+        assert {p.stem for p in events.glob("*.db")} == {"index", ids[2], running}
+        assert {p.name for p in storage.iterdir()} == {ids[2], running}
     finally:
         instance.dispose()
 

@@ -15,13 +15,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 import yaml
 from dagster._core.instance.ref import InstanceRef
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME, SqliteEventLogStorage
 from dagster._core.storage.runs.sqlite.sqlite_run_storage import SqliteRunStorage
 from dagster._core.storage.schedules.sqlite.sqlite_schedule_storage import SqliteScheduleStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -69,6 +70,12 @@ class _Engines:
                 self._engines.popitem(last=False)[1].dispose()
             return engine, True
 
+    def drop(self, conn_string: str) -> None:
+        with self._lock:
+            engine = self._engines.pop(conn_string, None)
+        if engine is not None:
+            engine.dispose()
+
 
 class LingtanEventLogStorage(SqliteEventLogStorage):
     """Dagster's per-run sqlite event log, with one engine per shard kept."""
@@ -90,6 +97,18 @@ class LingtanEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def delete_events(self, run_id: str) -> None:
+        """Dagster deletes a run's event rows but leaves its sqlite file (~5 MB a nightly run) for good: the
+        file of a deleted run goes too (its index rows are deleted by Dagster)."""
+        super().delete_events(run_id)
+        if not run_id or run_id == INDEX_SHARD_NAME:
+            return
+        with self._db_lock:
+            self._engines.drop(self.conn_string_for_shard(run_id))
+            self._initialized_dbs.discard(run_id)
+            for suffix in ("", "-wal", "-shm"):
+                Path(self.path_for_shard(run_id) + suffix).unlink(missing_ok=True)
 
 
 class LingtanRunStorage(SqliteRunStorage):
