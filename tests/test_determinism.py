@@ -219,7 +219,7 @@ def test_marts_are_byte_identical_when_rebuilt_with_another_thread_count(demo_ho
     """The demo's published marts (built by `lingtan run`, DuckDB's default threads) against a second dbt
     build of the same computed tables with DuckDB on one thread: every mart's rows, in a canonical order, are
     the same values to the bit (`processed_at`, when a file was read, left out)."""
-    from tests.test_incremental import _digest
+    from tests.outputs import mart_digests
 
     profiles = tmp_path / "profiles"
     profiles.mkdir()
@@ -241,7 +241,7 @@ def test_marts_are_byte_identical_when_rebuilt_with_another_thread_count(demo_ho
     for step in ("seed", "run"):
         done = subprocess.run([dbt, step, *common], cwd=DBT, env=env, capture_output=True, text=True)
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
-    first, second = _digest(demo_home.warehouse), _digest(warehouse)
+    first, second = mart_digests(demo_home.warehouse), mart_digests(warehouse)
     assert set(first) == set(second) and len(first) > 20
     differ = sorted(name for name in first if first[name] != second[name])
     assert not differ, f"marts not identical across builds: {differ}"

@@ -22,8 +22,9 @@ import polars as pl
 
 from transforms.ems.balance import BALANCE_COLUMNS, energy_balance
 from transforms.ems.hourly import HOURLY_COLUMNS, meter_hourly
-from transforms.ems.intervals import KEY_SHIFT, Carry, readings_to_intervals, zones_of
+from transforms.ems.intervals import KEY_SHIFT, Carry, readings_to_intervals
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
+from transforms.ems.zones import zones_of
 
 EMS_TABLES = ("meter_hourly", "energy_balance", "meter_reading_issues")
 ISSUE_COLUMNS = [

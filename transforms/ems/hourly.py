@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from transforms.ems.intervals import _FIXED_SINCE, KEY_SHIFT, UTC, fixed_offset_s
+from transforms.ems.intervals import KEY_SHIFT
+from transforms.ems.zones import _FIXED_SINCE, UTC, fixed_offset_s
 from transforms.ingest.validate import lineage_file
 
 HOUR = pl.duration(hours=1)
