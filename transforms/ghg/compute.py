@@ -14,6 +14,7 @@ import polars as pl
 from transforms.computed import conform_all
 from transforms.footprint.engine import compute_product_footprint
 from transforms.ghg.factors import GhgFactors, emission_factor_catalog
+from transforms.ghg.materials import engine_material_lines
 from transforms.inventory.engine import compute_park_progress, compute_site_inventory, scope2_lines
 from transforms.logistics.engine import compute_logistics
 
@@ -48,8 +49,17 @@ def compute_ghg(
     (the certificate ledger's claims, zero_carbon.claims_by_site_period) replace the bills' gec_mwh in
     market-based Scope 2 where a site has a ledger claim in the year (CBAM never sees them)."""
     legs, allocations = compute_logistics(raw, factors)
+    # the purchased material and fuel lines with their footprints (millions of invoice lines at scale): computed
+    # once and read by both the footprint and the inventory engine
+    material_lines = engine_material_lines(raw)
     footprint = compute_product_footprint(
-        raw, factors, process_see, precursor_inputs, allocations, stream_emissions
+        raw,
+        factors,
+        process_see,
+        precursor_inputs,
+        allocations,
+        stream_emissions,
+        material_lines=material_lines,
     )
     sites = compute_site_inventory(
         raw,
@@ -60,6 +70,7 @@ def compute_ghg(
         parks=parks,
         as_of=inventory_as_of,
         gec_claims=gec_claims,
+        material_lines=material_lines,
     )
     tables = {
         "shipment_emissions": legs,

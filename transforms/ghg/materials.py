@@ -149,3 +149,21 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         fallback_reason=pl.when(~use_sup).then(fallback_reason),
         source_row_id="_source_row_id",
     )  # fmt: skip
+
+
+# the invoice-line columns the footprint and inventory engines read (no per-line texts)
+ENGINE_COLUMNS = [
+    "installation_id",
+    "process_id",
+    "invoice_date",
+    "material_id",
+    "kind",
+    "footprint_source",
+    "tco2e",
+]
+
+
+def engine_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
+    """`purchased_material_lines` with only ENGINE_COLUMNS, materialised: computed once per GHG stage
+    (`transforms.ghg.compute.compute_ghg`) and handed to both the footprint and the inventory engine."""
+    return purchased_material_lines(raw).select(ENGINE_COLUMNS).collect()
