@@ -26,6 +26,7 @@ from orchestration.lib.console import Console, bar, elapsed, now
 from orchestration.lib.home import Home, home_uri, landing_uri
 from orchestration.lib.incremental import run_fingerprint, unchanged_since
 from orchestration.lib.ingest import ensure_empty_tables, pending_drop_dates
+from orchestration.lib.publish import sweep_staging
 from orchestration.lib.runrecord import write_run_record
 from orchestration.lib.storage import Landing
 from transforms.paths import REPO_ROOT
@@ -321,6 +322,7 @@ def run_nightly(
             f"{landing_u}` for demo data"
         )
     h = Home.open(home_u)
+    sweep_staging(h)  # what killed runs left in staging (their locks died with them)
     ensure_empty_tables(h)
     start, end = run_window(Landing.open(landing_u), h, up_to)
     started = datetime.now(UTC)

@@ -41,7 +41,22 @@ class Home:
 
     @property
     def staging(self) -> Path:
+        """The lake's staging area: `<dataset>/<run>/` for ingestion, `computed/<run>/` for the engines."""
         return self.lake / "staging"
+
+    @property
+    def reports_staging(self) -> Path:
+        return self.reports / ".staging"
+
+    @property
+    def warehouse_staging(self) -> Path:
+        """Where the published warehouse's copy is written before its rename (same file system)."""
+        return self.warehouse_dir / ".staging"
+
+    def staging_roots(self) -> list[Path]:
+        """Every folder whose subfolders are runs' staging folders (orchestration/lib/publish.py sweeps them)."""
+        lake = sorted(p for p in self.staging.iterdir() if p.is_dir()) if self.staging.is_dir() else []
+        return [*lake, self.reports_staging, self.warehouse_staging]
 
     @property
     def computed(self) -> Path:

@@ -9,14 +9,13 @@ nightly build never waits for readers and readers never see a half-built databas
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from orchestration.lib.publish import promote
+from orchestration.lib.publish import promote, staging
 
 
 def publish_warehouse(build: Path, published: Path) -> Path:
@@ -27,13 +26,10 @@ def publish_warehouse(build: Path, published: Path) -> Path:
         con.execute("CHECKPOINT")  # fold the WAL into the file so the copy is complete on its own
     finally:
         con.close()
-    published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.with_name(f".{published.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        shutil.copyfile(build, tmp)
-        promote(tmp, published)  # the one atomic rename every stage publishes with
-    finally:
-        tmp.unlink(missing_ok=True)
+    # the copy is staged (a killed run's half copy is swept by the next run), then renamed into place
+    with staging(published.parent / ".staging") as stage:
+        shutil.copyfile(build, stage / published.name)
+        promote(stage / published.name, published)  # the one atomic rename every stage publishes with
     return published
 
 
