@@ -1,13 +1,17 @@
 """Engine cases of `make bench` (tests/bench/run.py): the CBAM engine against two references of the same
 calculation measured in the same run — plain pandas (tests/bench/pandas_cbam.py) and DuckDB SQL
-(tests/bench/duckdb_cbam.py) — then the product footprint engine and the logistics engine.
+(tests/bench/duckdb_cbam.py) — then the product footprint engine against its two references from the same
+inputs (tests/bench/pandas_footprint.py, tests/bench/duckdb_footprint.py; footprint_ref_case.py), and the
+logistics engine.
 
 run.py has generated `<workdir>/landing` and ingested it into `<workdir>/home` for the scale. Each case runs in
 its own process (harness.measure: wall time, CPU time, peak RSS). Ratios compare the seconds each child reports
 for reading the raw lake plus computing (interpreter start-up and imports excluded), wall and CPU (all threads;
 the figure that holds on a shared machine). Targets (issue 13), at scale 100: the engine ≥ 10× pandas and no
 slower than DuckDB SQL; peak memory under 4 GB. The pandas child stops after PANDAS_BUDGET_S; its time and the
-ratio then read "> N s" / ">= R" (a lower bound). `same_numbers`: the export and goods totals agree to 1e-9.
+ratio then read "> N s" / ">= R" (a lower bound). `same_numbers`: the export and goods totals agree to 1e-9
+(CBAM); every product × period row agrees to 1e-9 (footprint). The footprint's targets are judged on CPU
+seconds (`vs_pandas_cpu`, `vs_duckdb_cpu`): the figure that holds on a loaded machine.
 """
 
 from __future__ import annotations
@@ -37,7 +41,13 @@ def run(workdir: Path, scale: float) -> list[Measurement]:
         f"cbam pandas reference (scale {scale:g})", "tests.bench.cbam_pandas_case", home, str(PANDAS_BUDGET_S)
     )
     duck = measure(f"cbam duckdb sql reference (scale {scale:g})", "tests.bench.cbam_duckdb_case", home)
-    footprint = measure(f"footprint engine (scale {scale:g})", "tests.bench.footprint_case", home)
+    fp_inputs = str(workdir / "footprint_inputs")
+    footprint = measure(f"footprint engine (scale {scale:g})", "tests.bench.footprint_case", home, fp_inputs)
+    fp_refs = [
+        measure(f"footprint {which} reference (scale {scale:g})", "tests.bench.footprint_ref_case", which, home,
+                fp_inputs)
+        for which in ("pandas", "duckdb")
+    ]  # fmt: skip
     logistics = measure(f"logistics engine (scale {scale:g})", "tests.bench.logistics_case", home)
 
     p, b, d = polars.info, pandas.info, duck.info
@@ -67,5 +77,12 @@ def run(workdir: Path, scale: float) -> list[Measurement]:
         info["target_vs_duckdb"] = "met" if info["vs_duckdb"] >= TARGET_VS_DUCKDB else "missed"
         info["peak_under_4gb"] = "met" if polars.peak_mb < TARGET_PEAK_MB else "missed"
     polars.info = info
+    f = footprint.info
+    for ref, which in zip(fp_refs, ("pandas", "duckdb"), strict=True):
+        f[f"vs_{which}"] = _ratio(ref.info, f, "seconds")
+        f[f"vs_{which}_cpu"] = _ratio(ref.info, f, "cpu_s")
+    if scale >= TARGET_SCALE:
+        f["target_10x_pandas"] = "met" if f["vs_pandas_cpu"] >= TARGET_VS_PANDAS else "missed"
+        f["target_vs_duckdb"] = "met" if f["vs_duckdb_cpu"] >= TARGET_VS_DUCKDB else "missed"
     logistics.info = {k: logistics.info[k] for k in ("seconds", "legs", "legs_per_s", "allocations")}
-    return [polars, pandas, duck, footprint, logistics]
+    return [polars, pandas, duck, footprint, *fp_refs, logistics]

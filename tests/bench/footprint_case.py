@@ -1,10 +1,13 @@
 """Benchmark case: the product footprint engine on an ingested home
-(python -m tests.bench.footprint_case HOME).
+(python -m tests.bench.footprint_case HOME [INPUT_DIR]).
 
 The CBAM engine and the logistics allocations it reads are computed first (not timed); then
-`compute_product_footprint` (ISO 14067, every product × period, both grains) and the whole GHG stage
-`compute_ghg` (logistics, footprint, site inventory, Scope 2 lines, park progress, factor catalogue) are timed
-in this process (wall and CPU of every thread). One JSON line."""
+`compute_product_footprint` (ISO 14067, every product × period, both grains, reading the raw lake it needs) and
+the whole GHG stage `compute_ghg` (logistics, footprint, site inventory, Scope 2 lines, park progress, factor
+catalogue) are timed in this process (wall and CPU of every thread). With INPUT_DIR, the footprint's inputs
+(tests/bench/pandas_footprint.INPUTS) and its result are written there (not timed), for the pandas and DuckDB
+references (footprint_ref_case.py) to start from the same inputs and be compared with the same result. One
+JSON line."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from orchestration.lib.compute import load_raw
 from orchestration.lib.home import Home
+from tests.bench.pandas_footprint import INPUTS
 from transforms.cbam.engine import compute_cbam
 from transforms.footprint import load_factors
 from transforms.footprint.engine import compute_product_footprint
@@ -44,6 +48,17 @@ def main() -> None:
             raw, factors, cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"]
         )
     )
+    if len(sys.argv) > 2:
+        out = Path(sys.argv[2])
+        out.mkdir(parents=True, exist_ok=True)
+        frames = {
+            **cbam,
+            "shipment_allocations": allocations,
+            "china_grid_factors": factors["china_grid_factors"],
+        }
+        for name in INPUTS:
+            frames[name].write_parquet(out / f"{name}.parquet")
+        fp.write_parquet(out / "engine_result.parquet")
     print(
         json.dumps(
             {

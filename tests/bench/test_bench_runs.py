@@ -1,6 +1,6 @@
 """`make bench` runs: the bench entry (tests/bench/run.py) at scale 1 — demo generation, ingestion with its
-polars.read_csv reference, the CBAM engine with its pandas and DuckDB SQL references, the footprint and
-logistics engines, and a small EMS interval case — prints its table and writes its JSON, every case succeeding
+polars.read_csv reference, the CBAM engine and the footprint engine each with its pandas and DuckDB SQL
+references, the logistics engine, and a small EMS interval case — prints its table and writes its JSON, every case succeeding
 and both references giving the engine's numbers. Not a timed test: no figure is compared with a target. The
 nightly and fixed-cost groups are left out here (LINGTAN_BENCH_SKIP): they run the whole pipeline, which the
 pipeline tests cover."""
@@ -47,6 +47,11 @@ def test_bench_runs_at_scale_1(tmp_path):
     assert engine["invoices"] > 10_000 and engine["export_lines"] > 1_000
     assert rows["cbam pandas reference (scale 1)"]["info"]["same_numbers"] is True
     assert rows["cbam duckdb sql reference (scale 1)"]["info"]["same_numbers"] is True
-    assert rows["footprint engine (scale 1)"]["info"]["footprint_rows"] > 0
+    footprint = rows["footprint engine (scale 1)"]["info"]
+    assert (
+        footprint["footprint_rows"] > 0 and footprint["vs_pandas_cpu"] > 0 and footprint["vs_duckdb_cpu"] > 0
+    )
+    assert rows["footprint pandas reference (scale 1)"]["info"]["same_numbers"] is True
+    assert rows["footprint duckdb reference (scale 1)"]["info"]["same_numbers"] is True
     assert rows["ems interval engine (20 meters × 7 d)"]["info"]["readings"] > 0
     assert all(r["cpu_s"] > 0 for r in doc["results"])
