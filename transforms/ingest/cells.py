@@ -140,6 +140,16 @@ def parse_column(
     return _parse(col, s, frame, parsed)
 
 
+def _no_comma(s: pl.Expr, frame: pl.DataFrame | None) -> bool:
+    """`s` is the frame's `__s` column and no cell of it holds a comma (a memchr scan, ~free)."""
+    return (
+        frame is not None
+        and "__s" in frame.columns
+        and s.meta.output_name(raise_if_undetermined=False) == "__s"
+        and not frame.get_column("__s").str.contains(",", literal=True).any()
+    )
+
+
 def _parse(
     col: Column, s: pl.Expr, frame: pl.DataFrame | None, parsed: dict[str, pl.Expr] | None
 ) -> tuple[pl.Expr, pl.Expr]:
@@ -150,8 +160,11 @@ def _parse(
     if kind in ("text",):
         return s, err
     if kind == "decimal" or kind == "int":
-        has_thousands = s.str.contains(_THOUSANDS)
-        cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "", literal=True)).otherwise(s)
+        if _no_comma(s, frame):  # no thousands separator can match: the same values without that step
+            cleaned = s
+        else:
+            has_thousands = s.str.contains(_THOUSANDS)
+            cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "", literal=True)).otherwise(s)
         ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?[0-9]+(\.0*)?$")
         number = cleaned.cast(pl.Float64, strict=False)
         # -0 is stored as 0 (an explicit branch: polars simplifies `x + 0.0` away, keeping the sign)

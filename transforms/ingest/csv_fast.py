@@ -23,8 +23,10 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from polars.exceptions import ComputeError, InvalidOperationError
 
@@ -62,8 +64,17 @@ def _blank_rows(raw: pl.DataFrame) -> bool:
     return bool(first.select(pl.all_horizontal(pl.all().str.strip_chars() == "").any()).item())
 
 
-# C0 controls and DEL except tab, LF, CR (base.CONTROL_CHARS), deleted by bytes.translate: a C-speed scan
-_CONTROL_BYTES = bytes([*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# C0 controls and DEL except tab, LF, CR (base.CONTROL_CHARS)
+_CONTROL_BYTES = [*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20)]
+
+
+def _byte_counts(chunk: bytes) -> tuple[int, int, int, int]:
+    """(line feeds, carriage returns, double quotes, control characters) of a batch, in one vectorised scan:
+    the bytes up to '"' kept (few: line ends, separators like tab, spaces, quotes), then counted by value."""
+    a = np.frombuffer(chunk, np.uint8)
+    low = np.bincount(a[a <= 0x22], minlength=0x23)
+    control = int(low[_CONTROL_BYTES].sum()) + int(np.count_nonzero(a == 0x7F))
+    return int(low[0x0A]), int(low[0x0D]), int(low[0x22]), control
 
 
 def _utf8_source(data) -> tuple[object, int, str]:
@@ -76,7 +87,8 @@ def _utf8_source(data) -> tuple[object, int, str]:
     return data, 0, "utf-8"
 
 
-def _batches(buf, start: int, size: int) -> Iterator[bytes]:
+def _spans(buf, start: int, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive batches of about `size` bytes, each cut after a line end."""
     end_all = len(buf)
     pos = start
     while pos < end_all:
@@ -86,8 +98,13 @@ def _batches(buf, start: int, size: int) -> Iterator[bytes]:
             if cut < 0:
                 cut = buf.find(b"\n", end)
             end = end_all if cut < 0 else cut + 1
-        yield bytes(buf[pos:end])
+        yield pos, end
         pos = end
+
+
+def _batches(buf, start: int, size: int) -> Iterator[bytes]:
+    for pos, end in _spans(buf, start, size):
+        yield bytes(buf[pos:end])
 
 
 def iter_csv_batches(
@@ -143,59 +160,77 @@ def iter_csv_batches(
     layout = CsvLayout(headers, delimiter, encoding, notes)
     names = [f"c{i}" for i in range(n)]
 
+    def parse(pos: int, end: int, first_batch: bool) -> tuple[pl.DataFrame, bool]:
+        """One batch's text frame (header line dropped from the first) and whether its cells are clean."""
+        chunk = bytes(buf[pos:end])
+        n_lf, n_cr, n_quote, n_control = _byte_counts(chunk)
+        if n_cr and n_cr != chunk.count(b"\r\n"):
+            raise NotWellFormed("a line ends in a lone CR")
+        # a control character: the csv path's reasons (and its idea of a blank line: \x1c-\x1f are spaces
+        # to Python) are the rule
+        if n_control:
+            raise NotWellFormed("a control character")
+        lines = n_lf + (not chunk.endswith(b"\n"))
+        try:
+            raw = pl.read_csv(
+                chunk,
+                has_header=False,
+                separator=delimiter,
+                quote_char='"',
+                infer_schema=False,
+                empty_string_is_null=False,
+                new_columns=names,
+            )
+        except (ComputeError, InvalidOperationError, pl.exceptions.NoDataError):
+            raise NotWellFormed("polars cannot read a batch (not UTF-8, quotes, or a long row)") from None
+        if raw.height != lines or raw.width != n:  # a record over several lines, or a short first row
+            raise NotWellFormed("records are not lines")
+        # every line is n canonical fields: polars refuses a line with more fields and a quote that is not
+        # a whole field (`"ab"c`, `ab"c`); then the bytes add up. A batch is its values, two quotes per
+        # quoted field, n - 1 separators per line and the line ends, exactly when no line is short (a
+        # missing field takes its separator with it), and no value held a quote (a doubled `""` inside a
+        # value, or ` "ab"` read as text, leaves the sum short): those files take the csv path.
+        sizes = raw.select(
+            total=pl.sum_horizontal(pl.all().str.len_bytes().sum()),
+            widest=pl.max_horizontal(pl.all().str.len_bytes().max()),
+        ).row(0, named=True)
+        separators = len(chunk) - sizes["total"] - n_quote - n_lf - n_cr
+        if separators != lines * (n - 1):
+            raise NotWellFormed("a short line, or a quote inside a value")
+        widest = sizes["widest"] or 0
+        if widest > csv.field_size_limit() or _blank_rows(raw):
+            raise NotWellFormed("a blank line, or a field over the csv limit")
+        if first_batch:
+            raw = raw.slice(1)
+        # one chunk per column: validation's steps would otherwise align the parser's chunks (a copy of every
+        # column) at the first step that mixes them
+        return raw.rechunk(), widest <= MAX_CELL_CHARS
+
     def frames() -> Iterator[tuple[pl.DataFrame, bool]]:
+        # the next batch is read (polars' parser and the checks, outside the GIL) while the caller validates
+        # this one: one batch ahead, in order; an error surfaces where the batch that shows it would be
         row = 0
-        first_batch = True
-        for chunk in _batches(buf, start, batch_bytes):
-            if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
-                raise NotWellFormed("a line ends in a lone CR")
-            # a control character: the csv path's reasons (and its idea of a blank line: \x1c-\x1f are spaces
-            # to Python) are the rule
-            if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk):
-                raise NotWellFormed("a control character")
-            lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
-            try:
-                raw = pl.read_csv(
-                    chunk,
-                    has_header=False,
-                    separator=delimiter,
-                    quote_char='"',
-                    infer_schema=False,
-                    empty_string_is_null=False,
-                    new_columns=names,
+        spans = _spans(buf, start, batch_bytes)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="csv-fast")
+        try:
+            span = next(spans, None)
+            pending = pool.submit(parse, *span, True) if span else None
+            while pending is not None:
+                span = next(spans, None)
+                ahead = pool.submit(parse, *span, False) if span else None
+                try:
+                    raw, clean = pending.result()
+                finally:
+                    pending = ahead
+                if raw.is_empty():  # the header alone
+                    continue
+                yield (
+                    raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64)),
+                    clean,
                 )
-            except (ComputeError, InvalidOperationError, pl.exceptions.NoDataError):
-                raise NotWellFormed("polars cannot read a batch (not UTF-8, quotes, or a long row)") from None
-            if raw.height != lines or raw.width != n:  # a record over several lines, or a short first row
-                raise NotWellFormed("records are not lines")
-            # every line is n canonical fields: polars refuses a line with more fields and a quote that is not
-            # a whole field (`"ab"c`, `ab"c`); then the bytes add up. A batch is its values, two quotes per
-            # quoted field, n - 1 separators per line and the line ends, exactly when no line is short (a
-            # missing field takes its separator with it), and no value held a quote (a doubled `""` inside a
-            # value, or ` "ab"` read as text, leaves the sum short): those files take the csv path.
-            sizes = raw.select(
-                total=pl.sum_horizontal(pl.all().str.len_bytes().sum()),
-                widest=pl.max_horizontal(pl.all().str.len_bytes().max()),
-            ).row(0, named=True)
-            separators = (
-                len(chunk) - sizes["total"] - chunk.count(b'"') - chunk.count(b"\n") - chunk.count(b"\r")
-            )
-            if separators != lines * (n - 1):
-                raise NotWellFormed("a short line, or a quote inside a value")
-            widest = sizes["widest"] or 0
-            if widest > csv.field_size_limit() or _blank_rows(raw):
-                raise NotWellFormed("a blank line, or a field over the csv limit")
-            if first_batch:
-                raw = raw.slice(1)
-            first_batch = False
-            if raw.is_empty():  # the header alone
-                continue
-            clean = widest <= MAX_CELL_CHARS
-            yield (
-                raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64)),
-                clean,
-            )
-            row += raw.height
+                row += raw.height
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return layout, frames()
 

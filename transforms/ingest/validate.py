@@ -268,9 +268,16 @@ def _normalised(work: pl.DataFrame, column: str) -> pl.DataFrame:
     """`__s` = the NFKC text of `column`, normalised once per distinct value when values repeat (normalising
     is the costliest step of a repetitive column: a wide meter file's timestamps and headers, units, ids)."""
     values = work.get_column(column)
-    if (values.str.len_bytes() == values.str.len_chars()).all():  # ASCII: NFKC leaves it as it is
-        trimmed = pl.col(column).str.strip_chars()
-        return work.with_columns(pl.when(trimmed != "").then(trimmed).alias("__s"))
+    size = values.str.len_bytes()
+    if (size == values.str.len_chars()).all():  # ASCII: NFKC leaves it as it is
+        # trimmed, "" as null: each step only where some cell needs it (most columns need neither)
+        trimmed = values.str.strip_chars()
+        trimmed_size = trimmed.str.len_bytes()
+        if trimmed_size.sum() == size.sum():  # nothing to trim (trimming only ever shortens a cell)
+            trimmed, trimmed_size = values, size
+        if (trimmed_size == 0).any():
+            trimmed = trimmed.set(trimmed_size == 0, None)
+        return work.with_columns(trimmed.alias("__s"))
     # an estimate first (HyperLogLog, ~free): mostly distinct values (numbers) are not worth a unique()
     distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
     if distinct is None or len(distinct) * 4 >= work.height:
