@@ -14,6 +14,10 @@ tells which drops changed, and the raw lake's folders.
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import tempfile
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -114,6 +118,120 @@ def _maybe_changed(d: date, files: list[LandingFile], known: dict[str, dict]) ->
     )
 
 
+class _Parts:
+    """A drop's accepted rows as Parquet parts in a staging folder, one per validated batch (drops.AcceptedSink),
+    scanned lazily in the order written."""
+
+    def __init__(self, folder: Path, schema: pl.Schema) -> None:
+        self.folder, self.schema = folder, schema
+        self.parts: list[tuple[str, Path]] = []
+
+    def add(self, rel_path: str, rows: pl.DataFrame) -> None:
+        if rows.is_empty():
+            return
+        path = self.folder / f"{len(self.parts):06d}.parquet"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        rows.write_parquet(path, compression="lz4", statistics=False)
+        self.parts.append((rel_path, path))
+
+    def discard(self, rel_path: str) -> None:
+        for _, path in (p for p in self.parts if p[0] == rel_path):
+            path.unlink(missing_ok=True)
+        self.parts = [p for p in self.parts if p[0] != rel_path]
+
+    def scan(self) -> pl.LazyFrame:
+        if not self.parts:
+            return pl.LazyFrame(schema=self.schema)
+        return pl.scan_parquet([path for _, path in self.parts]).match_to_schema(self.schema)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _sink_parquet(frame: pl.LazyFrame, target: Path, metadata: dict[str, str] | None = None) -> None:
+    """Stream a lazy frame into `target` (written beside it, then renamed: atomic)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.sink_parquet(tmp, compression="zstd", statistics=True, metadata=metadata)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# `current.parquet` carries what it was built with: a current built under another contract (keys, kind,
+# schema) is rebuilt from the whole history, never extended
+BUILT_BY = "lingtan.current.built_by"
+
+
+def _built_by(ds) -> dict[str, str]:
+    return {
+        BUILT_BY: json.dumps(
+            {
+                "contract_version": ds.contract_version,
+                "kind": ds.kind,
+                "keys": list(ds.keys),
+                "ordered_in_drop": bool(ds.ordered_in_drop),
+                "schema": {k: str(v) for k, v in ds.schema.items()},
+            },
+            sort_keys=True,
+        )
+    }
+
+
+def _published_drops(raw_dir: Path) -> dict[date, Path]:
+    folder = raw_dir / "history"
+    out = {}
+    for p in folder.glob("*.parquet") if folder.exists() else ():
+        try:
+            out[date.fromisoformat(p.stem)] = p
+        except ValueError:
+            continue
+    return out
+
+
+def _current(
+    ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame
+) -> tuple[pl.LazyFrame, date | None]:
+    """The dataset's new current table (lazy), and for an event dataset extended by new drops the first new
+    drop date (rows before it are the published current's: the raw gate's `since`). When every changed drop is later than every published one (the
+    nightly case) and the published current was built under the same contract, it is derived from the
+    published current and the new drops' rows only (`drops.current_event_after`, `current_snapshot_after`);
+    anything else (a re-delivered or corrected old drop, a first run, a contract change) rebuilds it from
+    the whole history. Both give the same rows in the same order (tests/ingest/test_incremental_current.py)."""
+    published = _published_drops(raw_dir)
+    staged = {d: stage / "history" / _drop_name(d) for d in changed}
+    if _extends(ds, raw_dir, published, changed):
+        new = pl.scan_parquet([staged[d] for d in sorted(staged)]).match_to_schema(ds.schema)
+        if ds.kind != "snapshot":
+            previous = pl.scan_parquet(raw_dir / "current.parquet").match_to_schema(ds.schema)
+            return drops.current_event_after(ds, previous, new), min(changed)
+        newest = max(changed)
+        if pl.scan_parquet(staged[newest]).select(pl.len()).collect().item():
+            old = pl.scan_parquet([published[d] for d in sorted(published)]).match_to_schema(ds.schema)
+            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None
+    files = {**published, **staged}
+    history = (
+        pl.scan_parquet([files[d] for d in sorted(files)]).match_to_schema(ds.schema)
+        if files
+        else pl.LazyFrame(schema=ds.schema)
+    )
+    if ds.kind == "snapshot":
+        return drops.current_snapshot(ds, history, q_all.lazy()), None
+    return drops.current_event(ds, history), None
+
+
+def _extends(ds, raw_dir: Path, published: dict[date, Path], changed: list[date]) -> bool:
+    """The published current can be extended by the changed drops alone: there is one, built under this
+    contract, and every changed drop is later than every published drop."""
+    current = raw_dir / "current.parquet"
+    if not (changed and published and current.exists()) or min(changed) <= max(published):
+        return False
+    return pl.read_parquet_metadata(current).get(BUILT_BY) == _built_by(ds)[BUILT_BY]
+
+
 def pending_drop_dates(landing: Landing, home: Home, up_to: date | None = None) -> list[date]:
     """Drop dates (any dataset) with new or changed files: the partition window a run needs. Cheap: listing and
     change tokens only, no file is read."""
@@ -173,40 +291,35 @@ def ingest_dataset(
         return IngestResult(name, [], pl.DataFrame(schema=FILES_SCHEMA), Gate(RAW_GATE), cur)
 
     with staging(home.staging / name, f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}") as stage:
-        # the step, drop by drop: files → accepted rows (staged as that drop's history file at once, so that
-        # only one drop's rows are in memory), quarantine rows, file records (pure: drops.process_drop)
+        # the step, drop by drop: files → accepted rows (each batch written to the stage as it is validated,
+        # then streamed into that drop's history file: a drop's rows are never all in memory), quarantine
+        # rows, file records (drops.stage_drop)
         for d in changed:
-            acc, q, recs = drops.process_drop(ds, d, by_drop[d], _Contents(landing), now)
-            atomic_write_parquet(acc, stage / "history" / _drop_name(d))
+            parts = _Parts(stage / "parts" / d.isoformat(), ds.schema)
+            acc, q, recs = drops.stage_drop(ds, d, by_drop[d], _Contents(landing), now, parts)
+            _sink_parquet(acc.match_to_schema(ds.schema), stage / "history" / _drop_name(d))
             del acc
+            parts.remove()
             new_q.append(q)
             new_files.append(recs)
-        files_all = pl.concat([files_all, *new_files]).sort(["drop_date", "file"], nulls_last=True)
-        q_all = pl.concat([q_all, *new_q]).sort(["drop_date", "file", "row_number"], nulls_last=True)
+        files_all = pl.concat([files_all, *new_files]).sort(
+            ["drop_date", "file"], nulls_last=True, maintain_order=True
+        )
+        q_all = pl.concat([q_all, *new_q]).sort(
+            ["drop_date", "file", "row_number"], nulls_last=True, maintain_order=True
+        )
         run_files = (
             pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
         )
-        history_files = (
-            {p.name: p for p in (raw_dir / "history").glob("*.parquet")}
-            if (raw_dir / "history").exists()
-            else {}
-        )
-        history_files.update({p.name: p for p in (stage / "history").glob("*.parquet")})
-        history = (
-            pl.scan_parquet(sorted(history_files.values())).match_to_schema(ds.schema)
-            if history_files
-            else pl.LazyFrame(schema=ds.schema)
-        )
-        if ds.kind == "snapshot":
-            current = drops.current_snapshot(ds, history, q_all.lazy())
-        else:
-            current = drops.current_event(ds, history)
-        atomic_write_parquet(current.collect().match_to_schema(ds.schema), stage / "current.parquet")
-        # gate: the raw gate on the staged table; its verdict is stamped on this run's file records
+        current, since = _current(ds, raw_dir, stage, changed, q_all)
+        _sink_parquet(current.match_to_schema(ds.schema), stage / "current.parquet", _built_by(ds))
+        # gate: the raw gate on the staged table (when it extends the published one, on the new rows and the
+        # keys: `since`); its verdict is stamped on this run's file records
         gate = audit(
             ds,
             stage / "current.parquet",
             pl.concat([*new_files]) if new_files else pl.DataFrame(schema=FILES_SCHEMA),
+            since,
         )
         stamp = pl.col("file").is_in(run_files["file"].to_list())
         files_all = files_all.with_columns(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -23,6 +23,7 @@ from transforms.contracts import Dataset
 from transforms.ingest.base import TableRead
 from transforms.ingest.quarantine import (
     QUARANTINE_SCHEMA,
+    duplicate_keys_lazy,
     file_records,
     rejected_file,
     split_duplicate_keys,
@@ -43,6 +44,37 @@ class DropFile(Protocol):
     size: int
 
 
+class AcceptedSink(Protocol):
+    """Where a drop's accepted rows go, batch by batch (in file and batch order): memory (`process_drop`) or
+    files written as they come (`stage_drop`, the IO side's part files), scanned lazily afterwards."""
+
+    def add(self, rel_path: str, rows: pl.DataFrame) -> None: ...
+
+    def discard(self, rel_path: str) -> None:
+        """Forget the rows added for one file (it is read again from the start, or rejected)."""
+
+    def scan(self) -> pl.LazyFrame:
+        """Every row added and not discarded, in the order added (the dataset's schema)."""
+
+
+class _InMemory:
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+        self.parts: list[tuple[str, pl.DataFrame]] = []
+
+    def add(self, rel_path: str, rows: pl.DataFrame) -> None:
+        self.parts.append((rel_path, rows))
+
+    def discard(self, rel_path: str) -> None:
+        self.parts = [(r, df) for r, df in self.parts if r != rel_path]
+
+    def frame(self) -> pl.DataFrame:
+        return pl.concat([df for _, df in self.parts]) if self.parts else pl.DataFrame(schema=self.ds.schema)
+
+    def scan(self) -> pl.LazyFrame:
+        return self.frame().lazy()
+
+
 def process_drop(
     ds: Dataset,
     drop_date: date,
@@ -55,7 +87,46 @@ def process_drop(
 
     Each file is isolated: whatever goes wrong while reading or validating one file rejects that file with
     the error named, and the other files of the drop are processed as usual."""
-    accepted_parts, quarantine_parts = [], []
+    sink = _InMemory(ds)
+    quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, sink)
+    accepted, dup_q = split_duplicate_keys(ds, sink.frame())
+    quarantine = (pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q).cast(
+        QUARANTINE_SCHEMA
+    )
+    return accepted, quarantine, file_records(per_file, accepted, quarantine)
+
+
+def stage_drop(
+    ds: Dataset,
+    drop_date: date,
+    files: Sequence[DropFile],
+    contents: Mapping[str, bytes | FileRejected],
+    now: datetime,
+    sink: AcceptedSink,
+) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
+    """`process_drop` with the accepted rows handed to `sink` batch by batch as they are validated, so that a
+    drop's rows are never all in memory: the duplicate-key rule runs over `sink.scan()` lazily
+    (`duplicate_keys_lazy`) and the accepted rows come back as a lazy frame over the sink (to be streamed into
+    the drop's history file). Same rows, quarantine records and file records as `process_drop`."""
+    quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, sink)
+    accepted, dup_q = duplicate_keys_lazy(ds, sink.scan())
+    quarantine = (pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q).cast(
+        QUARANTINE_SCHEMA
+    )
+    return accepted, quarantine, file_records(per_file, accepted, quarantine)
+
+
+def _read_drop(
+    ds: Dataset,
+    drop_date: date,
+    files: Sequence[DropFile],
+    contents: Mapping[str, bytes | FileRejected],
+    now: datetime,
+    sink: AcceptedSink,
+) -> tuple[list[pl.DataFrame], dict[str, dict[str, Any]]]:
+    """Read and validate each file of a drop (sorted by path): accepted rows to `sink`, quarantine rows and
+    each file's base record returned."""
+    quarantine_parts: list[pl.DataFrame] = []
     per_file: dict[str, dict[str, Any]] = {}
     is_header = header_names_enough(ds)
     for f in sorted(files, key=lambda f: f.rel_path):
@@ -75,8 +146,9 @@ def process_drop(
         try:
             if isinstance(data, FileRejected):
                 raise data
-            table, v = read_validated(ds, f.rel_path, data, drop_date, is_header)
+            fmt, encoding, rows_read, q, notes = _read_into(ds, f.rel_path, data, drop_date, is_header, sink)
         except Exception as e:  # one file's failure must not cost the others
+            sink.discard(f.rel_path)
             reason = str(e) if isinstance(e, FileRejected) else _internal_error(f.rel_path, e)
             log.warning("%s: file rejected: %s", f.rel_path, reason)
             quarantine_parts.append(rejected_file(ds.name, drop_date, f.rel_path, f"file rejected: {reason}"))
@@ -87,37 +159,61 @@ def process_drop(
                 "notes": None,
             }
             continue
-        accepted_parts.append(v.accepted)
-        quarantine_parts.append(v.quarantine)
+        quarantine_parts.extend(q)
         per_file[f.rel_path] = base | {
-            "file_format": table.file_format,
-            "encoding": table.encoding,
-            "rows_read": table.rows_read,
-            "notes": "; ".join(v.notes) or None,
+            "file_format": fmt,
+            "encoding": encoding,
+            "rows_read": rows_read,
+            "notes": "; ".join(notes) or None,
         }
-    accepted = pl.concat(accepted_parts) if accepted_parts else pl.DataFrame(schema=ds.schema)
-    accepted, dup_q = split_duplicate_keys(ds, accepted)
-    quarantine = pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q
-    quarantine = quarantine.cast(QUARANTINE_SCHEMA)
-    return accepted, quarantine, file_records(per_file, accepted, quarantine)
+    return quarantine_parts, per_file
+
+
+def _read_into(ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_header, sink: AcceptedSink):
+    """One file through `validated_batches`, each batch's accepted rows to `sink` as it comes (the batch's
+    text table is dropped at once): (format, encoding, rows read, quarantine parts, notes) — what
+    `read_validated` returns for the file, without holding its rows."""
+    fmt = encoding = notes = None
+    rows_read = 0
+    quarantine: list[pl.DataFrame] = []
+    for t, v, restart in validated_batches(ds, rel_path, data, drop_date, is_header):
+        if restart or notes is None:
+            if restart:
+                sink.discard(rel_path)
+                quarantine, rows_read = [], 0
+            fmt, encoding, notes = t.file_format, t.encoding, v.notes
+        rows_read += t.rows_read
+        quarantine.append(v.quarantine)
+        sink.add(rel_path, v.accepted)
+    return fmt, encoding, rows_read, quarantine, notes or []
+
+
+def validated_batches(
+    ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_header=None
+) -> Iterator[tuple[TableRead, Validated, bool]]:
+    """One file read and validated batch by batch (`read_batches`: a well-formed CSV file in bounded batches,
+    anything else whole): (table, validated, restart) per batch. `restart` is True when a later batch showed
+    that the file needs the row-by-row reader: the batches before are void, and this one is the whole file."""
+    is_header = is_header or header_names_enough(ds)
+    try:
+        for t in read_batches(rel_path, data, ds.name, is_header):
+            yield t, validate(ds, t, drop_date, rel_path), False
+    except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
+        t = read_table(rel_path, data, ds.name, is_header, fast=False)
+        yield t, validate(ds, t, drop_date, rel_path), True
 
 
 def read_validated(
     ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_header=None
 ) -> tuple[TableRead, Validated]:
-    """One file read and validated batch by batch (`read_batches`: a well-formed CSV file in bounded
-    batches, anything else whole), the batches' results joined: the same rows, reasons and notes as reading
-    and validating the file whole. The returned table describes the file (format, encoding, rows read, notes);
-    its frame is left empty (the rows are in the result)."""
-    is_header = is_header or header_names_enough(ds)
-    try:
-        parts = [
-            (t, validate(ds, t, drop_date, rel_path))
-            for t in read_batches(rel_path, data, ds.name, is_header)
-        ]
-    except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
-        t = read_table(rel_path, data, ds.name, is_header, fast=False)
-        parts = [(t, validate(ds, t, drop_date, rel_path))]
+    """One file read and validated batch by batch (`validated_batches`), the batches' results joined: the
+    same rows, reasons and notes as reading and validating the file whole. The returned table describes the
+    file (format, encoding, rows read, notes); its frame is left empty (the rows are in the result)."""
+    parts: list[tuple[TableRead, Validated]] = []
+    for t, v, restart in validated_batches(ds, rel_path, data, drop_date, is_header):
+        if restart:
+            parts.clear()
+        parts.append((t, v))
     if len(parts) == 1:
         return parts[0]
     first, v0 = parts[0]
@@ -144,12 +240,27 @@ def _internal_error(rel_path: str, e: Exception) -> str:
 
 
 def current_event(dataset: Dataset, history: pl.LazyFrame) -> pl.LazyFrame:
-    """Latest version of every business key over all drops (a later drop corrects an earlier one)."""
+    """Latest version of every business key over all drops (a later drop corrects an earlier one), in
+    `ORDER`; rows that tie on `ORDER` (the readings of one line of a wide meter file) keep their history
+    order (a stable sort), so the result is the same however the history is split into files."""
     keys = dataset.keys
-    ordered = history.sort(ORDER)
+    ordered = history.sort(ORDER, maintain_order=True)
     if not keys:
         return ordered
     return ordered.unique(subset=keys, keep="last", maintain_order=True)
+
+
+def current_event_after(dataset: Dataset, previous: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
+    """`current_event` of (history behind `previous`) + `new`, from the previous current table and the new
+    rows only, when every new row's drop is later than every drop behind `previous` (the nightly case): the
+    previous rows whose key comes again are replaced by the new rows' latest version, which follow them
+    (later drops sort after). The same rows in the same order as `current_event` over the whole history."""
+    latest = current_event(dataset, new)
+    keys = dataset.keys
+    if not keys:
+        return pl.concat([previous, latest])
+    kept = previous.join(latest.select(keys), on=keys, how="anti", nulls_equal=True, maintain_order="left")
+    return pl.concat([kept, latest])
 
 
 def current_snapshot(dataset: Dataset, history: pl.LazyFrame, quarantined_keys: pl.LazyFrame) -> pl.LazyFrame:
@@ -161,19 +272,46 @@ def current_snapshot(dataset: Dataset, history: pl.LazyFrame, quarantined_keys: 
     if newest is None:
         return history
     latest = history.filter(pl.col("_drop_date") == newest)
-    key_json = pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode()
-    held = (
-        quarantined_keys.filter((pl.col("drop_date") == newest) & pl.col("key").is_not_null())
-        .select(__key=pl.col("key"))
-        .unique()
-    )
+    held = held_keys(quarantined_keys, newest)
     previous = (
         history.filter(pl.col("_drop_date") < newest)
-        .sort(ORDER)
+        .sort(ORDER, maintain_order=True)
         .unique(subset=keys, keep="last", maintain_order=True)
-        .with_columns(__key=key_json)
+        .with_columns(__key=key_json(keys))
         .join(held, on="__key", how="semi")
         .join(latest.select(keys), on=keys, how="anti")
         .drop("__key")
     )
-    return pl.concat([latest, previous]).sort(ORDER)
+    return pl.concat([latest, previous]).sort(ORDER, maintain_order=True)
+
+
+def current_snapshot_after(
+    dataset: Dataset,
+    old_history: pl.LazyFrame,
+    new: pl.LazyFrame,
+    newest: date,
+    quarantined_keys: pl.LazyFrame,
+) -> pl.LazyFrame:
+    """`current_snapshot` of `old_history` + `new` when the newest drop (`newest`, holding rows) is among the
+    new ones: only the keys held back in that drop need the old history, so only their rows are taken from it
+    (none when nothing was quarantined by key). The same rows in the same order as `current_snapshot`."""
+    held = held_keys(quarantined_keys, newest).collect()
+    if held.is_empty():
+        return current_snapshot(dataset, new, quarantined_keys)
+    old = old_history.with_columns(__key=key_json(dataset.keys)).join(held.lazy(), on="__key", how="semi")
+    return current_snapshot(dataset, pl.concat([old.drop("__key"), new]), quarantined_keys)
+
+
+def key_json(keys: Sequence[str]) -> pl.Expr:
+    """A row's business key as JSON text (the quarantine record's `key`)."""
+    return pl.struct([pl.col(k).cast(pl.String) for k in keys]).struct.json_encode()
+
+
+def held_keys(quarantined_keys: pl.LazyFrame, drop: date) -> pl.LazyFrame:
+    """`__key` of the rows quarantined in `drop` whose key could be read (a snapshot keeps their previous
+    version)."""
+    return (
+        quarantined_keys.filter((pl.col("drop_date") == drop) & pl.col("key").is_not_null())
+        .select(__key=pl.col("key"))
+        .unique()
+    )

@@ -128,6 +128,31 @@ def split_duplicate_keys(dataset: Dataset, accepted: pl.DataFrame) -> tuple[pl.D
     return counted.filter(~dup).drop("__n"), quarantined.cast(QUARANTINE_SCHEMA)
 
 
+def duplicate_keys_lazy(dataset: Dataset, accepted: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """`split_duplicate_keys` over a lazy frame (a drop's rows staged in parts, never all in memory): the keys
+    seen more than once are found by a streaming count over the key columns, only their rows are collected
+    (usually none) and judged by `split_duplicate_keys`, and the kept rows stay lazy. Same rows, same order,
+    same quarantine records."""
+    keys = dataset.keys
+    if not keys or dataset.ordered_in_drop:
+        return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    dup_keys = (
+        accepted.group_by(keys).agg(pl.len().alias("__n")).filter(pl.col("__n") > 1).drop("__n").collect()
+    )
+    if dup_keys.is_empty():
+        return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
+    rows = (
+        accepted.with_row_index("__i")
+        .join(dup_keys.lazy(), on=keys, how="semi", nulls_equal=True)
+        .sort("__i")
+        .drop("__i")
+        .collect()
+    )
+    _, quarantined = split_duplicate_keys(dataset, rows)
+    kept = accepted.join(dup_keys.lazy(), on=keys, how="anti", nulls_equal=True, maintain_order="left")
+    return kept, quarantined
+
+
 def file_status(rows_read: int, rows_accepted: int, rows_quarantined: int, has_quarantine: bool) -> str:
     """`rejected` when nothing was accepted and something is wrong (or nothing could be read), `partial` when
     some rows are quarantined, else `ok`. `has_quarantine`: the file has any quarantine row, with or without a
@@ -159,12 +184,14 @@ def reason_summary(q: pl.DataFrame) -> str | None:
 
 
 def file_records(
-    per_file: Mapping[str, Mapping[str, Any]], accepted: pl.DataFrame, quarantine: pl.DataFrame
+    per_file: Mapping[str, Mapping[str, Any]],
+    accepted: pl.DataFrame | pl.LazyFrame,
+    quarantine: pl.DataFrame,
 ) -> pl.DataFrame:
     """FILES_SCHEMA rows of one drop: each file's base record (`per_file`: lineage, hash, format, `rows_read`)
     completed with its accounting, status and reason summary from the drop's accepted and quarantined rows.
-    The gate columns stay empty until the raw gate has run."""
-    acc_counts = dict(accepted.group_by("_file").len().iter_rows())
+    The gate columns stay empty until the raw gate has run. `accepted` may be lazy (only `_file` is read)."""
+    acc_counts = dict(accepted.lazy().group_by("_file").len().collect().iter_rows())
     records = []
     for rel, rec in per_file.items():
         q = quarantine.filter(pl.col("file") == rel)
