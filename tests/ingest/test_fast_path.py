@@ -252,3 +252,19 @@ def test_a_batch_is_read_ahead_in_order_and_the_reader_thread_ends_with_the_iter
         for frame, _ in batches:
             got.append(frame)
     assert got and pl.concat(got)["_row_number"].to_list() == list(range(1, pl.concat(got).height + 1))
+
+
+def test_meter_files_of_each_layout_read_the_same_by_both_paths(tmp_path, monkeypatch):
+    """The bench's PME wide and long files (tests/bench/meter_ingest_case.py), small: both take the fast path,
+    and the reshaped, validated readings are the same either way (an estimated reading without its method
+    quarantined in the long file)."""
+    from tests.bench.meter_ingest_case import LONG, WIDE, make
+    from transforms.ingest.meter_layouts import header_predicate
+
+    make(tmp_path, 12, 2)
+    is_header = header_predicate(header_names_enough(dataset("meter_readings")))
+    for rel in (WIDE, LONG):
+        data = (tmp_path / rel).read_bytes()
+        assert csv_fast.read_csv_fast(data, is_header) is not None, rel  # well-formed: the fast path's
+        _same("meter_readings", rel, data, None, monkeypatch)
+        _same("meter_readings", rel, data, 1 << 12, monkeypatch)
