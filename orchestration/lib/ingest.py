@@ -161,6 +161,15 @@ def _sink_parquet(frame: pl.LazyFrame, target: Path, metadata: dict[str, str] | 
         raise
 
 
+# a history file whose rows are in `drops.ORDER` (`drops.stage_drop`) says so: `current_event` need not sort it
+IN_ORDER = "lingtan.history.in_order"
+
+
+def _sorted_drops(paths: list[Path]) -> int:
+    """How many drops `paths` (history files in date order) hold if every one is in order, else 0."""
+    return len(paths) if all(pl.read_parquet_metadata(p).get(IN_ORDER) == "1" for p in paths) else 0
+
+
 # `current.parquet` carries what it was built with: a current built under another contract (keys, kind,
 # schema) is rebuilt from the whole history, never extended
 BUILT_BY = "lingtan.current.built_by"
@@ -204,23 +213,21 @@ def _current(
     published = _published_drops(raw_dir)
     staged = {d: stage / "history" / _drop_name(d) for d in changed}
     if _extends(ds, raw_dir, published, changed):
-        new = pl.scan_parquet([staged[d] for d in sorted(staged)]).match_to_schema(ds.schema)
+        new_files = [staged[d] for d in sorted(staged)]
+        new = pl.scan_parquet(new_files).match_to_schema(ds.schema)
         if ds.kind != "snapshot":
             previous = pl.scan_parquet(raw_dir / "current.parquet").match_to_schema(ds.schema)
-            return drops.current_event_after(ds, previous, new), min(changed)
+            return drops.current_event_after(ds, previous, new, _sorted_drops(new_files)), min(changed)
         newest = max(changed)
         if pl.scan_parquet(staged[newest]).select(pl.len()).collect().item():
             old = pl.scan_parquet([published[d] for d in sorted(published)]).match_to_schema(ds.schema)
             return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None
     files = {**published, **staged}
-    history = (
-        pl.scan_parquet([files[d] for d in sorted(files)]).match_to_schema(ds.schema)
-        if files
-        else pl.LazyFrame(schema=ds.schema)
-    )
+    paths = [files[d] for d in sorted(files)]
+    history = pl.scan_parquet(paths).match_to_schema(ds.schema) if files else pl.LazyFrame(schema=ds.schema)
     if ds.kind == "snapshot":
         return drops.current_snapshot(ds, history, q_all.lazy()), None
-    return drops.current_event(ds, history), None
+    return drops.current_event(ds, history, _sorted_drops(paths)), None
 
 
 def _extends(ds, raw_dir: Path, published: dict[date, Path], changed: list[date]) -> bool:
@@ -296,8 +303,12 @@ def ingest_dataset(
         # rows, file records (drops.stage_drop)
         for d in changed:
             parts = _Parts(stage / "parts" / d.isoformat(), ds.schema)
-            acc, q, recs = drops.stage_drop(ds, d, by_drop[d], _Contents(landing), now, parts)
-            _sink_parquet(acc.match_to_schema(ds.schema), stage / "history" / _drop_name(d))
+            acc, q, recs, in_order = drops.stage_drop(ds, d, by_drop[d], _Contents(landing), now, parts)
+            _sink_parquet(
+                acc.match_to_schema(ds.schema),
+                stage / "history" / _drop_name(d),
+                {IN_ORDER: "1"} if in_order else None,
+            )
             del acc
             parts.remove()
             new_q.append(q)

@@ -53,7 +53,7 @@ class _Spy:
 
 def _both_ways(monkeypatch, tmp_path: Path, name: str, steps) -> list[list[str]]:
     """Run each step (a function that changes the landing zone), then ingest into an incremental home and a
-    full-rebuild home with the same clock; compare the lake frames after every run. Returns, per run, the
+    full-rebuild home (which also sorts every history file, staged in order or not) with the same clock; compare the lake frames after every run. Returns, per run, the
     incremental derivations the first home took."""
     landing, inc, full = tmp_path / "landing", tmp_path / "inc", tmp_path / "full"
     spy = _Spy(monkeypatch)
@@ -66,6 +66,7 @@ def _both_ways(monkeypatch, tmp_path: Path, name: str, steps) -> list[list[str]]
         taken.append(list(spy.calls))
         with monkeypatch.context() as m:
             m.setattr(ingest_mod, "_extends", lambda *_: False)
+            m.setattr(ingest_mod, "_sorted_drops", lambda *_: 0)  # and every history sorted again
             b = ingest(landing, full, name, now=now)
         assert a.gate.passed and b.gate.passed, (a.gate.details, b.gate.details)
         assert a.drops_processed == b.drops_processed
@@ -333,7 +334,8 @@ def test_staged_drop_equals_the_drop_in_memory(monkeypatch, batch_bytes):
     now = datetime(2026, 6, 1, tzinfo=UTC)
     acc, q, recs = drops.process_drop(ds, day, files, data, now)
     sink = _Parts(ds.schema)
-    lazy, q2, recs2 = drops.stage_drop(ds, day, files, data, now, sink)
+    lazy, q2, recs2, in_order = drops.stage_drop(ds, day, files, data, now, sink)
+    assert in_order
     assert_frame_equal(lazy.collect(), acc, check_exact=True)
     assert_frame_equal(q2, q, check_exact=True)
     assert_frame_equal(recs2, recs, check_exact=True)
@@ -342,3 +344,26 @@ def test_staged_drop_equals_the_drop_in_memory(monkeypatch, batch_bytes):
     assert acc.height == 15 + 5 + 26
     if batch_bytes == 150:
         assert len(sink.parts) > len(files) and "supplier_invoices/2026-02-03/late.csv" in sink.discarded
+
+
+def test_staged_wide_meter_drop_is_put_in_order():
+    """A wide file's readings come column by column: staged, they are in (file, row) order, ties in column
+    order — `process_drop`'s rows after a stable sort — and the drop says it is in order."""
+    ds = dataset("meter_readings")
+    day = date(2025, 1, 3)
+    lines = "\n".join(f"2025-01-02 {h:02d}:00:00,{h},{h + 10},{h + 20}" for h in range(5))
+    data = {
+        f"meter_readings/2025-01-03/{n}.csv": f"{WIDE.replace('M', n)}\n{lines}\n".encode()
+        for n in ("b", "a")
+    }
+    files = [_File(k, size=len(v)) for k, v in data.items()]
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    acc, q, recs = drops.process_drop(ds, day, files, data, now)
+    lazy, q2, recs2, in_order = drops.stage_drop(ds, day, files, data, now, _Parts(ds.schema))
+    got = lazy.collect()
+    assert in_order and not acc["_row_number"].is_sorted()  # the point of the test: read column by column
+    assert_frame_equal(got, acc.sort(drops.ORDER, maintain_order=True), check_exact=True)
+    assert got["value"].head(4).to_list() == [0.0, 10.0, 20.0, 1.0] and got.height == 30
+    assert_frame_equal(q2, q, check_exact=True)
+    assert_frame_equal(recs2, recs, check_exact=True)
+    assert_frame_equal(drops.current_event(ds, lazy, 1).collect(), drops.current_event(ds, lazy).collect())

@@ -15,6 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
+from itertools import pairwise
 from typing import Any, Protocol
 
 import polars as pl
@@ -103,17 +104,52 @@ def stage_drop(
     contents: Mapping[str, bytes | FileRejected],
     now: datetime,
     sink: AcceptedSink,
-) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.LazyFrame, pl.DataFrame, pl.DataFrame, bool]:
     """`process_drop` with the accepted rows handed to `sink` batch by batch as they are validated, so that a
     drop's rows are never all in memory: the duplicate-key rule runs over `sink.scan()` lazily
     (`duplicate_keys_lazy`) and the accepted rows come back as a lazy frame over the sink (to be streamed into
-    the drop's history file). Same rows, quarantine records and file records as `process_drop`."""
-    quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, sink)
+    the drop's history file). Each batch's rows are put in `ORDER` (a stable sort by row number: a wide meter
+    file's readings come column by column), so the last value, `in_order`, tells whether the whole drop is in
+    `ORDER` (checked from each batch's file and row-number range): then `current_event` need not sort it.
+    The same rows as `process_drop` in `ORDER` (stable), the same quarantine and file records."""
+    ordered = _InOrder(sink)
+    quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, ordered)
     accepted, dup_q = duplicate_keys_lazy(ds, sink.scan())
     quarantine = (pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q).cast(
         QUARANTINE_SCHEMA
     )
-    return accepted, quarantine, file_records(per_file, accepted, quarantine)
+    return accepted, quarantine, file_records(per_file, accepted, quarantine), ordered.in_order()
+
+
+class _InOrder:
+    """A sink in front of a sink: each batch sorted by row number (stable), and the batches' (file, first row,
+    last row) kept to tell whether the rows added, in the order added, are in `ORDER`."""
+
+    def __init__(self, sink: AcceptedSink) -> None:
+        self.sink = sink
+        self.ranges: list[tuple[str, str, int, int]] = []  # (rel_path, _file, first row, last row)
+
+    def add(self, rel_path: str, rows: pl.DataFrame) -> None:
+        if rows.is_empty():
+            return
+        if not rows["_row_number"].is_sorted():
+            rows = rows.sort("_row_number", maintain_order=True)
+        names = rows["_file"].unique()
+        name = names.item() if len(names) == 1 else None  # a batch holds one file's rows
+        self.ranges.append((rel_path, name, rows["_row_number"].min(), rows["_row_number"].max()))
+        self.sink.add(rel_path, rows)
+
+    def discard(self, rel_path: str) -> None:
+        self.ranges = [r for r in self.ranges if r[0] != rel_path]
+        self.sink.discard(rel_path)
+
+    def scan(self) -> pl.LazyFrame:
+        return self.sink.scan()
+
+    def in_order(self) -> bool:
+        if any(r[1] is None or r[2] is None for r in self.ranges):
+            return False
+        return all((a[1] < b[1]) or (a[1] == b[1] and a[3] <= b[2]) for a, b in pairwise(self.ranges))
 
 
 def _read_drop(
@@ -239,23 +275,31 @@ def _internal_error(rel_path: str, e: Exception) -> str:
     )
 
 
-def current_event(dataset: Dataset, history: pl.LazyFrame) -> pl.LazyFrame:
+def current_event(dataset: Dataset, history: pl.LazyFrame, sorted_drops: int = 0) -> pl.LazyFrame:
     """Latest version of every business key over all drops (a later drop corrects an earlier one), in
     `ORDER`; rows that tie on `ORDER` (the readings of one line of a wide meter file) keep their history
-    order (a stable sort), so the result is the same however the history is split into files."""
+    order (a stable sort), so the result is the same however the history is split into files.
+
+    `sorted_drops`: the history is known to be in `ORDER` already (each drop's file staged in order,
+    `stage_drop`; files in date order) and holds that many drops: the sort is skipped, and for one drop of a
+    dataset whose keys are unique within a drop (every duplicate is quarantined; not `versionsInDrop:
+    ordered`) the de-duplication too, so the rows stream through (a big first drop is never all in memory)."""
     keys = dataset.keys
-    ordered = history.sort(ORDER, maintain_order=True)
-    if not keys:
+    ordered = history if sorted_drops else history.sort(ORDER, maintain_order=True)
+    if not keys or (sorted_drops == 1 and not dataset.ordered_in_drop):
         return ordered
     return ordered.unique(subset=keys, keep="last", maintain_order=True)
 
 
-def current_event_after(dataset: Dataset, previous: pl.LazyFrame, new: pl.LazyFrame) -> pl.LazyFrame:
+def current_event_after(
+    dataset: Dataset, previous: pl.LazyFrame, new: pl.LazyFrame, sorted_drops: int = 0
+) -> pl.LazyFrame:
     """`current_event` of (history behind `previous`) + `new`, from the previous current table and the new
     rows only, when every new row's drop is later than every drop behind `previous` (the nightly case): the
     previous rows whose key comes again are replaced by the new rows' latest version, which follow them
-    (later drops sort after). The same rows in the same order as `current_event` over the whole history."""
-    latest = current_event(dataset, new)
+    (later drops sort after). The same rows in the same order as `current_event` over the whole history.
+    `sorted_drops`: as for `current_event`, of `new`."""
+    latest = current_event(dataset, new, sorted_drops)
     keys = dataset.keys
     if not keys:
         return pl.concat([previous, latest])
