@@ -29,14 +29,30 @@ LINE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _convert(qty: pl.Expr, unit: pl.Expr, target: pl.Expr, unit_mass_t: pl.Expr) -> pl.Expr:
-    """qty in `unit` → in `target` (same dimension by the unit table; pieces ↔ mass via unit_mass_t), else null."""
+def _conversion(unit: pl.Expr, target: pl.Expr, prefix: str) -> dict[str, pl.Expr]:
+    """How a quantity in `unit` converts to `target` (same dimension by the unit table; pieces ↔ mass via the
+    material's unit_mass_t; else not at all): `<prefix>_mode` (0 same dimension, 1 pieces → mass, 2 mass →
+    pieces, null none) and the two base factors. Depends only on the units: worked out once per distinct key."""
     du, dt = dimension_expr(unit), dimension_expr(target)
-    base = qty * to_base_expr(unit)  # in the base unit of unit's dimension (t, GJ, m3, pcs, ...)
+    mode = (
+        pl.when(du == dt).then(pl.lit(0, pl.Int8))
+        .when((du == "pieces") & (dt == "mass")).then(pl.lit(1, pl.Int8))
+        .when((du == "mass") & (dt == "pieces")).then(pl.lit(2, pl.Int8))
+    )  # fmt: skip
+    return {
+        f"{prefix}_mode": mode,
+        f"{prefix}_from": to_base_expr(unit),
+        f"{prefix}_to": to_base_expr(target),
+    }
+
+
+def _convert(qty: pl.Expr, prefix: str, unit_mass_t: pl.Expr) -> pl.Expr:
+    """qty → the target unit of `_conversion(..., prefix)`, else null (per line: arithmetic only)."""
+    mode, base, to = pl.col(f"{prefix}_mode"), qty * pl.col(f"{prefix}_from"), pl.col(f"{prefix}_to")
     return (
-        pl.when(du == dt).then(base / to_base_expr(target))
-        .when((du == "pieces") & (dt == "mass")).then(base * unit_mass_t / to_base_expr(target))
-        .when((du == "mass") & (dt == "pieces")).then(base / unit_mass_t / to_base_expr(target))
+        pl.when(mode == 0).then(base / to)
+        .when(mode == 1).then(base * unit_mass_t / to)
+        .when(mode == 2).then(base / unit_mass_t / to)
     )  # fmt: skip
 
 
@@ -59,8 +75,10 @@ def _supplier_pcf(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     )
 
 
-def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """Invoice lines of materials and fuels with their footprint (columns LINE_COLUMNS)."""
+def _priced(raw: Mapping[str, pl.LazyFrame], invoices: pl.LazyFrame) -> pl.LazyFrame:
+    """Invoice rows (`supplier_invoices` columns) of materials and fuels with what their footprint depends on
+    besides the quantity: material, process and kind, the supplier footprint that applies (sup_pcf, sup_unit,
+    document_ref), the secondary one (sec_pcf, sec_unit) and how the quantity converts to each (`_conversion`)."""
     materials = (
         raw_frame(raw, "materials")
         .filter(pl.col("kind").is_in(KINDS))
@@ -78,8 +96,7 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         "supplier_id", supplier_default_installation="installation_id"
     )
     lines = (
-        raw_frame(raw, "supplier_invoices")
-        .join(materials, on="material_id", how="inner")
+        invoices.join(materials, on="material_id", how="inner")
         .join(suppliers.unique("supplier_id"), on="supplier_id", how="left")
         .with_columns(sup_inst=pl.coalesce("supplier_installation_id", "supplier_default_installation"),
                       line_cn=pl.coalesce("cn_code", "mat_cn"))
@@ -106,23 +123,48 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
         .group_by(match_keys).first()
         .select(*match_keys, "sup_pcf", "sup_unit", "document_ref")
     )  # fmt: skip
-    lines = (
+    return (
         lines.drop("document_ref", strict=False)
         .join(best, on=match_keys, how="left", nulls_equal=True)
-        # staged columns: each conversion is computed once (nested unit lookups inlined repeatedly are slow)
         .with_columns(
-            sup_qty=_convert(
-                pl.col("quantity"), pl.col("unit"), pl.col("sup_unit"), pl.col("mat_unit_mass_t")
-            ),
-            sec_qty=_convert(
-                pl.col("quantity"), pl.col("unit"), pl.col("sec_unit"), pl.col("mat_unit_mass_t")
-            ),
+            **_conversion(pl.col("unit"), pl.col("sup_unit"), "sup"),
+            **_conversion(pl.col("unit"), pl.col("sec_unit"), "sec"),
+        )
+    )
+
+
+def _footprint(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Per invoice line (`_priced` columns and `quantity`): the quantities in the footprint units, which footprint
+    is used (use_sup, use_sec) and `tco2e`."""
+    return (
+        lines.with_columns(
+            sup_qty=_convert(pl.col("quantity"), "sup", pl.col("mat_unit_mass_t")),
+            sec_qty=_convert(pl.col("quantity"), "sec", pl.col("mat_unit_mass_t")),
         )
         .with_columns(use_sup=pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_not_null())
         .with_columns(
             use_sec=~pl.col("use_sup") & pl.col("sec_pcf").is_not_null() & pl.col("sec_qty").is_not_null()
         )
+        .with_columns(tco2e=_tco2e(pl.col("use_sup"), pl.col("use_sec")))
     )
+
+
+def _tco2e(use_sup: pl.Expr, use_sec: pl.Expr) -> pl.Expr:
+    qty_used = pl.when(use_sup).then("sup_qty").when(use_sec).then("sec_qty")
+    factor = pl.when(use_sup).then("sup_pcf").when(use_sec).then("sec_pcf")
+    return convert_expr(qty_used * factor, "kgCO2", "tCO2").fill_null(0.0)
+
+
+def _source(use_sup: pl.Expr, use_sec: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(use_sup).then(pl.lit("supplier_specific")).when(use_sec).then(pl.lit("secondary"))
+        .otherwise(pl.lit("gap"))
+    )  # fmt: skip
+
+
+def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Invoice lines of materials and fuels with their footprint (columns LINE_COLUMNS)."""
+    lines = _footprint(_priced(raw, raw_frame(raw, "supplier_invoices")))
     use_sup, use_sec = pl.col("use_sup"), pl.col("use_sec")
     fallback_reason = join_reasons(
         pl.when(pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_null()).then(
@@ -138,12 +180,11 @@ def purchased_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     return lines.select(
         "invoice_id", "line_no", "invoice_date", "installation_id", "process_id", "material_id", "kind", "quantity",
         "unit", supplier_installation_id="sup_inst",
-        footprint_source=pl.when(use_sup).then(pl.lit("supplier_specific")).when(use_sec).then(pl.lit("secondary"))
-        .otherwise(pl.lit("gap")),
+        footprint_source=_source(use_sup, use_sec),
         footprint_kgco2e_per_unit=factor,
         footprint_unit=pl.when(use_sup).then("sup_unit").when(use_sec).then("sec_unit"),
         quantity_in_footprint_unit=qty_used,
-        tco2e=convert_expr(qty_used * factor, "kgCO2", "tCO2").fill_null(0.0),
+        tco2e="tco2e",
         scope3_category=pl.when(pl.col("kind") == "fuel").then(pl.lit(3, pl.Int8)).otherwise(pl.lit(1, pl.Int8)),
         document_ref=pl.when(use_sup).then("document_ref"),
         fallback_reason=pl.when(~use_sup).then(fallback_reason),
@@ -163,7 +204,31 @@ ENGINE_COLUMNS = [
 ]
 
 
+# the invoice columns the footprint depends on besides the quantity (everything `_priced` reads)
+PRICE_KEY = ["installation_id", "invoice_date", "supplier_id", "supplier_installation_id", "material_id", "cn_code",
+             "unit"]  # fmt: skip
+
+
 def engine_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
-    """`purchased_material_lines` with only ENGINE_COLUMNS, materialised: computed once per GHG stage
-    (`transforms.ghg.compute.compute_ghg`) and handed to both the footprint and the inventory engine."""
-    return purchased_material_lines(raw).select(ENGINE_COLUMNS).collect()
+    """`purchased_material_lines` with only ENGINE_COLUMNS, materialised, the same values line by line: computed
+    once per GHG stage (`transforms.ghg.compute.compute_ghg`) and handed to both the footprint and the inventory
+    engine.
+
+    Millions of invoice lines share a few thousand distinct PRICE_KEY values: the joins, the supplier match and
+    the unit lookups run once per key (`_priced`), each key keeping its lines' quantities; the lines are then
+    unfolded and only the arithmetic (`_footprint`) runs per line, the same operations as line by line."""
+    keys = (
+        raw_frame(raw, "supplier_invoices")
+        .select(*PRICE_KEY, "quantity")
+        .group_by(PRICE_KEY)
+        .agg(pl.col("quantity"))
+        .collect()
+    )
+    priced = _priced(raw, keys.lazy()).select(
+        "installation_id", "process_id", "invoice_date", "material_id", "kind", "quantity", "mat_unit_mass_t",
+        "sup_pcf", "sec_pcf", "sup_mode", "sup_from", "sup_to", "sec_mode", "sec_from", "sec_to",
+    )  # fmt: skip
+    lines = _footprint(priced.explode("quantity"))
+    return lines.select(
+        *ENGINE_COLUMNS[:-2], footprint_source=_source(pl.col("use_sup"), pl.col("use_sec")), tco2e="tco2e"
+    ).collect()
