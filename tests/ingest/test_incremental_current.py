@@ -254,13 +254,35 @@ def test_wide_meter_file_readings_of_one_line_keep_their_order(monkeypatch, tmp_
             day("2025-01-03", "2025-01-02", ["1", "2", "3"]),
             day("2025-01-04", "2025-01-03", ["4", "", "6"]),
             correction,
+            # an old day re-delivered with another file: a full rebuild of four drops in order
+            lambda zone: drop(
+                zone, ds, "2025-01-03", "pme2.csv", WIDE.replace("M", "N") + "\n2025-01-02 00:00:00,1,1,1\n"
+            ),
         ],
     )
-    assert taken == [[], ["current_event_after"], ["current_event_after"]]
+    assert taken == [[], ["current_event_after"], ["current_event_after"], []]
     cur = pl.read_parquet(Home(tmp_path / "inc").raw_table(ds))
     fixed = cur.filter(pl.col("interval_start") == datetime(2025, 1, 2, 1))
     assert fixed["value"].to_list() == [9.0, 9.0, 9.0]
-    assert cur.height == 12 + 8 - 3 + 3  # the corrected interval's three readings replaced, not added
+    assert cur.height == 12 + 8 - 3 + 3 + 3  # the corrected interval's three readings replaced, not added
+
+
+def test_first_run_of_several_drops_without_repeated_keys_streams_the_history(monkeypatch, tmp_path):
+    """Drops in order whose keys never repeat: the full rebuild writes the history as it is (no sort, no
+    de-duplication), the same frames as sorting and de-duplicating it."""
+    ds = "meter_readings"
+
+    def days(zone):
+        for d in range(3, 7):
+            lines = "\n".join(f"2025-01-{d - 1:02d} {h:02d}:00:00,{h},{d},{h + d}" for h in range(3))
+            drop(zone, ds, f"2025-01-{d:02d}", "pme.csv", f"{WIDE}\n{lines}\n")
+
+    seen = []
+    real = drops._key_repeats
+    monkeypatch.setattr(drops, "_key_repeats", lambda *a: seen.append(real(*a)) or seen[-1])
+    assert _both_ways(monkeypatch, tmp_path, ds, [days]) == [[]]
+    assert seen == [False]  # asked once (the incremental home), and nothing repeats
+    assert pl.read_parquet(Home(tmp_path / "inc").raw_table(ds)).height == 4 * 3 * 3
 
 
 def test_a_current_built_under_another_contract_is_rebuilt(monkeypatch, tmp_path):

@@ -283,12 +283,22 @@ def current_event(dataset: Dataset, history: pl.LazyFrame, sorted_drops: int = 0
     `sorted_drops`: the history is known to be in `ORDER` already (each drop's file staged in order,
     `stage_drop`; files in date order) and holds that many drops: the sort is skipped, and for one drop of a
     dataset whose keys are unique within a drop (every duplicate is quarantined; not `versionsInDrop:
-    ordered`) the de-duplication too, so the rows stream through (a big first drop is never all in memory)."""
+    ordered`) the de-duplication too, so the rows stream through (a big first drop is never all in memory);
+    for several drops the de-duplication only when some key occurs twice (`_key_repeats`)."""
     keys = dataset.keys
     ordered = history if sorted_drops else history.sort(ORDER, maintain_order=True)
     if not keys or (sorted_drops == 1 and not dataset.ordered_in_drop):
         return ordered
+    if sorted_drops and not _key_repeats(history, keys):  # no key twice: nothing to replace, the rows stream
+        return ordered
     return ordered.unique(subset=keys, keep="last", maintain_order=True)
+
+
+def _key_repeats(history: pl.LazyFrame, keys: Sequence[str]) -> bool:
+    """Whether any business key occurs twice (a streamed count per key over the key columns only: memory for
+    the distinct keys, not the rows)."""
+    counts = history.select(keys).group_by(keys).len()
+    return counts.filter(pl.col("len") > 1).limit(1).collect().height > 0
 
 
 def current_event_after(
