@@ -103,3 +103,18 @@ def test_kept_engines_are_bounded_and_share_one_per_file(tmp_path: Path) -> None
         first.connect() as conn
     ):  # a disposed engine still opens on demand; the kept one is synchronous=NORMAL
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+
+
+def test_engines_reuse_their_sqlite_connections_and_close_them_when_disposed(tmp_path: Path) -> None:
+    engines = di._Engines()
+    engine, _ = engines.get(f"sqlite:///{tmp_path}/a.db")
+    with engine.connect() as conn:
+        first = conn.connection.dbapi_connection
+    with engine.connect() as conn:  # the same sqlite connection again, still synchronous=NORMAL
+        assert conn.connection.dbapi_connection is first
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    with engine.connect() as a, engine.connect() as b:  # two at once never wait for each other
+        assert a.connection.dbapi_connection is not b.connection.dbapi_connection
+    assert engine.pool.checkedin() == 2
+    engines.dispose()
+    assert engine.pool.checkedin() == 0 and not engines._engines

@@ -24,6 +24,7 @@ from orchestration.dbt_project import ensure_manifest, lingtan_dbt_project, ware
 from orchestration.defs.warehouse.translator import LingtanTranslator
 from orchestration.lib.child import PARENT_ENV
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.dbt_build import BUILD_FLAGS
 from orchestration.lib.incremental import (
     dbt_selection,
     forget_build_state,
@@ -133,7 +134,7 @@ def lingtan_dbt(
             yield _no_change(context, key, why)
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
-            args = ["build", *(["--exclude", " ".join(skip)] if skip else [])]
+            args = ["build", *BUILD_FLAGS, *(["--exclude", " ".join(skip)] if skip else [])]
             for event in dbt.cli(args, context=context, target_path=target).stream():
                 if isinstance(event, dg.Output):
                     done.add(context.asset_key_for_output(event.output_name))
