@@ -2,7 +2,9 @@
 
 For each drop (`<dataset>/<YYYY-MM-DD>/`) whose files are new or changed (by content hash), every file is read,
 validated against the dataset's contract and accounted for; duplicate business keys across the drop are
-quarantined; the dataset's current table is rebuilt (event or snapshot semantics). Everything is first
+quarantined; the dataset's current table is extended by the new drops when they are later than every
+published one, else rebuilt from the whole history (event or snapshot semantics; docs/ingestion.md,
+"Ingestion in proportion to the drop"). Everything is first
 written to `lake/staging/<dataset>/<run>/`, audited (the raw gate), and only then moved into
 `lake/raw/<dataset>/`. A drop whose files did not change is not read again, so a second run changes nothing.
 
@@ -205,11 +207,13 @@ def _current(
     ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame
 ) -> tuple[pl.LazyFrame, date | None]:
     """The dataset's new current table (lazy), and for an event dataset extended by new drops the first new
-    drop date (rows before it are the published current's: the raw gate's `since`). When every changed drop is later than every published one (the
-    nightly case) and the published current was built under the same contract, it is derived from the
-    published current and the new drops' rows only (`drops.current_event_after`, `current_snapshot_after`);
-    anything else (a re-delivered or corrected old drop, a first run, a contract change) rebuilds it from
-    the whole history. Both give the same rows in the same order (tests/ingest/test_incremental_current.py)."""
+    drop date (rows before it are the published current's: the raw gate's `since`).
+
+    When every changed drop is later than every published one (the nightly case) and the published current
+    was built under the same contract, it is derived from the published current and the new drops' rows only
+    (`drops.current_event_after`, `current_snapshot_after`); anything else (a re-delivered or corrected old
+    drop, a first run, a contract change) rebuilds it from the whole history. Both give the same rows in the
+    same order (tests/ingest/test_incremental_current.py)."""
     published = _published_drops(raw_dir)
     staged = {d: stage / "history" / _drop_name(d) for d in changed}
     if _extends(ds, raw_dir, published, changed):
