@@ -159,7 +159,9 @@ class Console:
             if self._saved_std is not None:
                 sys.stdout, sys.stderr = self._saved_std
                 self._saved_std = None
-            log.flush()
+            # a full disk must not leave fds 1 and 2 on the log: the run's error line would go there
+            with suppress(OSError):
+                log.flush()
             for fd, saved in saved_fds.items():
                 os.dup2(saved, fd)
                 os.close(saved)
@@ -167,7 +169,8 @@ class Console:
                 self.close()
                 self._stream = orig_stream
                 own_stream.close()
-            log.close()
+            with suppress(OSError):
+                log.close()
 
 
 def bar(done: int, total: int, width: int = 20) -> str:
