@@ -11,12 +11,12 @@ import uuid
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from orchestration.cli import app
 from orchestration.lib.home import Home
-from tests.ingest.helpers import drop
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,29 @@ SUPPLIERS = "supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n"
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A tiny landing zone (one suppliers file with one bad row) through the whole nightly job, as a user runs
-    it; DAGSTER_HOME unset so the instance is <home>/dagster."""
-    root = tmp_path_factory.mktemp("instance")
-    landing, home = root / "landing", root / "home"
-    drop(landing, "suppliers", "2026-01-05", "s.csv", SUPPLIERS)
+def tiny_run(tmp_path_factory, s3_server):
+    """A tiny landing zone on S3 (moto's server: one suppliers file with one bad row) through the whole nightly
+    job, as a user runs it, into a local home; DAGSTER_HOME unset so the instance is <home>/dagster."""
+    import boto3
+
+    bucket = f"lt-{uuid.uuid4().hex[:10]}"
+    client = boto3.client("s3", endpoint_url=s3_server)
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-central-1"})
+    client.put_object(Bucket=bucket, Key="landing/suppliers/2026-01-05/s.csv", Body=SUPPLIERS.encode())
+    home = tmp_path_factory.mktemp("instance") / "home"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DAGSTER_HOME", raising=False)
         out = CliRunner().invoke(
-            app, ["run", "--landing", str(landing), "--home", str(home), "--date", "2026-11-24"]
+            app, ["run", "--landing", f"s3://{bucket}/landing", "--home", str(home), "--date", "2026-11-24"]
         )
     return Home(home), out
+
+
+def test_an_s3_landing_zone_is_ingested_into_the_local_lake(tiny_run):
+    home, out = tiny_run
+    assert out.exit_code == 0, out.output
+    assert "suppliers" in out.output and "lake:" in out.output, out.output
+    assert pl.read_parquet(home.raw_table("suppliers"))["supplier_id"].to_list() == ["S1"]
 
 
 def _instance(home: Home) -> dg.DagsterInstance:

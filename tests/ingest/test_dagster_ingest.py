@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
 import dagster as dg
 import polars as pl
 from typer.testing import CliRunner
@@ -90,33 +89,6 @@ def test_sensor_requests_a_run_per_change(tmp_path, monkeypatch):
     assert first.run_requests[0].tags["dagster/asset_partition_range_end"] == "2026-03-03"
     again = landing_sensor(dg.build_sensor_context(cursor=first.cursor, resources={"lingtan": res}))
     assert isinstance(again, dg.SkipReason)
-
-
-def test_lingtan_run_against_s3_landing(tmp_path, s3_bucket, monkeypatch):
-    from orchestration.cli import app
-
-    client = boto3.client("s3")
-    client.put_object(
-        Bucket=s3_bucket,
-        Key="landing/suppliers/2026-01-05/s.csv",
-        Body="supplier_id,name,country\nS1,Mill,中国\nS2,Mill2,Atlantis\n".encode(),
-    )
-    monkeypatch.chdir(tmp_path)
-    out = CliRunner().invoke(
-        app,
-        [
-            "run",
-            "--landing",
-            f"s3://{s3_bucket}/landing",
-            "--home",
-            str(tmp_path / "h"),
-            "--date",
-            "2026-11-24",
-        ],
-    )
-    assert "suppliers" in out.output and "lake:" in out.output, out.output
-    cur = pl.read_parquet(Home(tmp_path / "h").raw_table("suppliers"))
-    assert cur["supplier_id"].to_list() == ["S1"]
 
 
 def test_lingtan_run_exits_2_with_one_line_when_a_gate_blocks(tmp_path, monkeypatch):
