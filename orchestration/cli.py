@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from datetime import date
@@ -14,6 +15,19 @@ from typer.core import TyperGroup
 
 from orchestration.cli_errors import EXIT_BLOCKED, EXIT_OK, fail
 from orchestration.cli_errors import error_line as _error_line
+
+
+def _disk_full(e: BaseException | None) -> str:
+    """The line for an error caused by a full disk (ENOSPC, or SQLite's "database or disk is full"), else ""."""
+    while e is not None:
+        if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "database or disk is full" in str(e):
+            where = f" writing {e.filename}" if getattr(e, "filename", None) else ""
+            return (
+                f"the disk is full (no space left on device{where}): free space on the disk of the lingtan home "
+                "and run again; what was published before stays as it was"
+            )
+        e = e.__cause__ or e.__context__
+    return ""
 
 
 class OneLineErrors(TyperGroup):
@@ -40,7 +54,9 @@ class OneLineErrors(TyperGroup):
         except Exception as e:  # anything unexpected: one line, unless --debug
             if debug:
                 raise
-            code = _error_line(f"{type(e).__name__}: {e} (run `lingtan --debug …` for the traceback)")
+            code = _error_line(
+                _disk_full(e) or f"{type(e).__name__}: {e} (run `lingtan --debug …` for the traceback)"
+            )
         code = code if isinstance(code, int) else EXIT_OK
         if standalone_mode:
             sys.exit(code)
