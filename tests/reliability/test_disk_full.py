@@ -15,15 +15,18 @@ readable. Then the disk is freed and one run completes, leaving no staging behin
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import psutil
 import pytest
+from typer.testing import CliRunner
 
 from tests.reliability.test_faults import LINGTAN, _env
 from tests.reliability.test_kills import _leftovers, _state, _Watch
@@ -166,3 +169,33 @@ def test_disk_full_at_each_stage_fails_in_one_line_and_keeps_the_published_state
         print("disk full:", outcomes)
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def _sqlite_full() -> Exception:
+    try:
+        raise sqlite3.OperationalError("database or disk is full")
+    except sqlite3.Error as e:
+        try:
+            raise RuntimeError("could not store the event") from e
+        except RuntimeError as wrapped:
+            return wrapped
+
+
+@pytest.mark.parametrize(
+    "error",
+    [OSError(errno.ENOSPC, "No space left on device", "/home/x.parquet"), _sqlite_full()],
+    ids=["ENOSPC", "sqlite-full-as-a-cause"],
+)
+def test_a_full_disk_anywhere_in_the_cause_chain_is_one_actionable_line(error, monkeypatch, tmp_path):
+    import orchestration.demo as demo
+    from orchestration.cli import app
+
+    def full(*_a, **_k):
+        raise error
+
+    monkeypatch.setattr(demo, "generate", full)
+    out = CliRunner().invoke(app, ["demo", "--landing", str(tmp_path / "l")])
+    lines = out.output.strip().splitlines()
+    assert out.exit_code == 1 and len(lines) == 1, out.output
+    assert lines[0].startswith("error: the disk is full (no space left on device"), lines[0]
+    assert "free space" in lines[0] and "Traceback" not in out.output
