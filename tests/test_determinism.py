@@ -1,8 +1,9 @@
 """Deterministic outputs (issue 11 item 4): the same inputs give byte-identical computed tables.
 
 The CBAM engine and `compute_ghg` run twice on a small demo raw lake, here and in a subprocess with another
-POLARS_MAX_THREADS, each time with the raw rows shuffled differently; every table written to Parquet must be the
-same bytes. `fsum` itself is checked against `math.fsum` (within 1 ulp) and across shuffles, engines and contexts.
+POLARS_MAX_THREADS, each time with the raw rows shuffled differently (the second run also cut into small chunks);
+every table written to Parquet must be the same bytes. `fsum` itself is checked against `math.fsum` (within 1 ulp)
+and across shuffles, engines and contexts.
 """
 
 from __future__ import annotations
@@ -88,8 +89,9 @@ def test_canonical_is_a_total_order_whatever_the_input_order():
 # --- the engines, end to end --------------------------------------------------------------------------------------
 
 
-def run_engines(home: str, seed: int, out: str) -> None:
-    """Subprocess body: raw lake rows shuffled with `seed`, CBAM then GHG, every table written to `out`."""
+def run_engines(home: str, seed: int, out: str, chunk_rows: int = 0) -> None:
+    """Subprocess body: raw lake rows shuffled with `seed` (and cut into chunks of `chunk_rows` rows when > 0),
+    CBAM then GHG, every table written to `out`."""
     from orchestration.lib.compute import load_raw
     from orchestration.lib.home import Home
     from transforms.cbam.engine import compute_cbam
@@ -98,7 +100,10 @@ def run_engines(home: str, seed: int, out: str) -> None:
 
     raw = {}
     for i, (name, lf) in enumerate(sorted(load_raw(Home(Path(home))).items())):
-        raw[name] = lf.collect().sample(fraction=1.0, shuffle=True, seed=seed * 100 + i).lazy()
+        df = lf.collect().sample(fraction=1.0, shuffle=True, seed=seed * 100 + i)
+        if chunk_rows > 0 and df.height > chunk_rows:
+            df = pl.concat([df.slice(o, chunk_rows) for o in range(0, df.height, chunk_rows)], rechunk=False)
+        raw[name] = df.lazy()
     cbam = compute_cbam(raw)
     ghg = compute_ghg(
         raw,
@@ -130,8 +135,9 @@ def small_home(tmp_path_factory) -> Path:
     return root / "home"
 
 
-def _run(home: Path, seed: int, threads: int, out: Path) -> dict[str, str]:
-    code = f"from tests.test_determinism import run_engines; run_engines({str(home)!r}, {seed}, {str(out)!r})"
+def _run(home: Path, seed: int, threads: int, out: Path, chunk_rows: int = 0) -> dict[str, str]:
+    code = "from tests.test_determinism import run_engines; "
+    code += f"run_engines({str(home)!r}, {seed}, {str(out)!r}, {chunk_rows})"
     env = os.environ | {"POLARS_MAX_THREADS": str(threads)}
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -149,9 +155,8 @@ def test_engines_give_byte_identical_tables_for_shuffled_rows_and_other_thread_c
     run_engines(str(small_home), seed=1, out=str(tmp_path / "a"))  # here, with this process's thread pool
     first = _hashes(tmp_path / "a")
     other = 1 if pl.thread_pool_size() > 1 else 4
-    second = _run(
-        small_home, seed=2, threads=other, out=tmp_path / "b"
-    )  # other thread count, other row order
+    # other thread count, other row order, the raw tables in many small chunks
+    second = _run(small_home, seed=2, threads=other, out=tmp_path / "b", chunk_rows=7)
     assert set(first) == set(TABLES) | set(GHG_TABLES)
     differ = sorted(name for name in first if first[name] != second[name])
     assert not differ, f"tables not byte-identical across reruns: {differ}"

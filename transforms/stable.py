@@ -50,6 +50,18 @@ def fsum(expr: pl.Expr) -> pl.Expr:
     return out
 
 
+def quotient(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """`a / b` with the same bits however polars lays out the rows: `a * (1 / b)`.
+
+    polars divides by a divisor it holds as one broadcast value (a literal, a one-row side, or a column it keeps
+    as a scalar because it is constant in a chunk, e.g. after exploding one key's list) as a multiplication by
+    the reciprocal, and by a materialised column as a true division: `a / pl.col("b")` can then differ in the
+    last bit for the same row between two runs that chunk the rows differently (threads, streaming, file order).
+    The reciprocal `1 / b` is one true division in every layout and a product is commutative, so this form is
+    the same in all of them (at most about 1 ulp from the true quotient, as the broadcast form already is)."""
+    return a * (1.0 / b)
+
+
 def canonical(frame: F, keys: Sequence[str]) -> F:
     """`frame` sorted by its grain `keys`, then by every other sortable column (a total order even where the
     keys repeat), nulls last; list and struct columns do not take part."""

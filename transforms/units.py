@@ -270,11 +270,12 @@ def to_base_expr(unit: pl.Expr) -> pl.Expr:
 
 def convert_expr(value: pl.Expr, from_symbol: str, to_symbol: str) -> pl.Expr:
     """Polars: `value` in unit `from_symbol` expressed in `to_symbol` (simple or compound units of one dimension,
-    e.g. GJ → TJ, gCO2 → tCO2, tCO2/MWh → kgCO2/kWh). Scaling down divides by the reciprocal factor (`/ 1000`,
-    not `* 0.001`): the reciprocal of a decimal prefix is exact in binary floating point, so the result is what
-    the written formula gives, to the last bit."""
+    e.g. GJ → TJ, gCO2 → tCO2, tCO2/MWh → kgCO2/kWh). Scaling down multiplies by the reciprocal of the scale-up
+    factor (`* (1 / 1000)`): the bits polars gives for the written `value / 1000` on a column (it divides a column
+    by a literal that way), and the same bits when `value` is held as one broadcast scalar, where a written
+    `/ 1000` would be a true division (transforms.stable.quotient)."""
     f = factor(from_symbol, to_symbol)
-    return value * f if f >= 1.0 else value / factor(to_symbol, from_symbol)
+    return value * f if f >= 1.0 else value * (1.0 / factor(to_symbol, from_symbol))
 
 
 def gas_m3_to_nm3_factor(reference_c: float | pl.Expr = DEFAULT_GAS_REFERENCE_C) -> float | pl.Expr:

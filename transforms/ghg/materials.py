@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from transforms.ghg.common import join_reasons, raw_frame
+from transforms.stable import quotient
 from transforms.units import convert_expr, dimension_expr, to_base_expr
 
 KINDS = ("material", "fuel")
@@ -29,31 +30,29 @@ LINE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _conversion(unit: pl.Expr, target: pl.Expr, prefix: str) -> dict[str, pl.Expr]:
-    """How a quantity in `unit` converts to `target` (same dimension by the unit table; pieces ↔ mass via the
-    material's unit_mass_t; else not at all): `<prefix>_mode` (0 same dimension, 1 pieces → mass, 2 mass →
-    pieces, null none) and the two base factors. Depends only on the units: worked out once per distinct key."""
+def _conversion(unit: pl.Expr, target: pl.Expr, unit_mass_t: pl.Expr, prefix: str) -> dict[str, pl.Expr]:
+    """`<prefix>_k`: the multiplier taking a quantity in `unit` to `target` (same dimension by the unit table;
+    pieces ↔ mass via the material's unit_mass_t; else null: not convertible). Depends only on the units and the
+    material: worked out once per distinct key, so that each line only multiplies (`_convert`).
+
+    Built from reciprocals (`transforms.stable.quotient`): polars divides by a divisor it holds as one broadcast
+    value (a literal, or a column that is constant in a chunk, e.g. after exploding one key's lines) as a
+    multiplication by its reciprocal, and by a plain column as a true division, so `qty * from / to` came out
+    with different last bits for the same line depending on how the rows were chunked."""
     du, dt = dimension_expr(unit), dimension_expr(target)
-    mode = (
-        pl.when(du == dt).then(pl.lit(0, pl.Int8))
-        .when((du == "pieces") & (dt == "mass")).then(pl.lit(1, pl.Int8))
-        .when((du == "mass") & (dt == "pieces")).then(pl.lit(2, pl.Int8))
+    per_piece = (
+        pl.when(du == dt).then(pl.lit(1.0))
+        .when((du == "pieces") & (dt == "mass")).then(unit_mass_t)
+        .when((du == "mass") & (dt == "pieces")).then(1.0 / unit_mass_t)
     )  # fmt: skip
-    return {
-        f"{prefix}_mode": mode,
-        f"{prefix}_from": to_base_expr(unit),
-        f"{prefix}_to": to_base_expr(target),
-    }
+    # the same unit gives exactly 1.0: x * (1 / x) == 1 for every unit of the table (a test checks it)
+    k = quotient(to_base_expr(unit) * per_piece, to_base_expr(target))
+    return {f"{prefix}_k": k}
 
 
-def _convert(qty: pl.Expr, prefix: str, unit_mass_t: pl.Expr) -> pl.Expr:
-    """qty → the target unit of `_conversion(..., prefix)`, else null (per line: arithmetic only)."""
-    mode, base, to = pl.col(f"{prefix}_mode"), qty * pl.col(f"{prefix}_from"), pl.col(f"{prefix}_to")
-    return (
-        pl.when(mode == 0).then(base / to)
-        .when(mode == 1).then(base * unit_mass_t / to)
-        .when(mode == 2).then(base / unit_mass_t / to)
-    )  # fmt: skip
+def _convert(qty: pl.Expr, prefix: str) -> pl.Expr:
+    """qty → the target unit of `_conversion(..., prefix)`, else null (per line: one multiplication)."""
+    return qty * pl.col(f"{prefix}_k")
 
 
 def _supplier_pcf(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -127,8 +126,8 @@ def _priced(raw: Mapping[str, pl.LazyFrame], invoices: pl.LazyFrame) -> pl.LazyF
         lines.drop("document_ref", strict=False)
         .join(best, on=match_keys, how="left", nulls_equal=True)
         .with_columns(
-            **_conversion(pl.col("unit"), pl.col("sup_unit"), "sup"),
-            **_conversion(pl.col("unit"), pl.col("sec_unit"), "sec"),
+            **_conversion(pl.col("unit"), pl.col("sup_unit"), pl.col("mat_unit_mass_t"), "sup"),
+            **_conversion(pl.col("unit"), pl.col("sec_unit"), pl.col("mat_unit_mass_t"), "sec"),
         )
     )
 
@@ -138,8 +137,8 @@ def _footprint(lines: pl.LazyFrame) -> pl.LazyFrame:
     is used (use_sup, use_sec) and `tco2e`."""
     return (
         lines.with_columns(
-            sup_qty=_convert(pl.col("quantity"), "sup", pl.col("mat_unit_mass_t")),
-            sec_qty=_convert(pl.col("quantity"), "sec", pl.col("mat_unit_mass_t")),
+            sup_qty=_convert(pl.col("quantity"), "sup"),
+            sec_qty=_convert(pl.col("quantity"), "sec"),
         )
         .with_columns(use_sup=pl.col("sup_pcf").is_not_null() & pl.col("sup_qty").is_not_null())
         .with_columns(
@@ -225,8 +224,8 @@ def engine_material_lines(raw: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
         .collect()
     )
     priced = _priced(raw, keys.lazy()).select(
-        "installation_id", "process_id", "invoice_date", "material_id", "kind", "quantity", "mat_unit_mass_t",
-        "sup_pcf", "sec_pcf", "sup_mode", "sup_from", "sup_to", "sec_mode", "sec_from", "sec_to",
+        "installation_id", "process_id", "invoice_date", "material_id", "kind", "quantity", "sup_pcf", "sec_pcf",
+        "sup_k", "sec_k",
     )  # fmt: skip
     lines = _footprint(priced.explode("quantity"))
     return lines.select(

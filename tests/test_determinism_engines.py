@@ -1,0 +1,146 @@
+"""Defect (issue 11 item 4): a purchased-material line's tco2e changed in its last bit with the row layout.
+
+polars divides a column by a divisor held as one broadcast value (a literal, a one-row side, a column kept as a
+scalar because it is constant, e.g. the unit factor of one price key's lines after `explode`) as a multiplication
+by the reciprocal, and by a materialised column as a true division. `quantity * from / to` therefore gave
+0.011960000000000002 for a line in `engine_material_lines` and 0.01196 for the same line in
+`purchased_material_lines`, and which one a run produced depended on how the rows were chunked (threads, file
+order). The unit conversion is now one multiplier per key built from reciprocals (`transforms.stable.quotient`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from transforms.ghg.materials import ENGINE_COLUMNS, engine_material_lines, purchased_material_lines
+from transforms.stable import quotient
+
+REPO = Path(__file__).resolve().parent.parent
+
+# quantities whose `q * 0.001 / 0.001 * 2.3 / 1000` and `q * 0.001 * (1 / 0.001) * 2.3 / 1000` differ in the last
+# bit (5.2 and 3.6: the values of the report), with lines in kg against a factor per kg, per t and per piece
+QUANTITIES = [5.2, 3.6, 7.3, 2.2, 1.9, 3.9, 0.7, 11.1, 0.3, 123.4]
+
+
+def _raw(materials: list[str]) -> dict[str, pl.DataFrame]:
+    n = len(QUANTITIES) * len(materials)
+    invoices = pl.DataFrame(
+        {
+            "invoice_id": [f"I{i:03d}" for i in range(n)],
+            "line_no": [1] * n,
+            "invoice_date": [date(2025, 7, 4)] * n,
+            "installation_id": ["CN-ZJ-001"] * n,
+            "supplier_id": ["S1"] * n,
+            "material_id": [m for m in materials for _ in QUANTITIES],
+            "quantity": QUANTITIES * len(materials),
+            "unit": [{"PIECE": "pcs"}.get(m, "kg") for m in materials for _ in QUANTITIES],
+        }
+    )
+    table = {  # material: (pcf, pcf unit, unit mass t)
+        "PET": (2.3, "kg", None),
+        "STEEL": (1850.0, "t", None),
+        "PIECE": (2.3, "kg", 0.0037),
+        "BAG": (0.13, "pcs", 0.0037),
+    }
+    materials_df = pl.DataFrame(
+        {
+            "material_id": materials,
+            "kind": ["material"] * len(materials),
+            "pcf_kgco2e_per_unit": [table[m][0] for m in materials],
+            "pcf_unit": [table[m][1] for m in materials],
+            "unit_mass_t": [table[m][2] for m in materials],
+        },
+        schema_overrides={"unit_mass_t": pl.Float64},
+    )
+    return {"supplier_invoices": invoices, "materials": materials_df}
+
+
+def _engine(raw: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    return engine_material_lines({k: v.lazy() for k, v in raw.items()}).sort(ENGINE_COLUMNS)
+
+
+def _purchased(raw: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    lines = purchased_material_lines({k: v.lazy() for k, v in raw.items()}).collect()
+    return lines.select(ENGINE_COLUMNS).sort(ENGINE_COLUMNS)
+
+
+def _one_row_chunks(df: pl.DataFrame) -> pl.DataFrame:
+    return pl.concat([df.slice(i, 1) for i in range(df.height)], rechunk=False)
+
+
+def test_material_line_tco2e_same_bits_whether_its_key_is_alone_chunked_or_shuffled():
+    for materials in (["PET"], ["PET", "STEEL", "PIECE", "BAG"]):
+        raw = _raw(materials)
+        want = _purchased(raw)
+        assert want["footprint_source"].unique().to_list() == ["secondary"]
+        assert 0.01196 in want["tco2e"].to_list()  # 5.2 kg at 2.3 kg/kg: the written formula's value
+        layouts = {
+            "engine": raw,
+            "engine, shuffled": raw
+            | {"supplier_invoices": raw["supplier_invoices"].sample(fraction=1, seed=3)},
+            "engine, one-row chunks": raw | {"supplier_invoices": _one_row_chunks(raw["supplier_invoices"])},
+        }
+        for layout, frames in layouts.items():
+            assert _engine(frames).equals(want), (materials, layout)
+        # one invoice at a time (a one-row frame: every divisor a broadcast scalar) gives the same bits
+        for i in range(raw["supplier_invoices"].height):
+            alone = _purchased(raw | {"supplier_invoices": raw["supplier_invoices"].slice(i, 1)})
+            assert alone["tco2e"].item() in want["tco2e"].to_list()
+
+
+def test_material_lines_convert_units_through_the_key_multiplier():
+    got = (
+        _purchased(_raw(["PET", "STEEL", "PIECE", "BAG"])).group_by("material_id").agg(pl.col("tco2e").sum())
+    )
+    total = dict(got.iter_rows())
+    q = sum(QUANTITIES)
+    assert abs(total["PET"] - q * 2.3 / 1000) < 1e-15  # kg at kg/kg
+    assert abs(total["STEEL"] - q / 1000 * 1850.0 / 1000) < 1e-15  # kg at kg/t
+    assert abs(total["PIECE"] - q * 3.7 * 2.3 / 1000) < 1e-14  # pieces of 3.7 kg at kg/kg
+    assert abs(total["BAG"] - q / 1000 / 0.0037 * 0.13 / 1000) < 1e-15  # kg of 3.7 kg pieces at kg/pc
+
+
+def test_quotient_same_bits_for_a_column_and_a_broadcast_divisor():
+    a = pl.DataFrame({"a": [q * 0.001 for q in QUANTITIES], "b": [0.001] * len(QUANTITIES)})
+    as_column = a.select(quotient(pl.col("a"), pl.col("b")))
+    as_scalar = a.select(quotient(pl.col("a"), pl.col("b").first()))
+    as_literal = a.select(quotient(pl.col("a"), pl.lit(0.001)))
+    assert as_column.equals(as_scalar) and as_column.equals(as_literal)
+    plain_column = a.select(pl.col("a") / pl.col("b"))
+    plain_scalar = a.select(pl.col("a") / pl.col("b").first())
+    assert not plain_column.equals(plain_scalar)  # the polars behaviour this guards against
+
+
+def _lines_in_subprocess(threads: int) -> bytes:
+    code = (
+        "import sys; from tests.test_determinism_engines import _raw, _engine, _one_row_chunks;"
+        "raw = _raw(['PET', 'STEEL', 'PIECE', 'BAG']);"
+        "raw['supplier_invoices'] = _one_row_chunks(raw['supplier_invoices'].sample(fraction=1, seed=9));"
+        "sys.stdout.buffer.write(_engine(raw)['tco2e'].to_numpy().tobytes())"
+    )
+    env = os.environ | {"POLARS_MAX_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_material_line_tco2e_same_bits_with_another_thread_count():
+    here = _purchased(_raw(["PET", "STEEL", "PIECE", "BAG"]))["tco2e"].to_numpy().tobytes()
+    assert _lines_in_subprocess(1) == here
+
+
+def test_a_unit_converts_to_itself_with_the_multiplier_one():
+    """`_conversion` relies on it: a quantity in the footprint's own unit is not changed by the conversion."""
+    from transforms.units import UNITS
+
+    assert all(u.to_base * (1.0 / u.to_base) == 1.0 for u in UNITS)
+    lines = _purchased(_raw(["PET"]))
+    assert lines.height == len(QUANTITIES)
+    got = purchased_material_lines({k: v.lazy() for k, v in _raw(["PET"]).items()}).collect()
+    assert sorted(got["quantity_in_footprint_unit"].to_list()) == sorted(QUANTITIES)
