@@ -51,15 +51,16 @@ def fsum(expr: pl.Expr) -> pl.Expr:
 
 
 def quotient(a: pl.Expr, b: pl.Expr) -> pl.Expr:
-    """`a / b` with the same bits however polars lays out the rows: `a * (1 / b)`.
+    """`a / b`, a true (correctly rounded) division whatever the row layout: use it for every division by a column.
 
-    polars divides by a divisor it holds as one broadcast value (a literal, a one-row side, or a column it keeps
-    as a scalar because it is constant in a chunk, e.g. after exploding one key's list) as a multiplication by
-    the reciprocal, and by a materialised column as a true division: `a / pl.col("b")` can then differ in the
-    last bit for the same row between two runs that chunk the rows differently (threads, streaming, file order).
-    The reciprocal `1 / b` is one true division in every layout and a product is commutative, so this form is
-    the same in all of them (at most about 1 ulp from the true quotient, as the broadcast form already is)."""
-    return a * (1.0 / b)
+    polars divides a column by a divisor it holds as one broadcast value (a literal, a column it keeps as a
+    scalar: one row exploded into many, the side of a join that has one row, a `first()`) as a multiplication
+    by the reciprocal, and by a materialised column as a true division; which one a row gets then depends on
+    threads, chunking, file order or the engine, and the last bit of `a / pl.col("b")` with it. `b + a * 0.0`
+    is `b` to the bit (for finite `a`; ±inf or NaN, which the landing zone refuses, give NaN) but always a full
+    column when `a` is one, so polars always divides element by element (a broadcast `a` divides elementwise
+    too). Nulls and zero divisors behave as with `/`."""
+    return a / (b + a * 0.0)
 
 
 def canonical(frame: F, keys: Sequence[str]) -> F:

@@ -18,7 +18,7 @@ import polars as pl
 from transforms.cbam.errors import MissingFactorError
 from transforms.cbam.periods import MONTH, add_year_grain, keep_years, month_parts, sum_or_null
 from transforms.reference.cbam import CbamReference
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 
 PROC_KEYS = ["installation_id", "process_id"]
 
@@ -192,7 +192,7 @@ def process_attribution(
         )
         .with_columns(
             reconciliation_diff_share=pl.when(pl.col("installation_direct_tco2e") != 0).then(
-                pl.col("reconciliation_diff_tco2e") / pl.col("installation_direct_tco2e")
+                quotient(pl.col("reconciliation_diff_tco2e"), pl.col("installation_direct_tco2e"))
             )
         )
     )

@@ -23,7 +23,7 @@ from transforms.carriers import is_electricity
 from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.reference.cbam import CbamReference
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 from transforms.units import to_factor_expr
 
 ALLOCATION_RULE = "pro_rata_activity_level"
@@ -112,7 +112,9 @@ def process_electricity(
     ).collect()
     per = ["installation_id", "period", "period_grain"]
     al = activity.lazy().filter(pl.col("activity_level_t") > 0).select(*per, "process_id", "activity_level_t")
-    al = al.with_columns(_share=pl.col("activity_level_t") / pl.col("activity_level_t").pipe(fsum).over(per))
+    al = al.with_columns(
+        _share=quotient(pl.col("activity_level_t"), pl.col("activity_level_t").pipe(fsum).over(per))
+    )
     metered = (
         both.lazy()
         .filter(pl.col("process_id").is_not_null())
@@ -162,7 +164,7 @@ def process_electricity(
         )
         .with_columns(
             electricity_ef_tco2_per_mwh=pl.when(pl.col("electricity_mwh") != 0).then(
-                pl.col("indirect_tco2e") / pl.col("electricity_mwh")
+                quotient(pl.col("indirect_tco2e"), pl.col("electricity_mwh"))
             ),
             electricity_ef_source=pl.when(pl.col("ef_sources").list.len() == 1)
             .then(pl.col("ef_sources").list.first())

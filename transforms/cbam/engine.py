@@ -22,7 +22,7 @@ from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
 from transforms.computed import computed_table, conform
 from transforms.reference.cbam import CbamReference
-from transforms.stable import canonical, fsum
+from transforms.stable import canonical, fsum, quotient
 
 TABLES = (
     "stream_emissions",
@@ -44,7 +44,7 @@ def _precursor_inputs(
     buy = purchased.join(al, on=KEYS, how="left").with_columns(
         from_process_id=pl.lit(None, dtype=pl.String),
         mass_share_t_per_t=pl.when(pl.col("activity_level_t") > 0).then(
-            pl.col("mass_t") / pl.col("activity_level_t")
+            quotient(pl.col("mass_t"), pl.col("activity_level_t"))
         ),
     )
     own = internal.with_columns(

@@ -24,7 +24,7 @@ from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.reference.cbam import DV_COLUMNS, CbamReference
 from transforms.reference.goods import ANNEX_II_CATEGORIES, category_expr
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 from transforms.units import to_factor_expr
 
 # a month part's key columns (`_purchase_parts`): everything but its mass and lineage
@@ -193,8 +193,9 @@ def _purchase_parts(
         )
         .filter(pl.col("_mix_t") > 0)
         .with_columns(
-            _share=pl.col("_mix_t")
-            / pl.col("_mix_t").pipe(fsum).over("installation_id", "material_id", "year")
+            _share=quotient(
+                pl.col("_mix_t"), pl.col("_mix_t").pipe(fsum).over("installation_id", "material_id", "year")
+            )
         )
     )
     from_consumption = (
@@ -336,7 +337,7 @@ def purchased_precursors(
     ee_supplier = pl.coalesce(
         pl.col("embedded_electricity_mwh_per_t"),
         pl.when(pl.col("electricity_ef_tco2_per_mwh") > 0).then(
-            pl.col("see_indirect") / pl.col("electricity_ef_tco2_per_mwh")
+            quotient(pl.col("see_indirect"), pl.col("electricity_ef_tco2_per_mwh"))
         ),
     )
     parts = parts.with_columns(
@@ -419,10 +420,10 @@ def purchased_precursors(
     return (
         both.with_columns(
             source=pl.lit("purchased"),
-            see_direct=pl.when(nz).then(pl.col("embedded_direct_tco2e") / pl.col("mass_t")),
-            see_indirect=pl.when(nz).then(pl.col("embedded_indirect_tco2e") / pl.col("mass_t")),
+            see_direct=pl.when(nz).then(quotient(pl.col("embedded_direct_tco2e"), pl.col("mass_t"))),
+            see_indirect=pl.when(nz).then(quotient(pl.col("embedded_indirect_tco2e"), pl.col("mass_t"))),
             embedded_electricity_mwh_per_t=pl.when(nz).then(
-                pl.col("embedded_electricity_mwh") / pl.col("mass_t")
+                quotient(pl.col("embedded_electricity_mwh"), pl.col("mass_t"))
             ),
             default_direct_tco2e=pl.when(pl.col("is_default"))
             .then(pl.col("embedded_direct_tco2e"))

@@ -21,7 +21,7 @@ from transforms.cbam.periods import add_year_grain, month_parts
 from transforms.reference import cn_codes, seeds
 from transforms.reference.cbam import CbamReference
 from transforms.reference.goods import ANNEX_II_CATEGORIES
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 from transforms.units import convert_expr, to_factor_expr
 
 CHARGEABLE_RULE = "direct + indirect from non-Annex-II sources (CBAM Reg Art 7(1), MIR Annex I pt 3.1)"
@@ -198,7 +198,7 @@ def goods_see(
         .when(fu_per_t.is_null())
         .then(pl.concat_str(pl.lit("functional unit "), fu, pl.lit(" is not converted from tonnes"))),
     ).with_columns(
-        pl.when(pl.col("fu_per_t") > 0).then(pl.col(c) / pl.col("fu_per_t")).alias(f"{c}_per_fu")
+        pl.when(pl.col("fu_per_t") > 0).then(quotient(pl.col(c), pl.col("fu_per_t"))).alias(f"{c}_per_fu")
         for c in ("see_direct", "see_indirect", "see_total", "see_chargeable")
     )
     cols = [

@@ -19,7 +19,7 @@ import polars as pl
 from transforms.cbam.errors import PrecursorMatrixError, ZeroProductionError
 from transforms.cbam.periods import YEAR
 from transforms.reference.goods import ANNEX_II_CATEGORIES
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 
 GROUP = ["installation_id", "period", "period_grain"]
 KEYS = [*GROUP, "process_id"]
@@ -120,7 +120,7 @@ def _process_table(
     own_annex_ii = pl.col("goods_category").is_in(sorted(ANNEX_II_CATEGORIES)).fill_null(False)
 
     def per_t(c: str) -> pl.Expr:
-        return pl.when(al > 0).then(pl.col(c) / al)
+        return pl.when(al > 0).then(quotient(pl.col(c), al))
 
     empty = pl.lit([], dtype=pl.List(pl.String))
     return (
@@ -295,7 +295,7 @@ def solve(
     out = table.join(res, on=KEYS, how="left").with_columns(
         see_total=pl.col("see_direct") + pl.col("see_indirect"),
         default_value_share=pl.when(pl.col("see_direct") > 0).then(
-            pl.col("default_direct_per_t") / pl.col("see_direct")
+            quotient(pl.col("default_direct_per_t"), pl.col("see_direct"))
         ),
         precursor_see_direct=pl.col("see_direct") - pl.col("own_see_direct"),
         precursor_see_indirect=pl.col("see_indirect") - pl.col("own_see_indirect"),

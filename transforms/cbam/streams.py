@@ -23,7 +23,7 @@ from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.contracts import dataset as contract
 from transforms.reference.cbam import CbamReference
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 from transforms.units import factor_table, join_factors, per_dimension
 
 _PLAN = contract("source_streams")
@@ -115,7 +115,7 @@ def _lab_month_means(reading_parts: pl.LazyFrame) -> pl.LazyFrame:
             pl.when(has.any())
             .then(
                 pl.when(wsum > 0)
-                .then(pl.when(has).then(w * pl.col(c)).pipe(fsum) / wsum)
+                .then(quotient(pl.when(has).then(w * pl.col(c)).pipe(fsum), wsum))
                 .otherwise(pl.col(c).drop_nulls().mean())
             )
             .alias(f"lab_{c}_month")
@@ -390,7 +390,7 @@ def stream_emissions(
     out = add_year_grain(monthly, STREAM_KEYS, sums, lists, firsts, grains)
 
     def wmean(c: str) -> pl.Expr:
-        return pl.when(pl.col("_w") > 0).then(pl.col(c) / pl.col("_w"))
+        return pl.when(pl.col("_w") > 0).then(quotient(pl.col(c), pl.col("_w")))
 
     return (
         out.with_columns(

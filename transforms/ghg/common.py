@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from transforms.contracts import dataset
+from transforms.stable import quotient
 from transforms.text import key_expr
 
 YEAR, MONTH = "year", "month"
@@ -63,7 +64,7 @@ def compact_key(expr: pl.Expr) -> pl.Expr:
 
 def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
     """num / den, null when den is null or zero (never inf)."""
-    return pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
+    return pl.when(den.is_null() | (den == 0)).then(None).otherwise(quotient(num, den))
 
 
 def join_reasons(*reasons: pl.Expr) -> pl.Expr:

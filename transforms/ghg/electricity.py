@@ -22,7 +22,7 @@ from transforms.carriers import energy_kind_expr
 from transforms.ghg.common import compact_key, raw_frame, safe_div
 from transforms.ghg.factors import GhgFactors
 from transforms.periods import split_by_month
-from transforms.stable import fsum
+from transforms.stable import fsum, quotient
 from transforms.units import to_factor_expr
 
 SPECIFICITY = {"provincial": 0, "regional": 1, "national": 2}
@@ -209,7 +209,10 @@ def apply_certificate_claims(
     eligible = pl.when(elec & (pl.col("supply_type") != "onsite") & ~zero_rated.fill_null(False)).then(
         pl.col("purchased_mwh").clip(lower_bound=0.0)
     )
-    share = lambda claim, pool: pl.when(pool > 0).then(pl.min_horizontal(claim / pool, 1.0)).otherwise(0.0)  # noqa: E731
+
+    def share(claim: pl.Expr, pool: pl.Expr) -> pl.Expr:
+        return pl.when(pool > 0).then(pl.min_horizontal(quotient(claim, pool), 1.0)).otherwise(0.0)
+
     ledger = (
         out.join(basis, on=["installation_id", "year"], how="left")
         .filter(pl.col("_ledger").fill_null(False))
