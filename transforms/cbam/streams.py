@@ -116,7 +116,7 @@ def _lab_month_means(reading_parts: pl.LazyFrame) -> pl.LazyFrame:
             .then(
                 pl.when(wsum > 0)
                 .then(quotient(pl.when(has).then(w * pl.col(c)).pipe(fsum), wsum))
-                .otherwise(pl.col(c).drop_nulls().mean())
+                .otherwise(quotient(pl.col(c).pipe(fsum), pl.col(c).count().cast(pl.Float64)))  # the mean
             )
             .alias(f"lab_{c}_month")
         )

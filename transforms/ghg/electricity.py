@@ -219,10 +219,10 @@ def apply_certificate_claims(
         .with_columns(_elig=eligible.fill_null(0.0))
         .join(month_c, on=["installation_id", "month"], how="left")
         .join(year_c, on=["installation_id", "year"], how="left")
-        .with_columns(_m_pool=pl.col("_elig").sum().over("installation_id", "month"))
+        .with_columns(_m_pool=pl.col("_elig").pipe(fsum).over("installation_id", "month"))
         .with_columns(_m_cov=pl.col("_elig") * share(pl.col("_m_claim").fill_null(0.0), pl.col("_m_pool")))
         .with_columns(_rest=pl.col("_elig") - pl.col("_m_cov"))
-        .with_columns(_y_pool=pl.col("_rest").sum().over("installation_id", "year"))
+        .with_columns(_y_pool=pl.col("_rest").pipe(fsum).over("installation_id", "year"))
         .with_columns(
             _y_cov=pl.col("_rest") * share(pl.col("_y_claim").fill_null(0.0), pl.col("_y_pool")),
             # each claim spread over its lines in proportion to their eligible MWh (what the line carries)

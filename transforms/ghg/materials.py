@@ -96,7 +96,8 @@ def _priced(raw: Mapping[str, pl.LazyFrame], invoices: pl.LazyFrame) -> pl.LazyF
     )
     lines = (
         invoices.join(materials, on="material_id", how="inner")
-        .join(suppliers.unique("supplier_id"), on="supplier_id", how="left")
+        .join(suppliers.sort(pl.all(), nulls_last=True).unique("supplier_id", keep="first", maintain_order=True),
+              on="supplier_id", how="left")
         .with_columns(sup_inst=pl.coalesce("supplier_installation_id", "supplier_default_installation"),
                       line_cn=pl.coalesce("cn_code", "mat_cn"))
     )  # fmt: skip
@@ -118,8 +119,12 @@ def _priced(raw: Mapping[str, pl.LazyFrame], invoices: pl.LazyFrame) -> pl.LazyF
     best = (
         pl.concat([by_material, by_cn], how="diagonal")
         .filter((pl.col("period_start") <= pl.col("invoice_date")) & (pl.col("invoice_date") <= pl.col("period_end")))
-        .sort(["match_rank", "period_start", "document_ref"], descending=[False, True, False], nulls_last=True)
-        .group_by(match_keys).first()
+        .select(*match_keys, "match_rank", "period_start", "document_ref", "sup_pcf", "sup_unit")
+        # a total order (ties broken by the values themselves) and the first row of each key in that order: the
+        # same pick whatever the file order or the threads
+        .sort(["match_rank", "period_start", "document_ref", "sup_pcf", "sup_unit"],
+              descending=[False, True, False, False, False], nulls_last=True, maintain_order=True)
+        .unique(match_keys, keep="first", maintain_order=True)
         .select(*match_keys, "sup_pcf", "sup_unit", "document_ref")
     )  # fmt: skip
     return (
