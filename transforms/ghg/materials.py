@@ -119,12 +119,11 @@ def _priced(raw: Mapping[str, pl.LazyFrame], invoices: pl.LazyFrame) -> pl.LazyF
     best = (
         pl.concat([by_material, by_cn], how="diagonal")
         .filter((pl.col("period_start") <= pl.col("invoice_date")) & (pl.col("invoice_date") <= pl.col("period_end")))
-        .select(*match_keys, "match_rank", "period_start", "document_ref", "sup_pcf", "sup_unit")
-        # a total order (ties broken by the values themselves) and the first row of each key in that order: the
-        # same pick whatever the file order or the threads
+        # a total order (ties broken by the values themselves), then the first row of each key in that order
+        # (group_by keeps the order within a group): the same pick whatever the file order or the threads
         .sort(["match_rank", "period_start", "document_ref", "sup_pcf", "sup_unit"],
-              descending=[False, True, False, False, False], nulls_last=True, maintain_order=True)
-        .unique(match_keys, keep="first", maintain_order=True)
+              descending=[False, True, False, False, False], nulls_last=True)
+        .group_by(match_keys).first()
         .select(*match_keys, "sup_pcf", "sup_unit", "document_ref")
     )  # fmt: skip
     return (
