@@ -91,10 +91,13 @@ def process_drop(
     sink = _InMemory(ds)
     quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, sink)
     accepted, dup_q = split_duplicate_keys(ds, sink.frame())
-    quarantine = (pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q).cast(
-        QUARANTINE_SCHEMA
-    )
+    quarantine = _quarantine(quarantine_parts, dup_q)
     return accepted, quarantine, file_records(per_file, accepted, quarantine)
+
+
+def _quarantine(parts: list[pl.DataFrame], duplicates: pl.DataFrame) -> pl.DataFrame:
+    """A drop's quarantine: the files' rows, then the rows held back for a repeated business key."""
+    return (pl.concat([*parts, duplicates]) if parts else duplicates).cast(QUARANTINE_SCHEMA)
 
 
 def stage_drop(
@@ -115,9 +118,7 @@ def stage_drop(
     ordered = _InOrder(sink)
     quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, ordered)
     accepted, dup_q = duplicate_keys_lazy(ds, sink.scan())
-    quarantine = (pl.concat([*quarantine_parts, dup_q]) if quarantine_parts else dup_q).cast(
-        QUARANTINE_SCHEMA
-    )
+    quarantine = _quarantine(quarantine_parts, dup_q)
     return accepted, quarantine, file_records(per_file, accepted, quarantine), ordered.in_order()
 
 
