@@ -12,9 +12,13 @@ from pathlib import Path
 import polars as pl
 
 from orchestration.lib.home import Home
+from orchestration.lib.storage import atomic_write_bytes
 from transforms.contracts import datasets
 from transforms.paths import REPO_ROOT
 from transforms.reference.seeds import REFERENCE_DIR
+
+# Run records kept under <home>/runs (as many as Dagster runs kept: orchestration/pipeline.py RUNS_KEPT).
+RECORDS_KEPT = 60
 
 
 def code_version() -> str:
@@ -110,5 +114,36 @@ def write_run_record(
     }
     home.runs.mkdir(parents=True, exist_ok=True)
     path = home.runs / f"{started:%Y%m%dT%H%M%SZ}-{run_id[:8]}.json"
-    path.write_text(json.dumps(record, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    # whole or not at all: the next run and `period lock` read the newest records
+    atomic_write_bytes(path, json.dumps(record, indent=1, ensure_ascii=False, default=str).encode())
+    prune_records(home)
     return path
+
+
+def prune_records(home: Home, keep: int = RECORDS_KEPT) -> list[Path]:
+    """Delete run records beyond the newest `keep`, except the newest successful one (the next run compares its
+    fingerprint with it) and the newest that published the warehouse (`period lock` names its inputs). Each
+    record lists every input file so far, so keeping them all would grow with the square of the drops."""
+    records = sorted(home.runs.glob("*.json"), reverse=True) if home.runs.exists() else []
+    old = records[keep:]
+    if not old:
+        return []
+    needed: set[Path] = set()
+    for flag in ("success", "published"):
+        for path in records:
+            try:
+                rec = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            found = (
+                rec.get("success")
+                if flag == "success"
+                else "warehouse/lingtan_duckdb" in rec.get("materialized", [])
+            )
+            if found:
+                needed.add(path)
+                break
+    removed = [p for p in old if p not in needed]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    return removed
