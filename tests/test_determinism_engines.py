@@ -152,3 +152,104 @@ def test_a_unit_converts_to_itself_with_the_multiplier_one():
     assert lines.height == len(QUANTITIES)
     got = purchased_material_lines({k: v.lazy() for k, v in _raw(["PET"]).items()}).collect()
     assert sorted(got["quantity_in_footprint_unit"].to_list()) == sorted(QUANTITIES)
+
+
+# ---- picks of one factor row per key (issue 11 item 4): a tie on the sort keys must not leave the pick to the
+# row order. The committed factor tables hold no such tie, but nothing refuses one (no key is declared for the
+# ghg_* seeds and `GhgFactors.with_table` takes any frame), so each pick sorts by every column it returns.
+
+
+def _orders(table: pl.DataFrame) -> list[pl.DataFrame]:
+    """`table` as read, reversed, shuffled, and cut into one-row chunks."""
+    shuffled = [table.sample(fraction=1, shuffle=True, seed=s) for s in range(6)]
+    return [table, table.reverse(), *shuffled, _one_row_chunks(table.reverse())]
+
+
+def _picks(pick, factors, name: str, table: pl.DataFrame) -> list[pl.DataFrame]:
+    return [pick(factors.with_table(name, t, version="tie")) for t in _orders(table)]
+
+
+def test_grid_factor_pick_same_row_whatever_the_order_of_tied_factor_rows():
+    from transforms.ghg.electricity import pick_grid_factor
+    from transforms.ghg.factors import load_factors
+
+    factors = load_factors()
+    grid = factors["china_grid_factors"]
+    first = pl.col("series").eq("co2_average") & pl.col("region").eq("China") & pl.col("data_year").eq(2022)
+    assert grid.filter(first).height == 1
+    row = grid.filter(first)
+    # the same data year published twice (a correction): same sort keys, other value, notice and date
+    again = row.with_columns(
+        value=pl.lit(0.5399), value_text=pl.lit("0.5399"), notice=pl.lit("correction"),
+        published_on=pl.col("published_on").dt.offset_by("30d"),
+    )  # fmt: skip
+    tied = pl.concat([grid, again, row.with_columns(notice=pl.lit("a copy"))])
+    keys = pl.LazyFrame(
+        {"installation_id": ["A", "B"], "year": ["2022", "2023"], "region": ["China", "China"],
+         "region_level": ["national", "national"], "regional_grid": [None, None]},
+        schema_overrides={"regional_grid": pl.String},
+    )  # fmt: skip
+
+    def pick(f):
+        return pick_grid_factor(keys, f, "co2_average").collect().sort("installation_id")
+
+    got = _picks(pick, factors, "china_grid_factors", tied)
+    for other in got[1:]:
+        assert other.equals(got[0])
+    a = got[0].row(0, named=True)
+    assert (a["factor_data_year"], a["factor_tco2_per_mwh"], a["factor_notice"]) == (
+        2022,
+        0.5399,
+        "correction",
+    )
+
+
+def test_transport_intensity_pick_same_row_whatever_the_order_of_tied_rows():
+    from transforms.ghg.factors import load_factors
+    from transforms.logistics.engine import _default_intensity
+
+    factors = load_factors()
+    table = factors["transport_intensities"]
+    road = table.filter(pl.col("mode") == "road")
+    # a second mode default for road and a second row of one sub-type, both from the same date
+    tied = pl.concat([
+        table,
+        road.filter(pl.col("is_mode_default")).with_columns(sub_type=pl.lit("hgv_rigid"), wtw_gco2e_per_tkm=pl.lit(1.0)),
+        road.filter(pl.col("sub_type") == "hgv_all_average").with_columns(wtw_gco2e_per_tkm=pl.lit(2.0)),
+    ])  # fmt: skip
+    legs = pl.LazyFrame(
+        {"mode": ["road", "road", "road"], "sub_type": ["van", "hgv_all_average", None],
+         "ship_date": [date(2025, 3, 1)] * 3},
+    )  # fmt: skip
+
+    def pick(f):
+        return _default_intensity(legs, f).collect().sort("sub_type", nulls_last=True)
+
+    got = _picks(pick, factors, "transport_intensities", tied)
+    for other in got[1:]:
+        assert other.equals(got[0])
+    assert got[0]["default_wtw"].to_list()[:2] == [
+        min(2.0, road.filter(pl.col("sub_type") == "hgv_all_average")["wtw_gco2e_per_tkm"].item()),
+        road.filter(pl.col("is_mode_default"))[
+            "wtw_gco2e_per_tkm"
+        ].item(),  # 'hgv_articulated…' before 'hgv_rigid'
+    ]
+
+
+def test_distance_rule_pick_same_row_whatever_the_order_of_tied_rows():
+    from transforms.ghg.factors import load_factors
+    from transforms.logistics.engine import _distance_rule
+
+    factors = load_factors()
+    table = factors["distance_adjustments"]
+    road = table.filter(pl.col("mode") == "road")
+    tied = pl.concat([table, road.with_columns(gcd_multiplier=pl.lit(1.1), flag=pl.lit("other"))])
+    legs = pl.LazyFrame({"mode": ["road", "air"], "ship_date": [date(2025, 3, 1)] * 2})
+
+    def pick(f):
+        return _distance_rule(legs, f).collect().sort("mode")
+
+    got = _picks(pick, factors, "distance_adjustments", tied)
+    for other in got[1:]:
+        assert other.equals(got[0])
+    assert got[0].filter(pl.col("mode") == "road")["gcd_multiplier"].item() == 1.1

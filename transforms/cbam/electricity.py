@@ -154,6 +154,7 @@ def process_electricity(
             pl.col("electricity_mwh", "metered_mwh", "allocated_mwh", "indirect_tco2e", "gec_mwh").pipe(fsum),
             pl.col("ef_source").unique().sort().alias("ef_sources"),
             pl.col("ef_origin").unique().sort().alias("ef_origins"),
+            # no tie: metered lines carry null and allocated ones ALLOCATION_RULE, the only value this can pick
             pl.col("allocation_rule").drop_nulls().first(),
             pl.col("ef_fallback_reason")
             .list.explode(keep_nulls=False, empty_as_null=False)

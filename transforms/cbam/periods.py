@@ -80,6 +80,8 @@ def add_year_grain(
                 .alias(c)
                 for c in lists
             ]
+            # no tie: the one caller (cbam/streams.py) passes stream-plan attributes joined on (installation_id,
+            # stream_id), the key of source_streams and part of `keys`, so a key's months all hold the same value
             + [pl.col(c).drop_nulls().first().alias(c) for c in firsts]
         )
         .with_columns(period_grain=pl.lit(YEAR))

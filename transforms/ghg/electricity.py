@@ -133,7 +133,7 @@ def pick_grid_factor(
     cand = chain.join(
         table.lazy().select(cand="region", factor_level="region_level", factor_data_year="data_year",
                             factor_tco2_per_mwh="value", factor_value_text="value_text", factor_notice="notice",
-                            factor_status="status"),
+                            factor_status="status", factor_published_on="published_on"),
         on="cand", how="inner",
     ).with_columns(year_int=pl.col("year").cast(pl.Int32))  # fmt: skip
     eligible = pl.col("factor_data_year") <= pl.col("year_int")
@@ -143,10 +143,16 @@ def pick_grid_factor(
             .then(-pl.col("factor_data_year"))
             .otherwise(10_000 + pl.col("factor_data_year")),
         )
-        .sort("vintage_rank", "spec")
+        # a total order, then the first row of each key in it (group_by keeps the order within a group): the factor
+        # tables declare no key, so one region and data year may come twice (a correction published later, an
+        # override); the latest publication wins, then the values themselves break the tie, whatever the row order
+        .sort(["vintage_rank", "spec", "factor_published_on", "factor_tco2_per_mwh", "factor_value_text",
+               "factor_notice", "factor_status", "factor_level"],
+              descending=[False, False, True, False, False, False, False, False],
+              nulls_last=[False, False, True, True, True, True, True, True])  # the ranks' nulls first as before
         .group_by("installation_id", "year")
         .first()
-    )
+    )  # fmt: skip
     rule = (
         pl.when(pl.col("factor_data_year") <= pl.col("year_int"))
         .then(pl.format("latest data year <= {}: {} ({})", "year", "factor_data_year", "factor_level"))

@@ -61,6 +61,8 @@ def _items(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
             "_source_row_id", maintain_order=True
         )  # lineage order: "first" item attributes, whatever the row order
         .with_row_index("_row")
+        # product_id and material_id are the contract keys of products and materials, whose current tables hold
+        # one row per key (raw expectations): `unique` drops nothing, so no row is picked arbitrarily
         .join(products.unique("product_id"), on="product_id", how="left")
         .join(materials.unique("material_id"), on="material_id", how="left")
     )
@@ -127,10 +129,15 @@ def _default_intensity(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
         .when(pl.col("is_mode_default")).then(1).otherwise(None),
     ).filter(pl.col("pref").is_not_null())  # fmt: skip
     best = (
-        cand.sort("pref", "valid_from", descending=[False, True])
+        # a total order (the intensity table declares no key: two mode defaults or two rows of one sub-type may
+        # share a valid_from), then the first row per key in it (group_by keeps the order within a group);
+        # valid_from keeps its nulls first as before
+        cand.sort(["pref", "valid_from", "row_sub_type", "wtw", "ttw", "intensity_status"],
+                  descending=[False, True, False, False, False, False],
+                  nulls_last=[False, False, True, True, True, True])
         .group_by("mode", "sub_type", "ship_date")
         .first()
-    )
+    )  # fmt: skip
     return best.select(
         "mode", "sub_type", "ship_date", "intensity_status", default_wtw="wtw", default_ttw="ttw",
         intensity_row=pl.col("mode") + "/" + pl.col("row_sub_type"),
@@ -146,7 +153,13 @@ def _distance_rule(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     )
     return (
         _valid_rows(keys, table, ["mode"], "ship_date")
-        .sort("valid_from", descending=True)
+        # a total order (no key declared: two rows of a mode may share a valid_from), valid_from's nulls first as
+        # before, then the first row per key in it (group_by keeps the order within a group)
+        .sort(
+            ["valid_from", "gcd_multiplier", "gcd_addend_km", "flag"],
+            descending=[True, False, False, False],
+            nulls_last=[False, True, True, True],
+        )
         .group_by("mode", "ship_date")
         .first()
         .select("mode", "ship_date", "gcd_multiplier", "gcd_addend_km", distance_flag="flag")
