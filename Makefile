@@ -37,7 +37,7 @@ format: install
 	$(RUN) ruff check --fix .
 
 test: install lint defs browser
-	$(RUN) pytest -q -n 2 --dist loadfile -m "not distributed"
+	$(RUN) pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not distributed"
 
 # The nightly job on two Celery workers (Redis and moto's S3 on 127.0.0.1, started by the test) against the
 # in-process run: docs/distributed.md. Debian's redis-server is installed when missing (as root). Bounded: 45 min.

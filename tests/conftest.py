@@ -177,3 +177,35 @@ def demo_home(demo_outcome: dict, tmp_path_factory: pytest.TempPathFactory):
 
     assert demo_outcome["success"], demo_outcome["output"][-3000:]
     return Home(demo_root(tmp_path_factory) / "home")
+
+
+# The longest modules first, so that xdist's two workers (`make test`: `--dist loadfile --no-loadscope-reorder`)
+# finish together instead of one running the last end-to-end module alone while the other idles (by default xdist
+# queues the modules with the most tests first, which put these one- to three-test modules at the very end).
+# Longest first from a durations run of the whole suite; the first two need different shared builds (the demo,
+# the cement example), so neither worker starts by waiting on the other's lock. Order only: nothing is skipped.
+LONGEST_FIRST = (
+    "tests/reports/test_run_reports.py",
+    "tests/reliability/test_kills.py",
+    "tests/test_incremental.py",
+    "tests/reports/test_communication_examples.py",
+    "tests/reliability/test_disk_full.py",
+    "tests/reliability/test_faults.py",
+    "tests/test_ui.py",
+    "tests/dbt/test_dagster_warehouse.py",
+    "tests/test_determinism.py",
+    "tests/test_instance.py",
+    "tests/test_period_lock.py",
+    "tests/test_isolation.py",
+    "tests/reports/test_declaration_marts.py",
+    "tests/bench/test_bench_runs.py",
+    "tests/ingest/test_dagster_ingest.py",
+    "tests/demo/test_generate.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(
+        key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank))
+    )  # stable: order kept within
