@@ -113,10 +113,12 @@ def _known_files(ledger: pl.DataFrame) -> dict[str, dict]:
 
 def _maybe_changed(d: date, files: list[LandingFile], known: dict[str, dict]) -> bool:
     """A drop needs reading when its set of files or any file's change token differs from the ledger (the
-    bytes' hash then decides)."""
+    bytes' hash then decides), or when the raw gate blocked it last time: its rows were never published, so it is
+    read again each run until the gate passes (else a blocked drop would be lost without a word)."""
     before = {p for p, r in known.items() if r["drop_date"] == d}
     return before != {f.rel_path for f in files} or any(
-        known[f.rel_path]["change_token"] != f.change_token for f in files
+        known[f.rel_path]["change_token"] != f.change_token or known[f.rel_path]["gate_passed"] is False
+        for f in files
     )
 
 
@@ -280,7 +282,8 @@ def ingest_dataset(
         if not _maybe_changed(d, files, known):
             continue
         same_set = {f.rel_path for f in files} == {p for p, r in known.items() if r["drop_date"] == d}
-        if not (same_set and all(_same_hash(landing, f.rel_path, known) for f in files)):
+        blocked = any(known.get(f.rel_path, {}).get("gate_passed") is False for f in files)
+        if blocked or not (same_set and all(_same_hash(landing, f.rel_path, known) for f in files)):
             changed.append(d)
     prob_files, prob_q = problem_records(ds, problems, now)
 
