@@ -131,10 +131,10 @@ def _default_intensity(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     best = (
         # a total order (the intensity table declares no key: two mode defaults or two rows of one sub-type may
         # share a valid_from), then the first row per key in it (group_by keeps the order within a group);
-        # valid_from keeps its nulls first as before
+        # the latest valid_from first, a row without one (valid since always) is the oldest
         cand.sort(["pref", "valid_from", "row_sub_type", "wtw", "ttw", "intensity_status"],
                   descending=[False, True, False, False, False, False],
-                  nulls_last=[False, False, True, True, True, True])
+                  nulls_last=[False, True, True, True, True, True])
         .group_by("mode", "sub_type", "ship_date")
         .first()
     )  # fmt: skip
@@ -153,12 +153,12 @@ def _distance_rule(legs: pl.LazyFrame, factors: GhgFactors) -> pl.LazyFrame:
     )
     return (
         _valid_rows(keys, table, ["mode"], "ship_date")
-        # a total order (no key declared: two rows of a mode may share a valid_from), valid_from's nulls first as
-        # before, then the first row per key in it (group_by keeps the order within a group)
+        # a total order (no key declared: two rows of a mode may share a valid_from; the latest valid_from
+        # first, a row without one is the oldest), then the first row per key in it (group_by keeps the order)
         .sort(
             ["valid_from", "gcd_multiplier", "gcd_addend_km", "flag"],
             descending=[True, False, False, False],
-            nulls_last=[False, True, True, True],
+            nulls_last=[True, True, True, True],
         )
         .group_by("mode", "ship_date")
         .first()
