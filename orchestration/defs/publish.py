@@ -7,6 +7,7 @@ import dagster as dg
 from orchestration.dbt_project import warehouse_env
 from orchestration.defs.warehouse.dbt import WAREHOUSE_POOL, lingtan_dbt
 from orchestration.lib.config import LingtanConfig
+from orchestration.lib.publish import promote, staging
 from orchestration.lib.restatements import apply_locks
 from orchestration.lib.warehouse import publish_warehouse
 
@@ -23,13 +24,13 @@ from orchestration.lib.warehouse import publish_warehouse
 def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> dg.MaterializeResult:
     home = lingtan.home_dir()
     build = Path(warehouse_env(home.root)["LINGTAN_WAREHOUSE_PATH"])
-    # Locked periods keep their rows (orchestration/lib/restatements.py); `source` is a patched copy when any exist.
-    source, locked = apply_locks(home, build, context.run_id)
-    try:
-        target = publish_warehouse(source, home.warehouse)
-    finally:
-        if source != build:
-            source.unlink(missing_ok=True)
+    # Locked periods keep their rows (orchestration/lib/restatements.py): then `source` is a patched copy in a
+    # held staging folder, renamed into place as it is (a kill leaves it to the next run's sweep).
+    with staging(home.warehouse_staging) as stage:
+        source, locked = apply_locks(home, build, context.run_id, stage)
+        target = (
+            publish_warehouse(build, home.warehouse) if source == build else promote(source, home.warehouse)
+        )
     for r in locked:
         if r.values_changed:
             context.log.warning(f"locked {r.installation_id} {r.year} kept; restatement {r.report}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,13 @@ def restatements_dir(home: Home) -> Path:
 
 
 # --- the publish hook --------------------------------------------------------------------------------------
-def apply_locks(home: Home, build: Path, run_id: str) -> tuple[Path, list[Restated]]:
-    """The warehouse to publish: `build` itself when nothing is locked, else a copy in which every locked
-    period's rows are the snapshot's. Writes a restatement report per locked period the build would change."""
+def apply_locks(
+    home: Home, build: Path, run_id: str, stage: Path | None = None
+) -> tuple[Path, list[Restated]]:
+    """The warehouse to publish: `build` itself when nothing is locked, else a copy in `stage` (a held staging
+    folder, so a killed run's copy is swept by the next run; without one, next to the build and the caller
+    removes it) in which every locked period's rows are the
+    snapshot's. Writes a restatement report per locked period the build would change."""
     held = locks.current_locks(home)
     if not held:
         return build, []
@@ -61,7 +64,7 @@ def apply_locks(home: Home, build: Path, run_id: str) -> tuple[Path, list[Restat
         con.execute("CHECKPOINT")  # the copy must hold everything the build wrote
     finally:
         con.close()
-    locked = build.with_name(f".locked-{run_id[:8]}-{uuid.uuid4().hex[:6]}.duckdb")
+    locked = (stage or build.parent) / f"locked-{run_id[:8]}-{build.name}"
     shutil.copyfile(build, locked)
     now_inputs = locks.current_inputs(home)
     results: list[Restated] = []
