@@ -77,6 +77,10 @@ TEXTS: dict[str, str | bytes] = {
     + "INV-3,1,2025/2/3,SUP-1,,ZN-INGOT,1e999,kg,\n"
     + "INV-3,1,2025年2月3日,SUP-1,CN-ZJ-001,ZN-INGOT,-0,kg, 7 \n",
     "duplicate_keys.csv": HEADER + BODY + BODY[: BODY.index("\n") + 1],
+    # whitespace to trim in one cell of the last batch only (the others skip trimming: `cells_trimmed`)
+    "space_padded_late.csv": HEADER + BODY + "INV-x,1,2025-02-01, SUP-1 ,CN-ZJ-001,ZN-INGOT,1,t,1\n",
+    "tab_in_value.tsv": (HEADER + BODY).replace(",", "\t")
+    + 'INV-x\t1\t2025-02-01\t"\tSUP-1"\tCN-ZJ-001\tZN-INGOT\t1\tt\t1\n',
     "missing_required_column.csv": "invoice_id,line_no\nA,1\nB,2\n",
     "header_only.csv": HEADER,
     "utf8_then_latin1.csv": (HEADER + BODY + "INV-é,1,2025-02-01,SUP,CN-ZJ-001,Mül,1,t,1\n").encode("utf-8")
@@ -163,6 +167,8 @@ def test_texts_read_the_same_by_both_paths(batch_bytes, monkeypatch):
         "bad_values.csv",
         "duplicate_keys.csv",
         "cell_over_max.csv",
+        "space_padded_late.csv",
+        "tab_in_value.tsv",
     } <= taken
     assert not taken & {
         "stray_quote.csv",
@@ -224,7 +230,7 @@ def test_batches_number_rows_across_batches(monkeypatch):
     text = (HEADER + _rows(300)).encode()
     monkeypatch.setattr(csv_fast, "BATCH_BYTES", 1000)
     layout, batches = csv_fast.iter_csv_batches(text, header_names_enough(ds))
-    frames = [f for f, _ in batches]
+    frames = [f for f, _, _ in batches]
     assert len(frames) > 10
     numbers = pl.concat(frames)["_row_number"].to_list()
     assert numbers == list(range(1, 301))
@@ -236,7 +242,7 @@ def test_batches_come_as_one_chunk_per_column_and_a_later_bad_batch_raises_after
     text = (HEADER + _rows(300)).encode()
     monkeypatch.setattr(csv_fast, "BATCH_BYTES", 1000)
     _, batches = csv_fast.iter_csv_batches(text, header_names_enough(ds))
-    first, _ = next(batches)
+    first, _, _ = next(batches)
     assert first["_row_number"][0] == 1
     assert all(first[c].n_chunks() == 1 for c in first.columns)
     # a bad line in a later batch is raised where that batch would be yielded, after the good ones
@@ -244,7 +250,7 @@ def test_batches_come_as_one_chunk_per_column_and_a_later_bad_batch_raises_after
     _, batches = csv_fast.iter_csv_batches(bad, header_names_enough(ds))
     got = []
     with pytest.raises(csv_fast.NotWellFormed):
-        for frame, _ in batches:
+        for frame, _, _ in batches:
             got.append(frame)
     assert got and pl.concat(got)["_row_number"].to_list() == list(range(1, pl.concat(got).height + 1))
 
@@ -263,3 +269,24 @@ def test_meter_files_of_each_layout_read_the_same_by_both_paths(tmp_path, monkey
         assert csv_fast.read_csv_fast(data, is_header) is not None, rel  # well-formed: the fast path's
         _same("meter_readings", rel, data, None, monkeypatch)
         _same("meter_readings", rel, data, 1 << 12, monkeypatch)
+
+
+def test_a_batch_is_marked_trimmed_only_without_spaces_and_tabs_in_its_cells(monkeypatch):
+    """`cells_trimmed` (validation then skips trimming ASCII columns) holds for a batch without any space, and
+    without any tab but the separators; a padded cell or a tab inside a value clears it for its batch only."""
+    ds = dataset("supplier_invoices")
+
+    def flags(text: str, batch_bytes: int = 1 << 20) -> list[bool]:
+        monkeypatch.setattr(csv_fast, "BATCH_BYTES", batch_bytes)
+        _, batches = csv_fast.iter_csv_batches(text.encode(), header_names_enough(ds))
+        return [trimmed for _, _, trimmed in batches]
+
+    assert flags(HEADER + BODY) == [True]
+    assert flags((HEADER + BODY).replace(",", "\t")) == [True]  # tabs as separators only
+    padded = HEADER + _rows(30) + "INV-x,1,2025-02-01, SUP-1,CN-ZJ-001,ZN-INGOT,1,t,1\n"
+    got = flags(padded, 400)
+    assert len(got) > 2 and got[-1] is False and all(got[:-1])
+    tab = (HEADER + BODY).replace(",", "\t") + 'INV-x\t1\t2025-02-01\t"SUP\t1"\tCN\tZN\t1\tt\t1\n'
+    assert flags(tab) == [False]
+    table = csv_fast.read_csv_fast(padded.encode(), header_names_enough(ds))
+    assert table is not None and not table.cells_trimmed

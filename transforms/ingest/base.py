@@ -76,6 +76,9 @@ class TableRead:
     cell_column: str | None = None
     # the file's rows when `frame` holds none of them (a file read and validated in batches: drops.py)
     rows_total: int | None = None
+    # the reader has checked the bytes: no cell holds an ASCII space or tab (nor any other ASCII whitespace: control
+    # characters are refused and line ends only end rows), so validation does not trim an ASCII column
+    cells_trimmed: bool = False
 
     @property
     def rows_read(self) -> int:

@@ -19,6 +19,13 @@ from transforms.text import key_expr, norm_key
 # leaves alone and no number parser reads)
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _THOUSANDS = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$"
+_WHOLE = r"^[+-]?[0-9]+(\.0*)?$"
+_WHOLE_THOUSANDS = r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.0*)?$"
+# A number cell is valid when it matches the plain pattern, or the thousands pattern (',' only between groups of
+# three digits): one regex pass for both. The plain patterns match no comma, so the value of a valid cell is its
+# text without commas, cast (a thousands cell's commas removed, a plain cell unchanged).
+_DECIMAL_OK = f"(?:{_NUMBER})|(?:{_THOUSANDS})"
+_INT_OK = f"(?:{_WHOLE})|(?:{_WHOLE_THOUSANDS})"
 _DATE_PATTERNS = (
     r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?)?$",
     r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$",
@@ -160,13 +167,13 @@ def _parse(
     if kind in ("text",):
         return s, err
     if kind == "decimal" or kind == "int":
-        if _no_comma(s, frame):  # no thousands separator can match: the same values without that step
-            cleaned = s
+        if _no_comma(s, frame):  # no thousands separator can match: the plain pattern alone
+            ok = s.str.contains(_NUMBER if kind == "decimal" else _WHOLE)
+            number = s.cast(pl.Float64, strict=False)
         else:
-            has_thousands = s.str.contains(_THOUSANDS)
-            cleaned = pl.when(has_thousands).then(s.str.replace_all(",", "", literal=True)).otherwise(s)
-        ok = cleaned.str.contains(_NUMBER if kind == "decimal" else r"^[+-]?[0-9]+(\.0*)?$")
-        number = cleaned.cast(pl.Float64, strict=False)
+            ok = s.str.contains(_DECIMAL_OK if kind == "decimal" else _INT_OK)
+            # an invalid cell's number is never used: every use below is under `ok`
+            number = s.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
         # -0 is stored as 0 (an explicit branch: polars simplifies `x + 0.0` away, keeping the sign)
         value = pl.when(ok & number.is_finite()).then(pl.when(number == 0).then(0.0).otherwise(number))
         if kind == "int":

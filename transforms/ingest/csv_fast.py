@@ -67,13 +67,14 @@ def _blank_rows(raw: pl.DataFrame) -> bool:
 _CONTROL_BYTES = [*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20)]
 
 
-def _byte_counts(chunk: bytes) -> tuple[int, int, int, int]:
-    """(line feeds, carriage returns, double quotes, control characters) of a batch, in one vectorised scan:
-    the bytes up to '"' kept (few: line ends, separators like tab, spaces, quotes), then counted by value."""
+def _byte_counts(chunk: bytes) -> tuple[int, int, int, int, int, int]:
+    """(line feeds, carriage returns, double quotes, control characters, spaces, tabs) of a batch, in one
+    vectorised scan: the bytes up to '"' kept (few: line ends, separators like tab, spaces, quotes), then
+    counted by value."""
     a = np.frombuffer(chunk, np.uint8)
     low = np.bincount(a[a <= 0x22], minlength=0x23)
     control = int(low[_CONTROL_BYTES].sum()) + int(np.count_nonzero(a == 0x7F))
-    return int(low[0x0A]), int(low[0x0D]), int(low[0x22]), control
+    return int(low[0x0A]), int(low[0x0D]), int(low[0x22]), control, int(low[0x20]), int(low[0x09])
 
 
 def _utf8_source(data) -> tuple[object, int, str]:
@@ -110,8 +111,9 @@ def iter_csv_batches(
     data,
     is_header: Callable[[list[str]], bool] | None = None,
     batch_bytes: int | None = None,
-) -> tuple[CsvLayout, Iterator[tuple[pl.DataFrame, bool]]]:
-    """The layout and an iterator of (text frame (c0..cN, `_row_number`), cells clean), one per batch. `data` is bytes or
+) -> tuple[CsvLayout, Iterator[tuple[pl.DataFrame, bool, bool]]]:
+    """The layout and an iterator of (text frame (c0..cN, `_row_number`), cells clean, cells trimmed), one per
+    batch (`TableRead.cells_clean`, `TableRead.cells_trimmed`). `data` is bytes or
     any buffer with slicing, `find`/`rfind` and `len` (an mmap of the file). Raises NotWellFormed when the
     file needs the row-by-row reader: at once for the first batch's reasons, or from the iterator (before the
     batch that shows it is yielded). Raises FileRejected exactly where `decode_text` would."""
@@ -159,10 +161,11 @@ def iter_csv_batches(
     layout = CsvLayout(headers, delimiter, encoding, notes)
     names = [f"c{i}" for i in range(n)]
 
-    def parse(pos: int, end: int, first_batch: bool) -> tuple[pl.DataFrame, bool]:
-        """One batch's text frame (header line dropped from the first) and whether its cells are clean."""
+    def parse(pos: int, end: int, first_batch: bool) -> tuple[pl.DataFrame, bool, bool]:
+        """One batch's text frame (header line dropped from the first), whether its cells are clean and whether
+        they are trimmed already."""
         chunk = bytes(buf[pos:end])
-        n_lf, n_cr, n_quote, n_control = _byte_counts(chunk)
+        n_lf, n_cr, n_quote, n_control, n_space, n_tab = _byte_counts(chunk)
         if n_cr and n_cr != chunk.count(b"\r\n"):
             raise NotWellFormed("a line ends in a lone CR")
         # a control character: the csv path's reasons (and its idea of a blank line: \x1c-\x1f are spaces
@@ -201,28 +204,31 @@ def iter_csv_batches(
             raise NotWellFormed("a blank line, or a field over the csv limit")
         if first_batch:
             raw = raw.slice(1)
+        # no space, and no tab but the separators: no cell has ASCII whitespace to trim (the header's count too)
+        trimmed = n_space == 0 and n_tab == (separators if delimiter == "\t" else 0)
         # one chunk per column: validation's steps would otherwise align the parser's chunks (a copy of every
         # column) at the first step that mixes them
-        return raw.rechunk(), widest <= MAX_CELL_CHARS
+        return raw.rechunk(), widest <= MAX_CELL_CHARS, trimmed
 
-    def frames() -> Iterator[tuple[pl.DataFrame, bool]]:
+    def frames() -> Iterator[tuple[pl.DataFrame, bool, bool]]:
         # batch by batch in this thread: a read-ahead thread (the next batch parsed while this one is
         # validated) cost ~10 % more CPU on this 2-core machine, polars' threads of both contending
         row = 0
         for k, span in enumerate(_spans(buf, start, batch_bytes)):
-            raw, clean = parse(*span, k == 0)
+            raw, clean, trimmed = parse(*span, k == 0)
             if raw.is_empty():  # the header alone
                 continue
             yield (
                 raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64)),
                 clean,
+                trimmed,
             )
             row += raw.height
 
     return layout, frames()
 
 
-def table_of(layout: CsvLayout, batch: pl.DataFrame, clean: bool) -> TableRead:
+def table_of(layout: CsvLayout, batch: pl.DataFrame, clean: bool, trimmed: bool = False) -> TableRead:
     """One batch as the `TableRead` the row-by-row reader would give for those rows."""
     return TableRead(
         list(layout.headers),
@@ -232,6 +238,7 @@ def table_of(layout: CsvLayout, batch: pl.DataFrame, clean: bool) -> TableRead:
         [],
         list(layout.notes),
         cells_clean=clean,
+        cells_trimmed=trimmed,
     )
 
 
@@ -246,4 +253,6 @@ def read_csv_fast(
         return None
     if not parts:
         return None
-    return table_of(layout, pl.concat([p for p, _ in parts]), all(c for _, c in parts))
+    return table_of(
+        layout, pl.concat([p for p, _, _ in parts]), all(c for _, c, _ in parts), all(t for _, _, t in parts)
+    )
