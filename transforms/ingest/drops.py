@@ -30,7 +30,7 @@ from transforms.ingest.quarantine import (
     split_duplicate_keys,
 )
 from transforms.ingest.readers import FileRejected, NotWellFormed, read_batches, read_table
-from transforms.ingest.validate import Validated, header_names_enough, validate
+from transforms.ingest.validate import Validated, header_names_enough, validate_read
 
 log = logging.getLogger(__name__)
 
@@ -234,10 +234,10 @@ def validated_batches(
     is_header = is_header or header_names_enough(ds)
     try:
         for t in read_batches(rel_path, data, ds.name, is_header):
-            yield t, validate(ds, t, drop_date, rel_path), False
+            yield t, validate_read(ds, t, drop_date, rel_path), False
     except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
         t = read_table(rel_path, data, ds.name, is_header, fast=False)
-        yield t, validate(ds, t, drop_date, rel_path), True
+        yield t, validate_read(ds, t, drop_date, rel_path), True
 
 
 def read_validated(

@@ -81,7 +81,9 @@ def reshape(table: TableRead) -> TableRead:
     """One long table of readings (text cells), whatever the file's layout."""
     layout = detect_layout(table.headers)
     if layout == "wide":
-        return _wide(table)
+        from transforms.ingest.meter_wide import read_wide  # it builds on this module
+
+        return read_wide(table)
     return _long(table, layout)
 
 
@@ -285,7 +287,9 @@ def _quarantine_whole(
 # --- wide layout --------------------------------------------------------------------------------------------
 
 
-def _wide(table: TableRead) -> TableRead:
+def wide_text(table: TableRead) -> TableRead:
+    """A wide file as the long table of text cells, one row per reading (`meter_wide.WideRead.frame`; its
+    validation judges the same readings per column, line and cell)."""
     found = _columns(table.headers)
     ts_idx = found.get("interval_start", 0)
     meter_cols = {i: h for i, h in enumerate(table.headers) if i != ts_idx and _WIDE_HEADER.match(h or "")}
