@@ -7,35 +7,39 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from dagster_dbt import DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
 from transforms.paths import DBT_DIR
 
 DEFAULT_HOME = "./data"
 
-# Captured before the parse-time defaults below, so a default never masks the home chosen at run time.
+# Captured at import: the warehouse file chosen by the user's environment (the dbt step unsets it for dbt).
 _WAREHOUSE_PATH_FROM_ENV = os.environ.get("LINGTAN_WAREHOUSE_PATH")
 
 
 def warehouse_env(home_root: Path | str) -> dict[str, str]:
-    """The environment dbt reads (sources and profiles.yml) for a local home folder: LINGTAN_HOME absolute, so
-    the lake resolves the same from any working directory, and LINGTAN_WAREHOUSE_PATH, the DuckDB file the
-    build writes: $LINGTAN_WAREHOUSE_PATH when set, else <home>/warehouse/build/lingtan.duckdb (orchestration
+    """The environment dbt reads for a local home folder (macro lake_table and profiles.yml): LINGTAN_HOME
+    absolute, so the lake resolves the same from any working directory, and LINGTAN_WAREHOUSE_PATH, the DuckDB
+    file the build writes (`dbt_env` leaves it out when dbt runs in that file's folder): $LINGTAN_WAREHOUSE_PATH when set, else <home>/warehouse/build/lingtan.duckdb (orchestration
     publishes it to <home>/warehouse/lingtan.duckdb for readers)."""
     home = Path(home_root).resolve()
     warehouse = _WAREHOUSE_PATH_FROM_ENV or home / "warehouse" / "build" / "lingtan.duckdb"
     return {"LINGTAN_HOME": str(home), "LINGTAN_WAREHOUSE_PATH": str(Path(warehouse).resolve())}
 
 
-# Parsing (manifest preparation) renders profiles.yml and the sources, which need both variables: default them
-# for a process that has not set them (`dg dev` without .env, CI's prepare-and-package). Never overrides.
+# LINGTAN_HOME for a process that has not set it (`dg dev` without .env, CI's prepare-and-package). Never
+# overrides. Parsing reads neither variable (the sources hold a placeholder, profiles.yml a relative default).
 _home_from_env = os.environ.get("LINGTAN_HOME", "")
-for _name, _value in warehouse_env(
-    DEFAULT_HOME if _home_from_env.startswith("s3://") or not _home_from_env else _home_from_env
-).items():
-    os.environ.setdefault(_name, _value)
+os.environ.setdefault(
+    "LINGTAN_HOME",
+    warehouse_env(
+        DEFAULT_HOME if _home_from_env.startswith("s3://") or not _home_from_env else _home_from_env
+    )["LINGTAN_HOME"],
+)
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 # dagster-dbt's manifest preparation runs plain `dbt`: when the venv is not activated (`.venv/bin/lingtan` on a
@@ -44,8 +48,66 @@ _VENV_BIN = Path(sys.prefix) / "bin"
 if shutil.which("dbt") is None and (_VENV_BIN / "dbt").exists():
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
-lingtan_dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-lingtan_dbt_project.prepare_if_dev()
+PROFILE_DUCKDB_FILE = "lingtan.duckdb"  # dbt_project/profiles.yml's path when LINGTAN_WAREHOUSE_PATH is unset
+
+
+@contextmanager
+def environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (None: unset) variables for the dbt subprocess started inside the block (it copies os.environ), then
+    restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt_env(home_root: Path | str, in_build_folder: bool) -> dict[str, str | None]:
+    """The variables of a dbt build for a home (None: unset). `in_build_folder`: dbt runs with the build file's
+    folder as working directory (`lingtan-dbt`, orchestration.lib.child.CWD_ENV). Then, for the default file
+    name, LINGTAN_WAREHOUSE_PATH is unset and profiles.yml's relative `lingtan.duckdb` names the build file:
+    the profile dbt hashes into its parse state is the same in every home, so a new home's build reuses the
+    project's partial parse (`ensure_manifest`) instead of parsing the whole project again."""
+    env: dict[str, str | None] = dict(warehouse_env(home_root))
+    build_file = Path(env["LINGTAN_WAREHOUSE_PATH"] or "")
+    if in_build_folder and build_file.name == PROFILE_DUCKDB_FILE:
+        env["LINGTAN_WAREHOUSE_PATH"] = None
+    return env
+
+
+def _parse_environ() -> AbstractContextManager[None]:
+    """The project is parsed with the profile of a home's build (LINGTAN_WAREHOUSE_PATH unset, `dbt_env`), so
+    that its partial parse (<target>/partial_parse.msgpack) is valid in every home. Parsing opens no database."""
+    return environ({"LINGTAN_WAREHOUSE_PATH": None})
+
+
+class _Preparer(DagsterDbtProjectPreparer):
+    """dagster-dbt's preparer, keeping the seeds in the partial parse it writes. dagster-dbt marks them changed
+    there (their parsed root_path is absolute, wrong once a packaged project moves); this project is parsed
+    and built in place, and with the seeds marked changed each new home re-parsed them and the 27 files that
+    read them (≈ 4 of a home's first 9 CPU-s of parse)."""
+
+    def _invalidate_seeds_in_partial_parse(self, project: DbtProject) -> None:
+        return None
+
+
+# Dagster's manifest and the partial parse every home starts from, in a folder of their own: a dbt command run
+# by hand in dbt_project/ (README) writes target/ with another profile, which no home's build could reuse.
+lingtan_dbt_project = DbtProject(
+    project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=Path("target") / "dagster"
+)
+lingtan_dbt_project.preparer.__class__ = _Preparer  # DbtProject takes no preparer argument
+with _parse_environ():
+    lingtan_dbt_project.prepare_if_dev()
 
 
 _PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
@@ -67,5 +129,6 @@ def ensure_manifest() -> Path:
     """Parse the project when its manifest is missing (a fresh clone run outside `dg dev`) or older than a project
     file (a pulled or edited model); returns its path."""
     if manifest_is_stale(lingtan_dbt_project.manifest_path):
-        lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
+        with _parse_environ():
+            lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
     return lingtan_dbt_project.manifest_path

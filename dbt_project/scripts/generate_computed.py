@@ -108,11 +108,7 @@ def render_sources(tables: dict[str, ComputedTable]) -> str:
             "site inventory)."
         ),
         "config": {
-            "meta": {
-                "external_location": (
-                    "read_parquet('{{ env_var('LINGTAN_HOME', '../data') }}/lake/computed/{name}.parquet')"
-                )
-            }
+            "meta": {"external_location": ("read_parquet('$LINGTAN_HOME/lake/computed/{name}.parquet')")}
         },
         "tables": [
             {

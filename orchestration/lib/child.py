@@ -14,6 +14,9 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 PARENT_ENV = "LINGTAN_PARENT_PID"  # the pid of the process that started the child, set by the starter
+CWD_ENV = (
+    "LINGTAN_DBT_CWD"  # the folder dbt runs in, when set (the home's build folder: dbt_project/profiles.yml)
+)
 
 
 def die_with_parent(expected_parent: int | None = None) -> None:
@@ -31,5 +34,7 @@ def dbt_main() -> None:
     """Entry point `lingtan-dbt`: dbt with the same arguments, bound to the parent's lifetime."""
     expected = os.environ.get(PARENT_ENV)
     die_with_parent(int(expected) if expected and expected.isdigit() else None)
+    if cwd := os.environ.get(CWD_ENV):
+        os.chdir(cwd)  # dagster-dbt starts dbt in the project folder; the project is in DBT_PROJECT_DIR
     dbt = Path(sys.executable).with_name("dbt")
     os.execv(dbt, [str(dbt), *sys.argv[1:]])

@@ -10,8 +10,8 @@ resources `dbt` (DbtCliResource) and `lingtan` (the home to read).
 
 import json
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import shutil
+from collections.abc import Iterator
 from functools import cache
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -20,9 +20,9 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import ensure_manifest, lingtan_dbt_project, warehouse_env
+from orchestration.dbt_project import dbt_env, ensure_manifest, environ, lingtan_dbt_project, warehouse_env
 from orchestration.defs.warehouse.translator import LingtanTranslator
-from orchestration.lib.child import PARENT_ENV
+from orchestration.lib.child import CWD_ENV, PARENT_ENV
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.dbt_build import BUILD_FLAGS
 from orchestration.lib.incremental import (
@@ -34,13 +34,12 @@ from orchestration.lib.incremental import (
 )
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
+PARTIAL_PARSE = "partial_parse.msgpack"
 TARGETS_KEPT = 3  # dagster-dbt writes each build to target/lingtan_dbt-<run>-<id> (~12 MB): keep the newest
 
 
 def prune_targets(target_dir: Path, keep: int = TARGETS_KEPT) -> list[Path]:
     """Delete all but the `keep` newest per-build target folders (artifacts of older builds nobody reads)."""
-    import shutil
-
     builds = sorted(
         (p for p in target_dir.glob("lingtan_dbt-*") if p.is_dir()), key=lambda p: p.stat().st_mtime
     )
@@ -84,19 +83,23 @@ def _no_change(context: dg.AssetExecutionContext, key: dg.AssetKey, why: str) ->
     )
 
 
-@contextmanager
-def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Set variables for the dbt subprocess started inside the block (it copies os.environ), then restore."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+def seed_partial_parse(target: Path) -> bool:
+    """Give a home's dbt target folder the project's partial parse when it has none yet (a new home), so its
+    first build parses only what changed since (nothing, usually) instead of the whole project: the parse is
+    the same in every home (profiles.yml, orchestration.dbt_project.dbt_env). Copied under a temporary name and
+    renamed, so a concurrent reader never sees half a file. False when there was nothing to copy."""
+    source = Path(lingtan_dbt_project.project_dir) / lingtan_dbt_project.target_path / PARTIAL_PARSE
+    dest = target / PARTIAL_PARSE
+    if dest.exists() or not source.exists():
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f".{PARTIAL_PARSE}.{os.getpid()}.tmp"
     try:
-        yield
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, dest)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 @dbt_assets(
@@ -109,15 +112,23 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 def lingtan_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lingtan: LingtanConfig
 ) -> Iterator[Any]:
-    env = warehouse_env(lingtan.home_dir().root)
-    Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
-    context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {env['LINGTAN_WAREHOUSE_PATH']}")
+    home_root = lingtan.home_dir().root
+    build_file = Path(warehouse_env(home_root)["LINGTAN_WAREHOUSE_PATH"])
+    build_file.parent.mkdir(parents=True, exist_ok=True)
+    # `lingtan-dbt` runs dbt in the build folder, where profiles.yml's relative path names the build file
+    in_build_folder = Path(dbt.dbt_executable).name == "lingtan-dbt"
+    env = dbt_env(home_root, in_build_folder)
+    context.log.info(f"dbt build: lake {env['LINGTAN_HOME']}/lake → {build_file}")
     # dbt's log lines go to the run's log (and the step's stdout in the UI): plain text, no colour codes.
-    with _environ({**env, "DBT_USE_COLORS": "false", PARENT_ENV: str(os.getpid())}):
-        # A stable target folder per home: dbt reuses its partial parse there (the profile's DuckDB path is
-        # per home, so a fresh folder each run forced a full re-parse).
-        build_file = Path(env["LINGTAN_WAREHOUSE_PATH"])
+    child = {"DBT_USE_COLORS": "false", PARENT_ENV: str(os.getpid())}
+    if in_build_folder:
+        child[CWD_ENV] = str(build_file.parent)
+    with environ({**env, **child}):
+        # A stable target folder per home: dbt reuses its partial parse there; a new home starts from the
+        # project's (the parse does not depend on the home).
         target = build_file.parent / "dbt-target"
+        if seed_partial_parse(target):
+            context.log.info("dbt build: partial parse seeded from the project's")
         # Incremental: only the models downstream of lake/computed tables whose content changed since the
         # last successful build into this (persistent) build file; nothing when none changed.
         state = sources_state(lingtan.home_dir(), manifest_sources())
