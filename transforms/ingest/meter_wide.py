@@ -169,7 +169,7 @@ class _Block:
         srid = self.lines.select(
             pl.concat_str([pl.lit(lineage_file(file) + "#"), pl.col("_row_number").cast(pl.String)])
         ).to_series()
-        accepted = self._accepted(ds, clean.arg_true(), col_typed, line_typed, srid, drop_date, file)
+        accepted = self._accepted(ds, clean, col_typed, line_typed, srid, drop_date, file)
         quarantine = pl.DataFrame(schema=QUARANTINE_SCHEMA)
         if len(suspects):
             # the contract's validation of the suspects, `_row_number` = position (to put them back in order)
@@ -208,25 +208,38 @@ class _Block:
     def _accepted(
         self,
         ds: Dataset,
-        positions: pl.Series,
+        clean: pl.Series,
         col_typed: pl.DataFrame,
         line_typed: pl.DataFrame,
         srid: pl.Series,
         drop_date: date,
         file: str,
     ) -> pl.DataFrame:
-        k = (positions // self.n).cast(pl.UInt32)
-        line = (positions % self.n).cast(pl.UInt32)
+        """The clean readings' accepted rows, column by column: a meter column's values are its typed texts
+        repeated, a line's are the line's, taken whole for a column without gaps (no gather per reading)."""
+        mask = clean.to_numpy().reshape(len(self.meter_cols), self.n)
+        counts = mask.sum(axis=1)
+        k = pl.Series(np.repeat(np.arange(len(counts), dtype=np.uint32), counts))
+        full = counts == self.n
+        take = {
+            j: pl.Series(np.flatnonzero(mask[j]).astype(np.uint32))
+            for j in np.flatnonzero(~full & (counts > 0))
+        }
+
+        def per_line(values: pl.Series) -> pl.Series:
+            parts = [values if full[j] else values.gather(take[j]) for j in np.flatnonzero(counts)]
+            return pl.concat(parts) if parts else values.clear()
+
         values = {
             "meter_id": col_typed["meter_id"].gather(k),
-            "interval_start": line_typed["interval_start"].gather(line),
-            "value": self.value.gather(positions),
+            "interval_start": per_line(line_typed["interval_start"]),
+            "value": self.value.filter(clean),
             "unit": col_typed["unit"].gather(k),
-            "utc_offset_minutes": line_typed["utc_offset_minutes"].gather(line),
+            "utc_offset_minutes": per_line(line_typed["utc_offset_minutes"]),
             "source_column": col_typed["source_column"].gather(k),
             "layout": col_typed["layout"].gather(k),
-            "_row_number": self.lines["_row_number"].gather(line),
-            "_source_row_id": srid.gather(line),
+            "_row_number": per_line(self.lines["_row_number"]),
+            "_source_row_id": per_line(srid),
         }
         frame = pl.DataFrame({name: s.alias(name) for name, s in values.items()}).select(
             *[
