@@ -29,6 +29,8 @@ from transforms.ingest.base import (
 )
 from transforms.ingest.csv_fast import NotWellFormed, iter_csv_batches, read_csv_fast, table_of
 from transforms.ingest.csv_reader import HEADER_SEARCH_ROWS, read_csv, read_csv_text
+from transforms.ingest.json_fast import iter_jsonl_batches, read_jsonl_fast
+from transforms.ingest.json_fast import table_of as json_table_of
 from transforms.ingest.json_reader import looks_like_json, read_json, read_json_text
 
 __all__ = [
@@ -332,12 +334,25 @@ def read_batches(
     name: str, data: bytes, dataset: str, is_header: Callable[[list[str]], bool] | None = None
 ) -> Iterator[TableRead]:
     """The file as consecutive tables of rows (row numbers continue from one to the next): a well-formed CSV
-    file in batches of about `csv_fast.BATCH_BYTES` (memory bounded by the batch), anything else as the one
-    table of `read_table`. May raise `NotWellFormed` after some batches (a later batch is not well-formed):
-    the caller then reads the whole file again with `read_table(..., fast=False)`."""
+    or JSON Lines file in batches of about `csv_fast.BATCH_BYTES` (memory bounded by the batch), anything else
+    as the one table of `read_table`. May raise `NotWellFormed` after some batches (a later batch is not
+    well-formed): the caller then reads the whole file again with `read_table(..., fast=False)`."""
     fmt = file_format(name)
-    if fmt in (None, "json") or dataset in LAYOUTS or not data or _sniff(fmt, data) != "text":
+    if fmt is None or dataset in LAYOUTS or not data or _sniff(fmt, data) != "text":
         yield read_table(name, data, dataset, is_header)
+        return
+    if fmt == "json" or _starts_like_json_lines(data):
+        try:
+            jlayout, jbatches = iter_jsonl_batches(data)
+            jfirst = next(jbatches, None)
+        except NotWellFormed:
+            jfirst = None
+        if jfirst is None:  # an array, pretty-printed objects, or lines not proven to read alike
+            yield read_table(name, data, dataset, is_header, fast=False)
+            return
+        yield _named(name, "json", json_table_of(jlayout, jfirst[0]))
+        for batch, _ in jbatches:
+            yield _named(name, "json", json_table_of(jlayout, batch))
         return
     try:
         layout, batches = iter_csv_batches(data, is_header)
@@ -350,6 +365,11 @@ def read_batches(
     yield _named(name, "csv", table_of(layout, *first))
     for batch in batches:
         yield _named(name, "csv", table_of(layout, *batch))
+
+
+def _starts_like_json_lines(data) -> bool:
+    """The text begins with '{' (after a UTF-8 BOM): JSON Lines, maybe, whatever the file's name says."""
+    return bytes(data[:4]).removeprefix(b"\xef\xbb\xbf")[:1] == b"{"
 
 
 def _named(name: str, actual: str, table: TableRead) -> TableRead:
@@ -382,8 +402,15 @@ def read_table(
     layouts = LAYOUTS.get(dataset)
     if layouts is not None:
         is_header = layouts[0](is_header)
-    fast = read_csv_fast(data, is_header) if fast and actual == "text" and fmt != "json" else None
-    if fast is not None:  # a well-formed CSV file: polars' reader, in batches (docs/ingestion.md)
+    if fast and actual == "text" and (fmt == "json" or _starts_like_json_lines(data)):
+        fast_json = read_jsonl_fast(data)
+        fast = None
+    else:
+        fast_json = None
+        fast = read_csv_fast(data, is_header) if fast and actual == "text" and fmt != "json" else None
+    if fast_json is not None:  # well-formed JSON Lines: polars' NDJSON reader, in batches (docs/ingestion.md)
+        actual, table = "json", fast_json
+    elif fast is not None:  # a well-formed CSV file: polars' reader, in batches (docs/ingestion.md)
         actual, table = "csv", fast
     elif actual == "text":
         text, encoding = decode_text(data)
