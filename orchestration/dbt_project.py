@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
@@ -84,17 +84,19 @@ def dbt_env(home_root: Path | str, in_build_folder: bool) -> dict[str, str | Non
     return env
 
 
-def _parse_environ() -> AbstractContextManager[None]:
-    """The project is parsed with the profile of a home's build (LINGTAN_WAREHOUSE_PATH unset, `dbt_env`), so
-    that its partial parse (<target>/partial_parse.msgpack) is valid in every home. Parsing opens no database."""
-    return environ({"LINGTAN_WAREHOUSE_PATH": None})
-
-
 class _Preparer(DagsterDbtProjectPreparer):
-    """dagster-dbt's preparer, keeping the seeds in the partial parse it writes. dagster-dbt marks them changed
-    there (their parsed root_path is absolute, wrong once a packaged project moves); this project is parsed
-    and built in place, and with the seeds marked changed each new home re-parsed them and the 27 files that
-    read them (≈ 4 of a home's first 9 CPU-s of parse)."""
+    """dagster-dbt's preparer (`dbt parse` into the project's target folder), with two changes so that the
+    partial parse it writes is valid in every home (a new home's build copies it: `seed_partial_parse` in
+    orchestration/defs/warehouse/dbt.py):
+    - it parses with the profile of a home's build: LINGTAN_WAREHOUSE_PATH unset (`dbt_env`; dbt hashes the
+      profile's connection info into the parse state). Parsing opens no database.
+    - it keeps the seeds. dagster-dbt marks them changed there (their parsed root_path is absolute, wrong once
+      a packaged project moves); this project is parsed and built in place, and with the seeds marked changed
+      each new home re-parsed them and the 27 files that read them (≈ 4 of a home's first 9 CPU-s of parse)."""
+
+    def prepare(self, project: DbtProject) -> None:
+        with environ({"LINGTAN_WAREHOUSE_PATH": None}):
+            super().prepare(project)
 
     def _invalidate_seeds_in_partial_parse(self, project: DbtProject) -> None:
         return None
@@ -106,8 +108,7 @@ lingtan_dbt_project = DbtProject(
     project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=Path("target") / "dagster"
 )
 lingtan_dbt_project.preparer.__class__ = _Preparer  # DbtProject takes no preparer argument
-with _parse_environ():
-    lingtan_dbt_project.prepare_if_dev()
+lingtan_dbt_project.prepare_if_dev()
 
 
 _PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
@@ -129,6 +130,5 @@ def ensure_manifest() -> Path:
     """Parse the project when its manifest is missing (a fresh clone run outside `dg dev`) or older than a project
     file (a pulled or edited model); returns its path."""
     if manifest_is_stale(lingtan_dbt_project.manifest_path):
-        with _parse_environ():
-            lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
+        lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
     return lingtan_dbt_project.manifest_path
