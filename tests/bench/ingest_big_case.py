@@ -4,6 +4,9 @@ same file (issue 13: >= 1 M rows/s, peak < 2 GB, within 3x of read_csv).
     python -m tests.bench.ingest_big_case make FILE MB     # write the file (the demo's Zhejiang invoice layout)
     python -m tests.bench.ingest_big_case ingest FILE OUT  # read + validate in batches, accepted rows to Parquet
     python -m tests.bench.ingest_big_case read_csv FILE    # the physical reference
+    python -m tests.bench.ingest_big_case make_jsonl FILE JSONL  # the same rows as JSON Lines
+    python -m tests.bench.ingest_big_case ingest JSONL OUT       # JSON Lines: the polars-native path as well
+    python -m tests.bench.ingest_big_case read_ndjson JSONL      # its physical reference
 
 Each step runs in its own child (tests/bench/harness.py), so each peak RSS is its own. `ingest` maps the file
 (mmap: the landing zone's bytes are not copied into memory), reads it batch by batch with the polars-native
@@ -126,6 +129,31 @@ def ingest(path: Path, out: Path) -> dict:
     }
 
 
+def make_jsonl(path: Path, out: Path) -> dict:
+    """The CSV's rows as JSON Lines, streamed: every cell as the CSV's text (a JSON string; an empty cell as
+    null) but the line number as a JSON number, as a program's export writes them. Such a file takes the
+    polars-native path (docs/ingestion.md: a number written `2.0` or `1e3` would not)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    pl.scan_csv(path, infer_schema=False).with_columns(pl.col(HEADER[1]).cast(pl.Int64)).sink_ndjson(out)
+    return {
+        "mb": round(out.stat().st_size / 2**20, 1),
+        "seconds": round(time.perf_counter() - wall, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+    }
+
+
+def read_ndjson(path: Path) -> dict:
+    wall, cpu = time.perf_counter(), time.process_time()
+    rows = pl.read_ndjson(path).height
+    secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    return {
+        "rows": rows,
+        "seconds": round(secs, 2),
+        "cpu_s": round(cpu_s, 2),
+        "rows_per_s": round(rows / secs),
+    }
+
+
 def read_csv(path: Path) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     rows = pl.read_csv(path, infer_schema=False).height
@@ -166,6 +194,10 @@ def main() -> None:
         print(json.dumps(make(path, float(sys.argv[3]))))
     elif step == "ingest":
         print(json.dumps(ingest(path, Path(sys.argv[3]))))
+    elif step == "make_jsonl":
+        print(json.dumps(make_jsonl(path, Path(sys.argv[3]))))
+    elif step == "read_ndjson":
+        print(json.dumps(read_ndjson(path)))
     else:
         print(json.dumps(read_csv(path)))
 

@@ -106,6 +106,7 @@ DECLINED = {
         '"line_no": 1, "invoice_date": "2025-02-01"', '"invoice_date": "2025-02-01", "line_no": 1'
     )
     % "1",
+    "key_spelled_otherwise.jsonl": BODY + RAW_ROW.replace('"unit"', '"\\u0075nit"') % "1",
     "blank_line.jsonl": _lines(5) + "\n" + _lines(5, 50),
     "whitespace_line.jsonl": _lines(5) + "   \n" + _lines(5, 50),
     "invalid_line.jsonl": _lines(5) + '{"invoice_id": "A", \n' + _lines(5, 50),

@@ -36,11 +36,11 @@ from transforms.ingest.base import TableRead, check_width
 from transforms.ingest.csv_fast import NotWellFormed, _spans, _utf8_source
 
 _WS = "[ \\t]*"
-# a JSON string without control characters, line separators or surrogate escapes (\uD800-\uDFFF)
-_STR = (
-    r'"(?:[^"\\\x00-\x1f\x{85}\x{2028}\x{2029}]|\\["\\/bfnrt]'
-    r"|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2}))*\""
-)
+# a JSON string without control characters or surrogate escapes (\uD800-\uDFFF)
+_STR = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}|[dD][0-7][0-9a-fA-F]{2}))*"'
+# the line separators Python's `str.splitlines` cuts at besides line ends and control characters (a batch that
+# holds one anywhere is left to the row-by-row reader; a second, cheap pass: the line regex is faster without)
+_SEPARATORS = r"[\x{85}\x{2028}\x{2029}]"
 # numbers polars prints back exactly as written: integers of up to 18 digits; decimals of up to 15 digits in
 # all, without exponent or trailing zero after the point; never -0
 _INT = r"(?:0|-?[1-9][0-9]{0,17})"
@@ -67,12 +67,14 @@ class JsonLayout:
     line: str  # the regex every line must match whole (`(?m)`: one match per valid line)
 
 
-def _key_pattern(key: str) -> str:
-    """The key as a JSON string, written either way a writer does: characters as they are, or non-ASCII ones
-    as \\u escapes (Python's default); any other spelling of a key is left to the row-by-row reader."""
+def _key_pattern(key: str, first_line: str) -> str:
+    """The key as a JSON string, written the way the first line writes it: characters as they are, or
+    non-ASCII ones as \\u escapes (Python's default), in lower or upper case; any other spelling of a key is
+    left to the row-by-row reader (so is a file whose lines spell a key differently)."""
     forms = {json.dumps(key, ensure_ascii=False), json.dumps(key, ensure_ascii=True)}
     forms |= {re.sub(r"\\u[0-9a-f]{4}", lambda m: m.group().upper().replace("\\U", "\\u"), f) for f in forms}
-    return "(?:" + "|".join(_escape(f) for f in sorted(forms)) + ")"
+    used = sorted(f for f in forms if f in first_line) or sorted(forms)  # none: the line cannot match
+    return "(?:" + "|".join(_escape(f) for f in used) + ")"
 
 
 def _layout(first_line: bytes, encoding: str) -> JsonLayout:
@@ -91,7 +93,7 @@ def _layout(first_line: bytes, encoding: str) -> JsonLayout:
     if any(_SURROGATE.search(k) for k in keys):
         raise NotWellFormed("a key with a lone surrogate")
     check_width(len(keys))
-    pairs = rf"{_WS},{_WS}".join(rf"{_key_pattern(k)}{_WS}:{_WS}{_VALUE}" for k in keys)
+    pairs = rf"{_WS},{_WS}".join(rf"{_key_pattern(k, text)}{_WS}:{_WS}{_VALUE}" for k in keys)
     line = rf"(?m)^{_WS}\{{{_WS}{pairs}{_WS}\}}{_WS}\r?$"
     return JsonLayout(keys, encoding, ["JSON Lines"], line)
 
@@ -119,7 +121,7 @@ def iter_jsonl_batches(
             text = pl.Series([chunk], dtype=pl.Binary).cast(pl.String)
         except (ComputeError, InvalidOperationError):
             raise NotWellFormed("not UTF-8") from None
-        if text.str.count_matches(layout.line).item() != lines:
+        if text.str.count_matches(layout.line).item() != lines or text.str.contains(_SEPARATORS).item():
             raise NotWellFormed("a line that is not proven to read alike")
         del text
         try:
