@@ -151,6 +151,20 @@ def _blank(column: str) -> pl.Expr:
     return pl.col(column).is_null() | (pl.col(column).str.strip_chars() == "")
 
 
+def _wall_and_offset(frame: pl.DataFrame, column: str, wall: pl.Expr, offset: pl.Expr) -> pl.DataFrame:
+    """`__wall` and `__off` of each row, worked out once per distinct timestamp text. When no text carries an
+    offset and each is its own wall time already (NFKC, trimmed: the usual file), the column itself and a null
+    offset, without mapping the values back to the rows; else only the timestamp column is joined."""
+    distinct = frame.select(pl.col(column).unique()).with_columns(__wall=wall, __off=offset)
+    as_is = pl.col("__off").is_null() & pl.col("__wall").eq_missing(pl.col(column))
+    if distinct.select(as_is.all()).item():
+        return frame.with_columns(pl.col(column).alias("__wall"), pl.lit(None, pl.String).alias("__off"))
+    mapped = frame.select(column).join(
+        distinct, on=column, how="left", maintain_order="left", nulls_equal=True
+    )
+    return frame.with_columns(mapped.get_column("__wall"), mapped.get_column("__off"))
+
+
 def _by_value(frame: pl.DataFrame, column: str, *steps: dict[str, pl.Expr]) -> pl.DataFrame:
     """Columns computed once per distinct value of `column` (each step may use the previous ones), joined back
     to every row in row order."""
@@ -185,9 +199,12 @@ def _long(table: TableRead, layout: str) -> TableRead:
     as_read = (list(table.headers), frame)  # the file's own cells, for a whole-file quarantine
     # meter ids and timestamps repeat (per point, per interval): their text is worked out once per value
     wall, offset = _split_offset(nfkc(pl.col(tc)))
-    parsed, _ = parse_column(dataset(DATASET).column("interval_start"), pl.col("__wall"))
-    frame = _by_value(frame, tc, {"__wall": wall, "__off": offset}, {"__t": parsed})
-    frame = _by_value(frame, mc, {"__m": nfkc(pl.col(mc))})
+    if layout == "trend_log" or "stamp" in found:  # the interval checks need each row's time and meter
+        parsed, _ = parse_column(dataset(DATASET).column("interval_start"), pl.col("__wall"))
+        frame = _by_value(frame, tc, {"__wall": wall, "__off": offset}, {"__t": parsed})
+        frame = _by_value(frame, mc, {"__m": nfkc(pl.col(mc))})
+    else:
+        frame = _wall_and_offset(frame, tc, wall, offset)
     frame = frame.with_columns(pl.col("__wall").alias(tc))
     frame = _set(table, frame, "utc_offset_minutes", pl.col("__off"), notes)
     frame = _set(table, frame, "layout", pl.lit(layout), notes)
@@ -195,7 +212,7 @@ def _long(table: TableRead, layout: str) -> TableRead:
         if name in table.headers:
             frame = _set(table, frame, name, pl.lit(None, pl.String), notes)
     work = frame
-    frame = frame.drop("__wall", "__off", "__t", "__m")
+    frame = frame.drop("__wall", "__off", "__t", "__m", strict=False)
     if layout == "trend_log":
         irregular = interval_steps(work, "__m", "__t").filter(~pl.col("__regular"))
         if irregular.height:
@@ -203,9 +220,11 @@ def _long(table: TableRead, layout: str) -> TableRead:
     if "stamp" in found:
         work, frame = _apply_row_stamps(table, work, frame, found, notes)
     if "quality" in found:
-        q = key_expr(pl.col(f"c{found['quality']}"))
+        qc = f"c{found['quality']}"  # few distinct spellings: each normalised once
+        spellings = frame.select(pl.col(qc).unique()).filter(key_expr(pl.col(qc)) == "estimated")
         method = nfkc(pl.col(f"c{found['method']}")) if "method" in found else pl.lit(None, pl.String)
-        rows = frame.filter((q == "estimated") & method.is_null())["_row_number"].to_list()
+        estimated = frame.filter(pl.col(qc).is_in(spellings.get_column(qc).implode()))
+        rows = estimated.filter(method.is_null())["_row_number"].to_list()
         reason = (
             "an estimated reading needs its estimation method: fill column method (or send it as measured)"
         )
