@@ -89,17 +89,19 @@ def read_csv(path: Path) -> dict:
     }
 
 
-def run(work: Path, n_meters: int, days: int) -> list:
+def run(work: Path, n_meters: int, days: int, scale: float | None = None) -> list:
     """Both files' steps as bench rows, `ratio_to_read_csv` = ingest ÷ read_csv of the same file, in wall and in
-    CPU seconds, each as timed inside its child (the interpreter's start and imports left out)."""
+    CPU seconds, each as timed inside its child (the interpreter's start and imports left out). `make bench`
+    (tests/bench/run.py) runs it per scale with one meter per scale unit, a year each."""
     import os
 
     from tests.bench.harness import measure
 
+    size = f"{n_meters} meters × {days} d" + ("" if scale is None else f", scale {scale:g}")
     root = work / "meter_landing"
     rows = [
         measure(
-            f"meter files ({n_meters} meters × {days} d): write",
+            f"meter ingestion ({size}): write files",
             "tests.bench.meter_ingest_case",
             "make",
             str(root),
@@ -109,9 +111,17 @@ def run(work: Path, n_meters: int, days: int) -> list:
     ]
     for label, rel in (("PME wide CSV", WIDE), ("long CSV", LONG)):
         load = os.getloadavg()[0]
-        ing = measure(f"meter {label}: ingest", "tests.bench.meter_ingest_case", "ingest", str(root / rel))
+        ing = measure(
+            f"meter ingestion, {label} ({size}): readings/s and ratio to read_csv",
+            "tests.bench.meter_ingest_case",
+            "ingest",
+            str(root / rel),
+        )
         ref = measure(
-            f"meter {label}: polars.read_csv", "tests.bench.meter_ingest_case", "read_csv", str(root / rel)
+            f"meter ingestion, {label} ({size}): polars.read_csv",
+            "tests.bench.meter_ingest_case",
+            "read_csv",
+            str(root / rel),
         )
         ing.info["ratio_to_read_csv"] = round(ing.info["seconds"] / ref.info["seconds"], 2)
         ing.info["ratio_to_read_csv_cpu"] = round(ing.info["cpu_s"] / ref.info["cpu_s"], 2)

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.bench import engine_cases, ingest_big_case, reports_case, tiny_case
+from tests.bench import engine_cases, ingest_big_case, meter_ingest_case, reports_case, tiny_case
 from tests.bench.harness import Measurement, measure
 
 DEFAULT_SCALES = [1, 10]
@@ -77,6 +77,12 @@ def scale_cases(work: Path, scale: float, add: Callable[[list[Measurement]], Non
     )
     # one well-formed invoice CSV of 10 MB per scale unit (1 GB at scale 100) through the ingestion fast path
     add(guarded(f"big invoice CSV (scale {scale:g})", lambda: ingest_big_case.run(work, 10 * scale)))
+    # meter files (issue 12): one meter per scale unit × a year of 15-minute readings (3.5 M at scale 100), as a
+    # PME wide CSV and as a long CSV, each beside polars.read_csv of its bytes
+    meters = max(1, round(scale))
+    add(
+        guarded(f"meter ingestion (scale {scale:g})", lambda: meter_ingest_case.run(work, meters, 365, scale))
+    )
     add(guarded(f"engines (scale {scale:g})", lambda: engine_cases.run(work, scale)))
     if "nightly" not in SKIP:
         add(guarded(f"nightly and reports (scale {scale:g})", lambda: reports_case.run(work, scale)))
