@@ -229,7 +229,9 @@ def _long(table: TableRead, layout: str) -> TableRead:
             "an estimated reading needs its estimation method: fill column method (or send it as measured)"
         )
         table.problems.extend(CellProblem(r, found["quality"], "estimated", reason) for r in rows)
-    return replace(table, frame=frame)
+    from transforms.ingest.meter_long import as_long_read  # it builds on this module
+
+    return as_long_read(replace(table, frame=frame))
 
 
 def _apply_row_stamps(
