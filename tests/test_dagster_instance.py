@@ -118,3 +118,29 @@ def test_engines_reuse_their_sqlite_connections_and_close_them_when_disposed(tmp
     assert engine.pool.checkedin() == 2
     engines.dispose()
     assert engine.pool.checkedin() == 0 and not engines._engines
+
+
+def test_tables_found_are_remembered_and_a_missing_one_asked_again(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "dagster.yaml").write_text(INSTANCE_TEMPLATE.read_text(encoding="utf-8"), encoding="utf-8")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        storage = instance.event_log_storage
+        asked: list[str] = []
+        parent = di.SqliteEventLogStorage.has_table
+        monkeypatch.setattr(
+            di.SqliteEventLogStorage, "has_table", lambda self, name: asked.append(name) or parent(self, name)
+        )
+        assert storage.supports_asset_checks and storage.supports_asset_checks
+        assert asked == ["asset_check_executions"]  # asked once, then remembered
+        assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+        assert asked.count("no_such_table") == 2  # a missing table is asked again
+        _run(instance)  # a run with an asset check evaluated and an asset materialised
+        _run(instance)
+        assert asked.count("asset_check_executions") == 1
+        assert all(asked.count(name) == 1 for name in set(asked) - {"no_such_table"}), asked
+        records = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("downstream"), "downstream_has_rows"), limit=5
+        )
+        assert [r.status.value for r in records] == ["SUCCEEDED", "SUCCEEDED"]
+    finally:
+        instance.dispose()
