@@ -78,52 +78,54 @@ def compute_ems_carry(
     the energy balance from the whole hourly table. Equal to a run over every reading when no reading before
     `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day, and every
     meter's interval length is given (`incremental_since` chooses `since` so)."""
-    # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings.
-    meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect()
-    meters = meters_df.lazy()
+    # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings (one
+    # chunk: a gather from a table in several chunks costs many times more).
+    meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect().rechunk()
     zone_list = zones_of(meters_df)
-    # The readings are reduced once, here (17.5 M readings a year → intervals, a few columns wide): the outputs
-    # share the reduction without the query engine recomputing it for each.
+    # The readings are reduced once, here (17.5 M readings a year → intervals, a few columns wide), and the hourly
+    # table computed from them at once; the balance reads the hourly table.
     part = (
         Carry(carry.ranges.lazy().collect(), carry.tails.lazy().collect())
         if carry is not None and since is not None
         else None
     )
-    intervals, issues, ranges, tails = readings_to_intervals(
+    intervals, issues_lf, ranges, tails, decreases = readings_to_intervals(
         _frame(raw, "meter_readings", READINGS_SCHEMA), meters_df, since if part else None, part
     )
-    intervals, issues, ranges = (df.lazy() for df in pl.collect_all([intervals, issues, ranges]))
-    hourly = meter_hourly(intervals, issues, ranges, meters, zone_list)
+    issues = issues_lf.collect()
+    hourly = meter_hourly(intervals, decreases, ranges, meters_df, zone_list)
+    del intervals
     if part is not None and carry is not None and since is not None:
         split = since + timedelta(
             hours=1
         )  # an hour starting before it may hold intervals from before `since`
+        # the two parts sorted again by the hourly table's key (meter_id's position among the meters, which are
+        # in meter_id order, then the hour)
         hourly = pl.concat(
             [
-                carry.hourly.filter(pl.col("hour_start_utc") < split),
+                carry.hourly.filter(pl.col("hour_start_utc") < split).collect(),
                 hourly.filter(pl.col("hour_start_utc") >= split),
             ]
-        )
+        ).sort(_hour_key(meters_df))
         # (a reading without any time is rejected whatever the run: the carry keeps its issue)
-        issues = pl.concat([carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()), issues])
+        issues = pl.concat(
+            [carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()).collect(), issues]
+        )
         tails = pl.concat([part.tails.filter(pl.col("_month") < since), tails])
-    hourly = hourly.cache()  # read by the balance too
     bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(
         pl.col(c).cast(t) for c, t in _BILLS_SCHEMA.items()
     )
-    balance = energy_balance(hourly, meters, bills, as_of)
+    balance = energy_balance(hourly, meters_df, bills, as_of)
     tables = {
-        # meter_hourly sorts itself (by an integer key); the two parts of an incremental run are sorted again, by
-        # the same key (meter_id's position among the meters, which are in meter_id order, then the hour)
-        "meter_hourly": hourly if part is None else hourly.sort(_hour_key(meters_df)),
+        "meter_hourly": hourly.lazy(),
         "energy_balance": balance.sort("installation_id", "period_grain", "period"),
-        "meter_reading_issues": issues.select(ISSUE_COLUMNS).sort(
-            "file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True
-        ),
+        "meter_reading_issues": issues.lazy()
+        .select(ISSUE_COLUMNS)
+        .sort("file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True),
     }
     return tables, EmsCarry(
         hourly=tables["meter_hourly"],
-        issues=issues.sort("_at", "file", "row_number", "kind", nulls_last=True),
+        issues=issues.lazy().sort("_at", "file", "row_number", "kind", "meter_id", nulls_last=True),
         ranges=ranges,
         tails=tails,
     )

@@ -34,6 +34,7 @@ _ROLE_KEYS = {
     "storage_charge": "storage_charge_mwh",
     "storage_discharge": "storage_discharge_mwh",
 }
+_RANK_LIMIT = 2**20  # counted meters the one-integer order can rank (the hour in seconds × this + rank)
 _COUNTS = ["intervals_expected", "intervals_measured", "intervals_estimated", "intervals_missing"]
 _GRID_SUPPLY = ("grid", "ppa")
 
@@ -94,30 +95,47 @@ def _period_text(grain: str) -> pl.Expr:
 
 
 def energy_balance(
-    hourly: pl.LazyFrame, meters: pl.LazyFrame, bills: pl.LazyFrame, as_of: date | None = None
+    hourly: pl.DataFrame, meters: pl.DataFrame, bills: pl.LazyFrame, as_of: date | None = None
 ) -> pl.LazyFrame:
-    """Installation × period (`YYYY` year and `YYYY-MM` month rows, local time of the meters) energy balance."""
-    named = named_grid_meters(bills, meters).collect()  # a handful of meters
-    m = meters.filter(pl.col("counted")).select("installation_id").unique().sort("installation_id").collect()
-    insts = m["installation_id"]
+    """Installation × period (`YYYY` year and `YYYY-MM` month rows, local time of the meters) energy balance.
+    `hourly`: the meter_hourly table; `meters`: `normalise_meters` output, collected."""
+    named = named_grid_meters(bills, meters.lazy()).collect()  # a handful of meters
+    m = meters.filter(pl.col("counted")).select("installation_id").unique().sort("installation_id")
+    counted = meters.filter(pl.col("counted") & pl.col("_mi").is_not_null())
     roles = list(_ROLE_KEYS)
+    role_code = pl.col("role").cast(pl.Enum(roles), strict=False).to_physical().cast(pl.Int8)
     rc = pl.col("_rc")
-    h = (
-        hourly.filter(pl.col("counted"))
-        .with_columns(
-            _mwh=convert_expr(pl.col("quantity"), "kWh", "MWh"),  # counted meters are electricity, in kWh
-            _named=pl.col("meter_id").is_in(named["meter_id"].implode()),
-            _rc=pl.col("role").replace_strict(roles, list(range(len(roles))), return_dtype=pl.Int8),
-            _ihk=pl.col("installation_id").replace_strict(
+    # One order (installation, hour, role, meter): each hour's sums add the same values in the same order. The
+    # counted meters ranked by (installation, role, meter_id) once; the hourly rows sorted by (hour, rank), which
+    # keeps each installation-hour together and in that order, on one integer key.
+    ranked = counted.select("meter_id", "installation_id", _rc=role_code).sort(
+        "installation_id", "_rc", "meter_id"
+    )
+    rank = pl.col("meter_id").cast(pl.Enum(ranked["meter_id"]), strict=False).to_physical().cast(pl.Int64)
+    first_of_site = ranked.with_row_index("_r").select(
+        pl.col("_r").min().over("installation_id").cast(pl.Int64)
+    )
+    h = hourly.filter(pl.col("counted")).with_columns(
+        _mwh=convert_expr(pl.col("quantity"), "kWh", "MWh"),  # counted meters are electricity, in kWh
+        _named=pl.col("meter_id").is_in(named["meter_id"].implode()),
+        _rc=role_code,
+        _rank=rank,
+    )
+    if ranked.height < _RANK_LIMIT and h["_rank"].null_count() == 0:
+        hour = pl.col("hour_start_utc").dt.epoch("s") * _RANK_LIMIT
+        h = h.sort(hour + pl.col("_rank")).with_columns(
+            _g=(hour + pl.lit(first_of_site.to_series()).gather(pl.col("_rank"))).set_sorted()
+        )
+    else:  # (a meter the meters table does not rank)
+        insts = m["installation_id"]
+        h = h.with_columns(
+            _g=pl.col("installation_id").replace_strict(
                 insts, pl.int_range(len(insts), dtype=pl.Int64, eager=True), return_dtype=pl.Int64
             )
             * KEY_SHIFT
-            + pl.col("hour_start_utc").dt.epoch("s"),
-        )
-        # One order (installation, hour, role, meter): each hour's sums add the same values in the same order.
-        .sort("_ihk", "_rc", "meter_id")
-        .with_columns(pl.col("_ihk").set_sorted())
-    )
+            + pl.col("hour_start_utc").dt.epoch("s")
+        ).sort("_g", "_rc", "meter_id")
+        h = h.with_columns(pl.col("_g").set_sorted())
 
     def q(cond: pl.Expr) -> pl.Expr:
         return pl.col("_mwh").filter(cond).sum()
@@ -125,8 +143,10 @@ def energy_balance(
     def all_known(r: str) -> pl.Expr:
         return pl.col("quantity").filter(rc == roles.index(r)).null_count() == 0
 
+    # sorted slices, in-memory: each sum adds its values one after the other in that order
     per_hour = (
-        h.group_by("_ihk")
+        h.lazy()
+        .group_by("_g", maintain_order=True)
         .agg(
             pl.col("installation_id").first(),
             pl.col("hour_start").first(),
@@ -137,6 +157,8 @@ def energy_balance(
             (all_known("onsite_generation") & all_known("grid_export")).alias("_self_known"),
             *[pl.col(c).sum() for c in _COUNTS],
         )
+        .collect(engine="in-memory")
+        .lazy()
         .with_columns(
             _load=pl.col("grid_import_mwh")
             + pl.col("onsite_generation_mwh")

@@ -52,111 +52,173 @@ def hour_of(local: pl.Expr, utc: pl.Expr) -> pl.Expr:
 
 
 def meter_hourly(
-    intervals: pl.LazyFrame,
-    issues: pl.LazyFrame,
-    ranges: pl.LazyFrame,
-    meters: pl.LazyFrame,
+    intervals: pl.DataFrame,
+    decreases: pl.DataFrame,
+    ranges: pl.DataFrame,
+    meters: pl.DataFrame,
     zones: list[str],
-) -> pl.LazyFrame:
+) -> pl.DataFrame:
     """One row per meter × hour of its data window (see module doc), sorted by meter_id and hour_start_utc.
-    `intervals` sorted by (`_mi`, start)."""
+    `intervals` sorted by (`_mi`, start), `ranges` by `_mi`, `decreases` as `readings_to_intervals` gives them;
+    `meters` is `normalise_meters` output (collected)."""
     hour_utc = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
-    hk = (pl.col("_mi") * KEY_SHIFT + hour_utc.dt.epoch("s")).set_sorted()
-    # Sorted slices: each hour's intervals in time order, so the sum's order (and bits) never vary.
+    keyed = intervals.select(
+        "_mi",
+        "quantity",
+        "estimated",
+        "_file",
+        "_row_number",
+        _hk=pl.col("_mi") * KEY_SHIFT + hour_utc.dt.epoch("s"),
+    )
+    in_order = keyed["_hk"].is_sorted()
+    if in_order:
+        keyed = keyed.with_columns(pl.col("_hk").set_sorted())
+    # Sorted slices (in-memory engine): each hour's intervals added one after the other in time order, so the sum
+    # is the same to the bit whatever the threads (the streaming engine would cut some hours at its morsels).
     agg = (
-        intervals.with_columns(_hk=hk)
-        .group_by("_hk")
+        keyed.lazy()
+        .group_by("_hk", maintain_order=in_order)
         .agg(
+            pl.col("_mi").first(),
             quantity=pl.col("quantity").sum(),
-            intervals_measured=(~pl.col("estimated")).sum().cast(pl.Int64),
             intervals_estimated=pl.col("estimated").sum().cast(pl.Int64),
+            _n=pl.len().cast(pl.Int64),
             _f0=pl.col("_file").first(),
             _r0=pl.col("_row_number").first(),
             _f1=pl.col("_file").last(),
             _r1=pl.col("_row_number").last(),
         )
-        .with_columns(
-            source_row_id_first=source_row_id(pl.col("_f0"), pl.col("_r0")),
-            source_row_id_last=source_row_id(pl.col("_f1"), pl.col("_r1")),
-        )
-        .drop("_f0", "_r0", "_f1", "_r1")
+        .collect(engine="in-memory")
     )
-    # the joins onto the hourly grid are on integers (`_hk`, `_mi`), never on the meter id text
-    decreases = (
-        issues.filter(pl.col("kind") == "register_decrease")
-        .join(meters.select("meter_id", "_mi"), on="meter_id")
-        .group_by(
-            _hk=pl.col("_mi") * KEY_SHIFT
-            + hour_of(pl.col("interval_start"), pl.col("interval_start_utc")).dt.epoch("s")
-        )
-        .agg(register_decreases=pl.len().cast(pl.Int64))
+    del keyed
+    if not in_order:
+        agg = agg.sort("_hk")
+    agg = agg.with_columns(intervals_measured=pl.col("_n") - pl.col("intervals_estimated"))
+    # The grid: every hour of each meter's window, meter by meter (ranges are sorted by `_mi`), so in key order.
+    per_meter = ranges.select(
+        "_mi",
+        "range_start_utc",
+        "range_end_utc",
+        "interval_minutes",
+        "interval_inferred",
+        hour_start_utc=pl.datetime_ranges(
+            hour_of(pl.col("range_start"), pl.col("range_start_utc")),
+            pl.col("range_end_utc") - pl.duration(microseconds=1),
+            interval="1h",
+            time_unit="us",
+        ),
+    ).with_columns(
+        _len=pl.col("hour_start_utc").list.len().cast(pl.Int64),
+        _first=pl.col("hour_start_utc").list.first().dt.epoch("s"),
     )
-    first_hour = hour_of(pl.col("range_start"), pl.col("range_start_utc"))
-    grid = (
-        ranges.join(meters.select("_mi", "timezone"), on="_mi")
-        .with_columns(
-            hour_start_utc=pl.datetime_ranges(
-                first_hour,
-                pl.col("range_end_utc") - pl.duration(microseconds=1),
-                interval="1h",
-                time_unit="us",
-            )
+    # (an empty window explodes to one row without an hour, as before)
+    rows = pl.max_horizontal("_len", 1)
+    per_meter = per_meter.with_columns(_off=rows.cum_sum() - rows)
+    grid = per_meter.select(
+        "_mi", "range_start_utc", "range_end_utc", "interval_minutes", "interval_inferred", "hour_start_utc"
+    ).explode("hour_start_utc")
+    n = grid.height
+    at = _positions(per_meter, meters)
+    # agg rows onto the grid by position (an hour off the hourly grid of its meter is dropped, as a join would)
+    pos = agg.select(at).to_series()
+    agg = agg.drop("_hk", "_mi", "_n")
+    if not (agg.height == n and pos.null_count() == 0):
+        idx = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
+            pos.drop_nulls(), pl.int_range(agg.height, dtype=pl.UInt32, eager=True).filter(pos.is_not_null())
         )
-        .explode("hour_start_utc")
-        .with_columns(
-            _hk=pl.col("_mi") * KEY_SHIFT + pl.col("hour_start_utc").dt.epoch("s"),
-            intervals_expected=(
-                (
-                    pl.min_horizontal(pl.col("hour_start_utc") + HOUR, "range_end_utc")
-                    - pl.max_horizontal("hour_start_utc", "range_start_utc")
-                ).dt.total_seconds()
-                // (pl.col("interval_minutes") * 60)
-            )
-            .clip(0)
-            .cast(pl.Int64),
-            hour_start=_local_of(pl.col("hour_start_utc"), zones),
+        agg = agg.select(pl.all().gather(idx))
+    dec = pl.repeat(0, n, dtype=pl.Int64, eager=True)
+    if decreases.height:
+        d = (
+            decreases.with_columns(_hk=pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + hour_utc.dt.epoch("s"))
+            .group_by("_hk")
+            .agg(pl.col("_mi").first(), register_decreases=pl.len().cast(pl.Int64))
+            .with_columns(_pos=at)
+            .filter(pl.col("_pos").is_not_null())
         )
-        .select(
-            "_hk",
-            "_mi",
-            "hour_start_utc",
-            "hour_start",
-            "intervals_expected",
-            "interval_minutes",
-            "interval_inferred",
+        dec = dec.scatter(d["_pos"], d["register_decreases"])
+    m = _by_mi(meters)
+
+    def attr(col: str) -> pl.Expr:
+        return pl.lit(m[col]).gather(pl.col("_mi"))
+
+    expected = (
+        (
+            (
+                pl.min_horizontal(pl.col("hour_start_utc") + HOUR, "range_end_utc")
+                - pl.max_horizontal("hour_start_utc", "range_start_utc")
+            ).dt.total_seconds()
+            // (pl.col("interval_minutes") * 60)
         )
+        .clip(0)
+        .cast(pl.Int64)
     )
-    counts = ["intervals_measured", "intervals_estimated", "register_decreases"]
     out = (
-        grid.join(agg, on="_hk", how="left")
-        .join(decreases, on="_hk", how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in counts)
+        pl.concat([grid, agg], how="horizontal")
+        .with_columns(
+            *(attr(c).alias(c) for c in _METER_COLS),
+            attr("out_unit").alias("unit"),
+            intervals_expected=expected,
+            register_decreases=dec,
+        )
+        .with_columns(
+            hour_start=_local_of(pl.col("hour_start_utc"), zones),
+            intervals_measured=pl.col("intervals_measured").fill_null(0),
+            intervals_estimated=pl.col("intervals_estimated").fill_null(0),
+        )
         .with_columns(
             intervals_missing=pl.col("intervals_expected")
             - pl.col("intervals_measured")
-            - pl.col("intervals_estimated")
+            - pl.col("intervals_estimated"),
+            source_row_id_first=source_row_id(pl.col("_f0"), pl.col("_r0")),
+            source_row_id_last=source_row_id(pl.col("_f1"), pl.col("_r1")),
         )
-        .join(
-            meters.select(
-                "_mi",
-                "meter_id",
-                "installation_id",
-                "process_id",
-                "role",
-                "carrier",
-                "parent_meter_id",
-                "counted",
-                "ppa_direct",
-                pl.col("out_unit").alias("unit"),
-                "multiplier",
-                "timezone",
-            ),
-            on="_mi",
-        )
+        .select(HOURLY_COLUMNS)
     )
-    # Sorted by (meter_id, hour_start_utc) through the integer key: a usable meter's `_mi` follows meter_id order
-    # (`meters.normalise_meters`), so one integer sort replaces a sort on the id text.
-    return out.sort("_hk").select(HOURLY_COLUMNS)
+    if out["hour_start_utc"].null_count():  # rows without an hour first, where a sort by the key puts them
+        nulls = pl.col("hour_start_utc").is_null()
+        out = pl.concat([out.filter(nulls), out.filter(~nulls)])
+    return out
+
+
+_METER_COLS = (
+    "meter_id",
+    "installation_id",
+    "process_id",
+    "role",
+    "carrier",
+    "parent_meter_id",
+    "counted",
+    "ppa_direct",
+    "multiplier",
+    "timezone",
+)
+
+
+def _by_mi(meters: pl.DataFrame) -> pl.DataFrame:
+    """Row i: the usable meter whose `_mi` is i (one chunk: gathers from it are cheap)."""
+    usable = meters.filter(pl.col("_mi").is_not_null())
+    n = int(usable["_mi"].max()) + 1 if usable.height else 0  # type: ignore[arg-type]
+    return (
+        pl.DataFrame({"_mi": pl.int_range(n, dtype=pl.Int64, eager=True)})
+        .join(usable, on="_mi", how="left", maintain_order="left")
+        .rechunk()
+    )
+
+
+def _positions(per_meter: pl.DataFrame, meters: pl.DataFrame) -> pl.Expr:
+    """Row position on the hourly grid of a row with `_mi` and `_hk` (the UTC hour, in its meter's key range);
+    null when the hour is not one of its meter's grid hours."""
+    usable = meters.filter(pl.col("_mi").is_not_null())
+    n = int(usable["_mi"].max()) + 1 if usable.height else 0  # type: ignore[arg-type]
+    slot = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
+        per_meter["_mi"], pl.int_range(per_meter.height, dtype=pl.UInt32, eager=True)
+    )
+    r = pl.lit(slot).gather(pl.col("_mi"))
+    first, length, off = (pl.lit(per_meter[c]).gather(r) for c in ("_first", "_len", "_off"))
+    secs = pl.col("_hk") - pl.col("_mi").cast(pl.Int64) * KEY_SHIFT - first
+    k = secs // 3600
+    return pl.when((secs % 3600 == 0) & (k >= 0) & (k < length)).then(off + k)
 
 
 HOURLY_COLUMNS = [

@@ -109,8 +109,8 @@ def readings_to_intervals(
     meters: pl.DataFrame,
     since: datetime | None = None,
     carry: Carry | None = None,
-) -> tuple[pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.DataFrame]:
-    """(intervals, issues, ranges, tails).
+) -> tuple[pl.DataFrame, pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(intervals, issues, ranges, tails, decreases).
 
     `since` (a UTC month start, naive) with the `carry` of a run over every reading: only the readings whose
     interval starts at or after `since` (UTC) are reduced — `readings` must hold at least those, e.g. every
@@ -122,9 +122,11 @@ def readings_to_intervals(
 
     `meters` is `normalise_meters` output, collected (master data: a few thousand rows at most). intervals,
     sorted by (`_mi`, interval start): `_mi`, interval_start_utc (naive UTC), interval_start (local), quantity
-    (meter's output unit), estimated, `_file` (categorical) and `_row_number` of the reading. issues: one row per rejected reading or missing/gap-spanning
-    interval with its reason. ranges: per meter (`_mi`) the data window [range_start_utc, range_end_utc) with
-    range_start (local) and interval_minutes."""
+    (meter's output unit), estimated, `_file` (categorical) and `_row_number` of the reading. issues (lazy: the
+    rejected readings' raw cells come from `readings`): one row per rejected reading or missing/gap-spanning
+    interval with its reason. ranges, sorted by `_mi`: per meter the data window [range_start_utc,
+    range_end_utc) with range_start (local) and interval_minutes. decreases: `_mi` and interval start (local,
+    UTC) of each interval a cumulative register's decrease left missing."""
     zones = zones_of(meters)
     md = meters.filter(pl.col("meter_id").is_not_null()).unique("meter_id", keep="first", maintain_order=True)
     # The meter's attributes by position (a gather from the small table, not a join of millions of rows).
@@ -161,8 +163,9 @@ def readings_to_intervals(
         **{c: m(c) for c in num.columns},
     )
     local, utc = _localise(zones)
-    j = j.with_columns(_local=local, _utc=utc, _given=pl.col("interval_minutes").is_not_null())
-    if md.filter(pl.col("interval_minutes").is_null() & pl.col("_mi").is_not_null()).height:
+    j = j.with_columns(_local=local, _utc=utc)
+    inferred = md.filter(pl.col("interval_minutes").is_null() & pl.col("_mi").is_not_null()).height > 0
+    if inferred:
         j = j.join(infer_interval_minutes(j), on="meter_id", how="left").with_columns(
             interval_minutes=pl.coalesce("interval_minutes", "_inferred")
         )
@@ -199,14 +202,13 @@ def readings_to_intervals(
     )  # fmt: skip
     # An empty value is a gap (not a reading); ingestion does not emit such rows, a direct caller may.
     j = j.filter(pl.col("value").is_not_null() | ~pl.col("_known")).with_columns(_code=code)
-    # The one wide pass: every reading reduced to narrow columns, held once for all consumers.
+    # The one wide pass: every reading reduced to narrow columns, held once for all consumers. The meter's own
+    # attributes (register, interval length) are not carried per reading: `by_mi` gives them by meter index.
     narrow = j.select(
         "_ri",
         pl.col("_mi").cast(pl.Int32),
         "_code",
-        "_cum",
-        pl.col("interval_minutes").cast(pl.Int32),
-        "_given",
+        pl.col("interval_minutes").cast(pl.Int32),  # (given or inferred: the rejected rows' reasons quote it)
         pl.col("_start_utc").alias("interval_start_utc"),
         pl.col("_start_local").alias("interval_start"),
         (pl.col("value") * pl.col("multiplier") * pl.col("_factor")).alias("quantity"),
@@ -219,6 +221,7 @@ def readings_to_intervals(
     narrow_df = narrow.collect(engine="streaming")
     # Eager from here (memory: one narrow frame and its sorted copy at a time, never the raw rows).
     bad_rows = narrow_df.filter(pl.col("_code") > 0).select(_BAD_COLS)
+    by_mi = _by_meter_index(num, narrow_df if inferred else None)
     # Placed readings (a usable meter, a time on its grid), rejected values included so that a rejected first or
     # last reading still opens or closes the meter's window; sorted once by the integer key (a file already in
     # meter-and-time order is not sorted again).
@@ -228,45 +231,60 @@ def readings_to_intervals(
     else:
         placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
     del narrow_df
+    placed_df = placed_df.drop("interval_minutes")
     # the key is computed when needed, never stored (8 bytes a reading less in the frame and its sorted copy)
     key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
     if not placed_df.select(key.is_sorted()).item():
-        # column by column, each old column released once gathered: the frame is held once, not twice
+        # one gather of a struct of every column: a fraction of the CPU of a gather per column (the rows of a
+        # file in line order, time then meter, are far apart in meter order: one cache miss per row, not per cell)
         order = placed_df.select(key.arg_sort()).to_series()
-        placed_df = pl.DataFrame([placed_df.drop_in_place(c).gather(order) for c in list(placed_df.columns)])
+        placed_df = (
+            placed_df.select(pl.struct(pl.all()).alias("_s")).to_series().gather(order).struct.unnest()
+        )
         del order
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = key
-    dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
-    placed_df = placed_df.with_columns(
-        _code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")
-    )
+    if placed_df.select((k == k.shift(1)).any()).item():
+        dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
+        placed_df = placed_df.with_columns(
+            _code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")
+        )
+    # per meter (sorted slices: the first row of a meter is its earliest)
     ranges = (
         placed_df.lazy()
-        .group_by("_mi")
+        .select(pl.col("_mi").set_sorted(), "interval_start_utc", "interval_start")
+        .group_by("_mi", maintain_order=True)
         .agg(
-            range_start_utc=pl.col("interval_start_utc").first(),  # sorted by key: the earliest
+            range_start_utc=pl.col("interval_start_utc").first(),
             range_start=pl.col("interval_start").first(),
             _last=pl.col("interval_start_utc").last(),
-            interval_minutes=pl.col("interval_minutes").first(),
-            interval_inferred=~pl.col("_given").first(),
-            cumulative=pl.col("_cum").first(),
         )
-        .with_columns(pl.col("_mi").cast(pl.Int64))
-        .collect()
+        .collect(engine="in-memory")
+        .with_columns(
+            pl.col("_mi").cast(pl.Int64),
+            interval_minutes=_of_meter(by_mi, "interval_minutes"),
+            interval_inferred=~_of_meter(by_mi, "_given"),
+            cumulative=_of_meter(by_mi, "_cum"),
+        )
     )
     if carry is not None and since is not None:
-        ranges = _merge_ranges(carry.ranges, ranges, since)
+        ranges = _merge_ranges(carry.ranges, ranges, since).sort("_mi")
     ranges = ranges.with_columns(
         range_end_utc=pl.col("_last")
         + pl.duration(minutes=pl.when(pl.col("cumulative")).then(0).otherwise(pl.col("interval_minutes")))
     )
-    bad_rows = pl.concat([bad_rows, placed_df.filter(pl.col("_code") == _DUPLICATE).select(_BAD_COLS)])
-    if bad_rows.height:
+    if placed_df.select((pl.col("_code") != 0).any()).item():
+        dups = placed_df.filter(pl.col("_code") == _DUPLICATE)
+        bad_rows = pl.concat(
+            [
+                bad_rows,
+                dups.with_columns(interval_minutes=_of_meter(by_mi, "interval_minutes")).select(_BAD_COLS),
+            ]
+        )
         placed_df = placed_df.filter(pl.col("_code") == 0)
-    ok = placed_df.drop("_code", "_given")
+    ok = placed_df.drop("_code")
     del placed_df
-    tails = _tails(ok)
+    tails = _tails(ok, by_mi)
     if carry is not None and since is not None and carry.tails.height:
         # each cumulative register continues from its last accepted reading before `since` (that reading's
         # own interval was given by the earlier run; as the first row of its meter here it gives none)
@@ -282,7 +300,7 @@ def readings_to_intervals(
             .select(ok.columns)
         )
         ok = pl.concat([before, ok]).sort(key)
-    intervals, cum = _cumulative(ok)
+    intervals, cum = _cumulative(ok, by_mi)
     del ok
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
     raw = r.select(
@@ -314,7 +332,10 @@ def readings_to_intervals(
         .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json(), "_at")
     )
     issues = pl.concat([rejected, cum_issues], how="vertical")
-    return intervals.lazy(), issues, ranges.lazy(), tails
+    decreases = cum.filter(pl.col("kind") == "register_decrease").select(
+        "_mi", pl.col("_is").alias("interval_start"), pl.col("_isu").alias("interval_start_utc")
+    )
+    return intervals, issues, ranges, tails, decreases
 
 
 def _merge_ranges(before: pl.DataFrame, now: pl.DataFrame, since: datetime) -> pl.DataFrame:
@@ -334,16 +355,49 @@ def _merge_ranges(before: pl.DataFrame, now: pl.DataFrame, since: datetime) -> p
     ).select(cols)
 
 
-def _tails(ok: pl.DataFrame) -> pl.DataFrame:
+def _tails(ok: pl.DataFrame, by_mi: pl.DataFrame) -> pl.DataFrame:
     """Per cumulative meter and UTC month (`_month`): its last accepted reading (`ok` sorted by key)."""
     return (
-        ok.filter(pl.col("_cum"))
+        ok.filter(_of_meter(by_mi, "_cum"))
         .with_columns(
             _month=pl.col("interval_start_utc").dt.truncate("1mo"), _file=pl.col("_file").cast(pl.String)
         )
         .group_by("_mi", "_month", maintain_order=True)
         .last()
     )
+
+
+def _by_meter_index(num: pl.DataFrame, narrow: pl.DataFrame | None) -> pl.DataFrame:
+    """Row i: the usable meter whose `_mi` is i, with its register (`_cum`), its interval length (given, else
+    inferred: the readings of `narrow` carry it) and whether it was given (`_given`)."""
+    usable = num.filter(pl.col("_mi").is_not_null()).select(
+        pl.col("_mi").cast(pl.Int64),
+        "_cum",
+        pl.col("interval_minutes").cast(pl.Int32),
+        _given=pl.col("interval_minutes").is_not_null(),
+    )
+    n = int(usable["_mi"].max()) + 1 if usable.height else 0  # type: ignore[arg-type]
+    out = pl.DataFrame({"_mi": pl.int_range(n, dtype=pl.Int64, eager=True)}).join(
+        usable, on="_mi", how="left", maintain_order="left"
+    )
+    if narrow is not None:
+        found = (
+            narrow.filter(pl.col("_mi").is_not_null() & pl.col("interval_minutes").is_not_null())
+            .group_by("_mi")
+            .agg(_found=pl.col("interval_minutes").first())
+            .with_columns(pl.col("_mi").cast(pl.Int64))
+        )
+        out = (
+            out.join(found, on="_mi", how="left", maintain_order="left")
+            .with_columns(interval_minutes=pl.coalesce("interval_minutes", "_found"))
+            .drop("_found")
+        )
+    return out.rechunk()
+
+
+def _of_meter(by_mi: pl.DataFrame, col: str) -> pl.Expr:
+    """The meter's `col` (`_by_meter_index`) on each row, by the row's `_mi`."""
+    return pl.lit(by_mi[col]).gather(pl.col("_mi"))
 
 
 _BAD_COLS = [
@@ -388,14 +442,15 @@ def _issue_cols(local_start: str, utc_start: str) -> list[pl.Expr]:
     ]
 
 
-def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _cumulative(ok: pl.DataFrame, by_mi: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Accepted readings (sorted by key) → (intervals, issues): interval registers as read; cumulative registers
     differenced with the previous reading of the same meter, assigned to the interval ending at the later one.
     The intervals keep the key order (the hourly groups are sorted slices)."""
-    cum = pl.col("_cum")
+    cum = _of_meter(by_mi, "_cum")
+    minutes = _of_meter(by_mi, "interval_minutes")
     same = pl.col("_mi") == pl.col("_mi").shift(1)
-    step = pl.duration(minutes=pl.col("interval_minutes"))
-    if not ok["_cum"].any():
+    step = pl.duration(minutes=minutes)
+    if not ok.select(cum.any()).item():
         intervals = ok.select(_INTERVAL_COLS)
     else:
         intervals = (
@@ -420,7 +475,7 @@ def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
             _prev_q=pl.when(same).then(pl.col("quantity").shift(1)),
             _span=(
                 (pl.col("interval_start_utc") - pl.col("interval_start_utc").shift(1)).dt.total_seconds()
-                // (pl.col("interval_minutes") * 60)
+                // (minutes * 60)
             ),
             _end_local=pl.col("interval_start"),
             _at=pl.col("interval_start_utc"),
@@ -449,6 +504,7 @@ def _cumulative(ok: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
         )
         .select(
             "_ri",
+            "_mi",
             pl.col("interval_start").alias("_is"),
             pl.col("interval_start_utc").alias("_isu"),
             pl.when(pl.col("_diff") < 0)
