@@ -4,6 +4,7 @@ outputs of an incremental run equal those of a full recompute."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from orchestration.lib import incremental as inc
 from orchestration.lib.home import Home
+from tests.conftest import EXAMPLE_DROP
 from tests.outputs import mart_digests
 
 DROP_A, DROP_B = "2024-02-01", "2024-03-01"
@@ -150,18 +152,29 @@ def test_visible_factors_moves_only_on_publication_dates() -> None:
 
 
 # --- end to end: incremental == full recompute; no change recomputes nothing ---------------------------------
-def _landing(root: Path) -> Path:
+def _landing(root: Path, example: Path) -> Path:
+    """Drop A: the cement example's landing zone as the shared session build wrote it (tests/conftest.py), copied
+    with its files' times (the change tokens the copied home's ledger knows); drop B: one more export line of the
+    same good (an event dataset: A then B == A+B at once)."""
     from tests.pipeline.test_examples_through_pipeline import write_landing
     from tools.refbuild.examples.fixtures import load_fixture
     from tools.refbuild.examples.landing import fixture_to_landing_rows
 
     rows = fixture_to_landing_rows(load_fixture("cement"))
+    write_landing(rows, root / "expected", DROP_A)
+    assert _tree(example) == _tree(root / "expected"), (
+        "the example's landing zone is the cement rows on drop A"
+    )
     landing = root / "landing"
-    write_landing(rows, landing, DROP_A)
-    # drop B: one more export line of the same good (an event dataset: A then B == A+B at once)
+    shutil.copytree(example, landing)  # copy2: bytes and modification times
     extra = {**rows["exports"][0], "export_id": "EX-CEMENT-EXP2", "quantity": 250.0}
     write_landing({"exports": [extra]}, landing, DROP_B)
     return landing
+
+
+def _tree(landing: Path) -> dict[str, bytes]:
+    """Relative path → bytes of every landing file."""
+    return {p.relative_to(landing).as_posix(): p.read_bytes() for p in landing.rglob("*") if p.is_file()}
 
 
 def _dbt_total(log: str) -> int:
@@ -181,12 +194,18 @@ def _run(landing: Path, home: Path, up_to: str):
     return out
 
 
-def test_incremental_equals_full_and_no_change_recomputes_nothing(tmp_path: Path) -> None:
-    landing = _landing(tmp_path)
+def test_incremental_equals_full_and_no_change_recomputes_nothing(example_run, tmp_path: Path) -> None:
+    assert EXAMPLE_DROP == DROP_A
+    example_landing, example_home = example_run("cement")
+    landing = _landing(tmp_path, example_landing)
     full = _run(landing, tmp_path / "full", DROP_B)
 
+    # Drop A alone through the nightly: the cement example's shared session home (`lingtan run` of the same
+    # landing files, tests/conftest.py), copied without its Dagster instance; then drop B on the copy. The copy's
+    # dbt build keeps its views over the shared home's lake files for the sources B leaves alone (the same
+    # bytes); the sources B changes are rebuilt over the copy's.
     home = tmp_path / "incr"
-    _run(landing, home, DROP_A)
+    shutil.copytree(example_home.root, home, symlinks=True, ignore=shutil.ignore_patterns("dagster"))
     incr = _run(landing, home, DROP_B)
     assert incr.ingest.get("exports", {}).get("rows_read") == 1
     digest = mart_digests(Home(home).warehouse)
