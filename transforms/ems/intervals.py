@@ -237,11 +237,13 @@ def readings_to_intervals(
     if not placed_df.select(key.is_sorted()).item():
         # one gather of a struct of every column: a fraction of the CPU of a gather per column (the rows of a
         # file in line order, time then meter, are far apart in meter order: one cache miss per row, not per cell)
-        order = placed_df.select(key.arg_sort()).to_series()
-        placed_df = (
-            placed_df.select(pl.struct(pl.all()).alias("_s")).to_series().gather(order).struct.unnest()
-        )
-        del order
+        # A file in line order (time, then meter) is in time order within each meter: a sort by the meter index
+        # alone (a small integer, stable) gives key order, checked after; anything else is sorted by the key.
+        rows = placed_df.select(pl.struct(pl.all()).alias("_s")).to_series()
+        placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
+        if not placed_df.select(key.is_sorted()).item():
+            placed_df = rows.gather(rows.struct.unnest().select(key.arg_sort()).to_series()).struct.unnest()
+        del rows
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = key
     if placed_df.select((k == k.shift(1)).any()).item():
@@ -303,12 +305,16 @@ def readings_to_intervals(
     intervals, cum = _cumulative(ok, by_mi)
     del ok
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
-    raw = r.select(
-        "_ri", "_mx", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id"
+    raw = (
+        with_columns_of(readings, READINGS_SCHEMA)
+        .with_row_index("_ri")
+        .select("_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id")
     )
-    bad = bad_rows.lazy()
-    # semi join first: a hash of the few bad row indexes, probed by the streamed readings
-    bad = raw.join(bad.select("_ri"), on="_ri", how="semi").join(bad, on="_ri")
+    # One scan for the cells of every issue (semi join: a hash of the few row indexes, probed by the streamed
+    # readings); the meter's position is looked up for those rows only.
+    wanted = pl.concat([bad_rows.select("_ri"), cum.select("_ri")]).unique()
+    cells = (raw.join(wanted.lazy(), on="_ri", how="semi") if wanted.height else raw.clear()).collect().lazy()
+    bad = cells.join(bad_rows.lazy(), on="_ri").with_columns(_mx=mx)
     column, reason = _reasons()
     rejected = bad.with_columns(
         _start_local="interval_start_n",
@@ -326,10 +332,8 @@ def readings_to_intervals(
     )
     if since is not None:
         rejected = rejected.filter(pl.col("_at") >= since)
-    cum_issues = (
-        raw.join(cum.lazy().select("_ri"), on="_ri", how="semi")
-        .join(cum.lazy(), on="_ri")
-        .select(*_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json(), "_at")
+    cum_issues = cells.join(cum.lazy(), on="_ri").select(
+        *_issue_cols("_is", "_isu"), "kind", "column", "reason", _raw_json(), "_at"
     )
     issues = pl.concat([rejected, cum_issues], how="vertical")
     decreases = cum.filter(pl.col("kind") == "register_decrease").select(
