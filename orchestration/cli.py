@@ -202,16 +202,14 @@ def run(
     if out.ingest:
         import polars as pl
 
-        typer.echo("")
-        typer.echo(f"{'dataset':<24}{'read':>10}{'accepted':>10}{'quarantined':>12}{'current rows':>14}")
-        typer.echo(f"{'':<24}{'(new drops this run)':>32}")
+        rows = []
         for name, c in sorted(out.ingest.items()):
             table = out.home.raw_table(name)
             current = pl.scan_parquet(table).select(pl.len()).collect().item() if table.exists() else 0
-            typer.echo(
-                f"{name:<24}{c['rows_read']:>10,}{c['rows_accepted']:>10,}{c['rows_quarantined']:>12,}"
-                f"{current:>14,}"
-            )
+            rows.append((name, c["rows_read"], c["rows_accepted"], c["rows_quarantined"], current))
+        typer.echo("")
+        for line in ingest_table(rows):
+            typer.echo(line)
     _print_goods_summary(out.home)
     _print_zero_carbon_summary(out.home)
     typer.echo("")
@@ -263,6 +261,22 @@ def report_lines(home, run_id: str) -> list[str]:
     if not lines:
         return [f"reports:    none published yet  {home.reports}"]
     return [*lines, "            (lingtan reports list; lingtan reports get KIND/KEY --to DIR)"]
+
+
+def ingest_table(rows: list[tuple[str, int, int, int, int]]) -> list[str]:
+    """The run summary's table of (dataset, read, accepted, quarantined, current rows): each column as wide as
+    its widest figure plus two spaces, never narrower than its header (a 71,240,448-row dataset stays apart)."""
+    w = [
+        max(least, *(len(f"{r[i]:,}") + 2 for r in rows)) for i, least in ((1, 10), (2, 10), (3, 12), (4, 14))
+    ]
+    return [
+        f"{'dataset':<24}{'read':>{w[0]}}{'accepted':>{w[1]}}{'quarantined':>{w[2]}}{'current rows':>{w[3]}}",
+        f"{'':<24}{'(new drops this run)':>{w[0] + w[1] + w[2]}}",
+        *(
+            f"{name:<24}" + "".join(f"{n:>{wi},}" for n, wi in zip(counts, w, strict=True))
+            for name, *counts in rows
+        ),
+    ]
 
 
 def _print_goods_summary(home) -> None:
