@@ -70,14 +70,17 @@ def meter_hourly(
         "_row_number",
         _hk=pl.col("_mi") * KEY_SHIFT + hour_utc.dt.epoch("s"),
     )
-    in_order = keyed["_hk"].is_sorted()
-    if in_order:
-        keyed = keyed.with_columns(pl.col("_hk").set_sorted())
+    if not keyed["_hk"].is_sorted():
+        # (a zone whose offset changes by other than whole hours: its hours out of key order) a stable sort keeps
+        # each hour's intervals in time order
+        keyed = keyed.sort("_hk", maintain_order=True)
+    keyed = keyed.with_columns(pl.col("_hk").set_sorted())
     # Sorted slices (in-memory engine): each hour's intervals added one after the other in time order, so the sum
-    # is the same to the bit whatever the threads (the streaming engine would cut some hours at its morsels).
+    # is the same to the bit whatever the threads (the streaming engine would cut some hours at its morsels, and a
+    # hash grouping adds in another order).
     agg = (
         keyed.lazy()
-        .group_by("_hk", maintain_order=in_order)
+        .group_by("_hk", maintain_order=True)
         .agg(
             pl.col("_mi").first(),
             quantity=pl.col("quantity").sum(),
@@ -91,8 +94,6 @@ def meter_hourly(
         .collect(engine="in-memory")
     )
     del keyed
-    if not in_order:
-        agg = agg.sort("_hk")
     agg = agg.with_columns(intervals_measured=pl.col("_n") - pl.col("intervals_estimated"))
     # The grid: every hour of each meter's window, meter by meter (ranges are sorted by `_mi`), so in key order.
     per_meter = ranges.select(
