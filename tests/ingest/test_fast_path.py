@@ -237,14 +237,13 @@ def test_batches_number_rows_across_batches(monkeypatch):
     assert layout.headers == HEADER.strip().split(",")
 
 
-def test_batches_come_as_one_chunk_per_column_and_a_later_bad_batch_raises_after_the_good_ones(monkeypatch):
+def test_a_later_bad_batch_raises_after_the_good_ones(monkeypatch):
     ds = dataset("supplier_invoices")
     text = (HEADER + _rows(300)).encode()
     monkeypatch.setattr(csv_fast, "BATCH_BYTES", 1000)
     _, batches = csv_fast.iter_csv_batches(text, header_names_enough(ds))
     first, _, _ = next(batches)
     assert first["_row_number"][0] == 1
-    assert all(first[c].n_chunks() == 1 for c in first.columns)
     # a bad line in a later batch is raised where that batch would be yielded, after the good ones
     bad = (HEADER + _rows(100) + "INV-x,1,2025-02-01\n" + _rows(5, 500)).encode()
     _, batches = csv_fast.iter_csv_batches(bad, header_names_enough(ds))

@@ -96,6 +96,10 @@ _BY_VALUE = frozenset(
 )
 
 
+# A column is parsed by value when it has fewer distinct values than 1/ratio of its cells (default 4).
+_BY_VALUE_RATIO = {"decimal": 64, "int": 64}
+
+
 def _bounds(col: Column) -> list[tuple[float, str, str]]:
     """(bound, comparison that breaks it, word) of a number column."""
     out = [
@@ -134,9 +138,12 @@ def parse_column(
         and "__s" in frame.columns
     ):
         values = frame.get_column("__s")
+        # parsing a number is cheap (one regex, one cast): mapping by value pays only when values repeat a lot
+        # (700 k cells: 30 k distinct values 0.29 s by value against 0.12 s directly; 1,000: 0.05 against 0.10)
+        ratio = _BY_VALUE_RATIO.get(col.kind, 4)
         # an estimate first (HyperLogLog, ~free): mostly distinct values are not worth a unique()
-        distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
-        if distinct is not None and len(distinct) * 4 < frame.height:
+        distinct = values.drop_nulls().unique() if values.approx_n_unique() * ratio < len(values) else None
+        if distinct is not None and len(distinct) * ratio < frame.height:
             table = pl.DataFrame({"__s": distinct})
             v, e = _parse(col, pl.col("__s"), table, None)
             m = table.select("__s", v.cast(col.dtype).alias("v"), e.alias("e"))

@@ -130,7 +130,7 @@ def iter_jsonl_batches(
             raise NotWellFormed("polars cannot read a batch") from None
         if frame.height != lines:
             raise NotWellFormed("rows are not lines")
-        return frame.rename(dict(zip(layout.headers, names, strict=True))).rechunk()
+        return frame.rename(dict(zip(layout.headers, names, strict=True)))
 
     def frames() -> Iterator[tuple[pl.DataFrame, bool]]:
         row = 0
