@@ -219,3 +219,22 @@ def test_demo_json_files_read_the_same_by_both_paths(tmp_path, monkeypatch):
     assert files
     for ds, rel, data in files:
         _same(ds, rel, data, 1 << 12, monkeypatch)
+
+
+def test_a_batch_is_marked_clean_only_without_control_characters_and_long_cells():
+    """`cells_clean` (validation then skips its per-cell check) holds for a batch without any escape of a control
+    character, raw DEL or value over MAX_CELL_CHARS; the texts above compare the results either way."""
+
+    def flags(text: str) -> list[bool]:
+        _, batches = json_fast.iter_jsonl_batches(text.encode(), 2000)
+        return [clean for _, clean in batches]
+
+    assert set(flags(_lines(100))) == {True}
+    for bad in (
+        _line(1, supplier_id="a\u0007b"),
+        _line(1, supplier_id="a\x7fb"),
+        _line(1, unit="x" * 10_001),
+    ):
+        got = flags(_lines(30) + bad + _lines(30, 50))
+        assert False in got and True in got
+    assert set(flags(_lines(30) + _line(1, supplier_id="tab\there\nand line") + _lines(30, 50))) == {True}

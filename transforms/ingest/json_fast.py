@@ -32,7 +32,7 @@ import polars as pl
 from polars.exceptions import ComputeError, InvalidOperationError
 
 from transforms.ingest import csv_fast
-from transforms.ingest.base import TableRead, check_width
+from transforms.ingest.base import MAX_CELL_CHARS, TableRead, check_width
 from transforms.ingest.csv_fast import NotWellFormed, _spans, _utf8_source
 
 _WS = "[ \\t]*"
@@ -41,6 +41,9 @@ _STR = r'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u(?:[0-9a-cA-CefEF][0-9a-fA-F]{3}|[
 # the line separators Python's `str.splitlines` cuts at besides line ends and control characters (a batch that
 # holds one anywhere is left to the row-by-row reader; a second, cheap pass: the line regex is faster without)
 _SEPARATORS = r"[\x{85}\x{2028}\x{2029}]"
+# what could put a control character (base.CONTROL_CHARS) into a value: an escape of one (a backslash before
+# 'b' or 'f' may be an escaped backslash: then the batch is merely checked cell by cell) or a raw DEL
+_CONTROL_ESCAPES = r"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\[bf]|\x7f"
 # numbers polars prints back exactly as written: integers of up to 18 digits; decimals of up to 15 digits in
 # all, without exponent or trailing zero after the point; never -0
 _INT = r"(?:0|-?[1-9][0-9]{0,17})"
@@ -114,7 +117,9 @@ def iter_jsonl_batches(
     schema = {k: pl.String for k in layout.headers}
     names = [f"c{i}" for i in range(len(layout.headers))]
 
-    def parse(pos: int, end: int) -> pl.DataFrame:
+    def parse(pos: int, end: int) -> tuple[pl.DataFrame, bool]:
+        """One batch's text frame and whether its cells are clean (no control character, none longer than
+        MAX_CELL_CHARS: validation then skips its per-cell check, `TableRead.cells_clean`)."""
         chunk = bytes(buf[pos:end])
         lines = chunk.count(b"\n") + (not chunk.endswith(b"\n"))
         try:
@@ -123,6 +128,7 @@ def iter_jsonl_batches(
             raise NotWellFormed("not UTF-8") from None
         if text.str.count_matches(layout.line).item() != lines or text.str.contains(_SEPARATORS).item():
             raise NotWellFormed("a line that is not proven to read alike")
+        controls = text.str.contains(_CONTROL_ESCAPES).item()
         del text
         try:
             frame = pl.read_ndjson(chunk, schema=schema)
@@ -130,22 +136,26 @@ def iter_jsonl_batches(
             raise NotWellFormed("polars cannot read a batch") from None
         if frame.height != lines:
             raise NotWellFormed("rows are not lines")
-        return frame.rename(dict(zip(layout.headers, names, strict=True)))
+        widest = frame.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() or 0
+        clean = not controls and widest <= MAX_CELL_CHARS  # bytes >= characters
+        return frame.rename(dict(zip(layout.headers, names, strict=True))), clean
 
     def frames() -> Iterator[tuple[pl.DataFrame, bool]]:
         row = 0
         for pos, end in _spans(buf, start, batch_bytes):
-            frame = parse(pos, end)
+            frame, clean = parse(pos, end)
             rows = pl.int_range(row + 1, row + 1 + frame.height, dtype=pl.Int64)
-            yield frame.with_columns(_row_number=rows), False
+            yield frame.with_columns(_row_number=rows), clean
             row += frame.height
 
     return layout, frames()
 
 
-def table_of(layout: JsonLayout, batch: pl.DataFrame) -> TableRead:
+def table_of(layout: JsonLayout, batch: pl.DataFrame, clean: bool = False) -> TableRead:
     """One batch as the `TableRead` the row-by-row reader would give for those rows."""
-    return TableRead(list(layout.headers), batch, "json", layout.encoding, [], list(layout.notes))
+    return TableRead(
+        list(layout.headers), batch, "json", layout.encoding, [], list(layout.notes), cells_clean=clean
+    )
 
 
 def read_jsonl_fast(data, batch_bytes: int | None = None) -> TableRead | None:
@@ -153,9 +163,9 @@ def read_jsonl_fast(data, batch_bytes: int | None = None) -> TableRead | None:
     job)."""
     try:
         layout, batches = iter_jsonl_batches(data, batch_bytes)
-        parts = [p for p, _ in batches]
+        parts = list(batches)
     except NotWellFormed:
         return None
     if not parts:
         return None
-    return table_of(layout, pl.concat(parts))
+    return table_of(layout, pl.concat([p for p, _ in parts]), all(c for _, c in parts))

@@ -350,9 +350,9 @@ def read_batches(
         if jfirst is None:  # an array, pretty-printed objects, or lines not proven to read alike
             yield read_table(name, data, dataset, is_header, fast=False)
             return
-        yield _named(name, "json", json_table_of(jlayout, jfirst[0]))
-        for batch, _ in jbatches:
-            yield _named(name, "json", json_table_of(jlayout, batch))
+        yield _named(name, "json", json_table_of(jlayout, *jfirst))
+        for batch in jbatches:
+            yield _named(name, "json", json_table_of(jlayout, *batch))
         return
     try:
         layout, batches = iter_csv_batches(data, is_header)
