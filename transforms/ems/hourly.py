@@ -12,6 +12,8 @@ meter's raw `meter_readings` rows with interval_start in [hour_start, hour_start
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
 from transforms.ems.intervals import KEY_SHIFT
@@ -19,6 +21,8 @@ from transforms.ems.zones import _FIXED_SINCE, UTC, fixed_offset_s
 from transforms.ingest.validate import lineage_file
 
 HOUR = pl.duration(hours=1)
+# hours from these instants have a key whose high part is the meter index (KEY_SHIFT: 2^34 s, 544 years)
+_EPOCH, _KEY_END = datetime(1970, 1, 2), datetime(2500, 1, 1)
 
 
 def _local_of(utc: pl.Expr, zones: list[str]) -> pl.Expr:
@@ -78,22 +82,30 @@ def meter_hourly(
     # Sorted slices (in-memory engine): each hour's intervals added one after the other in time order, so the sum
     # is the same to the bit whatever the threads (the streaming engine would cut some hours at its morsels, and a
     # hash grouping adds in another order).
-    agg = (
-        keyed.lazy()
-        .group_by("_hk", maintain_order=True)
-        .agg(
-            pl.col("_mi").first(),
-            quantity=pl.col("quantity").sum(),
-            intervals_estimated=pl.col("estimated").sum().cast(pl.Int64),
-            _n=pl.len().cast(pl.Int64),
-            _f0=pl.col("_file").first(),
-            _r0=pl.col("_row_number").first(),
-            _f1=pl.col("_file").last(),
-            _r1=pl.col("_row_number").last(),
-        )
-        .collect(engine="in-memory")
-    )
-    del keyed
+    # What every interval shares is not aggregated: one file (a year's export) and hours after 1970 (the meter
+    # index is then the key's high part).
+    code = keyed["_file"].to_physical()
+    one_file = code.null_count() == 0 and (code.len() == 0 or code.min() == code.max())
+    starts = intervals["interval_start_utc"]
+    after_1970 = keyed.height == 0 or (starts.min() >= _EPOCH and starts.max() < _KEY_END)  # type: ignore[operator]
+    aggs = [
+        pl.col("quantity").sum().alias("quantity"),
+        pl.col("estimated").sum().cast(pl.Int64).alias("intervals_estimated"),
+        pl.len().cast(pl.Int64).alias("_n"),
+        pl.col("_row_number").first().alias("_r0"),
+        pl.col("_row_number").last().alias("_r1"),
+    ]
+    if not after_1970:
+        aggs.append(pl.col("_mi").first())
+    if not one_file:
+        aggs += [pl.col("_file").first().alias("_f0"), pl.col("_file").last().alias("_f1")]
+    agg = keyed.lazy().group_by("_hk", maintain_order=True).agg(aggs).collect(engine="in-memory")
+    if after_1970:
+        agg = agg.with_columns(_mi=(pl.col("_hk") // KEY_SHIFT).cast(intervals.schema["_mi"]))
+    if one_file:
+        file = pl.lit(keyed["_file"].head(1)).first()
+        agg = agg.with_columns(_f0=file, _f1=file)
+    del keyed, code
     agg = agg.with_columns(intervals_measured=pl.col("_n") - pl.col("intervals_estimated"))
     # The grid: every hour of each meter's window, meter by meter (ranges are sorted by `_mi`), so in key order.
     per_meter = ranges.select(
