@@ -239,11 +239,16 @@ def readings_to_intervals(
         # file in line order, time then meter, are far apart in meter order: one cache miss per row, not per cell)
         # A file in line order (time, then meter) is in time order within each meter: a sort by the meter index
         # alone (a small integer, stable) gives key order, checked after; anything else is sorted by the key.
-        rows = placed_df.select(pl.struct(pl.all()).alias("_s")).to_series()
+        # A column with one value throughout (every code 0, one source file) is not gathered but set again.
+        columns, same = placed_df.columns, _constant(placed_df, ("_code", "_file"))
+        rows = placed_df.drop(list(same)).select(pl.struct(pl.all()).alias("_s")).to_series()
         placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
         if not placed_df.select(key.is_sorted()).item():
             placed_df = rows.gather(rows.struct.unnest().select(key.arg_sort()).to_series()).struct.unnest()
         del rows
+        placed_df = placed_df.with_columns(pl.lit(v).first().alias(c) for c, v in same.items()).select(
+            columns
+        )
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
     k = key
     if placed_df.select((k == k.shift(1)).any()).item():
@@ -340,6 +345,16 @@ def readings_to_intervals(
         "_mi", pl.col("_is").alias("interval_start"), pl.col("_isu").alias("interval_start_utc")
     )
     return intervals, issues, ranges, tails, decreases
+
+
+def _constant(df: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, pl.Series]:
+    """Those of `columns` (integers or categoricals) that hold one value and no null: name → that value."""
+    out = {}
+    for c in columns:
+        code = df[c].to_physical()
+        if df.height and code.null_count() == 0 and code.min() == code.max():
+            out[c] = df[c].head(1)
+    return out
 
 
 def _merge_ranges(before: pl.DataFrame, now: pl.DataFrame, since: datetime) -> pl.DataFrame:
