@@ -289,3 +289,22 @@ def test_a_batch_is_marked_trimmed_only_without_spaces_and_tabs_in_its_cells(mon
     assert flags(tab) == [False]
     table = csv_fast.read_csv_fast(padded.encode(), header_names_enough(ds))
     assert table is not None and not table.cells_trimmed
+
+
+def test_batches_of_a_memory_map_are_the_same_as_of_its_bytes(tmp_path, monkeypatch):
+    """A landing file is read through a memory map whose parsed batches' pages are handed back (`_spans`):
+    the frames are those of the same bytes read from memory."""
+    import mmap
+
+    ds = dataset("supplier_invoices")
+    text = (HEADER + _rows(2000)).encode()
+    path = tmp_path / "a.csv"
+    path.write_bytes(text)
+    monkeypatch.setattr(csv_fast, "BATCH_BYTES", 5000)
+    _, from_bytes = csv_fast.iter_csv_batches(text, header_names_enough(ds))
+    with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        _, from_map = csv_fast.iter_csv_batches(data, header_names_enough(ds))
+        mapped = [f for f, _, _ in from_map]
+    expected = [f for f, _, _ in from_bytes]
+    assert len(mapped) > 10 and len(mapped) == len(expected)
+    assert_frame_equal(pl.concat(mapped), pl.concat(expected))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -88,9 +89,11 @@ def _utf8_source(data) -> tuple[object, int, str]:
 
 
 def _spans(buf, start: int, size: int) -> Iterator[tuple[int, int]]:
-    """(start, end) of consecutive batches of about `size` bytes, each cut after a line end."""
+    """(start, end) of consecutive batches of about `size` bytes, each cut after a line end. When `buf` is a
+    memory map (a landing file), the pages of a batch the caller has parsed (copied) are handed back when it
+    asks for the next one: they stay in the page cache, but no longer count in this process's memory."""
     end_all = len(buf)
-    pos = start
+    pos, released = start, 0
     while pos < end_all:
         end = min(pos + size, end_all)
         if end < end_all:
@@ -99,6 +102,9 @@ def _spans(buf, start: int, size: int) -> Iterator[tuple[int, int]]:
                 cut = buf.find(b"\n", end)
             end = end_all if cut < 0 else cut + 1
         yield pos, end
+        if isinstance(buf, mmap.mmap) and (upto := end - end % mmap.PAGESIZE) > released:
+            buf.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
         pos = end
 
 
