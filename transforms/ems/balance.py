@@ -115,7 +115,15 @@ def energy_balance(
     first_of_site = ranked.with_row_index("_r").select(
         pl.col("_r").min().over("installation_id").cast(pl.Int64)
     )
-    h = hourly.filter(pl.col("counted")).with_columns(
+    # only the columns the balance reads are sorted (not the lineage texts)
+    h = hourly.filter(pl.col("counted")).select(
+        "installation_id",
+        "meter_id",
+        "hour_start",
+        "hour_start_utc",
+        "quantity",
+        "ppa_direct",
+        *_COUNTS,
         _mwh=convert_expr(pl.col("quantity"), "kWh", "MWh"),  # counted meters are electricity, in kWh
         _named=pl.col("meter_id").is_in(named["meter_id"].implode()),
         _rc=role_code,
@@ -123,8 +131,10 @@ def energy_balance(
     )
     if ranked.height < _RANK_LIMIT and h["_rank"].null_count() == 0:
         hour = pl.col("hour_start_utc").dt.epoch("s") * _RANK_LIMIT
-        h = h.sort(hour + pl.col("_rank")).with_columns(
-            _g=(hour + pl.lit(first_of_site.to_series()).gather(pl.col("_rank"))).set_sorted()
+        h = (
+            h.drop("meter_id")
+            .sort(hour + pl.col("_rank"))
+            .with_columns(_g=(hour + pl.lit(first_of_site.to_series()).gather(pl.col("_rank"))).set_sorted())
         )
     else:  # (a meter the meters table does not rank)
         insts = m["installation_id"]
