@@ -93,20 +93,19 @@ def compute_ems_carry(
         _frame(raw, "meter_readings", READINGS_SCHEMA), meters_df, since if part else None, part
     )
     issues = issues_lf.collect()
-    hourly = meter_hourly(intervals, decreases, ranges, meters_df, zone_list)
+    # incremental: an hour starting before `split` may hold intervals from before `since` (the carry's hours)
+    split = since + timedelta(hours=1) if part is not None and since is not None else None
+    hourly = meter_hourly(intervals, decreases, ranges, meters_df, zone_list, split)
     del intervals
-    if part is not None and carry is not None and since is not None:
-        split = since + timedelta(
-            hours=1
-        )  # an hour starting before it may hold intervals from before `since`
-        # the two parts sorted again by the hourly table's key (meter_id's position among the meters, which are
-        # in meter_id order, then the hour)
-        hourly = pl.concat(
-            [
-                carry.hourly.filter(pl.col("hour_start_utc") < split).collect(),
-                hourly.filter(pl.col("hour_start_utc") >= split),
-            ]
-        ).sort(_hour_key(meters_df))
+    if part is not None and carry is not None and split is not None:
+        # the two parts in the hourly table's order (meter_id's position among the meters, which are in meter_id
+        # order, then the hour): each is in that order already, so they are merged, not sorted
+        key = _hour_key(meters_df).alias("_k")
+        kept = _in_key_order(
+            carry.hourly.filter(pl.col("hour_start_utc") < split).collect().with_columns(key)
+        )
+        hourly = kept.merge_sorted(_in_key_order(hourly.with_columns(key)), "_k").drop("_k")
+        del kept
         # (a reading without any time is rejected whatever the run: the carry keeps its issue)
         issues = pl.concat(
             [carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()).collect(), issues]
@@ -129,6 +128,11 @@ def compute_ems_carry(
         ranges=ranges,
         tails=tails,
     )
+
+
+def _in_key_order(df: pl.DataFrame) -> pl.DataFrame:
+    """`df` sorted by its `_k` column (only flagged as such when it is in that order already)."""
+    return df.with_columns(pl.col("_k").set_sorted()) if df["_k"].is_sorted() else df.sort("_k")
 
 
 def _hour_key(meters: pl.DataFrame) -> pl.Expr:

@@ -61,8 +61,10 @@ def meter_hourly(
     ranges: pl.DataFrame,
     meters: pl.DataFrame,
     zones: list[str],
+    since: datetime | None = None,
 ) -> pl.DataFrame:
-    """One row per meter × hour of its data window (see module doc), sorted by meter_id and hour_start_utc.
+    """One row per meter × hour of its data window (see module doc), sorted by meter_id and hour_start_utc; only
+    the hours from `since` (UTC) when given.
     `intervals` sorted by (`_mi`, start), `ranges` by `_mi`, `decreases` as `readings_to_intervals` gives them;
     `meters` is `normalise_meters` output (collected)."""
     hour_utc = hour_of(pl.col("interval_start"), pl.col("interval_start_utc"))
@@ -150,6 +152,9 @@ def meter_hourly(
             .filter(pl.col("_pos").is_not_null())
         )
         dec = dec.scatter(d["_pos"], d["register_decreases"])
+    if since is not None:  # (an incremental run: the hours before are the carry's)
+        keep = grid["hour_start_utc"] >= since
+        grid, agg, dec = grid.filter(keep), agg.filter(keep), dec.filter(keep)
     m = _by_mi(meters)
 
     def attr(col: str) -> pl.Expr:
