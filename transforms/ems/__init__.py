@@ -8,8 +8,9 @@ ones count as empty) and returns lazy frames named as the computed tables:
   certificate columns (`gec_claimed_mwh`, `renewable_share_certificates`: the certificate ledger's);
 - `meter_reading_issues`: every rejected reading and every interval a cumulative register could not give, with its
   reason (`transforms.ems.intervals`).
-The readings are reduced to intervals when `compute_ems` is called (one pass, collected); the returned frames are
-lazy over that reduction: collect them together (`pl.collect_all`) so the hourly table is computed once.
+The readings are reduced to intervals, and the intervals to the hourly table, when `compute_ems` is called (one
+pass over the readings, one for the issues' raw cells); the returned frames are lazy over those results (collect
+them together with `pl.collect_all`).
 """
 
 from __future__ import annotations
