@@ -77,14 +77,11 @@ def header_predicate(is_header: Callable[[list[str]], bool] | None) -> Callable[
     return check
 
 
-def reshape(table: TableRead) -> TableRead:
-    """One long table of readings (text cells), whatever the file's layout."""
-    layout = detect_layout(table.headers)
-    if layout == "wide":
-        from transforms.ingest.meter_wide import read_wide  # it builds on this module
-
-        return read_wide(table)
-    return _long(table, layout)
+def reshape_long(table: TableRead, layout: str, finish: Callable[[TableRead], TableRead]) -> TableRead:
+    """A long or trend-log file as one long table of readings (text cells); `finish` gets the usual case (the
+    fast validation's reader, transforms/ingest/meter_long.py). The dispatch by layout, wide included, is
+    transforms/ingest/meter_reshape.py: the wide and long readers build on this module."""
+    return _long(table, layout, finish)
 
 
 # --- shared text steps -------------------------------------------------------------------------------------
@@ -177,7 +174,7 @@ def _by_value(frame: pl.DataFrame, column: str, *steps: dict[str, pl.Expr]) -> p
 # --- long and trend-log layouts -----------------------------------------------------------------------------
 
 
-def _long(table: TableRead, layout: str) -> TableRead:
+def _long(table: TableRead, layout: str, finish: Callable[[TableRead], TableRead]) -> TableRead:
     table = replace(
         table, headers=list(table.headers), notes=list(table.notes), problems=list(table.problems)
     )
@@ -229,9 +226,7 @@ def _long(table: TableRead, layout: str) -> TableRead:
             "an estimated reading needs its estimation method: fill column method (or send it as measured)"
         )
         table.problems.extend(CellProblem(r, found["quality"], "estimated", reason) for r in rows)
-    from transforms.ingest.meter_long import as_long_read  # it builds on this module
-
-    return as_long_read(replace(table, frame=frame))
+    return finish(replace(table, frame=frame))
 
 
 def _apply_row_stamps(

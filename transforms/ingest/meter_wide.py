@@ -1,6 +1,6 @@
 """A wide (PME-style) meter file read and validated per meter column, per line and per cell, not per reading.
 
-`meter_layouts.reshape` turns a wide file into one row of text cells per reading, and validation then works on
+`meter_reshape.reshape` (before: the long reshape) turns a wide file into one row of text cells per reading, and validation then works on
 every reading: 3.5 M readings of 100 meters carry the same 100 meter ids, units and headers and the same 35 k
 timestamps over and over. `read_wide` keeps the file's shape instead and returns a `WideRead`:
 

@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from transforms.ingest import meter_layouts
+from transforms.ingest import meter_layouts, meter_reshape
 from transforms.ingest.base import (
     BrokenRow,
     CellProblem,
@@ -73,7 +73,7 @@ EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL
 
 # Datasets whose files come in several layouts (docs/landing-zone.md): (header rule, reshape to the contract's
 # long table), applied to what any reader returns, before validation.
-LAYOUTS = {meter_layouts.DATASET: (meter_layouts.header_predicate, meter_layouts.reshape)}
+LAYOUTS = {meter_layouts.DATASET: (meter_layouts.header_predicate, meter_reshape.reshape)}
 
 
 def file_format(name: str) -> str | None:
