@@ -111,6 +111,20 @@ def _known_files(ledger: pl.DataFrame) -> dict[str, dict]:
     return {r["file"]: r for r in ledger.filter(pl.col("drop_date").is_not_null()).iter_rows(named=True)}
 
 
+def _remember_tokens(ledger: pl.DataFrame, tokens: dict[str, str], raw_dir: Path) -> pl.DataFrame:
+    """The ledger with the new change tokens of files whose bytes did not change, written at once: else the next
+    run would find them 'maybe changed' again, hash them again and never see a no-change landing zone. Only the
+    token moves (rows, hash, gate verdict and ingestion time stay those of the read)."""
+    new = pl.col("file").replace_strict(tokens, default=None, return_dtype=pl.String)
+    ledger = ledger.with_columns(
+        change_token=pl.when(pl.col("drop_date").is_not_null() & new.is_not_null())
+        .then(new)
+        .otherwise(pl.col("change_token"))
+    )
+    atomic_write_parquet(ledger, raw_dir / "_files.parquet")
+    return ledger
+
+
 def _maybe_changed(d: date, files: list[LandingFile], known: dict[str, dict]) -> bool:
     """A drop needs reading when its set of files or any file's change token differs from the ledger (the
     bytes' hash then decides), or when the raw gate blocked it last time: its rows were never published, so it is
@@ -278,6 +292,7 @@ def ingest_dataset(
     known = _known_files(ledger)
     # which drops changed: the listing first, then the bytes' hash (one file in memory at a time)
     changed: list[date] = []
+    retoken: dict[str, str] = {}  # files touched without a change of bytes: the new token, remembered
     for d, files in sorted(by_drop.items()):
         if not _maybe_changed(d, files, known):
             continue
@@ -285,6 +300,10 @@ def ingest_dataset(
         blocked = any(known.get(f.rel_path, {}).get("gate_passed") is False for f in files)
         if blocked or not (same_set and all(_same_hash(landing, f.rel_path, known) for f in files)):
             changed.append(d)
+        else:
+            retoken |= {f.rel_path: f.change_token for f in files}
+    if retoken:
+        ledger = _remember_tokens(ledger, retoken, raw_dir)
     prob_files, prob_q = problem_records(ds, problems, now)
 
     changed_dates = changed
