@@ -197,9 +197,18 @@ def source_files(home: Home, source: str, table: str) -> list[Path]:
     raise KeyError(f"dbt source {source}.{table}: no lake location known (orchestration/lib/incremental.py)")
 
 
+# The home a build state belongs to: the warehouse's staging views name its lake by absolute path.
+HOME_KEY = "$LINGTAN_HOME"
+
+
 def sources_state(home: Home, sources: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Each source's content digest (paths relative to the home), and the home's absolute path under HOME_KEY."""
     return {
-        f"{s}.{t}": digest(files_hash(source_files(home, s, t), home.root)) for s, t in sorted(set(sources))
+        HOME_KEY: str(Path(home.root).resolve()),
+        **{
+            f"{s}.{t}": digest(files_hash(source_files(home, s, t), home.root))
+            for s, t in sorted(set(sources))
+        },
     }
 
 
@@ -220,7 +229,9 @@ def dbt_selection(
     if last.get("year") != date.today().year:  # is_provisional(): the current year's rows change status
         return None, "a new calendar year since the last build"
     before = last.get("sources", {})
-    changed = sorted(k for k in state if before.get(k) != state[k])
+    if before.get(HOME_KEY) != state.get(HOME_KEY):  # copied or moved: kept views would read the old lake
+        return None, "the home moved or was copied since the last build (its views name the old lake)"
+    changed = sorted(k for k in state if k != HOME_KEY and before.get(k) != state[k])
     if set(before) - set(state):
         return None, "the project's sources changed"
     if not changed:

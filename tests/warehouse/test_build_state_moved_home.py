@@ -1,0 +1,44 @@
+"""A home copied or moved to another folder: its warehouse's staging views name the lake files by absolute path
+(macro lake_table fills `$LINGTAN_HOME` at execution), so an incremental dbt build there would keep views that
+still read the OLD home's lake for every source it does not rebuild. The build state records the home it was
+built for; a build in another home is a full build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestration.lib import incremental as inc
+from orchestration.lib.home import Home
+
+SOURCES = [("lake", "exports"), ("lake", "production")]
+
+
+def _home(root: Path) -> Home:
+    home = Home(root)
+    for table, data in (("exports", b"one"), ("production", b"two")):
+        home.raw_table(table).parent.mkdir(parents=True, exist_ok=True)
+        home.raw_table(table).write_bytes(data)
+    build = home.root / "warehouse" / "build"
+    build.mkdir(parents=True)
+    (build / "lingtan.duckdb").write_bytes(b"db")
+    inc.save_build_state(build, inc.sources_state(home, SOURCES))
+    return home
+
+
+def test_a_copied_home_rebuilds_everything_once_then_is_incremental_again(tmp_path: Path) -> None:
+    first = _home(tmp_path / "a")
+    build = first.root / "warehouse" / "build"
+    assert inc.dbt_selection(build, build / "lingtan.duckdb", inc.sources_state(first, SOURCES))[0] == []
+
+    shutil.copytree(first.root, tmp_path / "b")
+    copy = Home(tmp_path / "b")
+    copy.raw_table("exports").write_bytes(b"one and a new drop")  # one source changed in the copy
+    build_b = copy.root / "warehouse" / "build"
+    select, why = inc.dbt_selection(build_b, build_b / "lingtan.duckdb", inc.sources_state(copy, SOURCES))
+    assert select is None and "home" in why  # not ["source:lake.exports+"]: production's view names a/…
+
+    inc.save_build_state(build_b, inc.sources_state(copy, SOURCES))
+    assert inc.dbt_selection(build_b, build_b / "lingtan.duckdb", inc.sources_state(copy, SOURCES))[0] == []
+    # the original home is untouched by its copy
+    assert inc.dbt_selection(build, build / "lingtan.duckdb", inc.sources_state(first, SOURCES))[0] == []
