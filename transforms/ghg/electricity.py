@@ -139,9 +139,11 @@ def pick_grid_factor(
     eligible = pl.col("factor_data_year") <= pl.col("year_int")
     ranked = (
         cand.with_columns(
+            # dated and <= year: latest first; dated and later: earliest first; no data year: last of all
             vintage_rank=pl.when(eligible)
             .then(-pl.col("factor_data_year"))
-            .otherwise(10_000 + pl.col("factor_data_year")),
+            .otherwise(10_000 + pl.col("factor_data_year"))
+            .fill_null(20_000),
         )
         # a total order, then the first row of each key in it (group_by keeps the order within a group): the factor
         # tables declare no key, so one region and data year may come twice (a correction published later, an
@@ -149,12 +151,14 @@ def pick_grid_factor(
         .sort(["vintage_rank", "spec", "factor_published_on", "factor_tco2_per_mwh", "factor_value_text",
                "factor_notice", "factor_status", "factor_level"],
               descending=[False, False, True, False, False, False, False, False],
-              nulls_last=[False, False, True, True, True, True, True, True])  # the ranks' nulls first as before
+              nulls_last=[False, False, True, True, True, True, True, True])
         .group_by("installation_id", "year")
         .first()
     )  # fmt: skip
     rule = (
-        pl.when(pl.col("factor_data_year") <= pl.col("year_int"))
+        pl.when(pl.col("factor_data_year").is_null() & pl.col("factor_tco2_per_mwh").is_not_null())
+        .then(pl.format("data year unknown in the factor table: the only {} factor used - flagged", "factor_level"))
+        .when(pl.col("factor_data_year") <= pl.col("year_int"))
         .then(pl.format("latest data year <= {}: {} ({})", "year", "factor_data_year", "factor_level"))
         .otherwise(pl.format("no data year <= {}: earliest available {} used ({}) - flagged", "year",
                              "factor_data_year", "factor_level"))
