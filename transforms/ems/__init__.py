@@ -77,8 +77,9 @@ def compute_ems_carry(
     only the readings written from two days before `since`): meter_hourly rows of hours starting before
     `since` + 1 h and issues before `since` (`_at`) are the carry's, the rest is computed from the readings;
     the energy balance from the whole hourly table. Equal to a run over every reading when no reading before
-    `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day, and every
-    meter's interval length is given (`incremental_since` chooses `since` so)."""
+    `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day
+    (`incremental_since` chooses `since` so), `raw` holds `incremental_readings` (every reading of a meter whose
+    interval is inferred) and no inferred interval changed (`inferred_interval_changed`)."""
     # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings (one
     # chunk: a gather from a table in several chunks costs many times more).
     meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect().rechunk()
@@ -153,6 +154,33 @@ class EmsCarry(NamedTuple):
     tails: pl.LazyFrame | pl.DataFrame
 
 
+def incremental_readings(
+    readings: pl.LazyFrame, meters: pl.LazyFrame | pl.DataFrame, since: datetime
+) -> pl.LazyFrame:
+    """The readings an incremental run from `since` reads: those written from two days before `since` (a written
+    time is within a day of its UTC interval start), and every reading of a meter whose interval length is not
+    given: it is inferred from all of that meter's readings, so a run over fewer could infer another one."""
+    m = normalise_meters(with_columns_of(meters.lazy(), METERS_SCHEMA))
+    inferred = m.filter(pl.col("_mi").is_not_null() & pl.col("interval_minutes").is_null()).collect()[
+        "meter_id"
+    ]
+    keep = pl.col("interval_start") >= since - timedelta(days=2)
+    if inferred.len():
+        keep = keep | pl.col("meter_id").is_in(inferred.implode())
+    return readings.filter(keep)
+
+
+def inferred_interval_changed(
+    before: pl.LazyFrame | pl.DataFrame, after: pl.LazyFrame | pl.DataFrame
+) -> bool:
+    """Whether a meter's inferred interval length (the carry's `ranges`, before and after an incremental run)
+    changed: the carry's hours were then computed with another one, and only a run over every reading is right."""
+    old = before.lazy().filter(pl.col("interval_inferred")).select("_mi", "interval_minutes")
+    new = after.lazy().filter(pl.col("interval_inferred")).select("_mi", interval_now="interval_minutes")
+    changed = old.join(new, on="_mi").filter(pl.col("interval_minutes") != pl.col("interval_now"))
+    return changed.select(pl.len()).collect().item() > 0
+
+
 def incremental_since(
     new_readings: pl.LazyFrame, meters: pl.LazyFrame, ranges: pl.LazyFrame | pl.DataFrame
 ) -> datetime | None:
@@ -160,7 +188,7 @@ def incremental_since(
     carry's run (`meter_id`, `interval_start` as written) and the carry's `ranges`: two days and more before the
     earliest new reading (a written time is within a day of its UTC interval start), and a day and more before the
     last reading the carry knew of each meter that has new readings (its data window grows). None: no new
-    reading. Every meter must have its interval length given (else the caller runs over every reading)."""
+    reading. The run then reads `incremental_readings`."""
     m = normalise_meters(with_columns_of(meters, METERS_SCHEMA)).select("meter_id", "_mi")
     new = with_columns_of(new_readings, READINGS_SCHEMA).select(
         "meter_id", pl.col("interval_start").cast(pl.Datetime("us"))
@@ -193,5 +221,7 @@ __all__ = [
     "EmsCarry",
     "compute_ems",
     "compute_ems_carry",
+    "incremental_readings",
     "incremental_since",
+    "inferred_interval_changed",
 ]

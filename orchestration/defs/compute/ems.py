@@ -18,7 +18,7 @@ reading (tests/ems/test_incremental_ems.py).
 
 import json
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -161,10 +161,10 @@ def _history(home: Home) -> dict[str, Path]:
 def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     """(since, carry, why): where an incremental run of the interval engine starts and the carry it continues,
     or (None, None, why) for a run over every reading. Incremental only when the last run left a carry, the code
-    and the meters are the same, every meter's interval length is given, and no drop it read changed or went
-    (the raw lake keeps one history file per drop: new files are the new drops)."""
+    and the meters are the same, and no drop it read changed or went (the raw lake keeps one history file per
+    drop: new files are the new drops). A meter whose interval length is inferred is read whole
+    (`transforms.ems.incremental_readings`); `_compute` runs over every reading if its inference changed."""
     from transforms.ems import EmsCarry, incremental_since
-    from transforms.ems.meters import METERS_SCHEMA, normalise_meters, with_columns_of
 
     d = _carry_dir(home)
     try:
@@ -181,9 +181,6 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
         return None, None, "a drop read before changed or is gone: every reading"
     meters = pl.scan_parquet(meters_file)
-    m = normalise_meters(with_columns_of(meters, METERS_SCHEMA)).collect()
-    if m.filter(pl.col("_mi").is_not_null() & pl.col("interval_minutes").is_null()).height:
-        return None, None, "a meter without interval_minutes (inferred from all its readings): every reading"
     carry = EmsCarry(**{n: pl.scan_parquet(d / f"{n}.parquet") for n in EmsCarry._fields})
     new = [history[n] for n in history if n not in known]
     since = incremental_since(
@@ -214,19 +211,23 @@ def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame) -> None:
 def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
     from expectations.ems import bills_disagreement, interval_count_problems, reconcile_ems
     from transforms.computed import conform_all
-    from transforms.ems import compute_ems_carry
+    from transforms.ems import compute_ems_carry, incremental_readings, inferred_interval_changed
 
     home = lingtan.home_dir()
     raw = load_raw(home)
     since, carry, why = incremental_plan(home)
     if log is not None:
         log.info(f"ems_engine: {why}")
+    readings = raw["meter_readings"]
     if since is not None:  # the readings written from two days before (earlier row groups are not read)
-        raw["meter_readings"] = raw["meter_readings"].filter(
-            pl.col("interval_start") >= since - timedelta(days=2)
-        )
+        raw["meter_readings"] = incremental_readings(readings, raw["meters"], since)
     (_carry_dir(home) / "state.json").unlink(missing_ok=True)  # a failure below must not leave a stale carry
     lazy, new_carry = compute_ems_carry(raw, as_of=today, since=since, carry=carry)
+    if carry is not None and inferred_interval_changed(carry.ranges, new_carry.ranges):
+        if log is not None:
+            log.info("ems_engine: an inferred interval length changed with the new readings: every reading")
+        raw["meter_readings"] = readings
+        lazy, new_carry = compute_ems_carry(raw, as_of=today)
     computed = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
     tables = conform_all(computed)
     audited = publish_audited(home, tables, reconcile_ems)  # row findings publish (docs/reliability.md)
