@@ -14,6 +14,7 @@ import yaml
 
 from expectations.gate import Gate
 from transforms.contracts import Dataset
+from transforms.ingest.quarantine import repeated_keys
 
 RAW_GATE = "raw_gate"
 
@@ -26,7 +27,9 @@ def audit_raw(ds: Dataset, current: Path, files: pl.DataFrame, since: date | Non
     The row checks (required values) then read only the new rows, and the key check is the new rows' keys
     unique and none of them among the older rows: the same verdicts as checking the whole table, without
     re-reading the year on a one-day drop. The contract's SQL rules always run on the whole table (a rule may
-    span rows). Every check streams: the table is never in memory whole."""
+    span rows). Every check streams: the table is never in memory whole. The key check sorts the keys' 64-bit
+    hashes and groups only the rows whose hash repeats (`repeated_keys`: exact, the same verdict as grouping
+    every key)."""
     failures = []
     bad = files.filter(pl.col("rows_read") != pl.col("rows_accepted") + pl.col("rows_quarantined"))
     for r in bad.iter_rows(named=True):
@@ -47,7 +50,7 @@ def audit_raw(ds: Dataset, current: Path, files: pl.DataFrame, since: date | Non
     keys = [k for k in ds.keys if k in schema]
     if keys and len(keys) == len(ds.keys):
         new_keys = new.select(keys)
-        dup = new_keys.group_by(keys).len().filter(pl.col("len") > 1).limit(1).collect().height > 0
+        dup = not repeated_keys(new_keys, keys).is_empty()
         if not dup and older is not None:
             again = older.select(keys).join(new_keys, on=keys, how="semi", nulls_equal=True)
             dup = again.limit(1).collect().height > 0

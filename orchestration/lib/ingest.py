@@ -138,10 +138,14 @@ def _maybe_changed(d: date, files: list[LandingFile], known: dict[str, dict]) ->
 
 class _Parts:
     """A drop's accepted rows as Parquet parts in a staging folder, one per validated batch (drops.AcceptedSink),
-    scanned lazily in the order written."""
+    scanned lazily in the order written.
 
-    def __init__(self, folder: Path, schema: pl.Schema) -> None:
-        self.folder, self.schema = folder, schema
+    Each part is written as a history file is (the contract's schema, zstd, statistics) with `metadata`: every
+    batch `drops.stage_drop` hands on is in `drops.ORDER` by itself, so a drop of one part whose rows were all
+    kept is its history file as it stands (`whole`), renamed, not read and written again."""
+
+    def __init__(self, folder: Path, schema: pl.Schema, metadata: dict[str, str] | None = None) -> None:
+        self.folder, self.schema, self.metadata = folder, schema, metadata
         self.parts: list[tuple[str, Path]] = []
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None:
@@ -149,8 +153,17 @@ class _Parts:
             return
         path = self.folder / f"{len(self.parts):06d}.parquet"
         self.folder.mkdir(parents=True, exist_ok=True)
-        rows.write_parquet(path, compression="lz4", statistics=False)
+        if rows.schema != self.schema:
+            rows = rows.match_to_schema(self.schema)
+        rows.write_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
         self.parts.append((rel_path, path))
+
+    def whole(self, rows: int) -> Path | None:
+        """The one part, when the drop's accepted rows (`rows` of them, in order) are exactly its rows."""
+        if len(self.parts) != 1:
+            return None
+        path = self.parts[0][1]
+        return path if pl.scan_parquet(path).select(pl.len()).collect().item() == rows else None
 
     def discard(self, rel_path: str) -> None:
         for _, path in (p for p in self.parts if p[0] == rel_path):
@@ -221,9 +234,11 @@ def _published_drops(raw_dir: Path) -> dict[date, Path]:
 
 def _current(
     ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame
-) -> tuple[pl.LazyFrame, date | None]:
-    """The dataset's new current table (lazy), and for an event dataset extended by new drops the first new
-    drop date (rows before it are the published current's: the raw gate's `since`).
+) -> tuple[pl.LazyFrame, date | None, Path | None]:
+    """The dataset's new current table (lazy), for an event dataset extended by new drops the first new
+    drop date (rows before it are the published current's: the raw gate's `since`), and the staged history
+    file that is the current table as it stands, if one is (a first drop of an event dataset staged in order,
+    written with this contract's `BUILT_BY`: `drops.current_is_history`), to be copied rather than rewritten.
 
     When every changed drop is later than every published one (the nightly case) and the published current
     was built under the same contract, it is derived from the published current and the new drops' rows only
@@ -237,17 +252,30 @@ def _current(
         new = pl.scan_parquet(new_files).match_to_schema(ds.schema)
         if ds.kind != "snapshot":
             previous = pl.scan_parquet(raw_dir / "current.parquet").match_to_schema(ds.schema)
-            return drops.current_event_after(ds, previous, new, _sorted_drops(new_files)), min(changed)
+            return drops.current_event_after(ds, previous, new, _sorted_drops(new_files)), min(changed), None
         newest = max(changed)
         if pl.scan_parquet(staged[newest]).select(pl.len()).collect().item():
             old = pl.scan_parquet([published[d] for d in sorted(published)]).match_to_schema(ds.schema)
-            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None
+            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None, None
     files = {**published, **staged}
     paths = [files[d] for d in sorted(files)]
     history = pl.scan_parquet(paths).match_to_schema(ds.schema) if files else pl.LazyFrame(schema=ds.schema)
     if ds.kind == "snapshot":
-        return drops.current_snapshot(ds, history, q_all.lazy()), None
-    return drops.current_event(ds, history, _sorted_drops(paths)), None
+        return drops.current_snapshot(ds, history, q_all.lazy()), None, None
+    sorted_drops = _sorted_drops(paths)
+    same = paths[0] if len(paths) == 1 and drops.current_is_history(ds, sorted_drops) else None
+    if same is not None and not _same_file_as_current(ds, same):
+        same = None
+    return drops.current_event(ds, history, sorted_drops), None, same
+
+
+def _same_file_as_current(ds, path: Path) -> bool:
+    """The file holds the contract's schema exactly and says it was built under this contract: a copy of it
+    is what `_sink_parquet` of `current_event` would write, rows and metadata."""
+    meta = pl.read_parquet_metadata(path)
+    return meta.get(BUILT_BY) == _built_by(ds)[BUILT_BY] and list(
+        pl.read_parquet_schema(path).items()
+    ) == list(ds.schema.items())
 
 
 def _extends(ds, raw_dir: Path, published: dict[date, Path], changed: list[date]) -> bool:
@@ -327,14 +355,20 @@ def ingest_dataset(
         # the step, drop by drop: files → accepted rows (each batch written to the stage as it is validated,
         # then streamed into that drop's history file: a drop's rows are never all in memory), quarantine
         # rows, file records (drops.stage_drop)
+        # a first drop of an event dataset, staged whole in order, is also its current table (`_current`): its
+        # history file then says under which contract it was built, so that it can be copied as the current
+        first = len(changed) == 1 and ds.kind != "snapshot" and not _published_drops(raw_dir)
+        meta = {IN_ORDER: "1", **(_built_by(ds) if first else {})}
         for d in changed:
-            parts = _Parts(stage / "parts" / d.isoformat(), ds.schema)
+            parts = _Parts(stage / "parts" / d.isoformat(), ds.schema, meta)
             acc, q, recs, in_order = drops.stage_drop(ds, d, by_drop[d], _Contents(landing), now, parts)
-            _sink_parquet(
-                acc.match_to_schema(ds.schema),
-                stage / "history" / _drop_name(d),
-                {IN_ORDER: "1"} if in_order else None,
-            )
+            history = stage / "history" / _drop_name(d)
+            whole = parts.whole(int(recs["rows_accepted"].sum())) if in_order else None
+            if whole is not None:  # one batch, every row kept: the part is the history file
+                history.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(whole, history)
+            else:
+                _sink_parquet(acc.match_to_schema(ds.schema), history, {IN_ORDER: "1"} if in_order else None)
             del acc
             parts.remove()
             new_q.append(q)
@@ -348,8 +382,11 @@ def ingest_dataset(
         run_files = (
             pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
         )
-        current, since = _current(ds, raw_dir, stage, changed, q_all)
-        _sink_parquet(current.match_to_schema(ds.schema), stage / "current.parquet", _built_by(ds))
+        current, since, same = _current(ds, raw_dir, stage, changed, q_all)
+        if same is not None:  # the current table is one staged history file as it stands: copied
+            shutil.copyfile(same, stage / "current.parquet")
+        else:
+            _sink_parquet(current.match_to_schema(ds.schema), stage / "current.parquet", _built_by(ds))
         # gate: the raw gate on the staged table (when it extends the published one, on the new rows and the
         # keys: `since`); its verdict is stamped on this run's file records
         gate = audit(

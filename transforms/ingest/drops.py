@@ -27,6 +27,7 @@ from transforms.ingest.quarantine import (
     duplicate_keys_lazy,
     file_records,
     rejected_file,
+    repeated_keys,
     split_duplicate_keys,
 )
 from transforms.ingest.readers import FileRejected, NotWellFormed, read_batches, read_table
@@ -288,18 +289,22 @@ def current_event(dataset: Dataset, history: pl.LazyFrame, sorted_drops: int = 0
     for several drops the de-duplication only when some key occurs twice (`_key_repeats`)."""
     keys = dataset.keys
     ordered = history if sorted_drops else history.sort(ORDER, maintain_order=True)
-    if not keys or (sorted_drops == 1 and not dataset.ordered_in_drop):
+    if not keys or current_is_history(dataset, sorted_drops):
         return ordered
     if sorted_drops and not _key_repeats(history, keys):  # no key twice: nothing to replace, the rows stream
         return ordered
     return ordered.unique(subset=keys, keep="last", maintain_order=True)
 
 
+def current_is_history(dataset: Dataset, sorted_drops: int) -> bool:
+    """`current_event` is the history as it stands: no key (every row is kept), or one drop staged in order
+    whose keys are unique (every duplicate is quarantined: not `versionsInDrop: ordered`)."""
+    return sorted_drops > 0 and (not dataset.keys or (sorted_drops == 1 and not dataset.ordered_in_drop))
+
+
 def _key_repeats(history: pl.LazyFrame, keys: Sequence[str]) -> bool:
-    """Whether any business key occurs twice (a streamed count per key over the key columns only: memory for
-    the distinct keys, not the rows)."""
-    counts = history.select(keys).group_by(keys).len()
-    return counts.filter(pl.col("len") > 1).limit(1).collect().height > 0
+    """Whether any business key occurs twice (`repeated_keys`: the key columns' hashes, sorted)."""
+    return not repeated_keys(history.select(keys), keys).is_empty()
 
 
 def current_event_after(
