@@ -9,6 +9,13 @@
   times `ingest_dataset` for both datasets: read, reshape (transforms/ingest/meter_layouts.py), validate, promote
   to the raw lake. After that it times `polars.read_csv` of the same wide file (every column as text). Prints
   readings/s of each and `ratio_to_read_csv` = ingestion seconds ÷ read_csv seconds (same bytes).
+- `python -m tests.bench.ems_read_case endtoend [meters] [days]`: issue 12's figure as one number. The same landing
+  zone; then, each step in its own child process (so that each peak RSS is the step's own): the ingestion of
+  `meters` and `meter_readings` as the nightly does it (`ingest_dataset`: read, validate, stage, history,
+  current, raw gate, publish), then the interval engine on that raw lake as the nightly's `ems_engine` asset
+  calls it (`load_raw`, `compute_ems_carry(raw, as_of=today)`, one `collect_all`), then `polars.read_csv` of
+  the same wide file. Prints readings/s = readings ÷ (ingest wall + engine wall), CPU seconds and peak RSS
+  per step, and `ratio_to_read_csv` = (ingest + engine) wall ÷ read_csv wall.
 """
 
 from __future__ import annotations
@@ -124,9 +131,91 @@ def ingest(n_meters: int, days: int) -> dict:
     }
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _step(step: str, root: Path, home_dir: Path) -> dict:
+    """One step of `endtoend`, in this (child) process: its wall, CPU and peak RSS."""
+    t0, c0 = time.perf_counter(), _cpu()
+    if step == "ingest":
+        from orchestration.lib.home import Home
+        from orchestration.lib.ingest import ingest_dataset
+        from orchestration.lib.storage import Landing
+
+        landing, home = Landing.open(str(root)), Home(home_dir)
+        t0, c0 = time.perf_counter(), _cpu()  # imports are not the step's
+        listing = list(landing.files())
+        ingest_dataset(landing, home, "meters", listing=listing)
+        r = ingest_dataset(landing, home, "meter_readings", listing=listing)
+        out = {
+            "readings": r.rows_accepted + r.rows_quarantined,
+            "accepted": r.rows_accepted,
+            "gate": r.gate.passed,
+        }
+    elif step == "engine":
+        from datetime import date
+
+        from orchestration.lib.compute import load_raw
+        from orchestration.lib.home import Home
+        from transforms.ems import compute_ems_carry
+
+        t0, c0 = time.perf_counter(), _cpu()
+        lazy, _ = compute_ems_carry(load_raw(Home(home_dir)), as_of=date.today())
+        frames = pl.collect_all(list(lazy.values()))
+        out = {"hourly_rows": frames[list(lazy).index("meter_hourly")].height}
+    else:  # the physical reference: the wide file's bytes, every column as text
+        t0, c0 = time.perf_counter(), _cpu()
+        frame = pl.read_csv(root / WIDE_FILE, infer_schema=False)
+        out = {"cells": frame.height * (frame.width - 1)}
+    return out | {"s": time.perf_counter() - t0, "cpu_s": _cpu() - c0, "peak_mb": _peak_mb()}
+
+
+def endtoend(n_meters: int, days: int) -> dict:
+    """Landing zone → raw lake → interval engine, each step timed in its own child process."""
+    with tempfile.TemporaryDirectory(prefix="lingtan-ems-e2e-") as tmp:
+        root, home_dir = Path(tmp) / "landing", Path(tmp) / "home"
+        me = [sys.executable, "-m", "tests.bench.ems_read_case"]
+        subprocess.run([*me, "--write", str(root), str(n_meters), str(days)], check=True)
+        steps = {}
+        for step in ("ingest", "engine", "read_csv"):
+            done = subprocess.run(
+                [*me, "--step", step, str(root), str(home_dir)], check=True, capture_output=True, text=True
+            )
+            steps[step] = json.loads(done.stdout.strip().splitlines()[-1])
+        mb = (root / WIDE_FILE).stat().st_size / 2**20
+    ing, eng, ref = steps["ingest"], steps["engine"], steps["read_csv"]
+    n, wall, cpu = ing["readings"], ing["s"] + eng["s"], ing["cpu_s"] + eng["cpu_s"]
+    return {
+        "readings": n,
+        "gate_passed": ing["gate"],
+        "wide_csv_mb": round(mb, 1),
+        "ingest_s": round(ing["s"], 2),
+        "ingest_cpu_s": round(ing["cpu_s"], 2),
+        "ingest_peak_mb": round(ing["peak_mb"]),
+        "engine_s": round(eng["s"], 2),
+        "engine_cpu_s": round(eng["cpu_s"], 2),
+        "engine_peak_mb": round(eng["peak_mb"]),
+        "endtoend_s": round(wall, 2),
+        "endtoend_cpu_s": round(cpu, 2),
+        "readings_per_s": round(n / wall),
+        "readings_per_cpu_s": round(n / cpu),
+        "peak_mb": round(max(ing["peak_mb"], eng["peak_mb"])),
+        "read_csv_s": round(ref["s"], 2),
+        "read_csv_cpu_s": round(ref["cpu_s"], 2),
+        "ratio_to_read_csv": round(wall / ref["s"], 1),
+        "ratio_to_read_csv_cpu": round(cpu / ref["cpu_s"], 1),
+    }
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--write"]:
         write_landing(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["--step"]:
+        print(json.dumps(_step(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]))))
+    elif sys.argv[1:2] == ["endtoend"]:
+        args = [int(a) for a in sys.argv[2:]]
+        print(json.dumps(endtoend(*(args or [500, 365]))))
     elif sys.argv[1:2] == ["ingest"]:
         args = [int(a) for a in sys.argv[2:]]
         print(json.dumps(ingest(*(args or [500, 365]))))

@@ -132,10 +132,17 @@ class _InOrder:
         self.ranges: list[tuple[str, str, int, int]] = []  # (rel_path, _file, first row, last row)
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None:
+        """Sorts `rows` in place (column by column, each old column freed as its sorted one replaces it: a
+        year of a wide meter file is never in memory twice); the caller hands the batch on and keeps nothing."""
         if rows.is_empty():
             return
-        if not rows["_row_number"].is_sorted():
-            rows = rows.sort("_row_number", maintain_order=True)
+        if not rows["_row_number"].is_sorted():  # = rows.sort("_row_number", maintain_order=True)
+            order = rows.select(pl.arg_sort_by("_row_number", maintain_order=True)).to_series()
+            for i, name in enumerate(rows.columns):
+                column = rows.get_column(name)
+                if not _one_value(column):  # a column of one value throughout (or empty) is in order
+                    rows.replace_column(i, column.gather(order))
+            del order, column
         names = rows["_file"].unique()
         name = names.item() if len(names) == 1 else None  # a batch holds one file's rows
         self.ranges.append((rel_path, name, rows["_row_number"].min(), rows["_row_number"].max()))
@@ -152,6 +159,14 @@ class _InOrder:
         if any(r[1] is None or r[2] is None for r in self.ranges):
             return False
         return all((a[1] < b[1]) or (a[1] == b[1] and a[3] <= b[2]) for a, b in pairwise(self.ranges))
+
+
+def _one_value(column: pl.Series) -> bool:
+    """Every value of `column` is the same (all empty, or one value and no empty)."""
+    nulls = column.null_count()
+    if nulls:
+        return nulls == column.len()
+    return bool((column == column.first()).all())
 
 
 def _read_drop(
@@ -222,8 +237,19 @@ def _read_into(ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_head
             fmt, encoding, notes = t.file_format, t.encoding, v.notes
         rows_read += t.rows_read
         quarantine.append(v.quarantine)
+        _drop_text(t)  # the batch's text is not needed any more: freed before its rows are staged
         sink.add(rel_path, v.accepted)
+        del t, v
     return fmt, encoding, rows_read, quarantine, notes or []
+
+
+def _drop_text(t: TableRead) -> None:
+    """Free a read table's text cells (the generator that read it still holds the object); what it tells
+    about the file (format, encoding, rows read, notes) stays."""
+    t.rows_total = t.rows_read
+    if hasattr(t, "_wide"):  # a wide meter file's block (meter_wide.WideRead): cells, lines, values
+        t._wide = None
+    t.frame = pl.DataFrame()
 
 
 def validated_batches(
