@@ -201,11 +201,16 @@ def test_incremental_equals_full_and_no_change_recomputes_nothing(example_run, t
     full = _run(landing, tmp_path / "full", DROP_B)
 
     # Drop A alone through the nightly: the cement example's shared session home (`lingtan run` of the same
-    # landing files, tests/conftest.py), copied without its Dagster instance; then drop B on the copy. The copy's
-    # dbt build keeps its views over the shared home's lake files for the sources B leaves alone (the same
-    # bytes); the sources B changes are rebuilt over the copy's.
+    # landing files, tests/conftest.py), copied without its Dagster instance and its run records (no earlier run
+    # to be "unchanged since"), then drop A's nightly once more on the copy: nothing new to ingest, the engines'
+    # inputs unchanged, and the copy's first dbt build full (its views must name the copy's lake, not the
+    # shared home's: orchestration/lib/incremental.py HOME_KEY). Then drop B on the copy, incrementally.
     home = tmp_path / "incr"
-    shutil.copytree(example_home.root, home, symlinks=True, ignore=shutil.ignore_patterns("dagster"))
+    shutil.copytree(
+        example_home.root, home, symlinks=True, ignore=shutil.ignore_patterns("dagster", "runs", "build")
+    )
+    again = _run(landing, home, DROP_A)
+    assert not again.ingest.get("exports", {}).get("rows_read"), again.ingest
     incr = _run(landing, home, DROP_B)
     assert incr.ingest.get("exports", {}).get("rows_read") == 1
     digest = mart_digests(Home(home).warehouse)
