@@ -229,32 +229,23 @@ def dbt_selection(
     if last.get("year") != date.today().year:  # is_provisional(): the current year's rows change status
         return None, "a new calendar year since the last build"
     before = last.get("sources", {})
+    if before.get(HOME_KEY) != state.get(HOME_KEY):  # copied or moved: kept views would read the old lake
+        return None, "the home moved or was copied since the last build (its views name the old lake)"
     changed = sorted(k for k in state if k != HOME_KEY and before.get(k) != state[k])
-    if set(before) - set(state) - {HOME_KEY}:
+    if set(before) - set(state):
         return None, "the project's sources changed"
-    select = [f"source:{k}+" for k in changed]
-    why = f"{len(changed)} changed source(s): {', '.join(changed)}" if changed else ""
-    if before.get(HOME_KEY) != state.get(HOME_KEY):
-        # copied or moved: the staging views (the sources' children) name the lake by absolute path, so each is
-        # made again over this home's files; tables built from unchanged sources hold the same content
-        select += [f"source:{k}+1" for k in sorted(state) if k != HOME_KEY and k not in changed]
-        why = "; ".join(x for x in (why, "the home moved or was copied: its staging views made again") if x)
-    if not select:
+    if not changed:
         return [], "no lake or computed table changed since the last build"
-    return select, why
+    return [f"source:{k}+" for k in changed], f"{len(changed)} changed source(s): {', '.join(changed)}"
 
 
 def not_downstream(manifest: Mapping[str, Any], select: Iterable[str]) -> list[str]:
     """Names of the project's models, seeds and tests NOT downstream of the `source:<source>.<table>+`
-    selections nor children of the `source:<source>.<table>+1` ones: passed to `dbt build --exclude` (dagster-dbt adds its own `--select fqn:*`, and dbt unions
+    selections: passed to `dbt build --exclude` (dagster-dbt adds its own `--select fqn:*`, and dbt unions
     several --select flags, so a narrower --select alone would still build everything)."""
-    every = {x.removeprefix("source:").removesuffix("+") for x in select if x.endswith("+")}
-    first = {x.removeprefix("source:").removesuffix("+1") for x in select if x.endswith("+1")}
+    wanted = {x.removeprefix("source:").removesuffix("+") for x in select}
+    frontier = [uid for uid, s in manifest["sources"].items() if f"{s['source_name']}.{s['name']}" in wanted]
     children = manifest["child_map"]
-    names = {uid: f"{s['source_name']}.{s['name']}" for uid, s in manifest["sources"].items()}
-    # `+1`: only the source's own children (its staging view and the tests on it)
-    near = {child for uid, n in names.items() if n in first for child in children.get(uid, [])}
-    frontier = [uid for uid, n in names.items() if n in every]
     downstream: set[str] = set()
     while frontier:
         uid = frontier.pop()
@@ -262,7 +253,6 @@ def not_downstream(manifest: Mapping[str, Any], select: Iterable[str]) -> list[s
             if child not in downstream:
                 downstream.add(child)
                 frontier.append(child)
-    downstream |= near
     project = manifest["metadata"].get("project_name")
     return sorted(
         n["name"]
