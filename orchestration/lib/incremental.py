@@ -229,14 +229,23 @@ def dbt_selection(
     if last.get("year") != date.today().year:  # is_provisional(): the current year's rows change status
         return None, "a new calendar year since the last build"
     before = last.get("sources", {})
-    if before.get(HOME_KEY) != state.get(HOME_KEY):  # copied or moved: kept views would read the old lake
-        return None, "the home moved or was copied since the last build (its views name the old lake)"
     changed = sorted(k for k in state if k != HOME_KEY and before.get(k) != state[k])
-    if set(before) - set(state):
+    if set(before) - set(state) - {HOME_KEY}:
         return None, "the project's sources changed"
     if not changed:
         return [], "no lake or computed table changed since the last build"
     return [f"source:{k}+" for k in changed], f"{len(changed)} changed source(s): {', '.join(changed)}"
+
+
+def home_moved(build_dir: Path, state: Mapping[str, str]) -> bool:
+    """Whether the last build in `build_dir` was for a home at another path (the home was copied or moved): its
+    staging views name that home's lake files by absolute path and must be made again before a build that keeps
+    anything (`dbt_selection` compares content only, relative to the home)."""
+    try:
+        last = json.loads((build_dir / SOURCES_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return last.get("sources", {}).get(HOME_KEY) != state.get(HOME_KEY)
 
 
 def not_downstream(manifest: Mapping[str, Any], select: Iterable[str]) -> list[str]:

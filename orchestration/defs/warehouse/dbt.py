@@ -28,6 +28,7 @@ from orchestration.lib.dbt_build import BUILD_FLAGS
 from orchestration.lib.incremental import (
     dbt_selection,
     forget_build_state,
+    home_moved,
     not_downstream,
     save_build_state,
     sources_state,
@@ -134,6 +135,11 @@ def lingtan_dbt(
         state = sources_state(lingtan.home_dir(), manifest_sources())
         select, why = dbt_selection(build_file.parent, build_file, state)
         context.log.info(f"dbt build: {why}")
+        if select is not None and home_moved(build_file.parent, state):
+            # a copied or moved home: its staging views still read the old home's lake (absolute paths, macro
+            # lake_table); made again over this home's files before anything is built or kept (same content)
+            context.log.info("dbt build: the home was copied or moved: staging views made again")
+            dbt.cli(["run", "--select", "path:models/staging", *BUILD_FLAGS], target_path=target).wait()
         skip = not_downstream(manifest(), select) if select else []
         # Models not rebuilt are current in the build file: reported "no change" (so the publish step runs),
         # before the build and in dependency order (Dagster wants a multi-asset's outputs in topological order).
