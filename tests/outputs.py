@@ -33,11 +33,14 @@ def mart_digests(warehouse: Path) -> dict[str, str]:
 
 
 def report_files(reports: Path) -> dict[str, str]:
-    """Relative path → content digest of every report file; report.json without the fields naming the run."""
+    """Relative path → content digest of every published report file (none under a hidden folder such as
+    `.staging/`); report.json without the fields naming the run."""
     out = {}
     for p in sorted(reports.rglob("*")):
         rel = p.relative_to(reports).as_posix()
-        if not p.is_file() or rel.split("/")[0] in PER_RUN_KINDS or p.name.startswith("."):
+        parts = rel.split("/")
+        # a hidden file or folder (`.staging/<run>/`: a run's documents not yet published) is no report file
+        if not p.is_file() or parts[0] in PER_RUN_KINDS or any(part.startswith(".") for part in parts):
             continue
         data = p.read_bytes()
         if p.name == "report.json":

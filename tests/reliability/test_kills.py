@@ -244,3 +244,14 @@ def test_sigkill_at_every_stage_then_one_rerun_matches_the_clean_run(example_run
     # the kills hit the stages they aimed at (a point passed too fast falls through to the next one)
     assert hits[:3] == ["ingest", "engines", "dbt"], hits
     print(f"killed at: {hits}; left behind by each kill (swept by the next run): {left_by_kill}")
+
+
+def test_staged_documents_are_no_published_report_files(tmp_path):
+    """A kill during the reports step leaves `reports/.staging/<run>/…` behind (swept by the next run): what a
+    reader sees, and what the kill test compares, are the published files only."""
+    published = tmp_path / "summary" / "EX_2023" / "v1" / "summary.html"
+    staged = tmp_path / ".staging" / "run" / "summary" / "EX_2023" / "summary.html"
+    for p in (published, staged):
+        p.parent.mkdir(parents=True)
+        p.write_text("x")
+    assert list(report_files(tmp_path)) == ["summary/EX_2023/v1/summary.html"]
