@@ -17,46 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import NamedTuple
 
 import polars as pl
 
-from transforms.ems.balance import BALANCE_COLUMNS, energy_balance
-from transforms.ems.hourly import HOURLY_COLUMNS, meter_hourly
-from transforms.ems.intervals import KEY_SHIFT, Carry, readings_to_intervals
+from transforms.ems.balance import BALANCE_COLUMNS
+from transforms.ems.batched import ISSUE_COLUMNS, EmsCarry, EmsRun, run_ems
+from transforms.ems.hourly import HOURLY_COLUMNS
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
-from transforms.ems.zones import zones_of
 
 EMS_TABLES = ("meter_hourly", "energy_balance", "meter_reading_issues")
-ISSUE_COLUMNS = [
-    "dataset",
-    "drop_date",
-    "file",
-    "row_number",
-    "source_row_id",
-    "meter_id",
-    "interval_start",
-    "interval_start_utc",
-    "kind",
-    "column",
-    "reason",
-    "raw",
-]
-_BILLS_SCHEMA = {
-    "installation_id": pl.String,
-    "meter_id": pl.String,
-    "carrier": pl.String,
-    "period_start": pl.Date,
-    "period_end": pl.Date,
-    "quantity": pl.Float64,
-    "unit": pl.String,
-    "supply_type": pl.String,
-}
-
-
-def _frame(raw: Mapping[str, pl.LazyFrame], name: str, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
-    lf = raw.get(name)
-    return with_columns_of(pl.LazyFrame(schema=schema) if lf is None else lf, schema)
 
 
 def compute_ems(raw: Mapping[str, pl.LazyFrame], as_of: date | None = None) -> dict[str, pl.LazyFrame]:
@@ -71,7 +40,8 @@ def compute_ems_carry(
     since: datetime | None = None,
     carry: EmsCarry | None = None,
 ) -> tuple[dict[str, pl.LazyFrame], EmsCarry]:
-    """(the EMS computed tables, what a later run needs to continue from them).
+    """(the EMS computed tables, what a later run needs to continue from them): `transforms.ems.batched.run_ems`
+    over every meter at once, its hourly table kept (the nightly asset runs it batch by batch instead).
 
     Incremental (`since`, a UTC month start, with the `carry` of the last run; `raw` meter_readings need hold
     only the readings written from two days before `since`): meter_hourly rows of hours starting before
@@ -80,78 +50,11 @@ def compute_ems_carry(
     `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day
     (`incremental_since` chooses `since` so), `raw` holds `incremental_readings` (every reading of a meter whose
     interval is inferred) and no inferred interval changed (`inferred_interval_changed`)."""
-    # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings (one
-    # chunk: a gather from a table in several chunks costs many times more).
-    meters_df = normalise_meters(_frame(raw, "meters", METERS_SCHEMA)).collect().rechunk()
-    zone_list = zones_of(meters_df)
-    # The readings are reduced once, here (17.5 M readings a year → intervals, a few columns wide), and the hourly
-    # table computed from them at once; the balance reads the hourly table.
-    part = (
-        Carry(carry.ranges.lazy().collect(), carry.tails.lazy().collect())
-        if carry is not None and since is not None
-        else None
-    )
-    intervals, issues_lf, ranges, tails, decreases = readings_to_intervals(
-        _frame(raw, "meter_readings", READINGS_SCHEMA), meters_df, since if part else None, part
-    )
-    issues = issues_lf.collect()
-    # incremental: an hour starting before `split` may hold intervals from before `since` (the carry's hours)
-    split = since + timedelta(hours=1) if part is not None and since is not None else None
-    hourly = meter_hourly(intervals, decreases, ranges, meters_df, zone_list, split)
-    del intervals
-    if part is not None and carry is not None and split is not None:
-        # the two parts in the hourly table's order (meter_id's position among the meters, which are in meter_id
-        # order, then the hour): each is in that order already, so they are merged, not sorted
-        key = _hour_key(meters_df).alias("_k")
-        kept = _in_key_order(
-            carry.hourly.filter(pl.col("hour_start_utc") < split).collect().with_columns(key)
-        )
-        hourly = kept.merge_sorted(_in_key_order(hourly.with_columns(key)), "_k").drop("_k")
-        del kept
-        # (a reading without any time is rejected whatever the run: the carry keeps its issue)
-        issues = pl.concat(
-            [carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()).collect(), issues]
-        )
-        tails = pl.concat([part.tails.filter(pl.col("_month") < since), tails])
-    bills = _frame(raw, "energy_bills", _BILLS_SCHEMA).with_columns(
-        pl.col(c).cast(t) for c, t in _BILLS_SCHEMA.items()
-    )
-    balance = energy_balance(hourly, meters_df, bills, as_of)
-    tables = {
-        "meter_hourly": hourly.lazy(),
-        "energy_balance": balance.sort("installation_id", "period_grain", "period"),
-        "meter_reading_issues": issues.lazy()
-        .select(ISSUE_COLUMNS)
-        .sort("file", "row_number", "meter_id", "interval_start_utc", "kind", nulls_last=True),
-    }
-    return tables, EmsCarry(
-        hourly=tables["meter_hourly"],
-        issues=issues.lazy().sort("_at", "file", "row_number", "kind", "meter_id", nulls_last=True),
-        ranges=ranges,
-        tails=tails,
-    )
-
-
-def _in_key_order(df: pl.DataFrame) -> pl.DataFrame:
-    """`df` sorted by its `_k` column (only flagged as such when it is in that order already)."""
-    return df.with_columns(pl.col("_k").set_sorted()) if df["_k"].is_sorted() else df.sort("_k")
-
-
-def _hour_key(meters: pl.DataFrame) -> pl.Expr:
-    """(meter_id, hour_start_utc) as one integer, in the same order (`normalise_meters` sorts by meter_id)."""
-    ids = meters.filter(pl.col("_mi").is_not_null())["meter_id"]
-    position = pl.col("meter_id").cast(pl.Enum(ids)).to_physical().cast(pl.Int64)
-    return position * KEY_SHIFT + pl.col("hour_start_utc").dt.epoch("s")
-
-
-class EmsCarry(NamedTuple):
-    """What a run leaves for the next incremental one: meter_hourly, the issues with `_at`, and the
-    `intervals.Carry` (per-meter data windows, cumulative registers' last accepted reading per UTC month)."""
-
-    hourly: pl.LazyFrame
-    issues: pl.LazyFrame
-    ranges: pl.LazyFrame | pl.DataFrame
-    tails: pl.LazyFrame | pl.DataFrame
+    parts: list[pl.DataFrame] = []
+    run = run_ems(raw, parts.append, as_of, since, carry)
+    (hourly,) = parts  # one batch
+    tables = {"meter_hourly": hourly.lazy(), **run.tables}
+    return {n: tables[n] for n in EMS_TABLES}, run.carry._replace(hourly=tables["meter_hourly"])
 
 
 def incremental_readings(
@@ -219,9 +122,11 @@ __all__ = [
     "HOURLY_COLUMNS",
     "ISSUE_COLUMNS",
     "EmsCarry",
+    "EmsRun",
     "compute_ems",
     "compute_ems_carry",
     "incremental_readings",
     "incremental_since",
     "inferred_interval_changed",
+    "run_ems",
 ]

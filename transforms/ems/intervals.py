@@ -110,6 +110,7 @@ def readings_to_intervals(
     meters: pl.DataFrame,
     since: datetime | None = None,
     carry: Carry | None = None,
+    rows: pl.Expr | None = None,
 ) -> tuple[pl.DataFrame, pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(intervals, issues, ranges, tails, decreases).
 
@@ -119,7 +120,8 @@ def readings_to_intervals(
     meters' data windows start where the carry says, and each cumulative register continues from its last
     accepted reading before `since`. Every row from `since` on is then what a run over every reading gives.
     Each issue carries `_at` (the reading's UTC interval start, else its written time), the key that splits
-    the issues at `since`. `tails`: per cumulative meter and UTC month its last accepted reading.
+    the issues at `since`. `tails`: per cumulative meter and UTC month its last accepted reading. `rows`: only
+    the readings it keeps (one batch of meters, `transforms.ems.batched`), each numbered (`_ri`) as in `readings`.
 
     `meters` is `normalise_meters` output, collected (master data: a few thousand rows at most). intervals,
     sorted by (`_mi`, interval start): `_mi`, interval_start_utc (naive UTC), interval_start (local), quantity
@@ -158,7 +160,10 @@ def readings_to_intervals(
     def m(col: str) -> pl.Expr:
         return pl.lit(num[col]).gather(pl.col("_mx"))
 
-    r = with_columns_of(readings, READINGS_SCHEMA).with_row_index("_ri").with_columns(_mx=mx)
+    numbered = with_columns_of(readings, READINGS_SCHEMA).with_row_index("_ri")
+    if rows is not None:  # (numbered first: a row keeps its index in `readings` whatever the filter)
+        numbered = numbered.filter(rows)
+    r = numbered.with_columns(_mx=mx)
     j = r.with_columns(
         _known=pl.col("_mx").is_not_null(),
         **{c: m(c) for c in num.columns},
@@ -311,10 +316,8 @@ def readings_to_intervals(
     intervals, cum = _cumulative(ok, by_mi)
     del ok
     # The few rejected readings get their raw cells back from the readings (by row index) for the reasons.
-    raw = (
-        with_columns_of(readings, READINGS_SCHEMA)
-        .with_row_index("_ri")
-        .select("_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id")
+    raw = numbered.select(
+        "_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id"
     )
     # One scan for the cells of every issue (semi join: a hash of the few row indexes, probed by the streamed
     # readings); the meter's position is looked up for those rows only.

@@ -17,6 +17,8 @@ reading (tests/ems/test_incremental_ems.py).
 """
 
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
@@ -25,9 +27,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from expectations.computed import COMPUTED_GATE
+from expectations.computed import COMPUTED_GATE, Parts, audit
 from orchestration.defs.compute.assets import gate_results
-from orchestration.lib.compute import load_raw, publish_audited
+from orchestration.lib.compute import load_raw
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
@@ -37,6 +39,7 @@ from orchestration.lib.incremental import (
     save_engine_stamp,
     sha256_file,
 )
+from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import atomic_write_parquet
 from transforms.ems import EMS_TABLES
 
@@ -194,11 +197,15 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     return since, carry, f"{len(new)} new drop(s): readings from {since:%Y-%m} on (UTC) and the carry"
 
 
-def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame) -> None:
-    """The carry for the next run, then its state (written last: a partial carry is never read)."""
+def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame | Path) -> None:
+    """The carry for the next run, then its state (written last: a partial carry is never read). `hourly`: the
+    meter_hourly table, or its published file (copied: the carry keeps it when the table is published again)."""
     d = _carry_dir(home)
     for name, frame in {**carry._asdict(), "hourly": hourly}.items():
-        atomic_write_parquet(frame.lazy().collect(), d / f"{name}.parquet")
+        if isinstance(frame, Path):
+            _copy(frame, d / f"{name}.parquet")
+        else:
+            atomic_write_parquet(frame.lazy().collect(), d / f"{name}.parquet")
     meters_file = home.raw_table("meters")
     state = {
         "code": code_fingerprint(),
@@ -208,10 +215,100 @@ def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame) -> None:
     (d / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
 
 
+def _copy(src: Path, target: Path) -> None:
+    """`src` copied to `target` (beside it first, then renamed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# Readings per batch of meters (`transforms.ems.batched`): a year of 71 M readings (scale 100) in 12 batches.
+# Memory grows with it (about 0.2 KB a reading at the batch's peak), and so does nothing else much.
+BATCH_READINGS = int(os.environ.get("LINGTAN_EMS_BATCH_READINGS", 6_000_000))
+# meter_hourly is read back by the gate meter by meter, in slices of about this many rows (`Parts`)
+HOURLY_PARTS = Parts(group="meter_id", key=("meter_id", "hour_start_utc"))
+HOURLY_ROW_GROUP = 512**2  # rows per row group of meter_hourly (polars' `write_parquet` default)
+
+
+class HourlyFile:
+    """meter_hourly written as the engine hands it over, batch by batch (`transforms.ems.run_ems`'s sink): each
+    batch conformed to the contract and appended to one Parquet file (zstd, statistics; pyarrow's writer, as
+    `atomic_write_parquet` gives polars' columns). Rows without an hour (a meter whose window holds no hour) go
+    first in the table, as a run over every reading puts them: they are held, and when there are any the file is
+    written again with them first (row group by row group). `close` renames it to `path`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.body = path.with_name(f".{path.name}.body")
+        self.head: list[pl.DataFrame] = []
+        self.writer: Any = None
+        self.rows = 0
+
+    def __call__(self, part: pl.DataFrame) -> None:
+        from transforms.computed import conform
+
+        part = conform("meter_hourly", part)
+        if part["hour_start_utc"].null_count():
+            nulls = pl.col("hour_start_utc").is_null()
+            self.head.append(part.filter(nulls))
+            part = part.filter(~nulls)
+        self._write(part, self.body)
+
+    def _write(self, part: pl.DataFrame | Any, path: Path) -> None:
+        import pyarrow.parquet as pq
+
+        if isinstance(part, pl.DataFrame):
+            table = part.to_arrow(compat_level=pl.CompatLevel.oldest())
+        else:  # a row group read back: the writer's types (pyarrow reads a text column as `string`)
+            table = part.cast(self.writer.schema)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(
+                path, table.schema, compression="zstd", write_statistics=True, store_schema=False
+            )
+        self.writer.write_table(table, row_group_size=HOURLY_ROW_GROUP)
+        self.rows += table.num_rows
+
+    def close(self) -> int:
+        """The file in place; its row count."""
+        import pyarrow.parquet as pq
+
+        from transforms.computed import computed_table
+
+        if self.writer is None:  # (no batch was handed over: a run has one at least)
+            self._write(pl.DataFrame(schema=computed_table("meter_hourly").schema), self.body)
+        self.writer.close()
+        self.writer = None
+        if not self.head:
+            os.replace(self.body, self.path)
+            return self.rows
+        body, self.rows = pq.ParquetFile(self.body), 0
+        self._write(pl.concat(self.head), self.path)
+        for i in range(body.num_row_groups):
+            self._write(body.read_row_group(i), self.path)
+        self.writer.close()
+        self.writer = None
+        self.body.unlink()
+        return self.rows
+
+
+def _run(raw: dict, today: date, since: datetime | None, carry: Any, path: Path) -> tuple[Any, int]:
+    """The interval engine batch by batch, meter_hourly written to `path` as it goes: (its run, hourly rows)."""
+    from transforms.ems import run_ems
+
+    hourly = HourlyFile(path)
+    run = run_ems(raw, hourly, as_of=today, since=since, carry=carry, batch_readings=BATCH_READINGS)
+    return run, hourly.close()
+
+
 def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
     from expectations.ems import bills_disagreement, interval_count_problems, reconcile_ems
     from transforms.computed import conform_all
-    from transforms.ems import compute_ems_carry, incremental_readings, inferred_interval_changed
+    from transforms.ems import incremental_readings, inferred_interval_changed
 
     home = lingtan.home_dir()
     raw = load_raw(home)
@@ -222,18 +319,28 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
     if since is not None:  # the readings written from two days before (earlier row groups are not read)
         raw["meter_readings"] = incremental_readings(readings, raw["meters"], since)
     (_carry_dir(home) / "state.json").unlink(missing_ok=True)  # a failure below must not leave a stale carry
-    lazy, new_carry = compute_ems_carry(raw, as_of=today, since=since, carry=carry)
-    if carry is not None and inferred_interval_changed(carry.ranges, new_carry.ranges):
-        if log is not None:
-            log.info("ems_engine: an inferred interval length changed with the new readings: every reading")
-        raw["meter_readings"] = readings
-        lazy, new_carry = compute_ems_carry(raw, as_of=today)
-    computed = dict(zip(lazy, pl.collect_all(list(lazy.values())), strict=True))
-    tables = conform_all(computed)
-    audited = publish_audited(home, tables, reconcile_ems)  # row findings publish (docs/reliability.md)
-    if audited.gate.passed:
-        _save_carry(home, new_carry, computed["meter_hourly"])
-    counts = interval_count_problems(tables["meter_hourly"])
+    # write-audit-publish (orchestration/lib/publish.py), meter_hourly staged batch by batch and read back by
+    # the gate in slices (`HOURLY_PARTS`): its 17.8 M rows at scale 100 are never held whole
+    with staging(home.staging / "computed") as stage:
+        staged = {n: stage / f"{n}.parquet" for n in EMS_TABLES}
+        run, hourly_rows = _run(raw, today, since, carry, staged["meter_hourly"])
+        if carry is not None and inferred_interval_changed(carry.ranges, run.carry.ranges):
+            if log is not None:
+                log.info(
+                    "ems_engine: an inferred interval length changed with the new readings: every reading"
+                )
+            raw["meter_readings"] = readings
+            run, hourly_rows = _run(raw, today, None, None, staged["meter_hourly"])
+        tables = conform_all(dict(zip(run.tables, pl.collect_all(list(run.tables.values())), strict=True)))
+        for name, df in tables.items():
+            atomic_write_parquet(df, staged[name])
+        audited = audit(staged, reconcile_ems, {"meter_hourly": HOURLY_PARTS})
+        publish(audited.gate, [(p, home.computed_table(n)) for n, p in staged.items()])
+    if audited.gate.passed:  # row findings publish (docs/reliability.md)
+        _save_carry(home, run.carry, home.computed_table("meter_hourly"))
+    if log is not None:
+        log.info(f"ems_engine: {run.batches} batch(es) of meters, {hourly_rows} hourly rows")
+    counts = interval_count_problems(audited.suspects["meter_hourly"])
     yield dg.AssetCheckResult(
         asset_key=dg.AssetKey(["computed", "meter_hourly"]),
         check_name=COUNTS_CHECK,
@@ -241,7 +348,7 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
         severity=dg.AssetCheckSeverity.WARN,  # per installation: the report gate blocks what depends on them
         metadata={"details": "\n".join(counts) or "ok"},
     )
-    yield from gate_results(list(tables), audited, "EMS gate")
+    yield from gate_results(list(EMS_TABLES), audited, "EMS gate")
     bills = bills_disagreement(tables["energy_balance"])
     yield dg.AssetCheckResult(
         asset_key=dg.AssetKey(["computed", "energy_balance"]),
@@ -250,11 +357,12 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"count": len(bills), "details": "\n".join(bills[:50]) or "ok"},
     )
-    for name, df in tables.items():
+    rows = {"meter_hourly": hourly_rows, **{n: df.height for n, df in tables.items()}}
+    for name in EMS_TABLES:
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["computed", name]),
             metadata={
-                "dagster/row_count": df.height,
+                "dagster/row_count": rows[name],
                 "path": dg.MetadataValue.path(str(home.computed_table(name))),
             },
         )
