@@ -43,18 +43,31 @@ from transforms.ems.zones import _US, _localise, fixed_offset_s, zones_of
 KEY_SHIFT = 2**34  # seconds per meter in the sort key (±272 years around 1970)
 
 
-def infer_interval_minutes(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Per meter without `interval_minutes`: the most frequent positive step (minutes) between its readings."""
-    return (
-        rows.filter(pl.col("interval_minutes").is_null() & pl.col("_utc").is_not_null())
-        .select("meter_id", "_utc")
-        .unique()
-        .sort("meter_id", "_utc")
-        .with_columns(_step=pl.col("_utc").diff().over("meter_id").dt.total_minutes())
-        .filter(pl.col("_step") > 0)
-        .group_by("meter_id")
-        .agg(_inferred=pl.col("_step").mode().min())
+def infer_interval_minutes(rows: pl.LazyFrame, n: int) -> pl.Series:
+    """Per meter without `interval_minutes`: the most frequent positive step (minutes) between its readings (the
+    smallest of equally frequent ones). `rows`: those meters' readings, `_mx` (the meter's row in the `n` meters)
+    and `_utc`; a Series of `n`, null where nothing was inferred. Sorted on the two integers (a reading twice
+    gives a step of 0, which does not count)."""
+    ts = (
+        rows.filter(pl.col("_utc").is_not_null())
+        .select("_mx", "_utc")
+        .collect(engine="streaming")
+        .sort("_mx", "_utc")
     )
+    steps = (
+        ts.lazy()
+        .with_columns(
+            _step=pl.when(pl.col("_mx") == pl.col("_mx").shift(1)).then(
+                pl.col("_utc").diff().dt.total_minutes()
+            )
+        )
+        .filter(pl.col("_step") > 0)
+        .group_by("_mx")
+        .agg(_inferred=pl.col("_step").mode().min())
+        .collect()
+    )
+    out = pl.Series("_inferred", [None] * n, dtype=pl.Int64)
+    return out.scatter(steps["_mx"], steps["_inferred"]) if steps.height else out
 
 
 # Reason codes, in the order they are tested; formatted only for the rejected rows.
@@ -170,10 +183,12 @@ def readings_to_intervals(
     )
     local, utc = _localise(zones)
     j = j.with_columns(_local=local, _utc=utc)
-    inferred = md.filter(pl.col("interval_minutes").is_null() & pl.col("_mi").is_not_null()).height > 0
-    if inferred:
-        j = j.join(infer_interval_minutes(j), on="meter_id", how="left").with_columns(
-            interval_minutes=pl.coalesce("interval_minutes", "_inferred")
+    to_infer = md.select(pl.col("interval_minutes").is_null() & pl.col("_mi").is_not_null()).to_series()
+    inferred = bool(to_infer.any())
+    if inferred:  # (their readings first, two integer columns: no join of every reading on the meter's text)
+        found = infer_interval_minutes(j.filter(pl.lit(to_infer).gather(pl.col("_mx"))), md.height)
+        j = j.with_columns(
+            interval_minutes=pl.coalesce("interval_minutes", pl.lit(found).gather(pl.col("_mx")))
         )
     delta_s = pl.col("interval_minutes") * 60
     cumulative = pl.col("_cum")
