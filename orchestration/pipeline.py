@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 
 from orchestration.defs.partitions import run_tags, run_window
+from orchestration.lib import warm_dbt
 from orchestration.lib.config import CERTIFICATE_PRICE_ENV
 from orchestration.lib.console import Console, bar, elapsed, now
 from orchestration.lib.home import Home, home_uri, landing_uri
@@ -348,39 +349,41 @@ def run_nightly(
         progress = Progress(job, console, log)
         if same is not None:
             progress.idle = f"no change since run {same['run_id'][:8]}: not recomputed"
-        instance = (
-            dg.DagsterInstance.from_config(str(instance_dir))
-            if instance_dir
-            else dg.DagsterInstance.ephemeral()
-        )
-        try:
-            for orphan in reap_orphan_runs(instance):
-                log.write(f"marked orphaned run {orphan} failed and freed its pool slots\n")
-            instance.add_event_listener(run_id, progress)
-            result = job.execute_in_process(
-                instance=instance,
-                run_id=run_id,
-                tags={
-                    **run_tags(start, end),
-                    TAG_ORIGIN: "lingtan run",
-                    TAG_PID: str(os.getpid()),
-                    TAG_HOST: socket.gethostname(),
-                    **({TAG_NO_CHANGE: same["run_id"]} if same is not None else {}),
-                },
-                asset_selection=_ingest_keys(job) if same is not None else None,
-                raise_on_error=False,
-                run_config={
-                    "loggers": {"console": {"config": {"log_level": "INFO"}}},
-                    "resources": {"lingtan": {"config": lingtan_config(landing_u, h, certificate_price)}},
-                },
+        # dbt forked now, before Dagster's threads exist: its start-up overlaps ingestion and the engines
+        with warm_dbt.ahead(same is None):
+            instance = (
+                dg.DagsterInstance.from_config(str(instance_dir))
+                if instance_dir
+                else dg.DagsterInstance.ephemeral()
             )
-            for pruned in prune_runs(instance):
-                log.write(
-                    f"deleted run {pruned} from the Dagster instance (keeping the newest {RUNS_KEPT})\n"
+            try:
+                for orphan in reap_orphan_runs(instance):
+                    log.write(f"marked orphaned run {orphan} failed and freed its pool slots\n")
+                instance.add_event_listener(run_id, progress)
+                result = job.execute_in_process(
+                    instance=instance,
+                    run_id=run_id,
+                    tags={
+                        **run_tags(start, end),
+                        TAG_ORIGIN: "lingtan run",
+                        TAG_PID: str(os.getpid()),
+                        TAG_HOST: socket.gethostname(),
+                        **({TAG_NO_CHANGE: same["run_id"]} if same is not None else {}),
+                    },
+                    asset_selection=_ingest_keys(job) if same is not None else None,
+                    raise_on_error=False,
+                    run_config={
+                        "loggers": {"console": {"config": {"log_level": "INFO"}}},
+                        "resources": {"lingtan": {"config": lingtan_config(landing_u, h, certificate_price)}},
+                    },
                 )
-        finally:
-            progress.finish()
-            instance.dispose()
+                for pruned in prune_runs(instance):
+                    log.write(
+                        f"deleted run {pruned} from the Dagster instance (keeping the newest {RUNS_KEPT})\n"
+                    )
+            finally:
+                progress.finish()
+                instance.dispose()
     out = RunOutcome(result.success, h, landing_u, run_id=run_id, log=log_path, dagster_home=instance_dir)
     out.no_change = same["run_id"] if same is not None else ""
     _collect(result, out)

@@ -41,6 +41,11 @@ def test_run_succeeds_and_prints_where_things_are(demo_run):
     rec = json.loads(records[-1].read_text())
     assert rec["success"] and rec["input_files"] and rec["reference_seeds"]["cbam_default_values.csv"]
     assert "computed/goods_see" in rec["materialized"]
+    # dbt ran in the process `lingtan run` forked at its start (orchestration/lib/warm_dbt.py), and finished
+    log = max(Home(home).root.joinpath("logs").glob("run-*.log"), key=lambda p: p.stat().st_mtime)
+    text = log.read_text(encoding="utf-8")
+    assert "dbt build: in the dbt process forked at the start of the run" in text
+    assert "Completed successfully" in text
 
 
 def readme_queries() -> list[str]:

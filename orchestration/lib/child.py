@@ -3,7 +3,8 @@
 `lingtan run` starts dbt as a child process. If lingtan is killed (SIGKILL, OOM killer) nothing in it runs, so
 dbt would live on and keep writing the warehouse build. `lingtan-dbt` is the dbt the pipeline starts: it asks
 the kernel to send it SIGKILL when its parent dies (Linux `prctl(PR_SET_PDEATHSIG)`, kept across `exec`), checks
-the parent did not die in between, then replaces itself with the real dbt of the same environment.
+the parent did not die in between, then replaces itself with the real dbt of the same environment, or hands its
+command to the dbt the run forked ahead (orchestration/lib/warm_dbt.py).
 """
 
 import ctypes
@@ -14,6 +15,7 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 PARENT_ENV = "LINGTAN_PARENT_PID"  # the pid of the process that started the child, set by the starter
+WARM_ENV = "LINGTAN_DBT_WARM"  # the run's warm dbt (orchestration/lib/warm_dbt.py), when it has one
 CWD_ENV = (
     "LINGTAN_DBT_CWD"  # the folder dbt runs in, when set (the home's build folder: dbt_project/profiles.yml)
 )
@@ -37,4 +39,10 @@ def dbt_main() -> None:
     if cwd := os.environ.get(CWD_ENV):
         os.chdir(cwd)  # dagster-dbt starts dbt in the project folder; the project is in DBT_PROJECT_DIR
     dbt = Path(sys.executable).with_name("dbt")
+    if warm := os.environ.pop(WARM_ENV, None):  # the run's dbt, forked ahead with dbt imported
+        from orchestration.lib.warm_dbt import delegate
+
+        code = delegate(warm, str(dbt), sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     os.execv(dbt, [str(dbt), *sys.argv[1:]])

@@ -102,9 +102,9 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
 
 @pytest.fixture(scope="session")
 def dbt_manifest() -> Path:
-    """The manifest Dagster loads, freshly parsed (stack.md: prepare in a session fixture)."""
+    """The manifest Dagster loads, prepared when older than a project file (stack.md: prepare in a session
+    fixture). `make test` has just prepared it (`make defs`): each worker parsing it again cost ~13 CPU-s."""
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    from orchestration.dbt_project import lingtan_dbt_project
+    from orchestration.dbt_project import ensure_manifest
 
-    lingtan_dbt_project.preparer.prepare(lingtan_dbt_project)
-    return lingtan_dbt_project.manifest_path
+    return ensure_manifest()

@@ -67,7 +67,10 @@ def test_blocked_then_corrected_supplier_communication(demo_home: Home, tmp_path
 
     scs_drop(root / "landing", "2026-11-20", "2210")  # kg/t typed as t/t
     lines: list[str] = []
-    out = run_nightly(str(root / "landing"), str(home.root), date(2026, 11, 24), echo=lines.append)
+    # record=False: the test reads outputs only (no sqlite write per Dagster event)
+    out = run_nightly(
+        str(root / "landing"), str(home.root), date(2026, 11, 24), echo=lines.append, record=False
+    )
     assert not out.success
     blocked = [c for c in out.failed_checks if "report_gate" in c]
     assert blocked, out.failed_checks + out.failed_steps
@@ -80,7 +83,9 @@ def test_blocked_then_corrected_supplier_communication(demo_home: Home, tmp_path
     assert home.warehouse.exists()
 
     rel = scs_drop(root / "landing", "2026-11-21", "2.25")  # the supplier's correction
-    out = run_nightly(str(root / "landing"), str(home.root), date(2026, 11, 24), echo=lambda *_: None)
+    out = run_nightly(
+        str(root / "landing"), str(home.root), date(2026, 11, 24), echo=lambda *_: None, record=False
+    )
     assert out.success, out.failed_checks + out.failed_steps
     v2 = versions(home, "operator_communication", "CN-ZJ-001_2026")[-1]
     assert v2.version == 2

@@ -22,7 +22,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_env, ensure_manifest, environ, lingtan_dbt_project, warehouse_env
 from orchestration.defs.warehouse.translator import LingtanTranslator
-from orchestration.lib.child import CWD_ENV, PARENT_ENV
+from orchestration.lib import warm_dbt
+from orchestration.lib.child import CWD_ENV, PARENT_ENV, WARM_ENV
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.dbt_build import BUILD_FLAGS
 from orchestration.lib.incremental import (
@@ -124,6 +125,9 @@ def lingtan_dbt(
     child = {"DBT_USE_COLORS": "false", PARENT_ENV: str(os.getpid())}
     if in_build_folder:
         child[CWD_ENV] = str(build_file.parent)
+        if warm := warm_dbt.address():  # `lingtan run` forked a dbt ahead: the first dbt command goes to it
+            child[WARM_ENV] = warm
+            context.log.info("dbt build: in the dbt process forked at the start of the run")
     with environ({**env, **child}):
         # A stable target folder per home: dbt reuses its partial parse there; a new home starts from the
         # project's (the parse does not depend on the home).
