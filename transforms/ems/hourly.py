@@ -126,12 +126,13 @@ def meter_hourly(
         _len=pl.col("hour_start_utc").list.len().cast(pl.Int64),
         _first=pl.col("hour_start_utc").list.first().dt.epoch("s"),
     )
-    # (an empty window explodes to one row without an hour, as before)
+    # (an empty window explodes to one row without an hour, as before; polars 2 drops an empty list unless told:
+    # the grid was then a row short and every later meter's positions one off, out of bounds)
     rows = pl.max_horizontal("_len", 1)
     per_meter = per_meter.with_columns(_off=rows.cum_sum() - rows)
     grid = per_meter.select(
         "_mi", "range_start_utc", "range_end_utc", "interval_minutes", "interval_inferred", "hour_start_utc"
-    ).explode("hour_start_utc")
+    ).explode("hour_start_utc", empty_as_null=True)
     n = grid.height
     at = _positions(per_meter, meters)
     # agg rows onto the grid by position (an hour off the hourly grid of its meter is dropped, as a join would)
