@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import uuid
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from transforms.contracts import dataset as get_dataset
 from transforms.ingest import drops
 from transforms.ingest.quarantine import FILES_SCHEMA, QUARANTINE_SCHEMA, problem_records
 from transforms.ingest.readers import FileRejected
+from transforms.ingest.validate import plain, plain_schema
 
 
 @dataclass
@@ -142,42 +144,166 @@ class _Parts:
 
     Each part is written as a history file is (the contract's schema, zstd, statistics) with `metadata`: every
     batch `drops.stage_drop` hands on is in `drops.ORDER` by itself, so a drop of one part whose rows were all
-    kept is its history file as it stands (`whole`), renamed, not read and written again."""
+    kept is its history file as it stands (`whole`), renamed, not read and written again.
 
-    def __init__(self, folder: Path, schema: pl.Schema, metadata: dict[str, str] | None = None) -> None:
+    A batch with Enum columns (a wide meter file's: `_write_coded`) is written in a thread (pyarrow releases
+    the GIL), and its key columns (`keys`) and `_file` are kept until then: `key_rows` hands them to the drop's
+    duplicate-key rule and file records, which run on the other core while the part is written. Everything that reads the
+    parts (`scan`, `whole`) waits for the writes first; a failed write raises there."""
+
+    def __init__(
+        self,
+        folder: Path,
+        schema: pl.Schema,
+        metadata: dict[str, str] | None = None,
+        keys: list[str] | None = None,
+    ) -> None:
         self.folder, self.schema, self.metadata = folder, schema, metadata
+        self.kept = list(dict.fromkeys([*(keys or []), "_file"]))  # the columns `key_rows` gives
         self.parts: list[tuple[str, Path]] = []
+        self._writing: list[tuple[str, Future, pl.DataFrame | None]] = []  # (rel_path, write, key columns)
+        self._pool: ThreadPoolExecutor | None = None
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None:
         if rows.is_empty():
             return
         path = self.folder / f"{len(self.parts):06d}.parquet"
         self.folder.mkdir(parents=True, exist_ok=True)
-        if rows.schema != self.schema:
-            rows = rows.match_to_schema(self.schema)
-        # streamed (the engine encodes row groups in parallel): 4.5 CPU-s for a year of 500 meters, 5.5 eagerly
-        rows.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
+        if rows.schema != self.schema and plain_schema(rows.schema) == self.schema:
+            # a wide meter file's rows, repeated texts as Enum: written on the other core
+            self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="lingtan-part")
+            if self._writing:  # one batch in the writer at a time: memory stays bounded by two batches
+                self._writing[-1][1].result()
+            write = self._pool.submit(_write_coded, rows, path, self.metadata)
+            kept = sum(k.height for _, _, k in self._writing if k is not None) + rows.height
+            keys = rows.select(self.kept) if kept <= KEPT_KEY_ROWS else None
+            self._writing.append((rel_path, write, keys))
+        else:
+            if rows.schema != self.schema:
+                rows = rows.match_to_schema(self.schema)
+            # streamed (the engine encodes row groups in parallel): 4.5 CPU-s for a year of 500 meters
+            rows.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
         self.parts.append((rel_path, path))
+
+    def key_rows(self) -> pl.LazyFrame | None:
+        """The key columns and `_file` of every row added, in order, when every part is being written (else
+        None: the parts are read). A text key may be an Enum (one part, or parts of the same Enum): equal values, equal
+        codes, so `quarantine.repeated_keys` finds the same keys (`validate.plain` makes them text)."""
+        kept = [keys for _, _, keys in self._writing]
+        if not self.parts or len(kept) != len(self.parts) or any(k is None for k in kept):
+            return None
+        if len({tuple(k.schema.items()) for k in kept}) > 1:  # Enums of other values: as text
+            kept = [plain(k) for k in kept]
+        return pl.concat(kept).lazy()
+
+    def _wait(self, errors: bool = True) -> None:
+        writing, self._writing = self._writing, []
+        for _, write, _ in writing:
+            if errors:
+                write.result()
+            else:
+                wait([write])
 
     def whole(self, rows: int) -> Path | None:
         """The one part, when the drop's accepted rows (`rows` of them, in order) are exactly its rows."""
+        self._wait()
         if len(self.parts) != 1:
             return None
         path = self.parts[0][1]
         return path if pl.scan_parquet(path).select(pl.len()).collect().item() == rows else None
 
     def discard(self, rel_path: str) -> None:
+        for _, write, _ in (w for w in self._writing if w[0] == rel_path):
+            wait([write])  # its outcome does not matter: the file is read again, or rejected
+        self._writing = [w for w in self._writing if w[0] != rel_path]
         for _, path in (p for p in self.parts if p[0] == rel_path):
             path.unlink(missing_ok=True)
         self.parts = [p for p in self.parts if p[0] != rel_path]
 
     def scan(self) -> pl.LazyFrame:
+        self._wait()
         if not self.parts:
             return pl.LazyFrame(schema=self.schema)
         return pl.scan_parquet([path for _, path in self.parts]).match_to_schema(self.schema)
 
     def remove(self) -> None:
+        self._wait(errors=False)
+        if self._pool is not None:
+            self._pool.shutdown()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# the key columns of at most this many rows are kept while their parts are written (`_Parts.key_rows`); a
+# bigger drop's duplicate-key rule reads them from the parts (a year of 500 meters is 17.5 M rows: 0.4 GB)
+KEPT_KEY_ROWS = 40_000_000
+
+# rows per row group of a part written by `_write_coded`: about what polars' streamed writer gave the same rows
+# (105 k); the engine's peak, which reads a row group per thread, grew with 262 k
+CODED_ROW_GROUP = 2**17
+
+
+def _write_coded(rows: pl.DataFrame, path: Path, metadata: dict[str, str] | None) -> None:
+    """Write rows whose repeated texts are `Enum` columns (`validate.plain`) as a Parquet file that reads back
+    as the plain rows. Each Enum column is written as a Parquet dictionary of its values and one index per
+    row: pyarrow writes an Arrow dictionary array as it stands, where polars would hash every row's text to
+    build the dictionary again. It is written as the String it is: no Arrow schema is stored (readers would
+    take the column as a dictionary type), and the file's own key-value metadata is added.
+
+    Per column, for a year of 500 meters (17.5 M rows): an Enum of many values (`_source_row_id`, one per
+    line) is cut into one dictionary per row group (`_row_group_dictionaries`), else every row group's
+    dictionary page outgrows pyarrow's limit and the column falls back to plain text (0.49 CPU-s); a float
+    column is not dictionary-encoded (polars does not either: the attempt cost 0.55 CPU-s before its fallback);
+    the Enum columns carry no statistics (in a wide meter file every row group holds every meter column, so
+    their min and max would prune nothing; 0.2 CPU-s per column). The other columns as polars writes them:
+    zstd, dictionary encoding, statistics."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = []
+    for c in rows.get_columns():
+        a = c.to_arrow()
+        columns.append(_row_group_dictionaries(a) if isinstance(c.dtype, pl.Enum) else a)
+    table = pa.table(columns, names=rows.columns)
+    stats = [n for n, d in rows.schema.items() if not isinstance(d, pl.Enum)]
+    dictionary = [n for n, d in rows.schema.items() if not d.is_float()]
+    with pq.ParquetWriter(
+        path,
+        table.schema,
+        compression="zstd",
+        write_statistics=stats,
+        use_dictionary=dictionary,
+        store_schema=False,
+    ) as writer:
+        writer.write_table(table, row_group_size=CODED_ROW_GROUP)
+        if metadata:
+            writer.add_key_value_metadata(metadata)
+
+
+# an Enum column with more values than this is written with one dictionary per row group
+_WHOLE_DICTIONARY = 4096
+
+
+def _row_group_dictionaries(a):
+    """A dictionary array of many values as chunks of `CODED_ROW_GROUP` rows (the writer's row groups), each
+    with the dictionary values its indices span (`_source_row_id`: the lines of its rows, a few hundred), its
+    indices shifted to them. The same values row for row; an array whose chunks would span as many values is
+    left whole."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(a.dictionary) <= _WHOLE_DICTIONARY or a.null_count:
+        return a
+    codes = a.indices.to_numpy().astype(np.int32)
+    chunks = []
+    for start in range(0, len(codes), CODED_ROW_GROUP):
+        part = codes[start : start + CODED_ROW_GROUP]
+        lo, hi = int(part.min()), int(part.max())
+        if hi - lo >= _WHOLE_DICTIONARY:
+            return a
+        chunks.append(
+            pa.DictionaryArray.from_arrays(pa.array(part - lo), a.dictionary.slice(lo, hi - lo + 1))
+        )
+    return pa.chunked_array(chunks)
 
 
 def _sink_parquet(frame: pl.LazyFrame, target: Path, metadata: dict[str, str] | None = None) -> None:
@@ -361,7 +487,7 @@ def ingest_dataset(
         first = len(changed) == 1 and ds.kind != "snapshot" and not _published_drops(raw_dir)
         meta = {IN_ORDER: "1", **(_built_by(ds) if first else {})}
         for d in changed:
-            parts = _Parts(stage / "parts" / d.isoformat(), ds.schema, meta)
+            parts = _Parts(stage / "parts" / d.isoformat(), ds.schema, meta, ds.keys)
             acc, q, recs, in_order = drops.stage_drop(ds, d, by_drop[d], _Contents(landing), now, parts)
             history = stage / "history" / _drop_name(d)
             whole = parts.whole(int(recs["rows_accepted"].sum())) if in_order else None

@@ -10,11 +10,11 @@ The readings are tests/bench/ems_case.py's synthetic ones (a daily shape, cumula
 few estimated readings). The wide file is the one tests/bench/ems_read_case.py lands (`Timestamp`, one
 `METER#Real Energy Into the Load#unit` column per meter, one line per 15 minutes); the long file has one line per
 reading (`meter_id`, `interval_start`, `value`, `unit`, `quality`; an estimated reading without its method is
-quarantined, as the contract says). `ingest` is what ingestion does for one file of a drop
-(`transforms.ingest.drops.read_validated`: the polars-native reader, the layout's reshape, the contract's
-validation), then writes the accepted rows as the drop's staging part is written (LZ4, no statistics). The
-current table, the raw lake and the gates are not in it (tests/bench/ems_read_case.py `ingest` times the whole
-`ingest_dataset`). Each step runs in its own child (tests/bench/harness.py), so each peak RSS is its own."""
+quarantined, as the contract says). `ingest` is what ingestion does for one file of a drop (the polars-native
+reader, the layout's reshape, the contract's validation, batch by batch: `drops.validated_batches`), then writes
+the accepted rows as the drop's staging parts are written (`orchestration.lib.ingest._Parts`: zstd,
+statistics; a wide file's rows from their codes, in a thread). The duplicate-key rule, the current table, the
+raw lake and the gates are not in it (tests/bench/ems_read_case.py `ingest` times the whole `ingest_dataset`). Each step runs in its own child (tests/bench/harness.py), so each peak RSS is its own."""
 
 from __future__ import annotations
 
@@ -53,23 +53,33 @@ def make(root: Path, n_meters: int, days: int) -> dict:
 
 
 def ingest(path: Path) -> dict:
+    from orchestration.lib.ingest import IN_ORDER, _Parts
     from transforms.contracts import dataset
-    from transforms.ingest.drops import read_validated
+    from transforms.ingest.drops import validated_batches
 
     ds = dataset("meter_readings")
     rel = f"meter_readings/2025-12-31/{path.name}"
-    out = path.with_suffix(".accepted.parquet")
+    parts = _Parts(path.with_suffix(".parts"), ds.schema, {IN_ORDER: "1"}, ds.keys)
     wall, cpu = time.perf_counter(), time.process_time()
-    table, v = read_validated(ds, rel, path.read_bytes(), date(2025, 12, 31))
-    v.accepted.write_parquet(out, compression="lz4", statistics=False)
+    accepted = quarantined = 0
+    fmt = ""
+    for table, v, restart in validated_batches(ds, rel, path.read_bytes(), date(2025, 12, 31)):
+        if restart:  # the file needs the row-by-row reader: the batches before are void
+            parts.discard(rel)
+            accepted = quarantined = 0
+        accepted, quarantined = accepted + v.accepted.height, quarantined + v.quarantine.height
+        fmt = f"{table.file_format}/{table.encoding}"
+        parts.add(rel, v.accepted)
+        del v
+    parts.scan()  # the parts are written
     secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
-    out.unlink()
-    readings = v.accepted.height + v.quarantine.height
+    parts.remove()
+    readings = accepted + quarantined
     return {
         "readings": readings,
-        "accepted": v.accepted.height,
-        "quarantined": v.quarantine.height,
-        "read_as": f"{table.file_format}/{table.encoding}",
+        "accepted": accepted,
+        "quarantined": quarantined,
+        "read_as": fmt,
         "seconds": round(secs, 2),
         "cpu_s": round(cpu_s, 2),
         "readings_per_s": round(readings / secs),

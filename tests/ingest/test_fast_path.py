@@ -120,7 +120,12 @@ def _same(ds_name: str, rel: str, data: bytes, batch_bytes: int | None, monkeypa
         st.rows_read,
         sv.notes,
     ), rel
-    assert_frame_equal(fv.accepted, sv.accepted, check_exact=True)
+    expected = sv.accepted
+    if (
+        ds.name == "meter_readings"
+    ):  # a wide file's own validation gives its readings line by line (drops.ORDER)
+        expected = expected.sort("_row_number", maintain_order=True)
+    assert_frame_equal(fv.accepted, expected, check_exact=True)
     assert_frame_equal(fv.quarantine, sv.quarantine, check_exact=True)
     return not isinstance(taken[0], str) and taken[0] is not None
 

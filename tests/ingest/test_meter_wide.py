@@ -1,6 +1,7 @@
 """A wide meter file validated per meter column, per line and per cell (transforms/ingest/meter_wide.py) gives
-exactly what the contract's validation of the reshaped long table gives: the same accepted rows in the same
-order, the same quarantine records, notes, rows read and broken rows."""
+exactly what the contract's validation of the reshaped long table gives: the same accepted rows, in line order
+(the order they are staged in: `drops.ORDER`, a line's readings in column order), the same quarantine records,
+notes, rows read and broken rows."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 from datetime import date, datetime
 
 import openpyxl
+import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
@@ -15,7 +17,7 @@ from transforms.contracts import dataset
 from transforms.ingest import meter_layouts, meter_wide
 from transforms.ingest.base import FileRejected
 from transforms.ingest.readers import read_table
-from transforms.ingest.validate import header_names_enough, validate, validate_read
+from transforms.ingest.validate import Validated, header_names_enough, plain, validate, validate_read
 
 DAY = date(2025, 12, 31)
 M1 = "GROUP.METER01#Real Energy Into the Load#kWh"
@@ -29,18 +31,21 @@ def _both(name: str, data: bytes):
     assert isinstance(t, meter_wide.WideRead)
     rel = f"meter_readings/{DAY}/{name}"
     fast = validate_read(DS, t, DAY, rel)
-    plain = meter_layouts.wide_text(t._wide.table)
-    ref = validate(DS, plain, DAY, rel)
-    assert_frame_equal(fast.accepted, ref.accepted)
+    long = meter_layouts.wide_text(t._wide.table)
+    ref = validate(DS, long, DAY, rel)
+    # the repeated texts come as Enum columns (`validate.plain`: the same values as String)
+    assert all(isinstance(d, (pl.Enum, type(DS.schema[n]))) for n, d in fast.accepted.schema.items())
+    fast = Validated(plain(fast.accepted), fast.quarantine, fast.notes)
+    assert_frame_equal(fast.accepted, ref.accepted.sort("_row_number", maintain_order=True))
     assert_frame_equal(fast.quarantine, ref.quarantine)
     assert fast.notes == ref.notes
     assert (t.rows_read, t.broken, t.problems, t.notes) == (
-        plain.rows_read,
-        plain.broken,
-        plain.problems,
-        plain.notes,
+        long.rows_read,
+        long.broken,
+        long.problems,
+        long.notes,
     )
-    assert_frame_equal(t.frame, plain.frame)  # the lazily built long table is the reshape's
+    assert_frame_equal(t.frame, long.frame)  # the lazily built long table is the reshape's
     assert ref.accepted.height + ref.quarantine.height == t.rows_read
     return fast
 
@@ -55,12 +60,14 @@ def _csv(headers: list[str], rows: list[list[str]]) -> bytes:
     return ("\n".join(out) + "\n").encode()
 
 
-def test_clean_file_is_accepted_whole_in_column_order() -> None:
+def test_clean_file_is_accepted_whole_in_line_order() -> None:
     ts = _lines(8)
     rows = [[t, f"{i}.25", "" if i == 3 else f"0.00{i}"] for i, t in enumerate(ts)]
     fast = _both("pme.csv", _csv(["Timestamp", M1, M2], rows))
     assert fast.quarantine.height == 0
-    assert fast.accepted["source_column"].to_list() == [M1] * 8 + [M2] * 7  # column by column, a gap skipped
+    # line by line, a line's readings in column order, a gap skipped
+    assert fast.accepted["source_column"].to_list() == [M1, M2] * 3 + [M1] + [M1, M2] * 4
+    assert fast.accepted["_row_number"].is_sorted()
     assert fast.accepted["_source_row_id"][0] == f"meter_readings/{DAY}/pme.csv#1"
 
 
@@ -96,12 +103,12 @@ def test_bad_cells_lines_and_columns() -> None:
 
 def test_suspects_accepted_by_validation_keep_their_place() -> None:
     """A value with spaces around it is accepted by validation (trimmed), not by the per-cell pass: it comes
-    back among the clean readings in the reshape's order."""
+    back among the clean readings in line order."""
     ts = _lines(40)
     rows = [[t, f" {i}.5 " if i % 7 == 0 else f"{i}.5", f"{i}"] for i, t in enumerate(ts)]
     fast = _both("pme.csv", _csv(["Timestamp", M1, M2], rows))
     assert fast.quarantine.height == 0
-    assert fast.accepted["value"].to_list()[:8] == [0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5]
+    assert fast.accepted["value"].to_list()[:8] == [0.5, 0.0, 1.5, 1.0, 2.5, 2.0, 3.5, 3.0]
 
 
 def test_many_suspects_take_the_contract_validation_of_the_long_table(monkeypatch) -> None:

@@ -31,7 +31,7 @@ from transforms.ingest.quarantine import (
     split_duplicate_keys,
 )
 from transforms.ingest.readers import FileRejected, NotWellFormed, read_batches, read_table
-from transforms.ingest.validate import Validated, header_names_enough, validate_read
+from transforms.ingest.validate import Validated, header_names_enough, plain, validate_read
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class DropFile(Protocol):
 
 class AcceptedSink(Protocol):
     """Where a drop's accepted rows go, batch by batch (in file and batch order): memory (`process_drop`) or
-    files written as they come (`stage_drop`, the IO side's part files), scanned lazily afterwards."""
+    files written as they come (`stage_drop`, the IO side's part files), scanned lazily afterwards. A batch
+    has the dataset's schema, but a String column may come as an Enum (a wide meter file's repeated texts:
+    `validate.plain` gives the String column); what `scan` returns has the schema exactly."""
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None: ...
 
@@ -65,7 +67,7 @@ class _InMemory:
         self.parts: list[tuple[str, pl.DataFrame]] = []
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None:
-        self.parts.append((rel_path, rows))
+        self.parts.append((rel_path, plain(rows)))
 
     def discard(self, rel_path: str) -> None:
         self.parts = [(r, df) for r, df in self.parts if r != rel_path]
@@ -118,9 +120,16 @@ def stage_drop(
     The same rows as `process_drop` in `ORDER` (stable), the same quarantine and file records."""
     ordered = _InOrder(sink)
     quarantine_parts, per_file = _read_drop(ds, drop_date, files, contents, now, ordered)
-    accepted, dup_q = duplicate_keys_lazy(ds, sink.scan())
+    # a sink that still holds the key columns and `_file` (its parts being written meanwhile) hands them over:
+    # the keys that repeat, and the rows per file when none does, are found without reading the parts
+    key_rows = getattr(sink, "key_rows", lambda: None)()
+    dup_keys = None
+    if key_rows is not None and ds.keys and not ds.ordered_in_drop:
+        dup_keys = plain(repeated_keys(key_rows, ds.keys))
+    accepted, dup_q = duplicate_keys_lazy(ds, sink.scan(), dup_keys)
     quarantine = _quarantine(quarantine_parts, dup_q)
-    return accepted, quarantine, file_records(per_file, accepted, quarantine), ordered.in_order()
+    counted = key_rows if key_rows is not None and dup_q.is_empty() else accepted  # every row kept, or not
+    return accepted, quarantine, file_records(per_file, counted, quarantine), ordered.in_order()
 
 
 class _InOrder:
@@ -283,7 +292,8 @@ def read_validated(
             parts.clear()
         parts.append((t, v))
     if len(parts) == 1:
-        return parts[0]
+        t, v = parts[0]
+        return t, Validated(plain(v.accepted), v.quarantine, v.notes)
     first, v0 = parts[0]
     table = TableRead(
         first.headers,
@@ -295,7 +305,9 @@ def read_validated(
     )
     table.rows_total = sum(t.rows_read for t, _ in parts)
     return table, Validated(
-        pl.concat([v.accepted for _, v in parts]), pl.concat([v.quarantine for _, v in parts]), v0.notes
+        pl.concat([plain(v.accepted) for _, v in parts]),
+        pl.concat([v.quarantine for _, v in parts]),
+        v0.notes,
     )
 
 

@@ -22,6 +22,8 @@ are all empty are the reshape's, computed here from the block.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 
@@ -33,7 +35,7 @@ from transforms.ingest import meter_layouts as ml
 from transforms.ingest.base import MAX_CELL_CHARS, BrokenRow, CellProblem, FileRejected, TableRead
 from transforms.ingest.cells import cell_problem, error_suspects, parse_column
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA
-from transforms.ingest.validate import Validated, lineage_file, validate
+from transforms.ingest.validate import Validated, lineage_file, plain, validate
 from transforms.text import nfkc
 
 OUT_HEADERS = ["meter_id", "interval_start", "value", "unit", "source_column", "utc_offset_minutes", "layout"]
@@ -163,8 +165,9 @@ class _Block:
             clean = clean & pl.Series(known)
         suspects = (self.reading & ~clean).arg_true()
         readings = int(self.reading.sum())
-        if len(suspects) > max(_SUSPECT_MIN, _SUSPECT_SHARE * readings):
-            return validate(ds, read, drop_date, file)
+        if len(suspects) > max(_SUSPECT_MIN, _SUSPECT_SHARE * readings):  # in line order, as below
+            v = validate(ds, read, drop_date, file)
+            return Validated(v.accepted.sort("_row_number", maintain_order=True), v.quarantine, v.notes)
 
         srid = self.lines.select(
             pl.concat_str([pl.lit(lineage_file(file) + "#"), pl.col("_row_number").cast(pl.String)])
@@ -182,7 +185,11 @@ class _Block:
                 fixed = v.accepted.with_columns(
                     _row_number=self.lines["_row_number"].gather(line), _source_row_id=srid.gather(line)
                 )
-                order = pl.concat([clean.arg_true().cast(pl.Int64), pos])
+                # back in line order: a cell's row-major position (line × columns + column) sorts both
+                m = len(self.meter_cols)
+                at = np.flatnonzero(clean.to_numpy().reshape(m, self.n).T)
+                order = pl.concat([pl.Series(at, dtype=pl.Int64), (pos % self.n) * m + pos // self.n])
+                fixed, accepted = _aligned(fixed, accepted)
                 accepted = pl.concat([accepted, fixed]).with_columns(__p=order).sort("__p").drop("__p")
         if len(suspects) or read.broken:
             # the quarantine exactly as validation of the whole table gives it: the suspects' rows (a clean
@@ -215,43 +222,113 @@ class _Block:
         drop_date: date,
         file: str,
     ) -> pl.DataFrame:
-        """The clean readings' accepted rows, column by column: a meter column's values are its typed texts
-        repeated, a line's are the line's, taken whole for a column without gaps (no gather per reading)."""
-        mask = clean.to_numpy().reshape(len(self.meter_cols), self.n)
-        counts = mask.sum(axis=1)
-        k = pl.Series(np.repeat(np.arange(len(counts), dtype=np.uint32), counts))
-        full = counts == self.n
-        take = {
-            j: pl.Series(np.flatnonzero(mask[j]).astype(np.uint32))
-            for j in np.flatnonzero(~full & (counts > 0))
-        }
-
-        def per_line(values: pl.Series) -> pl.Series:
-            parts = [values if full[j] else values.gather(take[j]) for j in np.flatnonzero(counts)]
-            return pl.concat(parts) if parts else values.clear()
-
+        """The clean readings' accepted rows in line order (`drops.ORDER`: line by line, a line's readings in
+        column order), from integer codes: each reading's meter column `k` and line `i` (numpy), a line's values
+        gathered by `i`, a meter column's by `k`. The text columns whose values repeat (a meter column's meter
+        id, unit, header and layout, a line's `_source_row_id`, the file) are `Enum` columns: the same values
+        with the text held once (`validate.plain` gives the String columns), written as Parquet dictionaries
+        without a hash per reading (orchestration/lib/ingest.py `_Parts`)."""
+        m = len(self.meter_cols)
+        with _small_pages():
+            mask = clean.to_numpy().reshape(m, self.n)
+            cells = self.value.to_numpy()
+            if mask.all():  # every cell a clean reading: the codes are a tile and a repeat
+                k = np.resize(np.arange(m, dtype=np.uint32), m * self.n)
+                i = np.repeat(np.arange(self.n, dtype=np.uint32), m)
+                value = _transposed(cells.reshape(m, self.n))
+            else:
+                p = np.flatnonzero(mask.T)  # row-major positions: line × columns + column
+                k, i = (p % m).astype(np.uint32), (p // m).astype(np.uint32)
+                value = cells[k.astype(np.int64) * self.n + i]
+            del cells
+        k, i = pl.Series(k), pl.Series(i)
         values = {
-            "meter_id": col_typed["meter_id"].gather(k),
-            "interval_start": per_line(line_typed["interval_start"]),
-            "value": self.value.filter(clean),
-            "unit": col_typed["unit"].gather(k),
-            "utc_offset_minutes": per_line(line_typed["utc_offset_minutes"]),
-            "source_column": col_typed["source_column"].gather(k),
-            "layout": col_typed["layout"].gather(k),
-            "_row_number": per_line(self.lines["_row_number"]),
-            "_source_row_id": per_line(srid),
+            "meter_id": _coded(col_typed["meter_id"]).gather(k),
+            "interval_start": _gathered(line_typed["interval_start"], i),
+            "value": pl.Series(value, dtype=self.value.dtype),
+            "unit": _coded(col_typed["unit"]).gather(k),
+            "utc_offset_minutes": _gathered(line_typed["utc_offset_minutes"], i),
+            "source_column": _coded(col_typed["source_column"]).gather(k),
+            "layout": _coded(col_typed["layout"]).gather(k),
+            "_row_number": _gathered(self.lines["_row_number"], i),
+            "_source_row_id": _coded(srid).gather(i),
         }
+        # a text column without values (`quality`, `method`, `stamp`) as an Enum too: no buffer per row
         frame = pl.DataFrame({name: s.alias(name) for name, s in values.items()}).select(
             *[
-                pl.col(c.name) if c.name in values else pl.lit(None, c.dtype).alias(c.name)
+                pl.col(c.name)
+                if c.name in values
+                else pl.lit(None, pl.Enum([]) if c.dtype == pl.String else c.dtype).alias(c.name)
                 for c in ds.columns
             ],
             _drop_date=pl.lit(drop_date, pl.Date),
-            _file=pl.lit(file),
+            _file=pl.lit(file, pl.Enum([file])),
             _row_number=pl.col("_row_number"),
             _source_row_id=pl.col("_source_row_id"),
         )
-        return frame.match_to_schema(ds.schema)
+        _check_coded(frame, ds.schema)
+        return frame
+
+
+def _aligned(fixed: pl.DataFrame, coded: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`fixed` (String columns) and `coded` (some as Enum) with the same dtypes: `fixed`'s texts coded when
+    each is one of the Enum's values, else `coded` back to String."""
+    enums = {n: d for n, d in coded.schema.items() if isinstance(d, pl.Enum)}
+    try:
+        return fixed.cast(enums), coded  # type: ignore[arg-type]
+    except pl.exceptions.InvalidOperationError:
+        return fixed, plain(coded)
+
+
+def _gathered(values: pl.Series, at: pl.Series) -> pl.Series:
+    """`values.gather(at)`; a column without any value (no line has an offset) is not gathered."""
+    if values.null_count() == values.len():
+        return pl.repeat(None, at.len(), dtype=values.dtype, eager=True)
+    return values.gather(at)
+
+
+@contextmanager
+def _small_pages() -> Iterator[None]:
+    """numpy's big arrays in 4 KB pages while in the block. numpy asks the kernel for transparent huge pages
+    for big arrays (madvise); where the kernel compacts memory to find one at the first touch (THP `defrag`
+    set to `madvise`, as on this machine), the first 140 MB array of a process took 0.3-1.5 s to fill, against
+    0.1 s in 4 KB pages (a year of 500 meters: `_transposed` 1.55 s wall in the ingestion's profile)."""
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage
+    except ImportError:  # another numpy: its defaults
+        yield
+        return
+    before = _set_madvise_hugepage(False)  # the setting it replaces
+    try:
+        yield
+    finally:
+        _set_madvise_hugepage(before)
+
+
+def _transposed(block: np.ndarray, tile: int = 512) -> np.ndarray:
+    """`block.T` (columns × lines → lines × columns) copied in row-major order, tile by tile (a plain copy of the
+    transposed view reads one value per memory page from a long block: 1.1 CPU-s against 0.05 for a year of
+    500 meters)."""
+    rows, cols = block.shape
+    out = np.empty((cols, rows), dtype=block.dtype)
+    for a in range(0, cols, tile):
+        for b in range(0, rows, tile):
+            out[a : a + tile, b : b + tile] = block[b : b + tile, a : a + tile].T
+    return out.ravel()
+
+
+def _coded(values: pl.Series) -> pl.Series:
+    """`values` (a few texts: one per meter column, or per line) as an `Enum` of its distinct values."""
+    return values.cast(pl.Enum(values.drop_nulls().unique(maintain_order=True)))
+
+
+def _check_coded(frame: pl.DataFrame, schema: pl.Schema) -> None:
+    """`frame` has `schema`'s columns and dtypes, a String column maybe as an Enum (`validate.plain`)."""
+    got = [(n, pl.String if isinstance(d, pl.Enum) else d) for n, d in frame.schema.items()]
+    if got != list(schema.items()):
+        raise ValueError(
+            f"wide meter rows do not match the contract's schema: {got} != {list(schema.items())}"
+        )
 
 
 def _table(read: WideRead, frame: pl.DataFrame, broken: list[BrokenRow], problems: list[CellProblem]):

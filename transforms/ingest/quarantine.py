@@ -150,15 +150,18 @@ def repeated_keys(frame: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
     )
 
 
-def duplicate_keys_lazy(dataset: Dataset, accepted: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
+def duplicate_keys_lazy(
+    dataset: Dataset, accepted: pl.LazyFrame, dup_keys: pl.DataFrame | None = None
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
     """`split_duplicate_keys` over a lazy frame (a drop's rows staged in parts, never all in memory): the keys
     seen more than once are found from the key columns' hashes (`repeated_keys`), only their rows are collected
     (usually none) and judged by `split_duplicate_keys`, and the kept rows stay lazy. Same rows, same order,
-    same quarantine records."""
+    same quarantine records. `dup_keys`: `repeated_keys` of the same rows, when the caller has it already."""
     keys = dataset.keys
     if not keys or dataset.ordered_in_drop:
         return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    dup_keys = repeated_keys(accepted, keys)
+    if dup_keys is None:
+        dup_keys = repeated_keys(accepted, keys)
     if dup_keys.is_empty():
         return accepted, pl.DataFrame(schema=QUARANTINE_SCHEMA)
     rows = (

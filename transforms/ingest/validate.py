@@ -22,9 +22,25 @@ from transforms.text import nfkc, norm_key
 
 @dataclass
 class Validated:
-    accepted: pl.DataFrame  # dataset.schema (contract columns + lineage)
+    accepted: (
+        pl.DataFrame
+    )  # dataset.schema (contract columns + lineage); a String column may be an Enum (`plain`)
     quarantine: pl.DataFrame  # QUARANTINE_SCHEMA
     notes: list[str] = field(default_factory=list)
+
+
+def plain(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its `Enum` columns as String: the same values. A wide meter file's accepted rows hold their
+    repeated texts (meter id, unit, header, layout, `_source_row_id`, `_file`) as `Enum` columns
+    (`meter_wide._Block._accepted`), which the staging writer keeps as Parquet dictionaries; anything else
+    that takes accepted rows takes them plain."""
+    enums = [n for n, d in frame.schema.items() if isinstance(d, pl.Enum)]
+    return frame.with_columns(pl.col(enums).cast(pl.String)) if enums else frame
+
+
+def plain_schema(schema: pl.Schema) -> pl.Schema:
+    """The schema `plain` gives a frame of `schema`."""
+    return pl.Schema({n: pl.String if isinstance(d, pl.Enum) else d for n, d in schema.items()})
 
 
 def map_headers(dataset: Dataset, headers: list[str]) -> tuple[dict[str, int], list[str], list[str]]:
