@@ -268,7 +268,13 @@ class HourlyFile:
             table = part.cast(self.writer.schema)
         if self.writer is None:
             self.writer = pq.ParquetWriter(
-                path, table.schema, compression="zstd", write_statistics=True, store_schema=False
+                path,
+                table.schema,
+                compression="zstd",
+                write_statistics=True,
+                store_schema=False,
+                # a lineage id per hour is nearly unique: no dictionary tried for it
+                use_dictionary=[c for c in table.column_names if not c.startswith("source_row_id")],
             )
         self.writer.write_table(table, row_group_size=HOURLY_ROW_GROUP)
         self.rows += table.num_rows
