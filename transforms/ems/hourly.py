@@ -38,15 +38,24 @@ def _local_of(utc: pl.Expr, zones: list[str]) -> pl.Expr:
 
 
 def _lineage_files(files: pl.Series) -> pl.Series:
-    """File → the file part of its `_source_row_id` (ingestion's encoding), once per distinct file."""
+    """File → the file part of its `_source_row_id` (ingestion's encoding), once per distinct file. A categorical
+    column (the engine's) by its codes: a gather from the few encoded files, no text hashed per row."""
     distinct = files.drop_nulls().unique()
-    encoded = [lineage_file(f) for f in distinct.to_list()]
-    return files.replace_strict(distinct, encoded, default=None, return_dtype=pl.String)
+    encoded = pl.Series([lineage_file(f) for f in distinct.cast(pl.String).to_list()], dtype=pl.String)
+    if files.dtype == pl.Categorical and files.len():
+        codes = files.to_physical()
+        top = codes.max()
+        if top is not None and int(top) < 1 << 20:  # type: ignore[arg-type]
+            table = pl.Series([None] * (int(top) + 1), dtype=pl.String)  # type: ignore[arg-type]
+            return table.scatter(distinct.to_physical(), encoded).gather(codes).rename(files.name)
+    return files.cast(pl.String).replace_strict(
+        distinct.cast(pl.String), encoded, default=None, return_dtype=pl.String
+    )
 
 
 def source_row_id(file: pl.Expr, row: pl.Expr) -> pl.Expr:
     """`<file>#<row>`, the lineage id ingestion gives a row (`transforms.ingest.validate.lineage_file`)."""
-    enc = file.cast(pl.String).map_batches(_lineage_files, return_dtype=pl.String)
+    enc = file.map_batches(_lineage_files, return_dtype=pl.String)
     return pl.concat_str([enc, pl.lit("#"), row.cast(pl.String)])
 
 
