@@ -2,7 +2,8 @@
 `transforms.ems.compute_ems` into meter_hourly, energy_balance and the issues, from a raw-lake Parquet file.
 
 Not a timed test: `python -m tests.bench.ems_case [meters] [days]` prints the figures and a JSON line (the harness
-measures wall time and peak memory of the process). The synthetic frame is built by polars expressions (no
+measures wall time and peak memory of the process); `... ems_case batched [meters] [days] [batch readings]` runs
+the nightly asset's way, batch by batch of meters with meter_hourly written as it goes and the gate's read-back. The synthetic frame is built by polars expressions (no
 per-row Python) with the raw lake's columns, lineage ids included; 1 meter in 10 is a cumulative register, 1 in 5
 in MWh with a multiplier, with a few resets and gaps so every path of the engine runs.
 """
@@ -170,6 +171,50 @@ def incremental(n_meters: int, days: int) -> dict:
     }
 
 
+def batched(n_meters: int, days: int, batch_readings: int | None = None) -> dict:
+    """The nightly asset's way at scale (issue 13): `run_ems` batch by batch of meters (the asset's
+    `BATCH_READINGS` unless given), meter_hourly written to Parquet as it goes (`HourlyFile`), then read back by
+    the computed gate in slices (`expectations.computed.suspects`). 2,000 meters × 365 days is a scale-100 year
+    (70 M readings)."""
+    from expectations.computed import suspects
+    from orchestration.defs.compute.ems import BATCH_READINGS, HOURLY_PARTS, HourlyFile
+    from transforms.ems import run_ems
+
+    with tempfile.TemporaryDirectory(prefix="lingtan-ems-bench-") as tmp:
+        path = Path(tmp) / "meter_readings.parquet"
+        subprocess.run(
+            [sys.executable, "-m", "tests.bench.ems_case", "--write", str(path), str(n_meters), str(days)],
+            check=True,
+        )
+        raw = {
+            "meters": pl.scan_parquet(path.with_name("meters.parquet")),
+            "meter_readings": pl.scan_parquet(path),
+        }
+        n = pl.scan_parquet(path).select(pl.len()).collect().item()
+        t0, c0 = time.perf_counter(), _cpu()
+        hourly = HourlyFile(Path(tmp) / "meter_hourly.parquet")
+        run = run_ems(raw, hourly, batch_readings=batch_readings or BATCH_READINGS)
+        rows = hourly.close()
+        pl.collect_all(list(run.tables.values()))
+        engine_s, engine_cpu = time.perf_counter() - t0, _cpu() - c0
+        kept, problems = suspects(hourly.path, "meter_hourly", HOURLY_PARTS)
+        seconds, cpu = time.perf_counter() - t0, _cpu() - c0
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "readings": n,
+        "batches": run.batches,
+        "hourly_rows": rows,
+        "gate_rows_kept": kept.height,
+        "gate_blocking": problems,
+        "engine_and_write_s": round(engine_s, 2),
+        "engine_and_write_cpu_s": round(engine_cpu, 2),
+        "with_gate_s": round(seconds, 2),
+        "with_gate_cpu_s": round(cpu, 2),
+        "readings_per_cpu_s": round(n / cpu),
+        "peak_mb": round(peak_mb),
+    }
+
+
 def run(workdir: Path, scale: int) -> list:
     """`make bench` hook: 500 meters × a year, whatever the scale (the issue's target case)."""
     from tests.bench.harness import measure
@@ -180,6 +225,9 @@ def run(workdir: Path, scale: int) -> list:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--write"]:
         write_synthetic(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
+    elif sys.argv[1:2] == ["batched"]:
+        args = [int(a) for a in sys.argv[2:]]
+        print(json.dumps(batched(*(args or [2000, 365]))))
     elif sys.argv[1:2] == ["incremental"]:
         args = [int(a) for a in sys.argv[2:]]
         print(json.dumps(incremental(*(args or [500, 365]))))
