@@ -10,7 +10,9 @@ ones count as empty) and returns lazy frames named as the computed tables:
   reason (`transforms.ems.intervals`).
 The readings are reduced to intervals, and the intervals to the hourly table, when `compute_ems` is called (one
 pass over the readings, one for the issues' raw cells); the returned frames are lazy over those results (collect
-them together with `pl.collect_all`).
+them together with `pl.collect_all`). The nightly asset runs the same engine batch by batch of meters
+(`transforms.ems.batched.run_ems`), handing the hourly table over as it is made: a year at scale 100 (71 M
+readings) is never held whole.
 """
 
 from __future__ import annotations
