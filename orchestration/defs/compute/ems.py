@@ -14,6 +14,10 @@ A nightly drop does not re-read the year (issue 12): the engine keeps a carry be
 _ems_carry) and, when only new drops came, reads the readings from the month before the new ones on and
 continues from it (`incremental_plan`, `transforms.ems.compute_ems_carry`); the tables equal a run over every
 reading (tests/ems/test_incremental_ems.py).
+
+Bounded memory at scale 100 (issue 13): the engine runs batch by batch of meters (`BATCH_READINGS`), each batch's
+hourly rows appended to the staged meter_hourly file as they come (`HourlyFile`), and the gate reads that file
+back in slices of whole meters (`HOURLY_PARTS`); the carry keeps a copy of the published file.
 """
 
 import json
