@@ -417,7 +417,7 @@ def test_bad_cbam_row_of_one_installation_and_bad_meter_hours_of_the_other_block
     from orchestration.pipeline import run_nightly
 
     bad_cbam, bad_ems = "CN-ZJ-001", "CN-GD-002"
-    real_cbam, real_ems = cbam.compute_cbam, ems.compute_ems_carry
+    real_cbam, real_ems = cbam.compute_cbam, ems.run_ems
     in_2026 = pl.col("period").str.starts_with("2026")
 
     def cbam_altered(*args, **kwargs):
@@ -428,18 +428,22 @@ def test_bad_cbam_row_of_one_installation_and_bad_meter_hours_of_the_other_block
         )
         return t
 
-    def ems_altered(*args, **kwargs):
-        t, carry = real_ems(*args, **kwargs)  # the whole hourly table (a carried run's too)
+    def ems_altered(raw, sink, *args, **kwargs):
         hit = (pl.col("installation_id") == bad_ems) & (pl.col("hour_start").dt.year() == 2026)
-        t["meter_hourly"] = t["meter_hourly"].with_columns(
-            intervals_expected=pl.when(hit)
-            .then(pl.col("intervals_expected") + 1)
-            .otherwise(pl.col("intervals_expected"))
-        )
-        return t, carry
+
+        def altered(part: pl.DataFrame) -> None:  # each batch of the hourly table (a carried run's too)
+            sink(
+                part.with_columns(
+                    intervals_expected=pl.when(hit)
+                    .then(pl.col("intervals_expected") + 1)
+                    .otherwise(pl.col("intervals_expected"))
+                )
+            )
+
+        return real_ems(raw, altered, *args, **kwargs)
 
     monkeypatch.setattr(cbam, "compute_cbam", cbam_altered)
-    monkeypatch.setattr(ems, "compute_ems_carry", ems_altered)
+    monkeypatch.setattr(ems, "run_ems", ems_altered)
     root = tmp_path / "copy"
     shutil.copytree(demo_home.root.parent / "landing", root / "landing", symlinks=True)
     shutil.copytree(
