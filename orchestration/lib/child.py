@@ -8,12 +8,18 @@ command to the dbt the run forked ahead (orchestration/lib/warm_dbt.py).
 """
 
 import ctypes
+import json
 import os
 import signal
+import socket
+import struct
 import sys
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 PR_SET_PDEATHSIG = 1
+EXIT_CODE = struct.Struct("!i")  # the warm dbt's reply to `delegate`: the dbt command's exit code
 PARENT_ENV = "LINGTAN_PARENT_PID"  # the pid of the process that started the child, set by the starter
 WARM_ENV = "LINGTAN_DBT_WARM"  # the run's warm dbt (orchestration/lib/warm_dbt.py), when it has one
 CWD_ENV = (
@@ -40,9 +46,45 @@ def dbt_main() -> None:
         os.chdir(cwd)  # dagster-dbt starts dbt in the project folder; the project is in DBT_PROJECT_DIR
     dbt = Path(sys.executable).with_name("dbt")
     if warm := os.environ.pop(WARM_ENV, None):  # the run's dbt, forked ahead with dbt imported
-        from orchestration.lib.warm_dbt import delegate
-
         code = delegate(warm, str(dbt), sys.argv[1:])
         if code is not None:
             sys.exit(code)
     os.execv(dbt, [str(dbt), *sys.argv[1:]])
+
+
+def delegate(address: str, argv0: str, args: list[str]) -> int | None:
+    """`lingtan-dbt`'s side: hand this command to the warm dbt at `address` and return its exit code; None when
+    there is no warm dbt to take it (then the caller starts dbt itself)."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        conn.connect("\0" + address)
+    except OSError:
+        conn.close()
+        return None
+    request = {"argv0": argv0, "args": args, "env": dict(os.environ), "cwd": os.getcwd()}
+    try:
+        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+    except OSError:
+        conn.close()
+        return None
+
+    def forward(signum: int, _frame: Any) -> None:
+        with suppress(OSError):
+            conn.send(b"I" if signum == signal.SIGINT else b"T")
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    reply = b""
+    while len(reply) < EXIT_CODE.size:
+        try:
+            chunk = conn.recv(EXIT_CODE.size)
+        except InterruptedError:
+            continue
+        if not chunk:
+            break
+        reply += chunk
+    conn.close()
+    if len(reply) < EXIT_CODE.size:
+        print("lingtan-dbt: the warm dbt process ended without an exit code", file=sys.stderr)
+        return 1
+    return EXIT_CODE.unpack(reply)[0]

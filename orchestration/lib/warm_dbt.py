@@ -26,7 +26,6 @@ import os
 import secrets
 import signal
 import socket
-import struct
 import sys
 import threading
 from collections.abc import Iterator
@@ -34,10 +33,9 @@ from contextlib import contextmanager, suppress
 from multiprocessing import resource_tracker
 from typing import Any
 
-from orchestration.lib.child import WARM_ENV, die_with_parent
+from orchestration.lib.child import EXIT_CODE, WARM_ENV, die_with_parent
 
-__all__ = ["WARM_ENV", "ahead", "address", "delegate", "start", "stop"]
-_CODE = struct.Struct("!i")
+__all__ = ["WARM_ENV", "ahead", "address", "start", "stop"]
 _MAX_MESSAGE = 1 << 20  # argv + environment of one request; the socket keeps message boundaries
 
 # The warm dbt of this process: (owner pid, fork pid, socket address). A fork of the owner is not the owner.
@@ -163,7 +161,7 @@ def _serve(server: socket.socket, owner: int) -> int:
     logging.shutdown()
     finished.set()  # the caller may go once it has the code: that is no longer a reason to kill this process
     with suppress(OSError):
-        conn.send(_CODE.pack(code))
+        conn.send(EXIT_CODE.pack(code))
     return code
 
 
@@ -181,41 +179,3 @@ def _watch_caller(conn: socket.socket, finished: threading.Event) -> None:
         sig = {b"I": signal.SIGINT, b"T": signal.SIGTERM}.get(data[:1])
         if sig is not None:
             os.kill(os.getpid(), sig)
-
-
-def delegate(address: str, argv0: str, args: list[str]) -> int | None:
-    """`lingtan-dbt`'s side: hand this command to the warm dbt at `address` and return its exit code; None when
-    there is no warm dbt to take it (then the caller starts dbt itself)."""
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    try:
-        conn.connect("\0" + address)
-    except OSError:
-        conn.close()
-        return None
-    request = {"argv0": argv0, "args": args, "env": dict(os.environ), "cwd": os.getcwd()}
-    try:
-        socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-    except OSError:
-        conn.close()
-        return None
-
-    def forward(signum: int, _frame: Any) -> None:
-        with suppress(OSError):
-            conn.send(b"I" if signum == signal.SIGINT else b"T")
-
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
-    reply = b""
-    while len(reply) < _CODE.size:
-        try:
-            chunk = conn.recv(_CODE.size)
-        except InterruptedError:
-            continue
-        if not chunk:
-            break
-        reply += chunk
-    conn.close()
-    if len(reply) < _CODE.size:
-        print("lingtan-dbt: the warm dbt process ended without an exit code", file=sys.stderr)
-        return 1
-    return _CODE.unpack(reply)[0]
