@@ -13,7 +13,8 @@
   zone; then, each step in its own child process (so that each peak RSS is the step's own): the ingestion of
   `meters` and `meter_readings` as the nightly does it (`ingest_dataset`: read, validate, stage, history,
   current, raw gate, publish), then the interval engine on that raw lake as the nightly's `ems_engine` asset
-  calls it (`load_raw`, `compute_ems_carry(raw, as_of=today)`, one `collect_all`), then `polars.read_csv` of
+  calls it (`load_raw`, `run_ems` batch by batch with meter_hourly appended to its file, the other tables
+  collected), then `polars.read_csv` of
   the same wide file. Prints readings/s = readings ÷ (ingest wall + engine wall), CPU seconds and peak RSS
   per step, and `ratio_to_read_csv` = (ingest + engine) wall ÷ read_csv wall.
 """
@@ -156,14 +157,17 @@ def _step(step: str, root: Path, home_dir: Path) -> dict:
     elif step == "engine":
         from datetime import date
 
+        from orchestration.defs.compute.ems import _run
         from orchestration.lib.compute import load_raw
         from orchestration.lib.home import Home
-        from transforms.ems import compute_ems_carry
 
         t0, c0 = time.perf_counter(), _cpu()
-        lazy, _ = compute_ems_carry(load_raw(Home(home_dir)), as_of=date.today())
-        frames = pl.collect_all(list(lazy.values()))
-        out = {"hourly_rows": frames[list(lazy).index("meter_hourly")].height}
+        # as the ems_engine asset runs it: batch by batch, meter_hourly appended to its staged file as it comes
+        run, hourly_rows = _run(
+            load_raw(Home(home_dir)), date.today(), None, None, home_dir / "meter_hourly.parquet"
+        )
+        pl.collect_all(list(run.tables.values()))
+        out = {"hourly_rows": hourly_rows}
     else:  # the physical reference: the wide file's bytes, every column as text
         t0, c0 = time.perf_counter(), _cpu()
         frame = pl.read_csv(root / WIDE_FILE, infer_schema=False)
