@@ -159,6 +159,29 @@ def test_the_hourly_file_holds_the_table_rows_without_an_hour_first(tmp_path: Pa
     assert not list(tmp_path.glob(".*"))  # the body file is gone
 
 
+def test_a_failed_hourly_write_fails_the_run_and_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
+    """The hourly batches are written on a thread of their own: an error there still ends the run, with its
+    message, and the partial file is removed."""
+    from orchestration.defs.compute import ems
+
+    meters, readings = synthetic(6, 20)
+    raw = {"meters": meters.lazy(), "meter_readings": readings.lazy()}
+    written: list[int] = []
+
+    def disk_full(self, part, path) -> None:  # the second batch's write fails
+        if written:
+            raise OSError(28, "No space left on device")
+        written.append(part.height)
+        original(self, part, path)
+
+    original = ems.HourlyFile._write
+    monkeypatch.setattr(ems.HourlyFile, "_write", disk_full)
+    monkeypatch.setattr(ems, "BATCH_READINGS", 3_000)
+    with pytest.raises(OSError, match="No space left"):
+        ems._run(raw, date(2025, 6, 1), None, None, tmp_path / "meter_hourly.parquet")
+    assert written and not list(tmp_path.iterdir())
+
+
 def test_the_gate_in_slices_gives_the_verdict_and_findings_of_the_whole_table(tmp_path: Path) -> None:
     from expectations.computed import Parts, audit
     from expectations.ems import interval_count_problems, reconcile_ems

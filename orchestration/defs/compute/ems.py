@@ -24,6 +24,8 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -244,7 +246,11 @@ class HourlyFile:
     batch conformed to the contract and appended to one Parquet file (zstd, statistics; pyarrow's writer, as
     `atomic_write_parquet` gives polars' columns). Rows without an hour (a meter whose window holds no hour) go
     first in the table, as a run over every reading puts them: they are held, and when there are any the file is
-    written again with them first (row group by row group). `close` renames it to `path`."""
+    written again with them first (row group by row group). `close` renames it to `path`.
+
+    A batch is conformed and written on a thread of its own while the engine computes the next one (pyarrow
+    and polars release the GIL: ~2 s of a year of 500 meters' 4.4 M hours, mostly compressing the lineage texts,
+    off the critical path); one batch at most is held for writing, so memory stays at two batches' hours."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -252,8 +258,14 @@ class HourlyFile:
         self.head: list[pl.DataFrame] = []
         self.writer: Any = None
         self.rows = 0
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="meter-hourly")
+        self._pending: Future[None] | None = None
 
     def __call__(self, part: pl.DataFrame) -> None:
+        self._wait()  # the previous batch written (its error raised here)
+        self._pending = self._pool.submit(self._append, part)
+
+    def _append(self, part: pl.DataFrame) -> None:
         from transforms.computed import conform
 
         part = conform("meter_hourly", part)
@@ -262,6 +274,22 @@ class HourlyFile:
             self.head.append(part.filter(nulls))
             part = part.filter(~nulls)
         self._write(part, self.body)
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def abandon(self) -> None:
+        """After a failed run: the batch being written finished (its error dropped), the partial file removed."""
+        with suppress(Exception):
+            self._wait()
+        self._pool.shutdown()
+        if self.writer is not None:
+            with suppress(Exception):
+                self.writer.close()
+            self.writer = None
+        self.body.unlink(missing_ok=True)
 
     def _write(self, part: pl.DataFrame | Any, path: Path) -> None:
         import pyarrow.parquet as pq
@@ -289,6 +317,8 @@ class HourlyFile:
 
         from transforms.computed import computed_table
 
+        self._wait()
+        self._pool.shutdown()
         if self.writer is None:  # (no batch was handed over: a run has one at least)
             self._write(pl.DataFrame(schema=computed_table("meter_hourly").schema), self.body)
         self.writer.close()
@@ -311,8 +341,12 @@ def _run(raw: dict, today: date, since: datetime | None, carry: Any, path: Path)
     from transforms.ems import run_ems
 
     hourly = HourlyFile(path)
-    run = run_ems(raw, hourly, as_of=today, since=since, carry=carry, batch_readings=BATCH_READINGS)
-    return run, hourly.close()
+    try:
+        run = run_ems(raw, hourly, as_of=today, since=since, carry=carry, batch_readings=BATCH_READINGS)
+        return run, hourly.close()
+    except BaseException:
+        hourly.abandon()
+        raise
 
 
 def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
