@@ -94,6 +94,7 @@ def make(path: Path, mb: float) -> dict:
 
 
 def ingest(path: Path, out: Path) -> dict:
+    from orchestration.lib.ingest import _Parts
     from transforms.contracts import dataset
     from transforms.ingest.readers import read_batches
     from transforms.ingest.validate import header_names_enough, validate
@@ -104,11 +105,13 @@ def ingest(path: Path, out: Path) -> dict:
     wall, cpu = time.perf_counter(), time.process_time()
     rows = accepted = quarantined = batches = 0
     formats = set()
+    parts = _Parts(out / "parts", ds.schema)
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
         for k, table in enumerate(read_batches(rel, data, ds.name, header_names_enough(ds))):
             v = validate(ds, table, date(2026, 6, 3), rel)
-            # as a drop's staging part is written (orchestration/lib/ingest.py): LZ4, no statistics
-            v.accepted.write_parquet(out / f"accepted-{k:05d}.parquet", compression="lz4", statistics=False)
+            # written as a drop's staging part is (orchestration/lib/ingest.py `_Parts`: the contract's schema,
+            # zstd, statistics, streamed)
+            parts.add(rel, v.accepted)
             if not v.quarantine.is_empty():
                 v.quarantine.write_parquet(out / f"quarantine-{k:05d}.parquet")
             rows += table.rows_read

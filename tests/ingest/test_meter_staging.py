@@ -99,3 +99,28 @@ def test_duplicate_keys_found_in_memory_as_in_the_parts(tmp_path: Path, monkeypa
     assert q.filter(pl.col("reason").str.contains("appears 2 times")).height == q.height
     current = a["current.parquet"]
     assert current.schema == DS.schema and current.height + q.height == 14 + 8  # a: 4 of 18 cells empty
+
+
+def test_a_failed_part_write_fails_when_the_parts_are_read_not_the_next_file(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A full disk while one file's part is written surfaces when the drop's parts are read (the run fails),
+    not when the next file's batch is handed to the writer (that file would be rejected for a fault not its own)."""
+    rel = f"meter_readings/{DAY}/pme.csv"
+    data = _wide([M1, M2], 4).encode()
+    rows = validate_read(DS, read_table(rel, data, DS.name, header_names_enough(DS)), DAY, rel).accepted
+    written = []
+
+    def write(part: pl.DataFrame, path: Path, metadata) -> None:
+        written.append(path)
+        if len(written) == 1:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest_mod, "_write_coded", write)
+    parts = ingest_mod._Parts(tmp_path / "parts", DS.schema)
+    parts.add(rel, rows)
+    parts.add(rel.replace("pme", "other"), rows)  # the next file: not blamed for the first one's write
+    with pytest.raises(OSError, match="No space left"):
+        parts.scan()
+    assert len(written) == 2
+    parts.remove()

@@ -24,6 +24,7 @@ import io
 import mmap
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,21 +218,35 @@ def iter_csv_batches(
         return raw, widest <= MAX_CELL_CHARS, trimmed
 
     def frames() -> Iterator[tuple[pl.DataFrame, bool, bool]]:
-        # batch by batch in this thread: a read-ahead thread (the next batch parsed while this one is
-        # validated) cost ~10 % more CPU on this 2-core machine, polars' threads of both contending
+        # The next batch is parsed on a second thread while the caller validates this one (polars' parse
+        # releases the GIL): one batch ahead, so memory holds at most two batches' frames.
         row = 0
-        for k, span in enumerate(_spans(buf, start, batch_bytes)):
-            raw, clean, trimmed = parse(*span, k == 0)
-            if raw.is_empty():  # the header alone
-                continue
-            yield (
-                raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64)),
-                clean,
-                trimmed,
-            )
-            row += raw.height
+        with ThreadPoolExecutor(1, thread_name_prefix="csv-read-ahead") as pool:
+            ahead: Future | None = None
+            for k, span in enumerate(_spans(buf, start, batch_bytes)):
+                parsed = pool.submit(parse, *span, k == 0)
+                if ahead is not None:
+                    frame, row = _numbered(ahead.result(), row)
+                    if frame is not None:
+                        yield frame
+                ahead = parsed
+            if ahead is not None:
+                frame, row = _numbered(ahead.result(), row)
+                if frame is not None:
+                    yield frame
 
     return layout, frames()
+
+
+def _numbered(
+    parsed: tuple[pl.DataFrame, bool, bool], row: int
+) -> tuple[tuple[pl.DataFrame, bool, bool] | None, int]:
+    """A parsed batch with its `_row_number`s from `row` + 1 on (None for the header alone), and the next row."""
+    raw, clean, trimmed = parsed
+    if raw.is_empty():
+        return None, row
+    numbered = raw.with_columns(_row_number=pl.int_range(row + 1, row + 1 + raw.height, dtype=pl.Int64))
+    return (numbered, clean, trimmed), row + raw.height
 
 
 def table_of(layout: CsvLayout, batch: pl.DataFrame, clean: bool, trimmed: bool = False) -> TableRead:
