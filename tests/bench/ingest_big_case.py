@@ -12,9 +12,8 @@ Each step runs in its own child (tests/bench/harness.py), so each peak RSS is it
 (mmap: the landing zone's bytes are not copied into memory), reads it batch by batch with the polars-native
 reader (`transforms.ingest.readers.read_batches`), validates each batch against the supplier_invoices contract
 (`validate`) and writes each batch's accepted rows to its own Parquet file and its quarantine rows beside them:
-what ingestion does for a file (the accepted rows of each batch written as a staging part, LZ4 without
-statistics). The file is UTF-8 with
-the demo's Chinese headers, units and quoted thousands (`"1,722.70"`): the demo's files are GB18030, which
+what ingestion does for a file (the accepted rows of each batch written as a staging part by ingestion's own
+`_Parts`: zstd, statistics). The file is UTF-8 with the demo's Chinese headers, units and quoted thousands (`"1,722.70"`): the demo's files are GB18030, which
 polars' reader cannot decode; `decode_text` re-encodes such a file once (measured separately in
 docs/performance.md)."""
 
@@ -23,6 +22,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import shutil
 import sys
 import time
 from datetime import date
@@ -186,8 +186,7 @@ def run(work: Path, mb: float) -> list:
     ing.info["ratio_to_read_csv_cpu"] = round(ing.info["cpu_s"] / ref.info["cpu_s"], 2)
     ing.info["load_1min"] = round(os.getloadavg()[0], 1)
     path.unlink(missing_ok=True)
-    for p in out.glob("*.parquet"):
-        p.unlink()
+    shutil.rmtree(out, ignore_errors=True)
     return [made, ing, ref]
 
 
