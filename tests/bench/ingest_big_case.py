@@ -96,8 +96,7 @@ def make(path: Path, mb: float) -> dict:
 def ingest(path: Path, out: Path) -> dict:
     from orchestration.lib.ingest import _Parts
     from transforms.contracts import dataset
-    from transforms.ingest.readers import read_batches
-    from transforms.ingest.validate import header_names_enough, validate
+    from transforms.ingest.drops import validated_batches
 
     ds = dataset("supplier_invoices")
     rel = f"supplier_invoices/2026-06-03/{path.name}"
@@ -107,8 +106,8 @@ def ingest(path: Path, out: Path) -> dict:
     formats = set()
     parts = _Parts(out / "parts", ds.schema)
     with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for k, table in enumerate(read_batches(rel, data, ds.name, header_names_enough(ds))):
-            v = validate(ds, table, date(2026, 6, 3), rel)
+        # as ingestion reads a file (drops._read_into): each batch validated while the next one is parsed
+        for k, (table, v, _) in enumerate(validated_batches(ds, rel, data, date(2026, 6, 3))):
             # written as a drop's staging part is (orchestration/lib/ingest.py `_Parts`: the contract's schema,
             # zstd, statistics, streamed)
             parts.add(rel, v.accepted)

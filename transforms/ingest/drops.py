@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from itertools import pairwise
 from typing import Any, Protocol
@@ -272,12 +273,24 @@ def validated_batches(
     anything else whole): (table, validated, restart) per batch. `restart` is True when a later batch showed
     that the file needs the row-by-row reader: the batches before are void, and this one is the whole file."""
     is_header = is_header or header_names_enough(ds)
-    try:
-        for t in read_batches(rel_path, data, ds.name, is_header):
-            yield t, validate_read(ds, t, drop_date, rel_path), False
-    except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
-        t = read_table(rel_path, data, ds.name, is_header, fast=False)
-        yield t, validate_read(ds, t, drop_date, rel_path), True
+    # A batch is validated on a second thread while the caller stages the one before and the reader parses the
+    # one after (polars releases the GIL in each): one batch in validation at a time, yielded in order.
+    with ThreadPoolExecutor(1, thread_name_prefix="lingtan-validate") as pool:
+        pending: tuple[TableRead, Future[Validated]] | None = None
+        try:
+            for t in read_batches(rel_path, data, ds.name, is_header):
+                validating = (t, pool.submit(validate_read, ds, t, drop_date, rel_path))
+                if pending is not None:
+                    yield pending[0], pending[1].result(), False
+                pending = validating
+        except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
+            if pending is not None:  # (the batches before it are yielded all the same, then void)
+                yield pending[0], pending[1].result(), False
+            t = read_table(rel_path, data, ds.name, is_header, fast=False)
+            yield t, validate_read(ds, t, drop_date, rel_path), True
+            return
+        if pending is not None:
+            yield pending[0], pending[1].result(), False
 
 
 def read_validated(
