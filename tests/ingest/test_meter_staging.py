@@ -122,5 +122,5 @@ def test_a_failed_part_write_fails_when_the_parts_are_read_not_the_next_file(
     parts.add(rel.replace("pme", "other"), rows)  # the next file: not blamed for the first one's write
     with pytest.raises(OSError, match="No space left"):
         parts.scan()
+    parts.remove()  # (waits for the writer)
     assert len(written) == 2
-    parts.remove()
