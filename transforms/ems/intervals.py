@@ -29,7 +29,6 @@ from typing import NamedTuple
 
 import polars as pl
 
-from transforms.arrays import grid_sorted
 from transforms.ems.cumulative import _cumulative, _of_meter
 from transforms.ems.meters import (
     READINGS_SCHEMA,
@@ -263,18 +262,11 @@ def readings_to_intervals(
         # alone (a small integer, stable) gives key order, checked after; anything else is sorted by the key.
         # A column with one value throughout (every code 0, one source file) is not gathered but set again.
         columns, same = placed_df.columns, _constant(placed_df, ("_code", "_file"))
-        grid = grid_sorted(placed_df.drop(list(same)), "_mi")
-        if grid is not None and grid.select(key.is_sorted()).item():
-            placed_df = grid  # (a complete wide file: every line holds each meter once)
-        else:
-            rows = placed_df.drop(list(same)).select(pl.struct(pl.all()).alias("_s")).to_series()
-            placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
-            if not placed_df.select(key.is_sorted()).item():
-                placed_df = rows.gather(
-                    rows.struct.unnest().select(key.arg_sort()).to_series()
-                ).struct.unnest()
-            del rows
-        del grid
+        rows = placed_df.drop(list(same)).select(pl.struct(pl.all()).alias("_s")).to_series()
+        placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
+        if not placed_df.select(key.is_sorted()).item():
+            placed_df = rows.gather(rows.struct.unnest().select(key.arg_sort()).to_series()).struct.unnest()
+        del rows
         placed_df = placed_df.with_columns(pl.lit(v).first().alias(c) for c, v in same.items()).select(
             columns
         )
