@@ -74,7 +74,7 @@ docs: install
 	cd dbt_project && LINGTAN_HOME=$$H LINGTAN_WAREHOUSE_PATH=$$H/warehouse/build/lingtan.duckdb ../$(RUN) dbt docs generate --static --quiet
 	@echo "dbt docs: dbt_project/target/static_index.html (open it in a browser)"
 
-# `make bench`: one table (also bench/results.json) at scales 1 and 10; BENCH=100: scales 1, 10 and 100 (the
+# `make bench`: one table (also <home>/bench/results.json, home $LINGTAN_HOME or ./data) at scales 1 and 10; BENCH=100: scales 1, 10 and 100 (the
 # scale-100 landing zone takes > 20 min to generate and ingest here); BENCH="1 10": those scales; BENCH=fixed: only
 # the fixed costs (a tiny nightly run beside an empty Dagster run and a no-change dbt build). docs/performance.md.
 bench: install

@@ -9,7 +9,8 @@
   pandas and DuckDB SQL, footprint, logistics), the nightly job (full, no change, one new drop day) and the
   report stage; once: the EMS interval engine (500 meters × a year of 15-minute readings, vs `polars.read_csv`).
 Each case runs in its own process (harness.measure: wall, CPU, peak RSS). The table goes to stdout and, with
-the machine's load, to bench/results.json (`$LINGTAN_BENCH_OUT` overrides the path).
+the machine's load, to <home>/bench/results.json (home: `$LINGTAN_HOME`, else ./data; `$LINGTAN_BENCH_OUT`
+overrides the path).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestration.lib.home import DEFAULT_HOME, home_uri
 from tests.bench import engine_cases, ingest_big_case, meter_ingest_case, reports_case, tiny_case
 from tests.bench.harness import Measurement, measure
 
@@ -122,9 +124,18 @@ def engines_only(work: Path, scale: float) -> None:
     loads.append(os.getloadavg())
     print(table(rows))
     print(f"load average (1 min) {loads[0][0]:.1f} at start, {loads[-1][0]:.1f} at end")
-    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+    out = results_path()
     save(out, datetime.now(UTC), [scale], loads, rows)
     print(f"written to {out}")
+
+
+def results_path() -> Path:
+    """Where the JSON goes: `$LINGTAN_BENCH_OUT`, else `bench/results.json` under the lingtan home
+    (`$LINGTAN_HOME`, else ./data; an S3 home's bench is kept locally in ./data)."""
+    if os.environ.get("LINGTAN_BENCH_OUT"):
+        return Path(os.environ["LINGTAN_BENCH_OUT"])
+    home = home_uri()
+    return Path(DEFAULT_HOME if home.startswith("s3://") else home) / "bench" / "results.json"
 
 
 def save(out: Path, started: datetime, scales: list[float], loads: list, results: list[Measurement]) -> None:
@@ -145,7 +156,7 @@ def main(argv: list[str]) -> None:
         return engines_only(Path(argv[1]), float(argv[2]))
     fixed_only, scales = parse_args(argv)
     started = datetime.now(UTC)
-    out = Path(os.environ.get("LINGTAN_BENCH_OUT", "bench/results.json"))
+    out = results_path()
     loads: list = [os.getloadavg()]  # 1, 5 and 15-minute load averages, at the start and after each group
     results: list[Measurement] = []
 

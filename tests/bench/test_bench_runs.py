@@ -55,3 +55,15 @@ def test_bench_runs_at_scale_1(tmp_path):
     assert rows["footprint duckdb reference (scale 1)"]["info"]["same_numbers"] is True
     assert rows["ems interval engine (20 meters × 7 d)"]["info"]["readings"] > 0
     assert all(r["cpu_s"] > 0 for r in doc["results"])
+
+
+def test_results_go_under_the_home_unless_told(monkeypatch, tmp_path):
+    from tests.bench.run import results_path
+
+    monkeypatch.delenv("LINGTAN_BENCH_OUT", raising=False)
+    monkeypatch.setenv("LINGTAN_HOME", str(tmp_path / "home"))
+    assert results_path() == tmp_path / "home" / "bench" / "results.json"
+    monkeypatch.delenv("LINGTAN_HOME")
+    assert results_path().as_posix() == "data/bench/results.json"  # ./data, the CLI's default home
+    monkeypatch.setenv("LINGTAN_BENCH_OUT", str(tmp_path / "b.json"))
+    assert results_path() == tmp_path / "b.json"
