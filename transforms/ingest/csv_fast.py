@@ -221,6 +221,11 @@ def iter_csv_batches(
         # The next batch is parsed on a second thread while the caller validates this one (polars' parse
         # releases the GIL): one batch ahead, so memory holds at most two batches' frames.
         row = 0
+        if 0 < len(buf) - start <= batch_bytes:  # one batch: nothing to read ahead
+            frame, _ = _numbered(parse(start, len(buf), True), row)
+            if frame is not None:
+                yield frame
+            return
         with ThreadPoolExecutor(1, thread_name_prefix="csv-read-ahead") as pool:
             ahead: Future | None = None
             for k, span in enumerate(_spans(buf, start, batch_bytes)):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
-from itertools import pairwise
+from itertools import chain, pairwise
 from typing import Any, Protocol
 
 import polars as pl
@@ -273,22 +273,34 @@ def validated_batches(
     anything else whole): (table, validated, restart) per batch. `restart` is True when a later batch showed
     that the file needs the row-by-row reader: the batches before are void, and this one is the whole file."""
     is_header = is_header or header_names_enough(ds)
-    # A batch is validated on a second thread while the caller stages the one before and the reader parses the
-    # one after (polars releases the GIL in each): one batch in validation at a time, yielded in order.
+    batches = read_batches(rel_path, data, ds.name, is_header)
+    try:
+        first = next(batches, None)
+        second = next(batches, None) if first is not None else None
+        if second is None:  # one batch (most files): nothing to overlap, validated in this thread
+            if first is not None:
+                yield first, validate_read(ds, first, drop_date, rel_path), False
+            return
+        yield from _validated_beside(ds, rel_path, drop_date, chain((first, second), batches))
+    except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
+        t = read_table(rel_path, data, ds.name, is_header, fast=False)
+        yield t, validate_read(ds, t, drop_date, rel_path), True
+
+
+def _validated_beside(
+    ds: Dataset, rel_path: str, drop_date: date, tables: Iterable[TableRead]
+) -> Iterator[tuple[TableRead, Validated, bool]]:
+    """A file of several batches: each batch validated on a second thread while the caller stages the one
+    before and the reader parses the one after (polars releases the GIL in each), yielded in order, one batch
+    in validation at a time. (A `NotWellFormed` from the reader may come before the batch ahead of it is
+    yielded: the batches before a restart are void either way.)"""
     with ThreadPoolExecutor(1, thread_name_prefix="lingtan-validate") as pool:
         pending: tuple[TableRead, Future[Validated]] | None = None
-        try:
-            for t in read_batches(rel_path, data, ds.name, is_header):
-                validating = (t, pool.submit(validate_read, ds, t, drop_date, rel_path))
-                if pending is not None:
-                    yield pending[0], pending[1].result(), False
-                pending = validating
-        except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
-            if pending is not None:  # (the batches before it are yielded all the same, then void)
+        for t in tables:
+            validating = (t, pool.submit(validate_read, ds, t, drop_date, rel_path))
+            if pending is not None:
                 yield pending[0], pending[1].result(), False
-            t = read_table(rel_path, data, ds.name, is_header, fast=False)
-            yield t, validate_read(ds, t, drop_date, rel_path), True
-            return
+            pending = validating
         if pending is not None:
             yield pending[0], pending[1].result(), False
 
