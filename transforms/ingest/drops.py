@@ -16,12 +16,13 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
-from itertools import chain, pairwise
+from itertools import pairwise
 from typing import Any, Protocol
 
 import polars as pl
 
 from transforms.contracts import Dataset
+from transforms.ingest import csv_fast
 from transforms.ingest.base import TableRead
 from transforms.ingest.quarantine import (
     QUARANTINE_SCHEMA,
@@ -273,15 +274,14 @@ def validated_batches(
     anything else whole): (table, validated, restart) per batch. `restart` is True when a later batch showed
     that the file needs the row-by-row reader: the batches before are void, and this one is the whole file."""
     is_header = is_header or header_names_enough(ds)
-    batches = read_batches(rel_path, data, ds.name, is_header)
     try:
-        first = next(batches, None)
-        second = next(batches, None) if first is not None else None
-        if second is None:  # one batch (most files): nothing to overlap, validated in this thread
-            if first is not None:
-                yield first, validate_read(ds, first, drop_date, rel_path), False
-            return
-        yield from _validated_beside(ds, rel_path, drop_date, chain((first, second), batches))
+        if len(data) <= csv_fast.BATCH_BYTES:  # one batch (most files): nothing to overlap, no thread
+            for t in read_batches(rel_path, data, ds.name, is_header):
+                yield t, validate_read(ds, t, drop_date, rel_path), False
+        else:
+            yield from _validated_beside(
+                ds, rel_path, drop_date, read_batches(rel_path, data, ds.name, is_header)
+            )
     except NotWellFormed:  # a later batch showed the file needs the row-by-row reader
         t = read_table(rel_path, data, ds.name, is_header, fast=False)
         yield t, validate_read(ds, t, drop_date, rel_path), True
