@@ -253,9 +253,12 @@ def readings_to_intervals(
         placed_df = narrow_df if bad_rows.height == 0 else narrow_df.filter(placed_codes)
     del narrow_df
     placed_df = placed_df.drop("interval_minutes")
-    # the key is computed when needed, never stored (8 bytes a reading less in the frame and its sorted copy)
+    # The key is computed when needed, never stored in the frame (8 bytes a reading less in it and its sorted
+    # copy): once the batch is in key order, its keys as a Series for the order test and the duplicates below.
+    # Key order needs meter order first, which a file in line order (time, then meter) does not have.
     key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
-    if not placed_df.select(key.is_sorted()).item():
+    keys = placed_df.select(key).to_series() if placed_df["_mi"].is_sorted() else None
+    if keys is None or not keys.is_sorted():
         # one gather of a struct of every column: a fraction of the CPU of a gather per column (the rows of a
         # file in line order, time then meter, are far apart in meter order: one cache miss per row, not per cell)
         # A file in line order (time, then meter) is in time order within each meter: a sort by the meter index
@@ -264,19 +267,22 @@ def readings_to_intervals(
         columns, same = placed_df.columns, _constant(placed_df, ("_code", "_file"))
         rows = placed_df.drop(list(same)).select(pl.struct(pl.all()).alias("_s")).to_series()
         placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
-        if not placed_df.select(key.is_sorted()).item():
+        keys = placed_df.select(key).to_series()
+        if not keys.is_sorted():
             placed_df = rows.gather(rows.struct.unnest().select(key.arg_sort()).to_series()).struct.unnest()
+            keys = placed_df.select(key).to_series()
         del rows
         placed_df = placed_df.with_columns(pl.lit(v).first().alias(c) for c, v in same.items()).select(
             columns
         )
     # Two readings for one interval (after the stamp move): neither is believed. Neighbours in key order.
-    k = key
-    if placed_df.select((k == k.shift(1)).any()).item():
+    if (keys.len() > 1) and (keys.slice(1) == keys.slice(0, keys.len() - 1)).any():
+        k = pl.lit(keys)
         dup = (pl.col("_code") == 0) & ((k == k.shift(1)) | (k == k.shift(-1))).fill_null(False)
         placed_df = placed_df.with_columns(
             _code=pl.when(dup).then(pl.lit(_DUPLICATE, pl.UInt8)).otherwise("_code")
         )
+    del keys
     # per meter (sorted slices: the first row of a meter is its earliest)
     ranges = (
         placed_df.lazy()
