@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -163,6 +164,9 @@ class _Parts:
         self.kept = list(dict.fromkeys([*(keys or []), "_file"]))  # the columns `key_rows` gives
         self.parts: list[tuple[str, Path]] = []
         self._writing: list[tuple[str, Future, pl.DataFrame | None]] = []  # (rel_path, write, key columns)
+        self._closing: list[tuple[str, Future]] = []  # (rel_path, the close of its coded part)
+        self._open: tuple[str, _CodedWriter] | None = None  # the coded part the next batch of a file extends
+        self._adds: list[str] = []  # the file of each batch added
         self._pool: ThreadPoolExecutor | None = None
 
     def add(self, rel_path: str, rows: pl.DataFrame) -> None:
@@ -176,36 +180,52 @@ class _Parts:
             if self._writing:  # one batch in the writer at a time: memory stays bounded by two batches
                 # (a failed write raises when the parts are read: never taken for a fault of this file)
                 wait([self._writing[-1][1]])
-            write = self._pool.submit(_write_coded, rows, path, self.metadata)
+            # a file's batches (a wide meter file in batches of lines) extend one part: a drop of one file
+            # is then still one part, its history file as it stands (`whole`)
+            if self._open is None or self._open[0] != rel_path:
+                self._close_open()
+                self._open = (rel_path, _CodedWriter(path, self.metadata))
+                self.parts.append((rel_path, path))
+            write = self._pool.submit(self._open[1].append, rows)
             kept = sum(k.height for _, _, k in self._writing if k is not None) + rows.height
             keys = rows.select(self.kept) if kept <= KEPT_KEY_ROWS else None
             self._writing.append((rel_path, write, keys))
         else:
+            self._close_open()
             if rows.schema != self.schema:
                 rows = rows.match_to_schema(self.schema)
             # streamed (the engine encodes row groups in parallel): 4.5 CPU-s for a year of 500 meters. In this
             # thread: written in a second one while the next batch is validated, a 1 GB invoice file took as long
             rows.lazy().sink_parquet(path, compression="zstd", statistics=True, metadata=self.metadata)
-        self.parts.append((rel_path, path))
+            self.parts.append((rel_path, path))
+        self._adds.append(rel_path)
+
+    def _close_open(self) -> None:
+        """The open coded part finished (its metadata and footer written) after its batches, on the writer."""
+        if self._open is not None and self._pool is not None:
+            rel_path, writer = self._open
+            self._closing.append((rel_path, self._pool.submit(writer.close)))
+        self._open = None
 
     def key_rows(self) -> pl.LazyFrame | None:
         """The key columns and `_file` of every row added, in order, when every part is being written (else
         None: the parts are read). A text key may be an Enum (one part, or parts of the same Enum): equal values, equal
         codes, so `quarantine.repeated_keys` finds the same keys (`validate.plain` makes them text)."""
         kept = [keys for _, _, keys in self._writing]
-        if not self.parts or len(kept) != len(self.parts) or any(k is None for k in kept):
+        if not self.parts or len(kept) != len(self._adds) or any(k is None for k in kept):
             return None
         if len({tuple(k.schema.items()) for k in kept}) > 1:  # Enums of other values: as text
             kept = [plain(k) for k in kept]
         return pl.concat(kept).lazy()
 
     def _wait(self, errors: bool = True) -> None:
-        writing, self._writing = self._writing, []
-        for _, write, _ in writing:
-            if errors:
-                write.result()
-            else:
-                wait([write])
+        self._close_open()
+        pending = [w for _, w, _ in self._writing] + [c for _, c in self._closing]
+        self._writing, self._closing = [], []
+        wait(pending)
+        if errors:
+            for done in pending:
+                done.result()
 
     def whole(self, rows: int) -> Path | None:
         """The one part, when the drop's accepted rows (`rows` of them, in order) are exactly its rows."""
@@ -216,9 +236,15 @@ class _Parts:
         return path if pl.scan_parquet(path).select(pl.len()).collect().item() == rows else None
 
     def discard(self, rel_path: str) -> None:
-        for _, write, _ in (w for w in self._writing if w[0] == rel_path):
-            wait([write])  # its outcome does not matter: the file is read again, or rejected
+        if self._open is not None and self._open[0] == rel_path:
+            self._close_open()
+        # their outcome does not matter: the file is read again, or rejected
+        wait(
+            [w for r, w, _ in self._writing if r == rel_path] + [c for r, c in self._closing if r == rel_path]
+        )
         self._writing = [w for w in self._writing if w[0] != rel_path]
+        self._closing = [c for c in self._closing if c[0] != rel_path]
+        self._adds = [a for a in self._adds if a != rel_path]
         for _, path in (p for p in self.parts if p[0] == rel_path):
             path.unlink(missing_ok=True)
         self.parts = [p for p in self.parts if p[0] != rel_path]
@@ -259,27 +285,50 @@ def _write_coded(rows: pl.DataFrame, path: Path, metadata: dict[str, str] | None
     the Enum columns carry no statistics (in a wide meter file every row group holds every meter column, so
     their min and max would prune nothing; 0.2 CPU-s per column). The other columns as polars writes them:
     zstd, dictionary encoding, statistics."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    writer = _CodedWriter(path, metadata)
+    writer.append(rows)
+    writer.close()
 
-    columns = []
-    for c in rows.get_columns():
-        a = c.to_arrow()
-        columns.append(_row_group_dictionaries(a) if isinstance(c.dtype, pl.Enum) else a)
-    table = pa.table(columns, names=rows.columns)
-    stats = [n for n, d in rows.schema.items() if not isinstance(d, pl.Enum)]
-    dictionary = [n for n, d in rows.schema.items() if not d.is_float()]
-    with pq.ParquetWriter(
-        path,
-        table.schema,
-        compression="zstd",
-        write_statistics=stats,
-        use_dictionary=dictionary,
-        store_schema=False,
-    ) as writer:
-        writer.write_table(table, row_group_size=CODED_ROW_GROUP)
-        if metadata:
-            writer.add_key_value_metadata(metadata)
+
+class _CodedWriter:
+    """`_write_coded` of several batches (one file's, in order) into one Parquet file, a batch's rows in row
+    groups of their own. Each batch's Enum columns have their own dictionary (a row group's dictionary pages
+    are its own): an index type that differs from the first batch's is cast to it."""
+
+    def __init__(self, path: Path, metadata: dict[str, str] | None) -> None:
+        self.path, self.metadata = path, metadata
+        self.writer: Any = None
+
+    def append(self, rows: pl.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = []
+        for c in rows.get_columns():
+            a = c.to_arrow()
+            columns.append(_row_group_dictionaries(a) if isinstance(c.dtype, pl.Enum) else a)
+        table = pa.table(columns, names=rows.columns)
+        if self.writer is None:
+            stats = [n for n, d in rows.schema.items() if not isinstance(d, pl.Enum)]
+            dictionary = [n for n, d in rows.schema.items() if not d.is_float()]
+            self.writer = pq.ParquetWriter(
+                self.path,
+                table.schema,
+                compression="zstd",
+                write_statistics=stats,
+                use_dictionary=dictionary,
+                store_schema=False,
+            )
+        elif table.schema != self.writer.schema:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table, row_group_size=CODED_ROW_GROUP)
+
+    def close(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            if self.metadata:
+                writer.add_key_value_metadata(self.metadata)
+            writer.close()
 
 
 # an Enum column with more values than this is written with one dictionary per row group

@@ -111,12 +111,12 @@ def test_a_failed_part_write_fails_when_the_parts_are_read_not_the_next_file(
     rows = validate_read(DS, read_table(rel, data, DS.name, header_names_enough(DS)), DAY, rel).accepted
     written = []
 
-    def write(part: pl.DataFrame, path: Path, metadata) -> None:
-        written.append(path)
+    def write(self, part: pl.DataFrame) -> None:
+        written.append(self.path)
         if len(written) == 1:
             raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ingest_mod, "_write_coded", write)
+    monkeypatch.setattr(ingest_mod._CodedWriter, "append", write)
     parts = ingest_mod._Parts(tmp_path / "parts", DS.schema)
     parts.add(rel, rows)
     parts.add(rel.replace("pme", "other"), rows)  # the next file: not blamed for the first one's write

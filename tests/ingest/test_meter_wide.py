@@ -181,3 +181,55 @@ def test_demo_pme_exports(demo_landing) -> None:
     assert wide
     for f in wide:
         _both(f.name, f.read_bytes())
+
+
+def _batched_and_whole(name: str, data: bytes, monkeypatch: pytest.MonkeyPatch, batch_bytes: int):
+    """(read in batches of lines through `drops.read_validated`, read whole and validated): each the outcome
+    (table, validated) or ("rejected", reason)."""
+    from transforms.ingest import csv_fast
+    from transforms.ingest.drops import read_validated
+    from transforms.ingest.readers import read_batches
+
+    rel = f"meter_readings/{DAY}/{name}"
+    is_header = header_names_enough(DS)
+
+    def outcome(run):
+        try:
+            return run()
+        except FileRejected as e:
+            return ("rejected", str(e))
+
+    with monkeypatch.context() as m:
+        m.setattr(csv_fast, "BATCH_BYTES", batch_bytes)
+        batches = outcome(lambda: list(read_batches(rel, data, DS.name, is_header)))
+        batched = outcome(lambda: read_validated(DS, rel, data, DAY, is_header))
+    whole = outcome(lambda: (t := read_table(rel, data, DS.name, is_header), validate_read(DS, t, DAY, rel)))
+    return batches, batched, whole
+
+
+def test_a_wide_file_in_batches_of_lines_reads_as_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide file bigger than a batch is reshaped and validated batch by batch of lines (readers.read_batches):
+    the same accepted rows in the same order, quarantine records, rows read and notes (which count the whole
+    file) as the file read whole; a batch of empty cells only is gaps, not a rejection."""
+    ts = _lines(80)
+    rows = []
+    for i, t in enumerate(ts):
+        a = "" if 10 <= i < 45 else ("abc" if i == 51 else ("-2" if i == 57 else f"{i}.25"))
+        b = "" if i < 45 or i % 7 == 0 else f"0.00{i % 10}"
+        rows.append([t, a, b])
+    data = _csv(["Timestamp", M1, M2], rows)
+    batches, (bt, bv), (wt, wv) = _batched_and_whole("pme.csv", data, monkeypatch, 300)
+    assert len(batches) > 5 and all(isinstance(b, meter_wide.WideRead) for b in batches)
+    assert any(b.tally.readings == 0 for b in batches)  # lines 10-44: every cell empty
+    assert_frame_equal(plain(bv.accepted), plain(wv.accepted))
+    assert_frame_equal(bv.quarantine, wv.quarantine)
+    assert bv.quarantine.height == 2  # the text and the negative value
+    assert (bt.rows_read, bv.notes) == (wt.rows_read, wv.notes)
+    assert "2 meter column(s) × 80 line(s)" in "; ".join(bv.notes)
+
+
+def test_a_wide_file_of_empty_cells_in_batches_is_rejected_as_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _csv(["Timestamp", M1, M2], [[t, "", ""] for t in _lines(60)])
+    batches, batched, whole = _batched_and_whole("empty.csv", data, monkeypatch, 300)
+    assert batches == batched == whole
+    assert batched[0] == "rejected" and batched[1].startswith("no readings: all 120 meter cell(s) of the 60")

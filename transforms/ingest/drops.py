@@ -24,6 +24,7 @@ import polars as pl
 from transforms.contracts import Dataset
 from transforms.ingest import csv_fast
 from transforms.ingest.base import TableRead
+from transforms.ingest.meter_wide import WideTally, file_notes
 from transforms.ingest.quarantine import (
     QUARANTINE_SCHEMA,
     duplicate_keys_lazy,
@@ -244,18 +245,21 @@ def _read_into(ds: Dataset, rel_path: str, data: bytes, drop_date: date, is_head
     fmt = encoding = notes = None
     rows_read = 0
     quarantine: list[pl.DataFrame] = []
+    tallies: list[WideTally] = []  # a wide meter file read in batches: its notes count the file
     for t, v, restart in validated_batches(ds, rel_path, data, drop_date, is_header):
         if restart or notes is None:
             if restart:
                 sink.discard(rel_path)
-                quarantine, rows_read = [], 0
+                quarantine, rows_read, tallies = [], 0, []
             fmt, encoding, notes = t.file_format, t.encoding, v.notes
+        if (tally := getattr(t, "tally", None)) is not None:
+            tallies.append(tally)
         rows_read += t.rows_read
         quarantine.append(v.quarantine)
         _drop_text(t)  # the batch's text is not needed any more: freed before its rows are staged
         sink.add(rel_path, v.accepted)
         del t, v
-    return fmt, encoding, rows_read, quarantine, notes or []
+    return fmt, encoding, rows_read, quarantine, file_notes(notes or [], tallies)
 
 
 def _drop_text(t: TableRead) -> None:
@@ -329,10 +333,11 @@ def read_validated(
         first.notes,
     )
     table.rows_total = sum(t.rows_read for t, _ in parts)
+    tallies = [t.tally for t, _ in parts if getattr(t, "tally", None) is not None]
     return table, Validated(
         pl.concat([plain(v.accepted) for _, v in parts]),
         pl.concat([v.quarantine for _, v in parts]),
-        v0.notes,
+        file_notes(v0.notes, tallies),
     )
 
 

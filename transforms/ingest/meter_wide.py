@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -48,12 +49,56 @@ _SUSPECT_SHARE = 0.1
 _SUSPECT_MIN = 1_000
 
 
+class WideTally(NamedTuple):
+    """What the notes and the all-empty rejection of a wide file count: per file, or per batch of its lines
+    (`readers.read_batches`) and then added up (`file_notes`, `rejected_if_empty`)."""
+
+    meters: int
+    lines: int
+    readings: int
+    problems: int  # cells the reader could not give a value for: readings quarantined
+    broken: int
+
+    def note(self) -> str:
+        cells = self.meters * self.lines
+        return (
+            f"{self.meters} meter column(s) × {self.lines:,} line(s): {self.readings + self.problems:,} "
+            f"reading(s), {cells - self.readings - self.problems:,} empty cell(s) are gaps"
+        )
+
+    def empty_reason(self) -> str | None:
+        """Why the file is rejected when every meter cell is empty (else it would read as "no rows below the
+        header", which is not what happened); None when it holds anything."""
+        if self.readings or self.problems or self.broken:
+            return None
+        return (
+            f"no readings: all {self.meters * self.lines:,} meter cell(s) of the {self.lines:,} line(s) are "
+            "empty (gaps only); export a period that has data"
+        )
+
+
+def total_tally(tallies: list[WideTally]) -> WideTally:
+    """The file's tally from its batches' (the same meter columns in each)."""
+    return WideTally(
+        tallies[0].meters, *(sum(t[i] for t in tallies) for i in range(1, len(WideTally._fields)))
+    )
+
+
+def file_notes(notes: list[str], tallies: list[WideTally]) -> list[str]:
+    """The notes of a wide file read in batches: the first batch's, its count replaced by the file's."""
+    if len(tallies) < 2:
+        return notes
+    first, total = tallies[0].note(), total_tally(tallies).note()
+    return [total if n == first else n for n in notes]
+
+
 class WideRead(TableRead):
     """The `TableRead` of a wide meter file (headers `OUT_HEADERS`, one row per reading), with its long text
     frame built on first use and a validation that gives the same result without it (`validated`)."""
 
     _frame: pl.DataFrame | None = None
     _wide: _Block | None = None
+    tally: WideTally | None = None
 
     @property
     def frame(self) -> pl.DataFrame:  # type: ignore[override]
@@ -396,8 +441,10 @@ def _check_contract(ds: Dataset) -> None:
         raise ValueError(f"{ds.name}: a rule spans columns; wide files must be validated row by row")
 
 
-def read_wide(table: TableRead) -> TableRead:
-    """A wide file as a `WideRead` (or, for a file without a meter column or lines, the reshape's table)."""
+def read_wide(table: TableRead, batch: bool = False) -> TableRead:
+    """A wide file as a `WideRead` (or, for a file without a meter column or lines, the reshape's table).
+    `batch`: `table` is one batch of the file's lines; an all-empty batch is not rejected (the file is, when
+    every batch is: `readers.read_batches`), and its notes count the batch (`file_notes` counts the file)."""
     found = ml._columns(table.headers)
     ts_idx = found.get("interval_start", 0)
     meter_cols = {i: h for i, h in enumerate(table.headers) if i != ts_idx and ml._WIDE_HEADER.match(h or "")}
@@ -424,17 +471,10 @@ def read_wide(table: TableRead) -> TableRead:
             h = meter_cols[p.column_index]
             raw = {table.headers[ts_idx] or "Timestamp": raw_ts.get(p.row_number), h: None}
             broken.append(BrokenRow(p.row_number, p.reason, raw, h))
-    readings = int(block.reading.sum())
-    cells = len(meter_cols) * block.n
-    if not readings and not cell_problems and not broken:
-        raise FileRejected(  # else it would read as "no rows below the header", which is not what happened
-            f"no readings: all {cells:,} meter cell(s) of the {block.n:,} line(s) are empty (gaps only); "
-            "export a period that has data"
-        )
-    notes.append(
-        f"{len(meter_cols)} meter column(s) × {block.n:,} line(s): {readings + len(cell_problems):,} "
-        f"reading(s), {cells - readings - len(cell_problems):,} empty cell(s) are gaps"
-    )
+    tally = WideTally(len(meter_cols), block.n, int(block.reading.sum()), len(cell_problems), len(broken))
+    if not batch and (why := tally.empty_reason()):
+        raise FileRejected(why)
+    notes.append(tally.note())
     ts_problems = [replace(p, column_index=1) for (r, j), p in problems.items() if j == ts_idx]
     read = WideRead(
         headers=list(OUT_HEADERS),
@@ -446,7 +486,8 @@ def read_wide(table: TableRead) -> TableRead:
         problems=ts_problems,
         cells_clean=table.cells_clean,
         cell_column="c4",
-        rows_total=readings + len(broken),
+        rows_total=tally.readings + len(broken),
     )
     read._wide = block
+    read.tally = tally
     return _same_reader(table, read)

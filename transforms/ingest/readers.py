@@ -11,6 +11,7 @@ complete rows and reports the broken last row in `TableRead.broken`; a cell whos
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from transforms.ingest.csv_reader import HEADER_SEARCH_ROWS, read_csv, read_csv_
 from transforms.ingest.json_fast import iter_jsonl_batches, read_jsonl_fast
 from transforms.ingest.json_fast import table_of as json_table_of
 from transforms.ingest.json_reader import looks_like_json, read_json, read_json_text
+from transforms.ingest.meter_wide import WideRead, read_wide, total_tally
 
 __all__ = [
     "BrokenRow",
@@ -338,6 +340,10 @@ def read_batches(
     as the one table of `read_table`. May raise `NotWellFormed` after some batches (a later batch is not
     well-formed): the caller then reads the whole file again with `read_table(..., fast=False)`."""
     fmt = file_format(name)
+    text = fmt not in (None, "json") and bool(data) and _sniff(fmt, data) == "text"  # type: ignore[arg-type]
+    if dataset in LAYOUTS and text and not _starts_like_json_lines(data):
+        yield from _layout_batches(name, data, dataset, is_header)
+        return
     if fmt is None or dataset in LAYOUTS or not data or _sniff(fmt, data) != "text":
         yield read_table(name, data, dataset, is_header)
         return
@@ -365,6 +371,40 @@ def read_batches(
     yield _named(name, "csv", table_of(layout, *first))
     for batch in batches:
         yield _named(name, "csv", table_of(layout, *batch))
+
+
+def _layout_batches(
+    name: str, data: bytes, dataset: str, is_header: Callable[[list[str]], bool] | None
+) -> Iterator[TableRead]:
+    """A well-formed CSV file of a dataset with layouts (`LAYOUTS`: meter readings) as `read_table` reads it,
+    but a wide file in batches of lines: each batch reshaped as a wide block of its own (`meter_wide`), so a
+    year of 500 meters is parsed, validated and staged batch by batch on three threads instead of one step after
+    the other. Its notes count the whole file (`meter_wide.file_notes`, applied by the caller) and it is rejected
+    when every cell of every batch is empty, after the last batch. The long and trend-log layouts, which look
+    across lines (a change of meter, a midpoint stamp), are read whole as before."""
+    predicate, reshape = LAYOUTS[dataset]
+    try:
+        layout, batches = iter_csv_batches(data, predicate(is_header))
+        first = next(batches, None)
+    except NotWellFormed:
+        first = None
+    if first is None:  # not well-formed: the row-by-row reader, as `read_table` falls back to it
+        yield read_table(name, data, dataset, is_header, fast=False)
+        return
+    if meter_layouts.detect_layout(layout.headers) != "wide":
+        parts = [first, *batches]
+        whole = pl.concat([p for p, _, _ in parts])
+        table = table_of(layout, whole, all(c for _, c, _ in parts), all(t for _, _, t in parts))
+        yield _named(name, "csv", reshape(table))
+        return
+    tallies = []
+    for batch in itertools.chain([first], batches):
+        read = read_wide(table_of(layout, *batch), batch=True)
+        if isinstance(read, WideRead) and read.tally is not None:
+            tallies.append(read.tally)
+        yield _named(name, "csv", read)
+    if tallies and (why := total_tally(tallies).empty_reason()):
+        raise FileRejected(why)
 
 
 def _starts_like_json_lines(data) -> bool:
