@@ -141,3 +141,27 @@ def test_incremental_equals_full_with_daylight_saving_and_end_stamps(tmp_path: P
         assert_frame_equal(incr[name], df, check_exact=True), name
     rejected = full["meter_reading_issues"].filter(pl.col("reason").str.contains("daylight-saving"))
     assert rejected.height == 3 * 4  # three Berlin meters, four readings of the hour that does not exist
+
+
+def test_a_meter_whose_window_holds_no_hour_keeps_its_row_in_an_incremental_run(tmp_path: Path) -> None:
+    """A cumulative register with a single reading has an empty data window: a run over every reading gives it
+    one hourly row without an hour (which the energy balance counts). An incremental run dropped that row (its
+    hour is null, neither before nor after the split) and two energy-balance rows with it."""
+    meters, readings = _case()
+    m, t = pl.col("meter_id"), pl.col("interval_start")
+    readings = readings.filter((m != "GROUP.METER0007") | (t == datetime(2025, 1, 5)))
+    full = _collect(compute_ems_carry({"meters": meters.lazy(), "meter_readings": readings.lazy()})[0])
+    no_hour = full["meter_hourly"].filter(pl.col("hour_start_utc").is_null())
+    assert no_hour["meter_id"].to_list() == ["GROUP.METER0007"]
+    _, carry = compute_ems_carry({"meters": meters.lazy(), "meter_readings": readings.filter(t < CUT).lazy()})
+    carry = _saved(carry, tmp_path / "carry")
+    since = incremental_since(readings.filter(t >= CUT).lazy(), meters.lazy(), carry.ranges)
+    assert since is not None
+    window = readings.filter(t >= since - timedelta(days=2))
+    incr = _collect(
+        compute_ems_carry(
+            {"meters": meters.lazy(), "meter_readings": window.lazy()}, since=since, carry=carry
+        )[0]
+    )
+    for name, df in full.items():
+        assert_frame_equal(incr[name], df, check_exact=True), name

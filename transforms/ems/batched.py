@@ -241,15 +241,18 @@ def _after_carry(
     """The carry's hourly rows before `split` and the new ones from `split` on, in the table's order (meter_id's
     position among the meters, which are in meter_id order, then the hour): each part is in that order already,
     so they are merged, not sorted. The carry's rows are cast to the engine's types (its file may hold the
-    contract's)."""
+    contract's). Rows without an hour (a meter whose window holds none) are the new part's, which has one for
+    every such meter of the merged windows, and go first as in a run over every reading."""
     key = _hour_key(meters).alias("_k")
     kept = (
         carried.filter(pl.col("hour_start_utc") < split)
         .select(pl.col(c).cast(t) for c, t in hourly.schema.items())
         .collect()
     )
+    no_hour = pl.col("hour_start_utc").is_null()
     kept = _in_key_order(kept.with_columns(key))
-    return kept.merge_sorted(_in_key_order(hourly.with_columns(key)), "_k").drop("_k")
+    merged = kept.merge_sorted(_in_key_order(hourly.filter(~no_hour).with_columns(key)), "_k").drop("_k")
+    return pl.concat([hourly.filter(no_hour), merged]) if hourly["hour_start_utc"].null_count() else merged
 
 
 def _in_key_order(df: pl.DataFrame) -> pl.DataFrame:

@@ -163,7 +163,8 @@ def meter_hourly(
         )
         dec = dec.scatter(d["_pos"], d["register_decreases"])
     if since is not None:  # (an incremental run: the hours before are the carry's)
-        keep = grid["hour_start_utc"] >= since
+        # a meter whose merged window holds no hour keeps its row without an hour, as a run over every reading
+        keep = (grid["hour_start_utc"] >= since) | grid["hour_start_utc"].is_null()
         grid, agg, dec = grid.filter(keep), agg.filter(keep), dec.filter(keep)
     m = _by_mi(meters)
 
