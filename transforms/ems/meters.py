@@ -16,6 +16,7 @@ from zoneinfo import available_timezones
 import polars as pl
 
 from transforms.carriers import ELECTRICITY, carrier_expr
+from transforms.frames import with_columns_of
 from transforms.text import key_expr, nfkc, norm_key
 from transforms.units import UNITS, canonical_expr, dimension_expr, factor, to_factor_expr
 
@@ -65,15 +66,6 @@ READINGS_SCHEMA = {
     "_row_number": pl.Int64,
     "_source_row_id": pl.String,
 }
-
-
-def with_columns_of(lf: pl.LazyFrame, schema: dict[str, pl.DataType]) -> pl.LazyFrame:
-    """`lf` with every column of `schema` (absent optional columns added as nulls of their type)."""
-    # (a clone's schema: polars 2.1 no longer pushes a row index and a filter after it into a Parquet scan whose
-    # own `collect_schema` was called, and a batch of meters then decoded every reading of the file)
-    have = lf.clone().collect_schema()
-    missing = [pl.lit(None, dtype=t).alias(c) for c, t in schema.items() if c not in have]
-    return lf.with_columns(missing) if missing else lf
 
 
 def _enum(col: str, default: str) -> pl.Expr:

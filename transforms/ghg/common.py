@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from transforms import frames
 from transforms.contracts import dataset
 from transforms.stable import quotient
 from transforms.text import key_expr
@@ -22,10 +23,7 @@ def with_columns_of(
         schema = dict(dataset(name).schema)
     except KeyError:
         schema = {}
-    schema |= dict(extra or {})
-    have = set(lf.collect_schema().names())
-    missing = [pl.lit(None, dtype=dtype).alias(col) for col, dtype in schema.items() if col not in have]
-    return lf.with_columns(missing) if missing else lf
+    return frames.with_columns_of(lf, schema | dict(extra or {}))
 
 
 def raw_frame(
