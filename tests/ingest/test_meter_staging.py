@@ -124,3 +124,41 @@ def test_a_failed_part_write_fails_when_the_parts_are_read_not_the_next_file(
         parts.scan()
     parts.remove()  # (waits for the writer)
     assert len(written) == 2
+
+
+def test_wide_files_in_batches_of_lines_stage_the_same_lake(tmp_path: Path, monkeypatch) -> None:
+    """Wide files bigger than a batch (`csv_fast.BATCH_BYTES` cut to 150 bytes): each file's batches extend one
+    coded part (`_CodedWriter`), so a drop of one file is still one part, renamed as its history file; a drop of
+    two files, one of them falling back to the row-by-row reader in a later batch (its earlier batches already
+    written into its open part, which is discarded), gives the lake of whole-file reads too."""
+    from transforms.ingest import csv_fast
+
+    landing = tmp_path / "landing"
+    drop(landing, DS.name, str(DAY), "a.csv", _wide([M1, M2, M3], 20, gap=7))
+    late_bad = _wide([M2, M3], 20, first_hour=2).splitlines()
+    late_bad[19] += ',"'  # an unbalanced quote in a later batch: the file needs the row-by-row reader
+    drop(landing, DS.name, "2025-01-04", "b.csv", _wide([M1], 20))
+    drop(landing, DS.name, "2025-01-04", "c.csv", "\n".join(late_bad) + "\n")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    writers = []
+    init = ingest_mod._CodedWriter.__init__
+    monkeypatch.setattr(
+        ingest_mod._CodedWriter, "__init__", lambda self, *a: writers.append(a[0]) or init(self, *a)
+    )
+    lakes = {}
+    for batch_bytes in (csv_fast.BATCH_BYTES, 150):
+        monkeypatch.setattr(csv_fast, "BATCH_BYTES", batch_bytes)
+        writers.clear()
+        home = tmp_path / f"home{batch_bytes}"
+        r = ingest(landing, home, DS.name, now=now)
+        assert r.gate.passed
+        lakes[batch_bytes] = _lake(home)
+        if batch_bytes == 150:  # a: one part of several batches; b: one part; c: batches, then whole again
+            assert len(writers) == 4
+    a, b = lakes.values()
+    assert list(a) == list(b)
+    for name in a:
+        assert_frame_equal(a[name], b[name], check_exact=True)
+    assert a["history/2025-01-03.parquet"].height == 60 - 8
+    meta = pl.read_parquet_metadata(tmp_path / "home150/lake/raw/meter_readings/history/2025-01-03.parquet")
+    assert meta["lingtan.history.in_order"] == "1"
