@@ -19,7 +19,7 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -201,15 +201,75 @@ def source_files(home: Home, source: str, table: str) -> list[Path]:
 HOME_KEY = "$LINGTAN_HOME"
 
 
+def source_digest(home: Home, source: str, table: str) -> str:
+    """The content digest of a dbt source's files (paths relative to the home): what a build state records."""
+    return digest(files_hash(source_files(home, source, table), home.root))
+
+
 def sources_state(home: Home, sources: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Each source's content digest (paths relative to the home), and the home's absolute path under HOME_KEY."""
     return {
         HOME_KEY: str(Path(home.root).resolve()),
-        **{
-            f"{s}.{t}": digest(files_hash(source_files(home, s, t), home.root))
-            for s, t in sorted(set(sources))
-        },
+        **{f"{s}.{t}": source_digest(home, s, t) for s, t in sorted(set(sources))},
     }
+
+
+def last_build_sources(build_dir: Path) -> dict[str, str]:
+    """The source digests of the last successful build in `build_dir` ({} when none is recorded)."""
+    try:
+        return dict(json.loads((build_dir / SOURCES_STATE).read_text(encoding="utf-8")).get("sources", {}))
+    except (OSError, ValueError):
+        return {}
+
+
+# A computed table published with a `since` (a UTC time): its rows before that time are the rows of the version
+# published before it, unchanged (an incremental engine run). The versions are listed beside the table, so the
+# dbt step can rebuild its mart from `since` on instead of whole (orchestration/defs/warehouse/dbt.py).
+VERSIONS_KEPT = 60
+
+
+def versions_path(home: Home, table: str) -> Path:
+    return home.computed / f"_{table}.versions.json"
+
+
+def record_version(home: Home, table: str, since: datetime | None) -> None:
+    """Note the computed `table` just published: its digest (as `sources_state` names it) and `since` (None: any
+    row may have changed). Written beside the table after it is published (renamed into place): a run killed
+    in between leaves the list without the new digest, which makes the next build of its mart whole."""
+    path = versions_path(home, table)
+    try:
+        versions = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        versions = []
+    entry = {"digest": source_digest(home, "computed", table), "since": since.isoformat() if since else None}
+    versions = [*versions, entry][-VERSIONS_KEPT:]
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(versions, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def unchanged_before(home: Home, table: str, built: str | None, now: str) -> datetime | None:
+    """The time before which the computed `table`'s rows (digest `now`) are those of the version a mart was
+    last built from (digest `built`): the earliest `since` of the versions published after `built` up to `now`.
+    None when that is not known (no such chain of versions, or one of them may have changed any row)."""
+    if built is None or built == now:
+        return None
+    try:
+        versions = json.loads(versions_path(home, table).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    digests = [v.get("digest") for v in versions]
+    if now not in digests:
+        return None
+    j = len(digests) - 1 - digests[::-1].index(now)
+    older = digests[:j]
+    if built not in older:
+        return None
+    i = len(older) - 1 - older[::-1].index(built)
+    sinces = [v.get("since") for v in versions[i + 1 : j + 1]]
+    if not sinces or any(s is None for s in sinces):
+        return None
+    return min(datetime.fromisoformat(s) for s in sinces)
 
 
 def dbt_selection(

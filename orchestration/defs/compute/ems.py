@@ -42,6 +42,7 @@ from orchestration.lib.incremental import (
     code_fingerprint,
     engine_unchanged,
     forget_engine_stamp,
+    record_version,
     save_engine_stamp,
     sha256_file,
 )
@@ -374,6 +375,7 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
                     "ems_engine: an inferred interval length changed with the new readings: every reading"
                 )
             raw["meter_readings"] = readings
+            since = None
             run, hourly_rows = _run(raw, today, None, None, staged["meter_hourly"])
         tables = conform_all(dict(zip(run.tables, pl.collect_all(list(run.tables.values())), strict=True)))
         for name, df in tables.items():
@@ -381,6 +383,9 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
         audited = audit(staged, reconcile_ems, {"meter_hourly": HOURLY_PARTS})
         publish(audited.gate, [(p, home.computed_table(n)) for n, p in staged.items()])
     if audited.gate.passed:  # row findings publish (docs/reliability.md)
+        # an incremental run's hours before `since` are the carry's, i.e. the last published table's: the dbt
+        # step then rebuilds fct_meter_hourly from `since` on only
+        record_version(home, "meter_hourly", since)
         _save_carry(home, run.carry, home.computed_table("meter_hourly"))
     if log is not None:
         log.info(f"ems_engine: {run.batches} batch(es) of meters, {hourly_rows} hourly rows")

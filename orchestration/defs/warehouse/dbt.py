@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from functools import cache
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -26,13 +27,16 @@ from orchestration.lib import warm_dbt
 from orchestration.lib.child import CWD_ENV, PARENT_ENV, WARM_ENV
 from orchestration.lib.config import LingtanConfig
 from orchestration.lib.dbt_build import BUILD_FLAGS
+from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
     dbt_selection,
     forget_build_state,
     home_moved,
+    last_build_sources,
     not_downstream,
     save_build_state,
     sources_state,
+    unchanged_before,
 )
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
@@ -104,6 +108,21 @@ def seed_partial_parse(target: Path) -> bool:
     return True
 
 
+HOURLY_SINCE_ENV = "LINGTAN_METER_HOURLY_SINCE"  # read by models/marts/zero_carbon/fct_meter_hourly.sql
+
+
+def hourly_since(
+    home: Home, build_dir: Path, select: list[str] | None, state: dict[str, str]
+) -> datetime | None:
+    """Where this build may rebuild fct_meter_hourly from (its hours before are as last built), or None: whole.
+    Only when the build keeps what did not change (`select` a list) and the interval engine published only
+    incremental versions of meter_hourly since the table was last built (orchestration/lib/incremental.py)."""
+    key = "computed.meter_hourly"
+    if not select or f"source:{key}+" not in select:
+        return None
+    return unchanged_before(home, "meter_hourly", last_build_sources(build_dir).get(key), state[key])
+
+
 @dbt_assets(
     manifest=ensure_manifest(),
     project=lingtan_dbt_project,
@@ -139,6 +158,11 @@ def lingtan_dbt(
         state = sources_state(lingtan.home_dir(), manifest_sources())
         select, why = dbt_selection(build_file.parent, build_file, state)
         context.log.info(f"dbt build: {why}")
+        since = hourly_since(lingtan.home_dir(), build_file.parent, select, state)
+        if since is not None:
+            context.log.info(
+                f"dbt build: fct_meter_hourly from {since:%Y-%m-%d %H:%M} UTC on (the hours before kept)"
+            )
         if select is not None and home_moved(build_file.parent, state):
             # a copied or moved home: its staging views still read the old home's lake (absolute paths, macro
             # lake_table); made again over this home's files before anything is built or kept (same content)
@@ -156,10 +180,11 @@ def lingtan_dbt(
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
             args = ["build", *BUILD_FLAGS, *(["--exclude", " ".join(skip)] if skip else [])]
-            for event in dbt.cli(args, context=context, target_path=target).stream():
-                if isinstance(event, dg.Output):
-                    done.add(context.asset_key_for_output(event.output_name))
-                yield event
+            with environ({HOURLY_SINCE_ENV: since.isoformat(sep=" ") if since else ""}):
+                for event in dbt.cli(args, context=context, target_path=target).stream():
+                    if isinstance(event, dg.Output):
+                        done.add(context.asset_key_for_output(event.output_name))
+                    yield event
             save_build_state(build_file.parent, state)
         for key in sorted(context.selected_asset_keys - done, key=lambda k: k.to_user_string()):
             yield _no_change(context, key, why)

@@ -1,7 +1,23 @@
+{#- Incremental by time (orchestration/defs/warehouse/dbt.py sets LINGTAN_METER_HOURLY_SINCE, a UTC time): when
+    the interval engine's incremental runs kept every hour before it as last built, only the hours from it on (and
+    the rows without an hour) are deleted and inserted again. Unset or empty: the table is built whole. -#}
+{%- set since = env_var('LINGTAN_METER_HOURLY_SINCE', '') -%}
+{%- set changed = "hour_start_utc is null or hour_start_utc >= timestamp '" ~ since ~ "'" -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    full_refresh=(since == ''),
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where " ~ changed ~ "{% endif %}"
+) }}
+
 with
 
 hourly as (
     select * from {{ ref('stg_computed__meter_hourly') }}
+    {%- if is_incremental() %}
+    where {{ changed }}
+    {%- endif %}
 ),
 
 final as (

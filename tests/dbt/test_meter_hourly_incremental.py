@@ -1,0 +1,160 @@
+"""fct_meter_hourly rebuilt from a time on (LINGTAN_METER_HOURLY_SINCE) instead of whole, and the chain of
+meter_hourly versions that tells the dbt step when it may (orchestration/lib/incremental.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from orchestration.defs.warehouse.dbt import HOURLY_SINCE_ENV, hourly_since
+from orchestration.lib.home import Home
+from orchestration.lib.incremental import (
+    SOURCES_STATE,
+    record_version,
+    source_digest,
+    unchanged_before,
+    versions_path,
+)
+from tests.dbt.conftest import failures, run_dbt
+from transforms.computed import computed_table
+
+SINCE = datetime(2026, 2, 1)
+
+
+def _hourly(meters: list[str], start: datetime, hours: int, quantity: float = 1.0) -> pl.DataFrame:
+    """meter_hourly rows (the contract's columns) for `meters` × `hours` hours from `start` (UTC)."""
+    schema = computed_table("meter_hourly").schema
+    stamps = [start + timedelta(hours=h) for h in range(hours)]
+    rows = [
+        {
+            "installation_id": "CN-A",
+            "meter_id": m,
+            "role": "grid_import",
+            "carrier": "electricity",
+            "hour_start": t + timedelta(hours=8),
+            "hour_start_utc": t,
+            "timezone": "Asia/Shanghai",
+            "quantity": quantity + i,
+            "unit": "kWh",
+            "multiplier": 1.0,
+            "interval_minutes": 15,
+            "interval_inferred": False,
+            "intervals_expected": 4,
+            "intervals_measured": 4,
+            "intervals_estimated": 0,
+            "intervals_missing": 0,
+            "register_decreases": 0,
+            "counted": True,
+            "ppa_direct": False,
+            "source_row_id_first": f"{m}-{i}-a",
+            "source_row_id_last": f"{m}-{i}-b",
+        }
+        for m in meters
+        for i, t in enumerate(stamps)
+    ]
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _mart(path: Path) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(
+            "select meter_id, hour_start_utc, quantity, source_row_id_first from marts.fct_meter_hourly order by all"
+        ).fetchall()
+
+
+def _rows(df: pl.DataFrame) -> list[tuple]:
+    return sorted(df.select("meter_id", "hour_start_utc", "quantity", "source_row_id_first").rows())
+
+
+def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
+    home, work = tmp_path / "home", tmp_path / "dbt"
+    table = home / "lake" / "computed" / "meter_hourly.parquet"
+    table.parent.mkdir(parents=True)
+    path = home / "warehouse" / "build" / "lingtan.duckdb"
+    path.parent.mkdir(parents=True)
+    env = {
+        "LINGTAN_HOME": str(home),
+        "LINGTAN_WAREHOUSE_PATH": str(path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    # (models only: the mart's data tests read dim_installation, which this warehouse does not hold)
+    args = ["build", "--select", "stg_computed__meter_hourly fct_meter_hourly", "--resource-type", "model"]
+
+    def build(since: str) -> None:
+        result = run_dbt(args, {**env, HOURLY_SINCE_ENV: since}, work)
+        assert result.success, "\n".join(failures(result))
+
+    # v1: two meters over the turn of January; built whole
+    v1 = _hourly(["M1", "M2"], datetime(2026, 1, 31, 20), 8)
+    v1.write_parquet(table)
+    build("")
+    assert _mart(path) == _rows(v1)
+
+    # v2: the hours from February on recomputed (other quantities), more hours, a new meter: rebuilt from SINCE
+    before = v1.filter(pl.col("hour_start_utc") < SINCE)
+    v2 = pl.concat([before, _hourly(["M1", "M2"], SINCE, 10, 50.0), _hourly(["M3"], SINCE, 3, 7.0)])
+    v2.write_parquet(table)
+    build(SINCE.isoformat(sep=" "))
+    assert _mart(path) == _rows(v2)
+
+    # the hours before SINCE are not read again: a (broken) version that changed one of them keeps the built
+    # row when rebuilt from SINCE, and shows it when built whole
+    v3 = v2.with_columns(
+        quantity=pl.when(pl.col("hour_start_utc") == datetime(2026, 1, 31, 20))
+        .then(999.0)
+        .otherwise(pl.col("quantity"))
+    )
+    v3.write_parquet(table)
+    build(SINCE.isoformat(sep=" "))
+    assert _mart(path) == _rows(v2)
+    build("")
+    assert _mart(path) == _rows(v3)
+
+
+def test_versions_chain_gives_the_earliest_since_or_none(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    table = home.computed_table("meter_hourly")
+    table.parent.mkdir(parents=True)
+    digests = []
+    for i, since in enumerate([None, datetime(2026, 3, 1), datetime(2026, 2, 1), datetime(2026, 4, 1)]):
+        _hourly(["M1"], datetime(2026, 1, 1), 2, float(i)).write_parquet(table)
+        record_version(home, "meter_hourly", since)
+        digests.append(source_digest(home, "computed", "meter_hourly"))
+    d0, d1, d2, d3 = digests
+    assert unchanged_before(home, "meter_hourly", d0, d1) == datetime(2026, 3, 1)
+    assert unchanged_before(home, "meter_hourly", d1, d3) == datetime(2026, 2, 1)  # the earliest of v2, v3
+    assert unchanged_before(home, "meter_hourly", d0, d3) == datetime(2026, 2, 1)
+    assert unchanged_before(home, "meter_hourly", d3, d3) is None  # nothing changed: not rebuilt at all
+    assert unchanged_before(home, "meter_hourly", None, d3) is None  # never built: whole
+    assert unchanged_before(home, "meter_hourly", "unknown", d3) is None  # built from a version not listed
+    assert unchanged_before(home, "meter_hourly", d3, d0) is None  # back to an older version: whole
+    # a version published by a run over every reading (since None) in the chain: whole
+    record_version(home, "meter_hourly", None)
+    d4 = source_digest(home, "computed", "meter_hourly")
+    assert unchanged_before(home, "meter_hourly", d3, d4) is None
+    # a published table the list does not know (a run killed between publishing and listing it): whole
+    _hourly(["M1"], datetime(2026, 1, 1), 3).write_parquet(table)
+    assert unchanged_before(home, "meter_hourly", d4, source_digest(home, "computed", "meter_hourly")) is None
+    assert len(json.loads(versions_path(home, "meter_hourly").read_text(encoding="utf-8"))) == 5
+
+
+def test_hourly_since_only_when_the_build_keeps_what_did_not_change(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    table = home.computed_table("meter_hourly")
+    table.parent.mkdir(parents=True)
+    build_dir = tmp_path / "build"
+    build_dir.mkdir()
+    _hourly(["M1"], datetime(2026, 1, 1), 2).write_parquet(table)
+    record_version(home, "meter_hourly", None)
+    built = source_digest(home, "computed", "meter_hourly")
+    (build_dir / SOURCES_STATE).write_text(json.dumps({"sources": {"computed.meter_hourly": built}}))
+    _hourly(["M1"], datetime(2026, 1, 1), 3).write_parquet(table)
+    record_version(home, "meter_hourly", SINCE)
+    state = {"computed.meter_hourly": source_digest(home, "computed", "meter_hourly")}
+    assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state) == SINCE
+    assert hourly_since(home, build_dir, None, state) is None  # a full build
+    assert hourly_since(home, build_dir, ["source:lake.exports+"], state) is None  # meter_hourly unchanged
