@@ -165,3 +165,21 @@ def test_a_meter_whose_window_holds_no_hour_keeps_its_row_in_an_incremental_run(
     )
     for name, df in full.items():
         assert_frame_equal(incr[name], df, check_exact=True), name
+
+
+def test_the_carry_keeps_its_version_when_the_table_is_published_again(tmp_path: Path) -> None:
+    """The carry takes the published meter_hourly as a hard link (or a copy); publishing a new version renames
+    a staged file over the table, which leaves the carry's bytes as they were."""
+    import os
+
+    from orchestration.defs.compute.ems import _copy
+
+    published, staged = tmp_path / "meter_hourly.parquet", tmp_path / "staged.parquet"
+    published.write_bytes(b"version 1")
+    carry = tmp_path / "_ems_carry" / "hourly.parquet"
+    _copy(published, carry)
+    _copy(published, carry)  # again over itself (the next run's carry)
+    staged.write_bytes(b"version 2")
+    os.replace(staged, published)
+    assert carry.read_bytes() == b"version 1" and published.read_bytes() == b"version 2"
+    assert [p.name for p in carry.parent.iterdir()] == ["hourly.parquet"]
