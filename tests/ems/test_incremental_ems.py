@@ -183,3 +183,48 @@ def test_the_carry_keeps_its_version_when_the_table_is_published_again(tmp_path:
     os.replace(staged, published)
     assert carry.read_bytes() == b"version 1" and published.read_bytes() == b"version 2"
     assert [p.name for p in carry.parent.iterdir()] == ["hourly.parquet"]
+
+
+def test_the_asset_lists_each_version_with_the_time_before_which_rows_are_kept(tmp_path: Path) -> None:
+    """The dbt step rebuilds fct_meter_hourly from the `since` the interval engine lists with each published
+    meter_hourly (lake/computed/_meter_hourly.versions.json): the hours before it must be the previous version's
+    rows, exactly; a run over every reading lists no `since`."""
+    import json
+    from datetime import date
+
+    from orchestration.defs.compute.ems import _compute
+    from orchestration.lib.config import LingtanConfig
+    from orchestration.lib.home import Home
+    from orchestration.lib.incremental import versions_path
+
+    meters, readings = _case()
+    home = Home(tmp_path / "home")
+    raw = home.raw_dir("meter_readings")
+    (raw / "history").mkdir(parents=True)
+    home.raw_dir("meters").mkdir(parents=True)
+    meters.write_parquet(home.raw_table("meters"))
+    drops = {"2025-03-03": readings.filter(pl.col("interval_start") < CUT)}
+    drops["2025-04-01"] = readings.filter(pl.col("interval_start") >= CUT)
+    config = LingtanConfig(home=str(home.root))
+
+    def publish(upto: int) -> pl.DataFrame:
+        names = sorted(drops)[:upto]
+        for name in names:
+            drops[name].write_parquet(raw / "history" / f"{name}.parquet")
+        pl.concat([drops[n] for n in names]).write_parquet(home.raw_table("meter_readings"))
+        list(_compute(config, date(2025, 4, 2)))
+        return pl.read_parquet(home.computed_table("meter_hourly"))
+
+    first = publish(1)
+    second = publish(2)
+    versions = json.loads(versions_path(home, "meter_hourly").read_text(encoding="utf-8"))
+    assert [v["since"] for v in versions] == [None, "2025-02-01T00:00:00"]
+    since = datetime(2025, 2, 1)
+    before = pl.col("hour_start_utc") < since
+    assert_frame_equal(second.filter(before), first.filter(before), check_exact=True)
+    assert second.filter(~before).height > first.filter(~before).height > 0
+    # new meters: a run over every reading, listed without a `since`
+    meters.with_columns(description=pl.lit("renamed")).write_parquet(home.raw_table("meters"))
+    list(_compute(config, date(2025, 4, 2)))
+    versions = json.loads(versions_path(home, "meter_hourly").read_text(encoding="utf-8"))
+    assert [v["since"] for v in versions] == [None, "2025-02-01T00:00:00", None]
