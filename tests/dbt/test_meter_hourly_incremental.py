@@ -70,6 +70,11 @@ def _rows(df: pl.DataFrame) -> list[tuple]:
     return sorted(df.select("meter_id", "hour_start_utc", "quantity", "source_row_id_first").rows())
 
 
+def _statuses(result) -> list[str]:
+    assert result.exception is None, result.exception
+    return [str(getattr(r.status, "value", r.status)) for r in result.result]
+
+
 def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
     home, work = tmp_path / "home", tmp_path / "dbt"
     table = home / "lake" / "computed" / "meter_hourly.parquet"
@@ -111,8 +116,12 @@ def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
     v3.write_parquet(table)
     build(SINCE.isoformat(sep=" "))
     assert _mart(path) == _rows(v2)
+    # ... which the data test comparing the mart with its source catches (the nightly's build then fails)
+    check = ["build", "--select", "assert_fct_meter_hourly_equals_its_source", "--resource-type", "test"]
+    assert _statuses(run_dbt(check, env, work)) == ["fail"]
     build("")
     assert _mart(path) == _rows(v3)
+    assert _statuses(run_dbt(check, env, work)) == ["pass"]
 
 
 def test_versions_chain_gives_the_earliest_since_or_none(tmp_path: Path) -> None:
