@@ -50,8 +50,8 @@ def compute_ems_carry(
     `since` + 1 h and issues before `since` (`_at`) are the carry's, the rest is computed from the readings;
     the energy balance from the whole hourly table. Equal to a run over every reading when no reading before
     `since` + 2 days changed, no meter with new readings had its last reading before `since` + 1 day
-    (`incremental_since` chooses `since` so), `raw` holds `incremental_readings` (every reading of a meter whose
-    interval is inferred) and no inferred interval changed (`inferred_interval_changed`)."""
+    (`incremental_since` chooses `since` so), `raw` holds `incremental_readings` at least and no inferred
+    interval changed (`inferred_interval_changed`)."""
     parts: list[pl.DataFrame] = []
     run = run_ems(raw, parts.append, as_of, since, carry)
     (hourly,) = parts  # one batch
@@ -59,20 +59,11 @@ def compute_ems_carry(
     return {n: tables[n] for n in EMS_TABLES}, run.carry._replace(hourly=tables["meter_hourly"])
 
 
-def incremental_readings(
-    readings: pl.LazyFrame, meters: pl.LazyFrame | pl.DataFrame, since: datetime
-) -> pl.LazyFrame:
+def incremental_readings(readings: pl.LazyFrame, since: datetime) -> pl.LazyFrame:
     """The readings an incremental run from `since` reads: those written from two days before `since` (a written
-    time is within a day of its UTC interval start), and every reading of a meter whose interval length is not
-    given: it is inferred from all of that meter's readings, so a run over fewer could infer another one."""
-    m = normalise_meters(with_columns_of(meters.lazy(), METERS_SCHEMA))
-    inferred = m.filter(pl.col("_mi").is_not_null() & pl.col("interval_minutes").is_null()).collect()[
-        "meter_id"
-    ]
-    keep = pl.col("interval_start") >= since - timedelta(days=2)
-    if inferred.len():
-        keep = keep | pl.col("meter_id").is_in(inferred.implode())
-    return readings.filter(keep)
+    time is within a day of its UTC interval start). A meter whose interval length is not given is no exception:
+    its steps between readings before `since` are the carry's (`transforms.ems.inference`)."""
+    return readings.filter(pl.col("interval_start") >= since - timedelta(days=2))
 
 
 def inferred_interval_changed(

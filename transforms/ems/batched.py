@@ -73,13 +73,15 @@ _BILLS_SCHEMA = {
 
 class EmsCarry(NamedTuple):
     """What a run leaves for the next incremental one: meter_hourly, the issues with `_at`, and the
-    `intervals.Carry` (per-meter data windows, cumulative registers' last accepted reading per UTC month).
+    `intervals.Carry` (per-meter data windows, cumulative registers' last accepted reading per UTC month, inferred
+    interval lengths' step counts per UTC month).
     `hourly` is None from `run_ems`: its rows went to the sink (the asset keeps the file it wrote)."""
 
     hourly: pl.LazyFrame | pl.DataFrame | None
     issues: pl.LazyFrame
     ranges: pl.LazyFrame | pl.DataFrame
     tails: pl.LazyFrame | pl.DataFrame
+    steps: pl.LazyFrame | pl.DataFrame
 
 
 class Batch(NamedTuple):
@@ -168,7 +170,7 @@ def run_ems(
     meters_df = normalise_meters(frame_of(raw, "meters", METERS_SCHEMA)).collect().rechunk()
     zone_list = zones_of(meters_df)
     part = (
-        Carry(carry.ranges.lazy().collect(), carry.tails.lazy().collect())
+        Carry(carry.ranges.lazy().collect(), carry.tails.lazy().collect(), carry.steps.lazy().collect())
         if carry is not None and since is not None
         else None
     )
@@ -187,12 +189,13 @@ def run_ems(
     issues: list[pl.DataFrame] = []
     ranges: list[pl.DataFrame] = []
     tails: list[pl.DataFrame] = []
+    steps: list[pl.DataFrame] = []
     rows = 0
     for b in batches:
         mine = pl.col("_mi").is_between(b.lo, b.hi, closed="left")
-        part_b = Carry(part.ranges.filter(mine), part.tails.filter(mine)) if part is not None else None
+        part_b = Carry(*(t.filter(mine) for t in part)) if part is not None else None
         rows_b = b.rows(usable)
-        intervals, issues_lf, ranges_b, tails_b, decreases = readings_to_intervals(
+        intervals, issues_lf, ranges_b, tails_b, decreases, steps_b = readings_to_intervals(
             readings, meters_df, since if part else None, part_b, rows_b
         )
         issues.append(issues_lf.collect())
@@ -205,17 +208,21 @@ def run_ems(
             )
         ranges.append(ranges_b)
         tails.append(tails_b)
+        steps.append(steps_b)
         counted.append(hourly.filter(pl.col("counted")).select(BALANCE_INPUT))
         rows += hourly.height
         sink(hourly)
         del hourly
     issues_df = pl.concat(issues)
     tails_df = pl.concat(tails)
+    steps_df = pl.concat(steps)
     if part is not None and carry is not None and since is not None:
         # (a reading without any time is rejected whatever the run: the carry keeps its issue)
         kept = carry.issues.filter((pl.col("_at") < since) | pl.col("_at").is_null()).collect()
         issues_df = pl.concat([kept, issues_df])
         tails_df = pl.concat([part.tails.filter(pl.col("_month") < since), tails_df])
+        steps_df = pl.concat([part.steps.filter(pl.col("_month") < since), steps_df])
+    steps_df = steps_df.sort("_mi", "_month", "_step", nulls_last=False)
     bills = frame_of(raw, "energy_bills", _BILLS_SCHEMA).with_columns(
         pl.col(c).cast(t) for c, t in _BILLS_SCHEMA.items()
     )
@@ -231,6 +238,7 @@ def run_ems(
         issues=issues_df.lazy().sort("_at", "file", "row_number", "kind", "meter_id", nulls_last=True),
         ranges=pl.concat(ranges),
         tails=tails_df,
+        steps=steps_df,
     )
     return EmsRun(tables, carried, rows, len(batches))
 

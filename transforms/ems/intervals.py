@@ -30,6 +30,7 @@ from typing import NamedTuple
 import polars as pl
 
 from transforms.ems.cumulative import _cumulative, _of_meter
+from transforms.ems.inference import empty_steps, infer_interval_minutes
 from transforms.ems.meters import (
     READINGS_SCHEMA,
     STAMPS,
@@ -41,33 +42,6 @@ from transforms.ems.meters import (
 from transforms.ems.zones import _US, _localise, fixed_offset_s, zones_of
 
 KEY_SHIFT = 2**34  # seconds per meter in the sort key (±272 years around 1970)
-
-
-def infer_interval_minutes(rows: pl.LazyFrame, n: int) -> pl.Series:
-    """Per meter without `interval_minutes`: the most frequent positive step (minutes) between its readings (the
-    smallest of equally frequent ones). `rows`: those meters' readings, `_mx` (the meter's row in the `n` meters)
-    and `_utc`; a Series of `n`, null where nothing was inferred. Sorted on the two integers (a reading twice
-    gives a step of 0, which does not count)."""
-    ts = (
-        rows.filter(pl.col("_utc").is_not_null())
-        .select("_mx", "_utc")
-        .collect(engine="streaming")
-        .sort("_mx", "_utc")
-    )
-    steps = (
-        ts.lazy()
-        .with_columns(
-            _step=pl.when(pl.col("_mx") == pl.col("_mx").shift(1)).then(
-                pl.col("_utc").diff().dt.total_minutes()
-            )
-        )
-        .filter(pl.col("_step") > 0)
-        .group_by("_mx")
-        .agg(_inferred=pl.col("_step").mode().min())
-        .collect()
-    )
-    out = pl.Series("_inferred", [None] * n, dtype=pl.Int64)
-    return out.scatter(steps["_mx"], steps["_inferred"]) if steps.height else out
 
 
 # Reason codes, in the order they are tested; formatted only for the rejected rows.
@@ -112,10 +86,12 @@ def _reasons() -> tuple[pl.Expr, pl.Expr]:
 class Carry(NamedTuple):
     """What an earlier run over all readings leaves for a run over the readings from `since` on (see
     `readings_to_intervals`): per meter its data window (`ranges`, with `_last`, the start of its last placed
-    reading) and, per cumulative meter and UTC month (`_month`), its last accepted reading (`tails`)."""
+    reading) and, per cumulative meter and UTC month (`_month`), its last accepted reading (`tails`); per meter
+    whose interval length is inferred and UTC month, its steps between readings (`steps`, `transforms.ems.inference`)."""
 
     ranges: pl.DataFrame
     tails: pl.DataFrame
+    steps: pl.DataFrame
 
 
 def readings_to_intervals(
@@ -124,8 +100,8 @@ def readings_to_intervals(
     since: datetime | None = None,
     carry: Carry | None = None,
     rows: pl.Expr | None = None,
-) -> tuple[pl.DataFrame, pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(intervals, issues, ranges, tails, decreases).
+) -> tuple[pl.DataFrame, pl.LazyFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(intervals, issues, ranges, tails, decreases, steps).
 
     `since` (a UTC month start, naive) with the `carry` of a run over every reading: only the readings whose
     interval starts at or after `since` (UTC) are reduced — `readings` must hold at least those, e.g. every
@@ -133,7 +109,9 @@ def readings_to_intervals(
     meters' data windows start where the carry says, and each cumulative register continues from its last
     accepted reading before `since`. Every row from `since` on is then what a run over every reading gives.
     Each issue carries `_at` (the reading's UTC interval start, else its written time), the key that splits
-    the issues at `since`. `tails`: per cumulative meter and UTC month its last accepted reading. `rows`: only
+    the issues at `since`. `tails`: per cumulative meter and UTC month its last accepted reading. `steps`: per
+    meter whose interval is inferred and UTC month its steps between readings (an incremental run: the months
+    from `since` on; `transforms.ems.inference`). `rows`: only
     the readings it keeps (one batch of meters, `transforms.ems.batched`), each numbered (`_ri`) as in `readings`.
 
     `meters` is `normalise_meters` output, collected (master data: a few thousand rows at most). intervals,
@@ -185,8 +163,14 @@ def readings_to_intervals(
     j = j.with_columns(_local=local, _utc=utc)
     to_infer = md.select(pl.col("interval_minutes").is_null() & pl.col("_mi").is_not_null()).to_series()
     inferred = bool(to_infer.any())
+    steps = empty_steps()
     if inferred:  # (their readings first, two integer columns: no join of every reading on the meter's text)
-        found = infer_interval_minutes(j.filter(pl.lit(to_infer).gather(pl.col("_mx"))), md.height)
+        found, steps = infer_interval_minutes(
+            j.filter(pl.lit(to_infer).gather(pl.col("_mx"))),
+            md["_mi"],
+            since if carry is not None else None,
+            carry.steps if carry is not None else None,
+        )
         j = j.with_columns(
             interval_minutes=pl.coalesce("interval_minutes", pl.lit(found).gather(pl.col("_mx")))
         )
@@ -369,7 +353,7 @@ def readings_to_intervals(
     decreases = cum.filter(pl.col("kind") == "register_decrease").select(
         "_mi", pl.col("_is").alias("interval_start"), pl.col("_isu").alias("interval_start_utc")
     )
-    return intervals, issues, ranges, tails, decreases
+    return intervals, issues, ranges, tails, decreases, steps
 
 
 def _constant(df: pl.DataFrame, columns: tuple[str, ...]) -> dict[str, pl.Series]:

@@ -172,8 +172,8 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     """(since, carry, why): where an incremental run of the interval engine starts and the carry it continues,
     or (None, None, why) for a run over every reading. Incremental only when the last run left a carry, the code
     and the meters are the same, and no drop it read changed or went (the raw lake keeps one history file per
-    drop: new files are the new drops). A meter whose interval length is inferred is read whole
-    (`transforms.ems.incremental_readings`); `_compute` runs over every reading if its inference changed."""
+    drop: new files are the new drops). A meter whose interval length is inferred continues from the carry's
+    step counts (`transforms.ems.inference`); `_compute` runs over every reading if its inference changed."""
     from transforms.ems import EmsCarry, incremental_since
 
     d = _carry_dir(home)
@@ -190,6 +190,8 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     known: dict[str, str] = state.get("history", {})
     if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
         return None, None, "a drop read before changed or is gone: every reading"
+    if any(not (d / f"{n}.parquet").exists() for n in EmsCarry._fields):
+        return None, None, "the carry is incomplete (left by an older version): every reading"
     meters = pl.scan_parquet(meters_file)
     carry = EmsCarry(**{n: pl.scan_parquet(d / f"{n}.parquet") for n in EmsCarry._fields})
     new = [history[n] for n in history if n not in known]
@@ -367,7 +369,7 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
         log.info(f"ems_engine: {why}")
     readings = raw["meter_readings"]
     if since is not None:  # the readings written from two days before (earlier row groups are not read)
-        raw["meter_readings"] = incremental_readings(readings, raw["meters"], since)
+        raw["meter_readings"] = incremental_readings(readings, since)
     (_carry_dir(home) / "state.json").unlink(missing_ok=True)  # a failure below must not leave a stale carry
     # write-audit-publish (orchestration/lib/publish.py), meter_hourly staged batch by batch and read back by
     # the gate in slices (`HOURLY_PARTS`): its 17.8 M rows at scale 100 are never held whole
