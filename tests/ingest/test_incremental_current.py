@@ -415,3 +415,23 @@ def test_a_batch_out_of_order_is_sorted_in_place():
     assert_frame_equal(sink.parts[0][1], expected, check_exact=True)
     assert sink.parts[0][1]["value"].to_list() == [1.0, 3.0, 6.0, 2.0, 5.0, 0.0, 4.0]
     assert ordered.in_order()
+
+
+def test_only_rows_within_the_new_keys_ranges_are_candidates_to_come_again(tmp_path: Path) -> None:
+    """`current_event_after` looks for keys that come again among the previous rows within the new rows' range
+    of each key column (`drops._within`), a filter the Parquet reader answers from row-group statistics. It must
+    keep every row that can share a key: the range's ends, and nulls where the new rows have a null."""
+    t = [datetime(2026, 1, d) for d in range(1, 31)]
+    previous = pl.DataFrame({"meter_id": ["A", "B"] * 15, "at": t, "v": range(30)})
+    new = pl.DataFrame({"meter_id": ["B", "C", None], "at": [t[10], t[20], t[29]], "v": [1, 2, 3]})
+    kept = previous.filter(drops._within(new.lazy(), ["meter_id", "at"]))
+    # at between 11 and 30 January, meter_id between B and C (A excluded; no null meter_id before)
+    assert kept["v"].to_list() == [11, 13, 15, 17, 19, 21, 23, 25, 27, 29]
+    with_null = pl.concat([previous, pl.DataFrame({"meter_id": [None], "at": [t[29]], "v": [99]})])
+    assert 99 in with_null.filter(drops._within(new.lazy(), ["meter_id", "at"]))["v"].to_list()
+    assert previous.filter(drops._within(new.clear().lazy(), ["meter_id", "at"])).is_empty()
+    # read from Parquet (row groups of 5 rows, in time order: their statistics answer the filter), the same rows
+    path = tmp_path / "previous.parquet"
+    previous.write_parquet(path, row_group_size=5, statistics=True)
+    scan = pl.scan_parquet(path).filter(drops._within(new.lazy(), ["meter_id", "at"]))
+    assert scan.collect()["v"].to_list() == kept["v"].to_list()

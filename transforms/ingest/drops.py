@@ -393,11 +393,37 @@ def current_event_after(
     keys = dataset.keys
     if not keys:
         return pl.concat([previous, latest])
-    again = previous.select(keys).join(latest.select(keys), on=keys, how="semi", nulls_equal=True)
+    candidates = previous.select(keys).filter(_within(latest, keys))
+    again = candidates.join(latest.select(keys), on=keys, how="semi", nulls_equal=True)
     if not again.select(pl.len()).collect().item():  # no key comes again (a nightly day): the rows stream
         return pl.concat([previous, latest])
     kept = previous.join(latest.select(keys), on=keys, how="anti", nulls_equal=True, maintain_order="left")
     return pl.concat([kept, latest])
+
+
+def _within(rows: pl.LazyFrame, keys: Sequence[str]) -> pl.Expr:
+    """True where each key column lies within `rows`' range of it (or is null where `rows` has a null): no
+    other row can share a key with one of `rows`. A filter the Parquet reader answers from row-group statistics,
+    so the earlier months of a table appended in time order are not read (a nightly's day of meter readings)."""
+    schema = rows.collect_schema()
+    ranged = [k for k in keys if schema[k].is_integer() or schema[k].is_temporal() or schema[k] == pl.String]
+    if not ranged:
+        return pl.lit(True)
+    stats = rows.select(
+        *(pl.col(k).min().alias(f"lo{i}") for i, k in enumerate(ranged)),
+        *(pl.col(k).max().alias(f"hi{i}") for i, k in enumerate(ranged)),
+        *(pl.col(k).null_count().alias(f"nulls{i}") for i, k in enumerate(ranged)),
+    ).collect()
+    within = pl.lit(True)
+    for i, k in enumerate(ranged):
+        lo, hi, nulls = stats[f"lo{i}"].item(), stats[f"hi{i}"].item(), stats[f"nulls{i}"].item()
+        inside = (
+            pl.col(k).is_between(pl.lit(lo, schema[k]), pl.lit(hi, schema[k]))
+            if lo is not None
+            else pl.lit(False)
+        )
+        within = within & (inside | pl.col(k).is_null() if nulls else inside)
+    return within
 
 
 def current_snapshot(dataset: Dataset, history: pl.LazyFrame, quarantined_keys: pl.LazyFrame) -> pl.LazyFrame:
