@@ -92,6 +92,20 @@ class Dataset:
         return [c.name for c in sorted((c for c in self.columns if c.key), key=lambda c: c.key_position)]
 
     @property
+    def key_time(self) -> str | None:
+        """The first key column that holds a time (Datetime), of an event dataset: a nightly that extends its
+        current table changes no row whose key time is before the new rows' earliest (orchestration/lib/ingest.py
+        records it; the key test of its staging model then reads the rows from it on). None otherwise."""
+        if self.kind != "event":
+            return None
+        return next((k for k in self.keys if self.column(k).dtype == pl.Datetime), None)
+
+    @property
+    def keys_since_env(self) -> str:
+        """The environment variable the dbt step sets to that time for the key test (empty: every row)."""
+        return f"LINGTAN_{self.name.upper()}_KEYS_SINCE"
+
+    @property
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 

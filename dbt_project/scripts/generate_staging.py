@@ -122,7 +122,15 @@ def render_yml(ds: Dataset) -> str:
             {
                 "unique_combination": {
                     "name": f"stg_lake__{ds.name}_key_unique",
-                    "arguments": {"columns": ds.keys},
+                    "arguments": {
+                        "columns": ds.keys,
+                        # a nightly that extends the table changes no row before the new rows' earliest key time
+                        **(
+                            {"since_column": ds.key_time, "since_env": ds.keys_since_env}
+                            if ds.key_time
+                            else {}
+                        ),
+                    },
                 }
             },
             {

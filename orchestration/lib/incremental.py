@@ -222,40 +222,50 @@ def last_build_sources(build_dir: Path) -> dict[str, str]:
         return {}
 
 
-# A computed table published with a `since` (a UTC time): its rows before that time are the rows of the version
-# published before it, unchanged (an incremental engine run). The versions are listed beside the table, so the
-# dbt step can rebuild its mart from `since` on instead of whole (orchestration/defs/warehouse/dbt.py).
+# A table published with a `since` (a time): its rows before that time are the rows of the version published
+# before it, unchanged. The versions are listed beside the table, so that the dbt step can build what reads it
+# from `since` on instead of whole (orchestration/defs/warehouse/dbt.py):
+# - computed meter_hourly: an incremental interval engine run keeps the carry's hours before `since` (UTC);
+#   fct_meter_hourly is rebuilt from it on;
+# - a raw event table whose key holds a time (`Dataset.key_time`, meter_readings): a nightly that extends the
+#   published current appends the new rows and replaces the rows whose key comes again, all at or after the
+#   new rows' earliest key time; its key test then checks the rows from it on.
 VERSIONS_KEPT = 60
 
 
-def versions_path(home: Home, table: str) -> Path:
+def versions_path(home: Home, table: str, source: str = "computed") -> Path:
+    if source == "lake":
+        return home.raw_dir(table) / "_current.versions.json"
     return home.computed / f"_{table}.versions.json"
 
 
-def record_version(home: Home, table: str, since: datetime | None) -> None:
-    """Note the computed `table` just published: its digest (as `sources_state` names it) and `since` (None: any
-    row may have changed). Written beside the table after it is published (renamed into place): a run killed
-    in between leaves the list without the new digest, which makes the next build of its mart whole."""
-    path = versions_path(home, table)
+def record_version(home: Home, table: str, since: datetime | None, source: str = "computed") -> None:
+    """Note the `table` of dbt source `source` just published: its digest (as `sources_state` names it) and
+    `since` (None: any row may have changed). Written beside the table after it is published (renamed into
+    place): a run killed in between leaves the list without the new digest, which makes the next build of what
+    reads it whole."""
+    path = versions_path(home, table, source)
     try:
         versions = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         versions = []
-    entry = {"digest": source_digest(home, "computed", table), "since": since.isoformat() if since else None}
+    entry = {"digest": source_digest(home, source, table), "since": since.isoformat() if since else None}
     versions = [*versions, entry][-VERSIONS_KEPT:]
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(versions, indent=1), encoding="utf-8")
     tmp.replace(path)
 
 
-def unchanged_before(home: Home, table: str, built: str | None, now: str) -> datetime | None:
-    """The time before which the computed `table`'s rows (digest `now`) are those of the version a mart was
-    last built from (digest `built`): the earliest `since` of the versions published after `built` up to `now`.
-    None when that is not known (no such chain of versions, or one of them may have changed any row)."""
+def unchanged_before(
+    home: Home, table: str, built: str | None, now: str, source: str = "computed"
+) -> datetime | None:
+    """The time before which the `table`'s rows (digest `now`) are those of the version last built from (digest
+    `built`): the earliest `since` of the versions published after `built` up to `now`. None when that is not
+    known (no such chain of versions, or one of them may have changed any row)."""
     if built is None or built == now:
         return None
     try:
-        versions = json.loads(versions_path(home, table).read_text(encoding="utf-8"))
+        versions = json.loads(versions_path(home, table, source).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     digests = [v.get("digest") for v in versions]

@@ -34,6 +34,7 @@ from expectations.gate import Gate
 from expectations.raw import RAW_GATE
 from expectations.raw import audit_raw as audit  # a module global: a test swaps in a failing gate
 from orchestration.lib.home import Home
+from orchestration.lib.incremental import record_version
 from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import Landing, LandingFile, atomic_write_parquet, sha256
 from transforms.contracts import dataset as get_dataset
@@ -413,11 +414,13 @@ def _published_drops(raw_dir: Path) -> dict[date, Path]:
 
 def _current(
     ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame
-) -> tuple[pl.LazyFrame, date | None, Path | None]:
+) -> tuple[pl.LazyFrame, date | None, Path | None, datetime | None]:
     """The dataset's new current table (lazy), for an event dataset extended by new drops the first new
-    drop date (rows before it are the published current's: the raw gate's `since`), and the staged history
+    drop date (rows before it are the published current's: the raw gate's `since`), the staged history
     file that is the current table as it stands, if one is (a first drop of an event dataset staged in order,
-    written with this contract's `BUILT_BY`: `drops.current_is_history`), to be copied rather than rewritten.
+    written with this contract's `BUILT_BY`: `drops.current_is_history`), to be copied rather than rewritten,
+    and, for an event dataset extended by new drops whose key holds a time (`Dataset.key_time`), the new rows'
+    earliest key time: no row before it changes (a row replaced has the key of a new row).
 
     When every changed drop is later than every published one (the nightly case) and the published current
     was built under the same contract, it is derived from the published current and the new drops' rows only
@@ -431,21 +434,23 @@ def _current(
         new = pl.scan_parquet(new_files).match_to_schema(ds.schema)
         if ds.kind != "snapshot":
             previous = pl.scan_parquet(raw_dir / "current.parquet").match_to_schema(ds.schema)
-            return drops.current_event_after(ds, previous, new, _sorted_drops(new_files)), min(changed), None
+            keys_from = new.select(pl.col(ds.key_time).min()).collect().item() if ds.key_time else None
+            current = drops.current_event_after(ds, previous, new, _sorted_drops(new_files))
+            return current, min(changed), None, keys_from
         newest = max(changed)
         if pl.scan_parquet(staged[newest]).select(pl.len()).collect().item():
             old = pl.scan_parquet([published[d] for d in sorted(published)]).match_to_schema(ds.schema)
-            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None, None
+            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None, None, None
     files = {**published, **staged}
     paths = [files[d] for d in sorted(files)]
     history = pl.scan_parquet(paths).match_to_schema(ds.schema) if files else pl.LazyFrame(schema=ds.schema)
     if ds.kind == "snapshot":
-        return drops.current_snapshot(ds, history, q_all.lazy()), None, None
+        return drops.current_snapshot(ds, history, q_all.lazy()), None, None, None
     sorted_drops = _sorted_drops(paths)
     same = paths[0] if len(paths) == 1 and drops.current_is_history(ds, sorted_drops) else None
     if same is not None and not _same_file_as_current(ds, same):
         same = None
-    return drops.current_event(ds, history, sorted_drops), None, same
+    return drops.current_event(ds, history, sorted_drops), None, same, None
 
 
 def _same_file_as_current(ds, path: Path) -> bool:
@@ -561,7 +566,7 @@ def ingest_dataset(
         run_files = (
             pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
         )
-        current, since, same = _current(ds, raw_dir, stage, changed, q_all)
+        current, since, same, keys_from = _current(ds, raw_dir, stage, changed, q_all)
         if same is not None:  # the current table is one staged history file as it stands: copied
             shutil.copyfile(same, stage / "current.parquet")
         else:
@@ -592,6 +597,8 @@ def ingest_dataset(
             ],
             always=[(stage / f, raw_dir / f) for f in ("_quarantine.parquet", "_files.parquet")],
         )
+    if gate.passed and ds.key_time:  # the dbt step's key test reads the rows from `keys_from` on only
+        record_version(home, name, keys_from, source="lake")
     cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
     return IngestResult(
         name,

@@ -38,6 +38,7 @@ from orchestration.lib.incremental import (
     sources_state,
     unchanged_before,
 )
+from transforms.contracts import dataset, datasets
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -123,6 +124,28 @@ def hourly_since(
     return unchanged_before(home, "meter_hourly", last_build_sources(build_dir).get(key), state[key])
 
 
+def keys_since(
+    home: Home, build_dir: Path, select: list[str] | None, state: dict[str, str]
+) -> dict[str, datetime | None]:
+    """For each raw event table whose key holds a time (`Dataset.key_time`), the time from which this build's
+    key test of its staging model reads the rows (None: every row). Set when the build keeps what did not
+    change, rebuilds that table's models, and every version of the table published since the last successful
+    build extended the one before (orchestration/lib/ingest.py lists them): the rows before it are those that
+    build's test checked."""
+    built = last_build_sources(build_dir)
+    out: dict[str, datetime | None] = {}
+    for ds in datasets().values():
+        if ds.key_time:
+            key = f"lake.{ds.name}"
+            rebuilt = select is not None and f"source:{key}+" in select and key in state
+            out[ds.name] = (
+                unchanged_before(home, ds.name, built.get(key), state[key], source="lake")
+                if rebuilt
+                else None
+            )
+    return out
+
+
 @dbt_assets(
     manifest=ensure_manifest(),
     project=lingtan_dbt_project,
@@ -163,6 +186,13 @@ def lingtan_dbt(
             context.log.info(
                 f"dbt build: fct_meter_hourly from {since:%Y-%m-%d %H:%M} UTC on (the hours before kept)"
             )
+        key_tests = {}
+        for table, at in keys_since(lingtan.home_dir(), build_file.parent, select, state).items():
+            key_tests[dataset(table).keys_since_env] = at.isoformat(sep=" ") if at else ""
+            if at:
+                context.log.info(
+                    f"dbt build: key test of raw {table} from {at} on (the rows before as checked)"
+                )
         if select is not None and home_moved(build_file.parent, state):
             # a copied or moved home: its staging views still read the old home's lake (absolute paths, macro
             # lake_table); made again over this home's files before anything is built or kept (same content)
@@ -180,7 +210,7 @@ def lingtan_dbt(
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
             args = ["build", *BUILD_FLAGS, *(["--exclude", " ".join(skip)] if skip else [])]
-            with environ({HOURLY_SINCE_ENV: since.isoformat(sep=" ") if since else ""}):
+            with environ({HOURLY_SINCE_ENV: since.isoformat(sep=" ") if since else "", **key_tests}):
                 for event in dbt.cli(args, context=context, target_path=target).stream():
                     if isinstance(event, dg.Output):
                         done.add(context.asset_key_for_output(event.output_name))
