@@ -4,6 +4,8 @@ SHELL := /bin/bash
 PY ?= python3
 UV := .boot/bin/uv
 RUN := $(UV) run --locked
+# pytest-xdist workers of `make test` (the machine has 2 cores; tests that wait on servers or subprocesses idle)
+TEST_WORKERS ?= 2
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
@@ -41,7 +43,7 @@ format: install
 test: install lint browser
 	$(RUN) dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
 	@mkdir -p dagster_home; DAGSTER_HOME=$(CURDIR)/dagster_home $(RUN) dg check defs > dagster_home/dg-check.log 2>&1 & dg=$$!; \
-	$(RUN) pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not distributed"; rc=$$?; \
+	$(RUN) pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not distributed"; rc=$$?; \
 	wait $$dg; dg_rc=$$?; echo "dg check defs:"; cat dagster_home/dg-check.log; \
 	if [ $$dg_rc -ne 0 ]; then echo "dg check defs failed (exit $$dg_rc)"; exit 1; fi; exit $$rc
 
