@@ -324,10 +324,15 @@ def readings_to_intervals(
     raw = numbered.select(
         "_ri", "meter_id", *_RAW_COLS, "_drop_date", "_file", "_row_number", "_source_row_id"
     )
-    # One scan for the cells of every issue (semi join: a hash of the few row indexes, probed by the streamed
-    # readings); the meter's position is looked up for those rows only.
+    # One scan for the cells of every issue: a filter on the few row indexes, which the Parquet reader applies
+    # before it decodes the other columns (a semi join decoded every column of every row: 2.6× the time); the
+    # meter's position is looked up for those rows only.
     wanted = pl.concat([bad_rows.select("_ri"), cum.select("_ri")]).unique()
-    cells = (raw.join(wanted.lazy(), on="_ri", how="semi") if wanted.height else raw.clear()).collect().lazy()
+    cells = (
+        (raw.filter(pl.col("_ri").is_in(wanted["_ri"].implode())) if wanted.height else raw.clear())
+        .collect()
+        .lazy()
+    )
     bad = cells.join(bad_rows.lazy(), on="_ri").with_columns(_mx=mx)
     column, reason = _reasons()
     rejected = bad.with_columns(

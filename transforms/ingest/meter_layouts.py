@@ -113,32 +113,34 @@ def _set(table: TableRead, frame: pl.DataFrame, name: str, expr: pl.Expr, notes:
 
 def interval_steps(frame: pl.DataFrame, meter: str, ts: str) -> pl.DataFrame:
     """Per meter: its most common positive step between successive distinct timestamps (`__step`, a Duration),
-    and whether every step is a whole multiple of it on a grid of whole minutes (`__regular`)."""
-    steps = (
-        frame.select(meter, ts)
-        .drop_nulls()
-        .unique()
-        .sort(meter, ts)
-        .with_columns(__d=pl.col(ts).diff().over(meter))
+    and whether every step is a whole multiple of it on a grid of whole minutes (`__regular`), and the earliest
+    step that is not (`__odd`). Worked out on the counts of each (meter, step), a few rows per meter: only the
+    sort and the differences touch every row (a repeated timestamp gives a step of 0, which is not counted)."""
+    pairs = frame.select(meter, ts).drop_nulls().sort(meter, ts)
+    same_meter = pl.col(meter) == pl.col(meter).shift()
+    counts = (
+        pairs.select(meter, ts, __d=pl.when(same_meter).then(pl.col(ts).diff()))
         .filter(pl.col("__d") > pl.duration(microseconds=0))
+        .group_by(meter, "__d")
+        .agg(__n=pl.len(), __at=pl.col(ts).min())  # how often, and where first (the step's later reading)
     )
     mode = (
-        steps.group_by(meter, "__d")
-        .len()
-        .sort([meter, "len", "__d"], descending=[False, True, False])
+        counts.sort([meter, "__n", "__d"], descending=[False, True, False])
         .group_by(meter, maintain_order=True)
         .first()
         .select(meter, __step=pl.col("__d"))
     )
     us = pl.col("__d").dt.total_microseconds()
     step_us = pl.col("__step").dt.total_microseconds()
+    odd = (us % step_us) != 0
     return (
-        steps.join(mode, on=meter, maintain_order="left")  # time order: `__odd` is the earliest odd step
+        counts.join(mode, on=meter)
+        .sort(meter, "__at")
         .group_by(meter, maintain_order=True)
         .agg(
             pl.col("__step").first(),
-            __regular=((us % step_us) == 0).all() & (step_us.first() % 60_000_000 == 0),
-            __odd=pl.col("__d").filter((us % step_us) != 0).first(),
+            __regular=(~odd).all() & (step_us.first() % 60_000_000 == 0),
+            __odd=pl.col("__d").filter(odd).first(),
         )
     )
 
