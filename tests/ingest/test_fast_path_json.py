@@ -72,6 +72,15 @@ TAKEN = {
     )
     + "\n",
     "named_csv.csv": BODY,
+    # decimals ending in a zero (Python's json writes a float without fraction as `2.0`): polars shortens
+    # them, so their text is taken from the line; also in a text column, and as text inside a string
+    "trailing_zero.jsonl": BODY + RAW_ROW % "1.50",
+    "integral_float.jsonl": BODY + RAW_ROW % "2.0",
+    "zero_ends.jsonl": _lines(3)
+    + _line(70, quantity=331.0, net_amount=100.0, unit=0.5)
+    + RAW_ROW.replace('"t"', "0.50").replace('"net_amount": 1', '"net_amount": -0.0') % "100.00"
+    + _line(71, supplier_id='x", "quantity": 2.50, "y', quantity=7.0)
+    + _line(72, quantity=0.0, net_amount=1234567890123.0),
     "bad_values.jsonl": _lines(3)
     + _line(50, line_no="x", invoice_date="2025-02-30", quantity=-1, unit="parsec", net_amount="abc")
     + _line(51, line_no=True, quantity="１．５", unit="吨", net_amount="1,2,3")
@@ -89,8 +98,6 @@ DECLINED = {
     "pretty.json": json.dumps(json.loads(_line(1)), indent=2)
     + "\n"
     + json.dumps(json.loads(_line(2)), indent=2),
-    "trailing_zero.jsonl": BODY + RAW_ROW % "1.50",
-    "integral_float.jsonl": BODY + RAW_ROW % "2.0",
     "exponent.jsonl": BODY + RAW_ROW % "1e3",
     "minus_zero.jsonl": BODY + RAW_ROW % "-0",
     "long_decimal.jsonl": BODY + RAW_ROW % "0.30000000000000004",
@@ -146,6 +153,7 @@ LINE_SHAPES = {
     "control_escape.jsonl",
     "duplicate_keys_rows.jsonl",
     "trailing_zero.jsonl",
+    "zero_ends.jsonl",
 }
 
 
@@ -176,7 +184,7 @@ def test_batches_number_rows_across_batches_and_a_later_bad_line_stops_before_it
     frames = [f for f, _ in batches]
     assert len(frames) > 10 and layout.headers == KEYS and layout.notes == ["JSON Lines"]
     assert pl.concat(frames)["_row_number"].to_list() == list(range(1, 301))
-    bad = (_lines(100) + RAW_ROW % "1.50" + _lines(5, 500)).encode()
+    bad = (_lines(100) + RAW_ROW % "1e3" + _lines(5, 500)).encode()
     _, batches = json_fast.iter_jsonl_batches(bad, 1000)
     got = []
     with pytest.raises(csv_fast.NotWellFormed):

@@ -10,7 +10,10 @@ polars prints a JSON number read into a text column its own way (`1.50` → `1.5
   duplicate key, no key missing or added: the headers are the first line's keys);
 - each value is a string, `true`, `false`, `null` or a number in a form polars prints back unchanged: an
   integer of at most 18 digits, or a decimal with at most 15 digits in all, no exponent, no trailing zero
-  after the point, never `-0` (checked for every such form: `tests/ingest/test_json_fast.py`);
+  after the point, never `-0` (checked for every such form: `tests/ingest/test_fast_path_json.py`); or a
+  decimal that ends in a zero after the point (`331.0`, `1.50`: what Python's `json` writes for a float with
+  no fraction), whose text polars shortens: a batch that holds one has every such value's text taken from its
+  line as written (`_zero_ends_as_written`);
 - strings hold no control character (Python's `json` refuses them: a broken row there), no line separator
   that `str.splitlines` would cut at (U+0085, U+2028, U+2029), and no `\\uD800`-`\\uDFFF` escape (a lone
   surrogate is a cell problem there; polars reads it differently);
@@ -51,7 +54,12 @@ _DEC = "|".join(
     [r"0\.[0-9]{0,13}[1-9]"] + [rf"[1-9][0-9]{{{i}}}\.[0-9]{{0,{13 - i}}}[1-9]" for i in range(14)]
 )
 _NUM = rf"(?:-?(?:{_DEC})|{_INT})"
-_VALUE = rf"(?:{_STR}|{_NUM}|true|false|null)"
+# decimals ending in a zero after the point, no exponent: polars prints them shortened (`331.0` → `331`), so their
+# text is taken from the line as written
+_ZERO_END = r"(?:-?(?:0|[1-9][0-9]{0,17})\.[0-9]{0,17}0)"
+_VALUE = rf"(?:{_STR}|{_NUM}|{_ZERO_END}|true|false|null)"
+# a batch that may hold one (also matched by such text inside a string: then merely checked value by value)
+_MAY_ZERO_END = r"\.[0-9]*0[ \t]*[,}]"
 _META = set("\\.+*?()|[]{}^$#&-~")
 
 
@@ -68,6 +76,7 @@ class JsonLayout:
     encoding: str
     notes: list[str]
     line: str  # the regex every line must match whole (`(?m)`: one match per valid line)
+    keys: list[str]  # each key's pattern as the line writes it (`_key_pattern`)
 
 
 def _key_pattern(key: str, first_line: str) -> str:
@@ -98,7 +107,7 @@ def _layout(first_line: bytes, encoding: str) -> JsonLayout:
     check_width(len(keys))
     pairs = rf"{_WS},{_WS}".join(rf"{_key_pattern(k, text)}{_WS}:{_WS}{_VALUE}" for k in keys)
     line = rf"(?m)^{_WS}\{{{_WS}{pairs}{_WS}\}}{_WS}\r?$"
-    return JsonLayout(keys, encoding, ["JSON Lines"], line)
+    return JsonLayout(keys, encoding, ["JSON Lines"], line, [_key_pattern(k, text) for k in keys])
 
 
 def iter_jsonl_batches(
@@ -129,13 +138,16 @@ def iter_jsonl_batches(
         if text.str.count_matches(layout.line).item() != lines or text.str.contains(_SEPARATORS).item():
             raise NotWellFormed("a line that is not proven to read alike")
         controls = text.str.contains(_CONTROL_ESCAPES).item()
-        del text
+        zero_ends = text.str.contains(_MAY_ZERO_END).item()
         try:
             frame = pl.read_ndjson(chunk, schema=schema)
         except ComputeError:
             raise NotWellFormed("polars cannot read a batch") from None
         if frame.height != lines:
             raise NotWellFormed("rows are not lines")
+        if zero_ends:
+            frame = _zero_ends_as_written(frame, text, lines, layout)
+        del text
         widest = frame.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item() or 0
         clean = not controls and widest <= MAX_CELL_CHARS  # bytes >= characters
         return frame.rename(dict(zip(layout.headers, names, strict=True))), clean
@@ -149,6 +161,24 @@ def iter_jsonl_batches(
             row += frame.height
 
     return layout, frames()
+
+
+def _zero_ends_as_written(
+    frame: pl.DataFrame, text: pl.Series, lines: int, layout: JsonLayout
+) -> pl.DataFrame:
+    """`frame` (the batch as polars read it, key-named text columns) with each value written as a decimal that
+    ends in a zero (`331.0`) taken from its line as written, as the row-by-row reader keeps it. Only the columns
+    polars read a number into are looked at, each with one search per line for its key and such a value (the
+    lines match `layout.line`: a key's pattern followed by a colon is that key, never text inside a string,
+    where a quote is escaped)."""
+    rows = text.str.split("\n").explode().head(lines)
+    written = []
+    for k, key in zip(layout.headers, layout.keys, strict=True):
+        column = frame.get_column(k)
+        if column.str.contains(r"^-?[0-9]+(?:\.[0-9]+)?$").any():  # (a key never read as a number: skipped)
+            found = rows.str.extract(rf"{key}{_WS}:{_WS}({_ZERO_END}){_WS}[,}}]", 1)
+            written.append(found.fill_null(column).alias(k))
+    return frame.with_columns(written)
 
 
 def table_of(layout: JsonLayout, batch: pl.DataFrame, clean: bool = False) -> TableRead:
