@@ -98,6 +98,17 @@ _BY_VALUE = frozenset(
 
 # A column is parsed by value when it has fewer distinct values than 1/ratio of its cells (default 4).
 _BY_VALUE_RATIO = {"decimal": 64, "int": 64}
+# Cells a repetition estimate looks at (`may_repeat`): the first ones of a column
+HINT_CELLS = 1 << 18
+
+
+def may_repeat(values: pl.Series, ratio: int) -> bool:
+    """Whether `values` look repetitive enough (fewer distinct values than 1/`ratio` of the cells) to be worth
+    a `unique()`: a HyperLogLog estimate over the first `HINT_CELLS` cells. Over all of a year of 500 meters'
+    17.5 M texts it cost 0.35 s, two thirds of the `unique()` itself. Only a hint for choosing a path: every
+    path gives the same values, and callers check the distinct count they then get."""
+    head = values.head(HINT_CELLS)
+    return head.approx_n_unique() * ratio < len(head)
 
 
 def _bounds(col: Column) -> list[tuple[float, str, str]]:
@@ -141,8 +152,8 @@ def parse_column(
         # parsing a number is cheap (one regex, one cast): mapping by value pays only when values repeat a lot
         # (700 k cells: 30 k distinct values 0.29 s by value against 0.12 s directly; 1,000: 0.05 against 0.10)
         ratio = _BY_VALUE_RATIO.get(col.kind, 4)
-        # an estimate first (HyperLogLog, ~free): mostly distinct values are not worth a unique()
-        distinct = values.drop_nulls().unique() if values.approx_n_unique() * ratio < len(values) else None
+        # an estimate first: mostly distinct values are not worth a unique()
+        distinct = values.drop_nulls().unique() if may_repeat(values, ratio) else None
         if distinct is not None and len(distinct) * ratio < frame.height:
             table = pl.DataFrame({"__s": distinct})
             v, e = _parse(col, pl.col("__s"), table, None)

@@ -20,7 +20,7 @@ import polars as pl
 
 from transforms.contracts import Dataset
 from transforms.ingest.base import MAX_CELL_CHARS, TableRead
-from transforms.ingest.cells import error_suspects, parse_column
+from transforms.ingest.cells import error_suspects, may_repeat, parse_column
 from transforms.ingest.meter_wide import _check_contract, _verdicts
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA
 from transforms.ingest.validate import Validated, lineage_file, map_headers, validate
@@ -111,7 +111,7 @@ def _column(ds: Dataset, col, cells: pl.DataFrame, cells_clean: bool) -> tuple[p
     """(surely passes, typed value) per row of one column's text `__t`: per distinct text when texts repeat,
     a number column's mostly distinct cells in one pass over them."""
     values = cells.get_column("__t")
-    repetitive = values.approx_n_unique() * 4 < len(values)
+    repetitive = may_repeat(values, 4)
     if not repetitive and col.kind in ("decimal", "int"):
         # a cell that passes the number rule as written is ASCII without spaces: validation's normalised text
         # is the same text, and so is its value

@@ -15,7 +15,7 @@ import polars as pl
 
 from transforms.contracts import Dataset
 from transforms.ingest.base import CONTROL_CHARS, TableRead
-from transforms.ingest.cells import cell_problem, error_suspects, parse_column
+from transforms.ingest.cells import cell_problem, error_suspects, may_repeat, parse_column
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA, rejected_file
 from transforms.text import nfkc, norm_key
 
@@ -348,8 +348,8 @@ def _normalised(work: pl.DataFrame, column: str, trimmed_already: bool = False) 
         if (trimmed_size == 0).any():
             trimmed = trimmed.set(trimmed_size == 0, None)
         return work.with_columns(trimmed.alias("__s"))
-    # an estimate first (HyperLogLog, ~free): mostly distinct values (numbers) are not worth a unique()
-    distinct = values.drop_nulls().unique() if values.approx_n_unique() * 4 < len(values) else None
+    # an estimate first: mostly distinct values (numbers) are not worth a unique()
+    distinct = values.drop_nulls().unique() if may_repeat(values, 4) else None
     if distinct is None or len(distinct) * 4 >= work.height:
         return work.with_columns(nfkc(pl.col(column)).alias("__s"))
     m = pl.DataFrame({"k": distinct}).with_columns(v=nfkc(pl.col("k")))
