@@ -146,7 +146,10 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     work = frame
     # A small file in one plan (`_texts`): per column, the eager steps below cost ~2 ms each whatever the rows
     one_plan = frame.height <= ONE_PLAN_ROWS
-    typed: dict[str, pl.Expr] = {}  # one plan: each column's value, and its message or cell problem
+    # one plan: each column's value, whether its cells may have a message, the message, the cell problem
+    typed: dict[str, pl.Expr] = {}
+    suspects: dict[str, pl.Expr] = {}
+    messages: dict[str, pl.Expr] = {}
     checks: dict[str, pl.Expr] = {}
     for col in dataset.columns:
         if col.name not in found:
@@ -162,9 +165,9 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
             # a later column's rule reads an earlier one's value: its expression (one `with_columns` for all)
             v, e = parse_column(col, s, _values_of(frame, idx, col.kind), dict(typed))
             typed[col.name] = v.cast(col.dtype)
-            # the message where `_value_and_message` builds one (the same rows), on every row at once
-            suspect = s.is_not_null() & error_suspects(col, pl.col(f"__v_{col.name}"))
-            checks[f"__e_{col.name}"] = pl.when(suspect).then(e)
+            # the message where `_value_and_message` builds one (the same rows)
+            suspects[col.name] = s.is_not_null() & error_suspects(col, pl.col(f"__v_{col.name}"))
+            messages[col.name] = e
         else:
             parsed = {k: pl.col(f"__v_{k}") for k in values if k in found}
             work = _normalised(work, f"c{idx}", table.cells_trimmed)
@@ -185,14 +188,8 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
                 (col.name, pl.when(missing).then(pl.lit(f"required value missing in column {col.name}")))
             )
 
-    # lazy from here: a small file's whole validation is one plan, collected once for both outputs
-    plan = (
-        _texts(frame, dataset, found)
-        .with_columns(e.alias(f"__v_{name}") for name, e in typed.items())
-        .with_columns(e.alias(name) for name, e in checks.items())
-        if one_plan
-        else work.lazy()
-    )
+    # lazy from here (the small file's messages aside): accepted rows and quarantine collected at once
+    plan = _one_plan(frame, dataset, found, typed, suspects, messages, checks) if one_plan else work.lazy()
     present = {c: values[c] for c in dataset.column_names}
     for group in dataset.require_one_of:
         ok = pl.any_horizontal([pl.all_horizontal([present[c].is_not_null() for c in alt]) for alt in group])
@@ -290,10 +287,10 @@ def validate(dataset: Dataset, table: TableRead, drop_date, file: str) -> Valida
     )
 
 
-# Rows up to which a file's columns are parsed in one plan (`_texts`) instead of column by column: each eager
-# step costs ~1-2 ms whatever the rows (a 10-row file: ~35 against ~50 CPU-ms). Above ~1,500 rows the per-column
-# steps (values parsed once per distinct value, messages for suspect rows only) pay: 20,000 rows 0.23 against 0.1 s.
-ONE_PLAN_ROWS = 1_000
+# Rows up to which a file's columns are parsed in one plan (`_one_plan`) instead of column by column: each eager
+# step costs ~1-2 ms whatever the rows (a 10-row invoice file: 20 against 55 CPU-ms; 2,000 rows: 33-41 against
+# 51). From ~5,000 rows on, the per-column steps (values parsed once per distinct value) pay.
+ONE_PLAN_ROWS = 2_000
 
 
 def _texts(frame: pl.DataFrame, dataset: Dataset, found: dict[str, int]) -> pl.LazyFrame:
@@ -301,6 +298,35 @@ def _texts(frame: pl.DataFrame, dataset: Dataset, found: dict[str, int]) -> pl.L
     `_normalised` gives, there one column at a time)."""
     idx = sorted({found[c.name] for c in dataset.columns if c.name in found})
     return frame.lazy().with_columns(nfkc(pl.col(f"c{i}")).alias(f"__s{i}") for i in idx)
+
+
+def _one_plan(
+    frame: pl.DataFrame,
+    dataset: Dataset,
+    found: dict[str, int],
+    typed: dict[str, pl.Expr],
+    suspects: dict[str, pl.Expr],
+    messages: dict[str, pl.Expr],
+    checks: dict[str, pl.Expr],
+) -> pl.LazyFrame:
+    """A small file's texts, values (`__v_<col>`), messages (`__e_<col>`) and cell problems (`__c_<col>`): the
+    values, the suspect flags and the cell checks in one collect, then the messages of the columns that have a
+    suspect cell only (usually none: a message is a large expression, most of a plan's cost when built for
+    every column)."""
+    work = (
+        _texts(frame, dataset, found)
+        .with_columns(e.alias(f"__v_{name}") for name, e in typed.items())
+        .with_columns(
+            *(e.alias(f"__x_{name}") for name, e in suspects.items()),
+            *(e.alias(name) for name, e in checks.items()),
+        )
+        .collect(optimizations=pl.QueryOptFlags(comm_subexpr_elim=False))
+    )
+    flagged = {name for name in suspects if work.get_column(f"__x_{name}").any()}
+    return work.lazy().with_columns(
+        (pl.when(f"__x_{name}").then(e) if name in flagged else pl.lit(None, pl.String)).alias(f"__e_{name}")
+        for name, e in messages.items()
+    )
 
 
 def _values_of(frame: pl.DataFrame, idx: int, kind: str) -> pl.DataFrame | None:
