@@ -40,6 +40,7 @@ from transforms.ems.meters import (
     with_columns_of,
 )
 from transforms.ems.zones import _US, _localise, fixed_offset_s, zones_of
+from transforms.frames import lines_by_key
 
 KEY_SHIFT = 2**34  # seconds per meter in the sort key (±272 years around 1970)
 
@@ -243,19 +244,26 @@ def readings_to_intervals(
     key = pl.col("_mi").cast(pl.Int64) * KEY_SHIFT + pl.col("interval_start_utc").dt.epoch("s")
     keys = placed_df.select(key).to_series() if placed_df["_mi"].is_sorted() else None
     if keys is None or not keys.is_sorted():
-        # one gather of a struct of every column: a fraction of the CPU of a gather per column (the rows of a
-        # file in line order, time then meter, are far apart in meter order: one cache miss per row, not per cell)
-        # A file in line order (time, then meter) is in time order within each meter: a sort by the meter index
-        # alone (a small integer, stable) gives key order, checked after; anything else is sorted by the key.
-        # A column with one value throughout (every code 0, one source file) is not gathered but set again.
+        # A file in line order (time, then meter) is in time order within each meter: a stable sort by the meter
+        # index alone gives key order, checked after; anything else is sorted by the key. Lines that all hold the
+        # same meters (a wide file without gaps) are put in meter order by a transpose, not a sort; other rows by
+        # one gather of a struct of every column: a fraction of the CPU of a gather per column (rows in line
+        # order are far apart in meter order: one cache miss per row, not per cell).
+        # A column with one value throughout (every code 0, one source file) is not moved but set again.
         columns, same = placed_df.columns, _constant(placed_df, ("_code", "_file"))
-        rows = placed_df.drop(list(same)).select(pl.struct(pl.all()).alias("_s")).to_series()
-        placed_df = rows.gather(placed_df["_mi"].arg_sort()).struct.unnest()
+        rest = placed_df.drop(list(same))
+        del placed_df
+        placed_df = lines_by_key(rest, "_mi")
+        rows = None
+        if placed_df is None:
+            rows = rest.select(pl.struct(pl.all()).alias("_s")).to_series()
+            placed_df = rows.gather(rest["_mi"].arg_sort()).struct.unnest()
         keys = placed_df.select(key).to_series()
         if not keys.is_sorted():
-            placed_df = rows.gather(rows.struct.unnest().select(key.arg_sort()).to_series()).struct.unnest()
+            rows = rest.select(pl.struct(pl.all()).alias("_s")).to_series() if rows is None else rows
+            placed_df = rows.gather(rest.select(key.arg_sort()).to_series()).struct.unnest()
             keys = placed_df.select(key).to_series()
-        del rows
+        del rows, rest
         placed_df = placed_df.with_columns(pl.lit(v).first().alias(c) for c, v in same.items()).select(
             columns
         )

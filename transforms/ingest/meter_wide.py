@@ -22,8 +22,6 @@ are all empty are the reshape's, computed here from the block.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import NamedTuple
@@ -32,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from transforms.contracts import Dataset, dataset
+from transforms.frames import small_pages, transposed
 from transforms.ingest import meter_layouts as ml
 from transforms.ingest.base import MAX_CELL_CHARS, BrokenRow, CellProblem, FileRejected, TableRead
 from transforms.ingest.cells import cell_problem, error_suspects, parse_column
@@ -274,13 +273,13 @@ class _Block:
         with the text held once (`validate.plain` gives the String columns), written as Parquet dictionaries
         without a hash per reading (orchestration/lib/ingest.py `_Parts`)."""
         m = len(self.meter_cols)
-        with _small_pages():
+        with small_pages():
             mask = clean.to_numpy().reshape(m, self.n)
             cells = self.value.to_numpy()
             if mask.all():  # every cell a clean reading: the codes are a tile and a repeat
                 k = np.resize(np.arange(m, dtype=np.uint32), m * self.n)
                 i = np.repeat(np.arange(self.n, dtype=np.uint32), m)
-                value = _transposed(cells.reshape(m, self.n))
+                value = transposed(cells.reshape(m, self.n))
             else:
                 p = np.flatnonzero(mask.T)  # row-major positions: line × columns + column
                 k, i = (p % m).astype(np.uint32), (p // m).astype(np.uint32)
@@ -330,36 +329,6 @@ def _gathered(values: pl.Series, at: pl.Series) -> pl.Series:
     if values.null_count() == values.len():
         return pl.repeat(None, at.len(), dtype=values.dtype, eager=True)
     return values.gather(at)
-
-
-@contextmanager
-def _small_pages() -> Iterator[None]:
-    """numpy's big arrays in 4 KB pages while in the block. numpy asks the kernel for transparent huge pages
-    for big arrays (madvise); where the kernel compacts memory to find one at the first touch (THP `defrag`
-    set to `madvise`, as on this machine), the first 140 MB array of a process took 0.3-1.5 s to fill, against
-    0.1 s in 4 KB pages (a year of 500 meters: `_transposed` 1.55 s wall in the ingestion's profile)."""
-    try:
-        from numpy._core.multiarray import _set_madvise_hugepage
-    except ImportError:  # another numpy: its defaults
-        yield
-        return
-    before = _set_madvise_hugepage(False)  # the setting it replaces
-    try:
-        yield
-    finally:
-        _set_madvise_hugepage(before)
-
-
-def _transposed(block: np.ndarray, tile: int = 512) -> np.ndarray:
-    """`block.T` (columns × lines → lines × columns) copied in row-major order, tile by tile (a plain copy of the
-    transposed view reads one value per memory page from a long block: 1.1 CPU-s against 0.05 for a year of
-    500 meters)."""
-    rows, cols = block.shape
-    out = np.empty((cols, rows), dtype=block.dtype)
-    for a in range(0, cols, tile):
-        for b in range(0, rows, tile):
-            out[a : a + tile, b : b + tile] = block[b : b + tile, a : a + tile].T
-    return out.ravel()
 
 
 def _coded(values: pl.Series) -> pl.Series:
