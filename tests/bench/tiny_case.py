@@ -75,7 +75,7 @@ def _empty_dagster() -> dict:
 def _dbt_nothing_changed(work: Path) -> dict:
     """`dbt build` twice over the tiny run's lake into a scratch DuckDB file; the second one is the floor."""
     from orchestration.dbt_project import warehouse_env
-    from orchestration.lib.dbt_build import BUILD_FLAGS
+    from orchestration.lib.dbt_build import BUILD_FLAGS, BUILD_ONLY
     from transforms.paths import DBT_DIR
 
     env = os.environ | warehouse_env(work / "home")
@@ -83,7 +83,17 @@ def _dbt_nothing_changed(work: Path) -> dict:
     Path(env["LINGTAN_WAREHOUSE_PATH"]).parent.mkdir(parents=True, exist_ok=True)
     target = work / "dbt-floor" / "target"
     # the flags the nightly's dbt step uses (orchestration/lib/dbt_build.py)
-    args = ["dbt", "build", *BUILD_FLAGS, "--quiet", "--target-path", str(target), "--log-path", str(target)]
+    args = [
+        "dbt",
+        "build",
+        *BUILD_FLAGS,
+        *BUILD_ONLY,
+        "--quiet",
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target),
+    ]
     args += ["--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR)]
     dbt = Path(sys.executable).with_name("dbt")
     args[0] = str(dbt) if dbt.exists() else "dbt"

@@ -26,7 +26,7 @@ from orchestration.defs.warehouse.translator import LingtanTranslator
 from orchestration.lib import warm_dbt
 from orchestration.lib.child import CWD_ENV, PARENT_ENV, WARM_ENV
 from orchestration.lib.config import LingtanConfig
-from orchestration.lib.dbt_build import BUILD_FLAGS
+from orchestration.lib.dbt_build import BUILD_FLAGS, BUILD_ONLY
 from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
     dbt_selection,
@@ -209,7 +209,7 @@ def lingtan_dbt(
             yield _no_change(context, key, why)
         if select != []:
             forget_build_state(build_file.parent)  # a failed or killed build leaves no state: next is full
-            args = ["build", *BUILD_FLAGS, *(["--exclude", " ".join(skip)] if skip else [])]
+            args = ["build", *BUILD_FLAGS, *BUILD_ONLY, *(["--exclude", " ".join(skip)] if skip else [])]
             with environ({HOURLY_SINCE_ENV: since.isoformat(sep=" ") if since else "", **key_tests}):
                 for event in dbt.cli(args, context=context, target_path=target).stream():
                     if isinstance(event, dg.Output):
