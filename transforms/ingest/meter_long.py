@@ -20,7 +20,7 @@ import polars as pl
 
 from transforms.contracts import Dataset
 from transforms.ingest.base import MAX_CELL_CHARS, TableRead
-from transforms.ingest.cells import error_suspects, may_repeat, parse_column
+from transforms.ingest.cells import error_suspects, may_repeat, parse_column, sure_number
 from transforms.ingest.meter_wide import _check_contract, _verdicts
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA
 from transforms.ingest.validate import Validated, lineage_file, map_headers, validate
@@ -116,7 +116,11 @@ def _column(ds: Dataset, col, cells: pl.DataFrame, cells_clean: bool) -> tuple[p
         # a cell that passes the number rule as written is ASCII without spaces: validation's normalised text
         # is the same text, and so is its value
         frame = cells.rename({"__t": "__s"})
-        v, _ = parse_column(col, pl.col("__s"), frame)
+        v = (
+            sure_number(pl.col("__s"))
+            if col.kind == "decimal"
+            else parse_column(col, pl.col("__s"), frame)[0]
+        )
         sure = (
             pl.col("v").is_not_null()
             & ~error_suspects(col, pl.col("v"))

@@ -33,7 +33,7 @@ from transforms.contracts import Dataset, dataset
 from transforms.frames import small_pages, transposed
 from transforms.ingest import meter_layouts as ml
 from transforms.ingest.base import MAX_CELL_CHARS, BrokenRow, CellProblem, FileRejected, TableRead
-from transforms.ingest.cells import cell_problem, error_suspects, parse_column
+from transforms.ingest.cells import cell_problem, error_suspects, parse_column, sure_number
 from transforms.ingest.quarantine import QUARANTINE_SCHEMA
 from transforms.ingest.validate import Validated, lineage_file, plain, validate
 from transforms.text import nfkc
@@ -140,7 +140,12 @@ class _Block:
         cells = pl.concat([table.frame.get_column(f"c{i}") for i in meter_cols], rechunk=False)
         self.cells = pl.DataFrame({"__s": cells.alias("__s")})
         col = dataset(ml.DATASET).column("value")
-        v, _ = parse_column(col, pl.col("__s"), self.cells)
+        # a cell whose value the cast alone proves is a clean reading; any other is judged by validation
+        v = (
+            sure_number(pl.col("__s"))
+            if col.kind == "decimal"
+            else parse_column(col, pl.col("__s"), self.cells)[0]
+        )
         ok = (
             pl.col("v").is_not_null()
             & ~error_suspects(col, pl.col("v"))
