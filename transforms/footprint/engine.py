@@ -437,4 +437,4 @@ def compute_product_footprint(
             factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
-    return canonical(result.select(FOOTPRINT_COLUMNS), ["product_id", "period_grain", "period"]).collect()
+    return canonical(result.select(FOOTPRINT_COLUMNS).collect(), ["product_id", "period_grain", "period"])

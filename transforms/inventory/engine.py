@@ -382,7 +382,7 @@ def compute_site_inventory(
             factor_version=pl.lit(factors.tag(*FACTOR_TABLES) + " " + allocation_versions(shipment_allocations)),
         )
     )  # fmt: skip
-    return canonical(site.select(SITE_COLUMNS), ["installation_id", "period_grain", "period"]).collect()
+    return canonical(site.select(SITE_COLUMNS).collect(), ["installation_id", "period_grain", "period"])
 
 
 # the published columns, in order: data_contracts/computed/park_progress.odcs.yaml
@@ -412,4 +412,4 @@ def compute_park_progress(
                 ["park_id", pl.col("period").str.slice(0, 4), "period_grain"], order_by="period")),
         )
     )  # fmt: skip
-    return canonical(out.select(PARK_COLUMNS), ["park_id", "period_grain", "period"]).collect()
+    return canonical(out.select(PARK_COLUMNS).collect(), ["park_id", "period_grain", "period"])
