@@ -48,6 +48,8 @@ def test_the_ui_shows_the_run_lingtan_run_recorded(landing: Path, cli_home: Home
     # the sensor (running in `dg dev`) looks at this landing zone and home: all ingested, it requests nothing
     env = {"LINGTAN_HOME": str(cli_home.root), "LINGTAN_LANDING": str(landing)}
     with ui.dagster_ui(instance, env=env) as url:
+        # named by pyproject's [tool.dg.project], not by the folder the repository was cloned into
+        assert [loc for loc, _ in ui.locations(url)] == ["lingtan"]
         runs = ui.runs(url)
         assert [(r["jobName"], r["status"]) for r in runs] == [("nightly", "SUCCESS")]
         tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
