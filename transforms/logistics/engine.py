@@ -180,6 +180,15 @@ def _fuel_table(factors: GhgFactors) -> pl.LazyFrame:
 
 def logistics_lazy(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(legs, allocations) as lazy frames: the whole computation stays in one polars plan (2M+ legs)."""
+    items, legs = _items_and_legs(raw, factors)
+    allocations = _allocate(items, legs, raw, factors)
+    return legs.sort("_row").select(LEG_COLUMNS), allocations.sort("_row").select(ALLOCATION_COLUMNS)
+
+
+def _items_and_legs(
+    raw: Mapping[str, pl.LazyFrame], factors: GhgFactors
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(items, legs with every working column): the plans the published legs and the allocations share."""
     items = _items(raw)
     legs = _legs(items)
     installations = raw_frame(raw, "installations") if "installations" in raw else None
@@ -212,10 +221,7 @@ def logistics_lazy(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> tupl
         .with_columns(fuel_key=compact_key(pl.col("fuel_type")))
         .join(_fuel_table(factors), on="fuel_key", how="left")
     )  # fmt: skip
-    legs = _with_distance(legs)
-    legs = _with_emissions(legs, factors)
-    allocations = _allocate(items, legs, raw, factors)
-    return legs.sort("_row").select(LEG_COLUMNS), allocations.sort("_row").select(ALLOCATION_COLUMNS)
+    return items, _with_emissions(_with_distance(legs), factors)
 
 
 def _with_distance(legs: pl.LazyFrame) -> pl.LazyFrame:
@@ -407,11 +413,16 @@ def _allocate(
 def compute_logistics(
     raw: Mapping[str, pl.LazyFrame], factors: GhgFactors
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(legs, allocations), collected together so the shared plan runs once."""
-    legs, allocations = logistics_lazy(raw, factors)
-    # The streaming engine runs this plan 3-4x faster than the in-memory one on millions of legs (2 cores).
-    out = pl.collect_all([canonical(legs, LEG_KEYS), canonical(allocations, LEG_KEYS)], engine="streaming")
-    return out[0], out[1]
+    """(legs, allocations). The items and the legs (with their working columns) are collected first and both
+    outputs are built from them: `collect_all` of the two lazy outputs ran the legs' plan (grouping, places,
+    joins) once for each (scale 100, 631 k legs: 6.7 s → see docs/performance.md)."""
+    items, legs = _items_and_legs(raw, factors)
+    # The streaming engine runs these plans 3-4x faster than the in-memory one on millions of legs (2 cores).
+    items_df, legs_df = pl.collect_all([items, legs], engine="streaming")
+    # (no sort by `_row` first: `canonical` orders both by their keys and every other column)
+    allocations = _allocate(items_df.lazy(), legs_df.lazy(), raw, factors).select(ALLOCATION_COLUMNS)
+    out_legs = canonical(legs_df.select(LEG_COLUMNS), LEG_KEYS)
+    return out_legs, canonical(allocations.collect(engine="streaming"), LEG_KEYS)
 
 
 def compute_shipments(raw: Mapping[str, pl.LazyFrame], factors: GhgFactors) -> pl.DataFrame:
