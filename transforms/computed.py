@@ -58,6 +58,9 @@ class ComputedTable:
     grain: tuple[str, ...] = ()
     unique_key: tuple[str, ...] = ()
     docs: str = ""
+    # incremental builds: the key tests read the rows whose `since_column` is at or after the time in `since_env`
+    since_column: str = ""
+    since_env: str = ""
     contract_version: str = ""
     contract_path: Path = field(default=Path(), compare=False)
 
@@ -96,12 +99,19 @@ def load_computed_contract(path: Path) -> ComputedTable:
         grain=tuple(cp.get("grain", ())),
         unique_key=tuple(cp.get("uniqueKey", ())),
         docs=cp.get("docs", ""),
+        since_column=cp.get("sinceColumn", ""),
+        since_env=cp.get("sinceEnv", ""),
         contract_version=str(doc.get("version", "")),
         contract_path=path,
     )
-    unknown = sorted((set(table.grain) | set(table.unique_key)) - set(table.column_names))
+    named = set(table.grain) | set(table.unique_key) | ({table.since_column} - {""})
+    unknown = sorted(named - set(table.column_names))
     if unknown:
-        raise ValueError(f"{path.name}: grain / uniqueKey name columns it does not declare: {unknown}")
+        raise ValueError(
+            f"{path.name}: grain / uniqueKey / sinceColumn name columns it does not declare: {unknown}"
+        )
+    if bool(table.since_column) != bool(table.since_env):
+        raise ValueError(f"{path.name}: sinceColumn and sinceEnv go together")
     return table
 
 

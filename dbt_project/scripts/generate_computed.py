@@ -88,7 +88,14 @@ def render_yml(t: ComputedTable) -> str:
             {
                 "unique_combination": {
                     "name": f"stg_computed__{t.name}_key_unique",
-                    "arguments": {"columns": list(t.unique_key)},
+                    "arguments": {
+                        "columns": list(t.unique_key),
+                        **(
+                            {"since_column": t.since_column, "since_env": t.since_env}
+                            if t.since_column
+                            else {}
+                        ),
+                    },
                 }
             }
         ]

@@ -38,6 +38,7 @@ from orchestration.lib.incremental import (
     sources_state,
     unchanged_before,
 )
+from transforms.computed import computed_table
 from transforms.contracts import dataset, datasets
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
@@ -109,7 +110,8 @@ def seed_partial_parse(target: Path) -> bool:
     return True
 
 
-HOURLY_SINCE_ENV = "LINGTAN_METER_HOURLY_SINCE"  # read by models/marts/zero_carbon/fct_meter_hourly.sql
+# read by models/marts/zero_carbon/fct_meter_hourly.sql and the key tests of meter_hourly (its contract names it)
+HOURLY_SINCE_ENV = computed_table("meter_hourly").since_env
 
 
 def hourly_since(
