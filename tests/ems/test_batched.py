@@ -262,3 +262,28 @@ def test_the_asset_in_batches_publishes_what_one_batch_does(tmp_path: Path, monk
         assert f"{len(drops) - 1} new drop" in asset.incremental_plan(many)[2] or len(drops) == 1
         _assert_same(whole, run(many))
     assert whole["meter_hourly"].height > 20_000 and whole["meter_reading_issues"].height > 3
+
+
+def test_the_carry_and_the_new_hours_make_the_table_in_its_order_whether_the_carry_is_in_it_or_not() -> None:
+    """`_after_carry` puts the carried hours before `split` and the new ones from it on in the table's order:
+    slices of both, meter by meter, when each is in that order (the published file is), else by sorting on the
+    hour key (a carry out of order); both give the whole table, row for row."""
+    from transforms.ems.batched import _after_carry, _interleaved
+
+    meters, readings = _hard_case()
+    whole, _ = _whole({"meters": meters.lazy(), "meter_readings": readings.lazy()})
+    table = whole["meter_hourly"]
+    m = normalise_meters(with_columns_of(meters.lazy(), METERS_SCHEMA)).collect()
+    split = CUT + timedelta(hours=1)
+    kept = table.filter(pl.col("hour_start_utc") < split)
+    new = table.filter(pl.col("hour_start_utc").is_null() | (pl.col("hour_start_utc") >= split))
+    assert kept["meter_id"].n_unique() > 3 and new["meter_id"].n_unique() > 3
+    assert _interleaved(kept, new.drop_nulls("hour_start_utc"), m) is not None
+    assert_frame_equal(_after_carry(kept.lazy(), new, m, split), table, check_exact=True)
+    shuffled = kept.sample(fraction=1.0, shuffle=True, seed=3)
+    assert _interleaved(shuffled, new.drop_nulls("hour_start_utc"), m) is None
+    assert_frame_equal(_after_carry(shuffled.lazy(), new, m, split), table, check_exact=True)
+    # a meter's hours out of order within its run, the meters themselves in order: sorted as well
+    swapped = pl.concat([kept.slice(1, 1), kept.slice(0, 1), kept.slice(2)])
+    assert _interleaved(swapped, new.drop_nulls("hour_start_utc"), m) is None
+    assert_frame_equal(_after_carry(swapped.lazy(), new, m, split), table, check_exact=True)

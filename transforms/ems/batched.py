@@ -247,20 +247,50 @@ def _after_carry(
     carried: pl.LazyFrame, hourly: pl.DataFrame, meters: pl.DataFrame, split: datetime
 ) -> pl.DataFrame:
     """The carry's hourly rows before `split` and the new ones from `split` on, in the table's order (meter_id's
-    position among the meters, which are in meter_id order, then the hour): each part is in that order already,
-    so they are merged, not sorted. The carry's rows are cast to the engine's types (its file may hold the
-    contract's). Rows without an hour (a meter whose window holds none) are the new part's, which has one for
-    every such meter of the merged windows, and go first as in a run over every reading."""
-    key = _hour_key(meters).alias("_k")
+    position among the meters, which are in meter_id order, then the hour). The carry's rows are cast to the
+    engine's types (its file may hold the contract's). Rows without an hour (a meter whose window holds none) are
+    the new part's, which has one for every such meter of the merged windows, and go first as in a run over every
+    reading."""
     kept = (
         carried.filter(pl.col("hour_start_utc") < split)
         .select(pl.col(c).cast(t) for c, t in hourly.schema.items())
         .collect()
     )
     no_hour = pl.col("hour_start_utc").is_null()
-    kept = _in_key_order(kept.with_columns(key))
-    merged = kept.merge_sorted(_in_key_order(hourly.filter(~no_hour).with_columns(key)), "_k").drop("_k")
+    new = hourly.filter(~no_hour)
+    merged = _interleaved(kept, new, meters)
+    if merged is None:
+        key = _hour_key(meters).alias("_k")
+        kept = _in_key_order(kept.with_columns(key))
+        merged = kept.merge_sorted(_in_key_order(new.with_columns(key)), "_k").drop("_k")
     return pl.concat([hourly.filter(no_hour), merged]) if hourly["hour_start_utc"].null_count() else merged
+
+
+def _interleaved(kept: pl.DataFrame, new: pl.DataFrame, meters: pl.DataFrame) -> pl.DataFrame | None:
+    """`kept` and `new` as one table in its order, when each is in that order already (None when one is not, or
+    names a meter that is not usable). Every kept hour is before `split` and every new one from it on, so per
+    meter the kept rows come first: the result is slices of the two frames concatenated, meter by meter, and
+    no row is copied (a merge on the hour key copied the carried history: 4 s of 17 M hours at scale 100)."""
+    position = {m: i for i, m in enumerate(meters.filter(pl.col("_mi").is_not_null())["meter_id"])}
+    parts: list[tuple[int, int, pl.DataFrame]] = []
+    for side, df in enumerate((kept, new)):
+        runs = df.select(pl.col("meter_id").rle()).unnest("meter_id")
+        if runs["value"].null_count() or not set(runs["value"]) <= position.keys():
+            return None
+        order = [position[m] for m in runs["value"]]
+        if any(
+            a >= b for a, b in zip(order, order[1:], strict=False)
+        ):  # (a meter in two runs, or out of order)
+            return None
+        starts = runs["len"].cum_sum() - runs["len"]
+        # within a run the hours increase: an hour not after the one before it only where a meter's run starts
+        back = df.select((pl.col("hour_start_utc").diff() <= pl.duration()).arg_true()).to_series()
+        if not set(back.to_list()) <= set(starts.to_list()):
+            return None
+        parts += [(p, side, df.slice(o, n)) for p, o, n in zip(order, starts, runs["len"], strict=True)]
+    if not parts:
+        return kept
+    return pl.concat([df for _, _, df in sorted(parts, key=lambda t: t[:2])], rechunk=False)
 
 
 def _in_key_order(df: pl.DataFrame) -> pl.DataFrame:
