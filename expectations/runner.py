@@ -29,7 +29,10 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Ga
     result_format: dict[str, Any] = {"result_format": "COMPLETE"}
     if id_columns:
         result_format["unexpected_index_column_names"] = id_columns
-    res = vd.run(batch_parameters={"dataframe": df.to_pandas()}, result_format=result_format)
+    res = vd.run(
+        batch_parameters={"dataframe": _read_by(df, suite, id_columns).to_pandas()},
+        result_format=result_format,
+    )
     failures = []
     for r in res.results:
         if not r.success:
@@ -44,3 +47,14 @@ def validate(df: pl.DataFrame, suite, id_columns: list[str] | None = None) -> Ga
     if not res.success and not failures:  # GX failed without a failed expectation: never a silent pass
         failures.append("validation did not succeed")
     return Gate.of(suite.name, failures, len(res.results))
+
+
+def _read_by(df: pl.DataFrame, suite, id_columns: list[str] | None) -> pl.DataFrame:
+    """`df` cut to the columns the suite's expectations and the id columns name, in its order, when every
+    expectation names one (GX converts and hashes the whole batch: 631 k legs × 30 columns took 1.5 s at scale
+    100 for the 7 the legs suite reads); the whole frame when one does not (a table-level expectation)."""
+    named = [getattr(e, "column", None) for e in suite.expectations]
+    if not named or None in named:
+        return df
+    keep = set(named) | set(id_columns or ())
+    return df.select(c for c in df.columns if c in keep)
