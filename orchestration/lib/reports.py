@@ -126,8 +126,13 @@ def run_report_stage(
     run_id: str,
     now: datetime | None = None,
 ) -> StageResult:
-    """Build, stage, gate and publish every report kind from the published warehouse."""
+    """Build, stage, gate and publish every report kind from the published warehouse. When nothing it reads
+    changed since the last stage that blocked nothing (`_stage_stamp`), that stage's documents are reported
+    unchanged without reading the marts."""
     now = now or datetime.now(UTC)
+    stamp = _stage_stamp(home, kinds, config)
+    if (kept := _same_stage(home, stamp)) is not None:
+        return StageResult(unchanged=kept)
     result = StageResult()
     marts = read_marts(
         home.warehouse,
@@ -150,7 +155,65 @@ def run_report_stage(
                 )
         if result.published:
             result.manifest = _publish_manifest(home, manifest, result, stage_dir, run_id, now)
+    _save_stage(home, kinds, config, result)
     return result
+
+
+# what the last report stage read and gave (`_stage_stamp`, the documents' version ids): beside the warehouse it
+# read, not among the published versions (immutable)
+STAGE_STAMP = "_report_stage.stamp.json"
+
+
+def _stage_stamp(home: Home, kinds: Sequence[ReportKind], config: ReportConfig) -> str:
+    """What decides every document of a stage: the code, the kinds' writers, the settings, the published
+    warehouse (the file itself: publishing always puts a new file in place, so a build that changed nothing
+    still counts as a change), the period locks and which versions are published (one removed by hand is
+    written again)."""
+    from dataclasses import asdict
+
+    from orchestration.lib.incremental import code_fingerprint, digest, locks_state
+
+    w = home.warehouse.stat() if home.warehouse.exists() else None
+    published = sorted(
+        p.parent.relative_to(home.reports).as_posix() for p in home.reports.glob(f"*/*/v*/{META}")
+    )
+    return digest(
+        {
+            "code": code_fingerprint(),
+            "kinds": [(k.name, k.writer_version) for k in kinds],
+            "config": asdict(config),
+            "warehouse": [w.st_ino, w.st_size, w.st_mtime_ns] if w else None,
+            "locks": locks_state(home),
+            "published": published,
+        }
+    )
+
+
+def _same_stage(home: Home, stamp: str) -> list[Version] | None:
+    """The last stage's documents when it had this stamp (each still published), else None."""
+    path = home.warehouse_dir / STAGE_STAMP
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if saved.get("stamp") != stamp:
+        return None
+    kept = [find_version(home, i) for i in saved.get("documents", [])]
+    return None if None in kept else [v for v in kept if v is not None]
+
+
+def _save_stage(home: Home, kinds: Sequence[ReportKind], config: ReportConfig, result: StageResult) -> None:
+    """The stamp after this stage (its versions published), when it blocked nothing: a blocked document is
+    built and reported again by the next stage."""
+    path = home.warehouse_dir / STAGE_STAMP
+    path.unlink(missing_ok=True)
+    if result.blocked:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    documents = [v.id for v in [*result.published, *result.unchanged]]
+    tmp = path.with_name(f".{path.name}.tmp")
+    _write_json(tmp, {"stamp": _stage_stamp(home, kinds, config), "documents": documents})
+    tmp.replace(path)
 
 
 def _stage_one(

@@ -275,3 +275,41 @@ def test_float_noise_is_not_a_new_version():
     b = ReportDoc("k", "x", "t", None, {"v": 0.3, "n": 3})
     c = ReportDoc("k", "x", "t", None, {"v": 0.3000001, "n": 3})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_a_stage_with_nothing_changed_reads_no_mart_and_keeps_every_document(tmp_path, monkeypatch):
+    """The stage's stamp (code, writers, settings, the published warehouse file, locks, published versions):
+    the same as after the last stage that blocked nothing → that stage's documents, unchanged, and no mart read;
+    a new warehouse file, a version removed by hand or a blocked document → everything built and gated again."""
+    import orchestration.lib.reports as reports
+
+    home = make_home(tmp_path, [export_line("I1", 1, 10.0), export_line("I2", 2, 5.0)])
+    first = stage(home)
+    assert len(first.published) == 2
+    reads: list[int] = []
+    real = reports.read_marts
+    monkeypatch.setattr(reports, "read_marts", lambda *a, **k: reads.append(1) or real(*a, **k))
+    second = stage(home, run="run2")
+    assert reads == [] and not second.published and not second.blocked
+    assert sorted(v.id for v in second.unchanged) == ["tiny/I1_2026/v1", "tiny/I2_2026/v1"]
+    assert second.unchanged[0].meta["files"] == first.published[0].meta["files"]
+    # a version removed by hand: built again (v1 again: it is the latest no more)
+    import shutil
+
+    shutil.rmtree(home.reports / "tiny" / "I2_2026" / "v1")
+    third = stage(home, run="run3")
+    assert reads == [1] and [v.id for v in third.published] == ["tiny/I2_2026/v1"]
+    # the warehouse published again (another file, the same marts): read again, nothing new to publish
+    make_home(tmp_path, [export_line("I1", 1, 10.0), export_line("I2", 2, 5.0)])
+    fourth = stage(home, run="run4")
+    assert reads == [1, 1] and not fourth.published and len(fourth.unchanged) == 2
+    assert stage(home, run="run5").unchanged and reads == [1, 1]
+    # another writer version: built again
+    stage(home, TinyKind(writer_version="tiny/2"), run="run6")
+    assert reads == [1, 1, 1]
+    # a blocked document is reported by every stage, not kept by the stamp
+    make_home(tmp_path, [export_line("I1", 1, 11.0), export_line("I2", 2, 6.0)])
+    broken = TinyKind(writer_version="tiny/2", explode_on="I1")
+    assert stage(home, broken, run="run7").blocked
+    assert stage(home, broken, run="run8").blocked
+    assert reads == [1, 1, 1, 1, 1]
