@@ -278,9 +278,8 @@ def _interleaved(kept: pl.DataFrame, new: pl.DataFrame, meters: pl.DataFrame) ->
         if runs["value"].null_count() or not set(runs["value"]) <= position.keys():
             return None
         order = [position[m] for m in runs["value"]]
-        if any(
-            a >= b for a, b in zip(order, order[1:], strict=False)
-        ):  # (a meter in two runs, or out of order)
+        repeated_or_unordered = any(a >= b for a, b in zip(order, order[1:], strict=False))
+        if repeated_or_unordered:  # (a meter in two runs, or the meters out of their order)
             return None
         starts = runs["len"].cum_sum() - runs["len"]
         # within a run the hours increase: an hour not after the one before it only where a meter's run starts
