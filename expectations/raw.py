@@ -62,8 +62,7 @@ def _table_checks(ds: Dataset, current: Path, files: pl.DataFrame, since: date |
         new_keys = new.select(keys)
         dup = not repeated_keys(new_keys, keys).is_empty()
         if not dup and older is not None:
-            again = older.select(keys).join(new_keys, on=keys, how="semi", nulls_equal=True)
-            dup = again.limit(1).collect().height > 0
+            dup = _older_repeat(older, new, new_keys, keys, ds.key_time)
         if dup:
             failures.append(f"business key {ds.keys} not unique in the current table")
     present = [c for c in ds.required if c in schema]
@@ -73,6 +72,23 @@ def _table_checks(ds: Dataset, current: Path, files: pl.DataFrame, since: date |
         if n:
             failures.append(f"required column {c} has {n} empty values")
     return failures
+
+
+def _older_repeat(
+    older: pl.LazyFrame, new: pl.LazyFrame, new_keys: pl.LazyFrame, keys: list[str], key_time: str | None
+) -> bool:
+    """Whether a new row's key is among the older rows'. With a time among the keys and none of the new rows
+    without one, only the older rows from the new rows' earliest key time on can hold an equal key: the others
+    are not read (a nightly's current holds the year, and its row groups of earlier months are skipped by their
+    statistics; 71 M keys at scale 100)."""
+    if key_time in keys:
+        lo, nulls = (
+            new.select(lo=pl.col(key_time).min(), nulls=pl.col(key_time).null_count()).collect().row(0)
+        )
+        if lo is not None and not nulls:
+            older = older.filter(pl.col(key_time) >= lo)
+    again = older.select(keys).join(new_keys, on=keys, how="semi", nulls_equal=True)
+    return again.limit(1).collect().height > 0
 
 
 def contract_sql_checks(ds: Dataset, parquet: Path) -> list[str]:

@@ -57,6 +57,10 @@ def _table(tmp_path: Path, new: list[tuple]) -> Path:
     [
         ([("M1", 2, 1.0, None, None), ("M2", 1, 1.0, None, None)], []),
         ([("M1", 1, 5.0, None, None)], ["not unique"]),  # a key of the older rows again
+        # ... at the new rows' earliest key time, or after it: the older rows before it are not read
+        ([("M2", 0, 5.0, None, None), ("M5", 20, 1.0, None, None)], ["not unique"]),
+        ([("M5", 20, 1.0, None, None), ("M1", 1, 5.0, None, None)], ["not unique"]),
+        ([("M1", 3, 1.0, None, None), ("M2", 2, 1.0, None, None)], []),  # after every older one
         ([("M3", 0, 1.0, None, None), ("M3", 0, 2.0, None, None)], ["not unique"]),  # twice among the new
         ([(None, 3, 1.0, None, None), ("M3", 1, None, None, None)], ["meter_id has 1", "value has 1"]),
         ([("M3", 0, 1.0, "estimated", None)], ["gave 1"]),  # the contract's SQL rule
