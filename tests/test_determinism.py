@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.stable import canonical, fsum
+from transforms.stable import canonical, fsum, fsum_of_one
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,6 +57,16 @@ def test_fsum_months_of_a_year_add_back_to_the_year():
     parts = [60.0 * (d / 365) for d in days] + [30.0 * (d / 365) for d in days]
     assert sum(parts) != 90.0  # naive order loses the last bit
     assert pl.DataFrame({"x": parts[::-1]}).select(pl.col("x").pipe(fsum)).item() == 90.0
+
+
+def test_fsum_of_one_is_fsum_of_a_group_of_one_row_to_the_bit():
+    edge = [0.0, -0.0, 1e-30, -1e-30, 5e-324, 0.007200000000000001, 1e20, -123456.789, 2.0**80 * 0.9]
+    x = pl.concat([_values(5_000, 3)["x"], pl.Series("x", edge)])
+    df = pl.DataFrame({"k": range(x.len()), "x": x})
+    grouped = df.group_by("k").agg(pl.col("x").pipe(fsum)).sort("k")["x"]
+    alone = df.select(fsum_of_one(pl.col("x")))["x"]
+    assert grouped.to_numpy().tobytes() == alone.to_numpy().tobytes()
+    assert alone.to_list()[-len(edge) + 1] == 0.0  # -0.0 gives 0.0, as fsum does
 
 
 def test_fsum_keeps_sum_semantics_for_nulls_empty_zero_and_windows():

@@ -9,7 +9,7 @@ order, so the same inputs always give byte-identical Parquet files and stable ru
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import polars as pl
@@ -41,9 +41,20 @@ def fsum(expr: pl.Expr) -> pl.Expr:
     and the per-grid sums combined smallest first. Bit-stable for groups under 2^24 rows of magnitudes under
     2^80 (1.2e24); ±inf or NaN give NaN (the landing zone refuses both). Element-wise work then plain sums, a
     few times a plain `sum()` and far cheaper than sorting each group."""
+    return _fsum(expr, pl.Expr.sum)
+
+
+def fsum_of_one(expr: pl.Expr) -> pl.Expr:
+    """`fsum` of a group of one row, computed row by row: the same operations, so the same bits (-0.0 gives 0.0
+    and digits below the finest grid are dropped, as `fsum` does). For a plan that skips grouping the rows that
+    are alone in their group."""
+    return _fsum(expr, lambda level: level)
+
+
+def _fsum(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     x = expr.cast(pl.Float64)
     cuts = [_truncated(x, g) for g in _GRIDS]
-    levels = [cuts[0].sum()] + [(fine - coarse).sum() for coarse, fine in zip(cuts, cuts[1:], strict=False)]
+    levels = [total(cuts[0])] + [total(fine - coarse) for coarse, fine in zip(cuts, cuts[1:], strict=False)]
     out = levels[-1]
     for level in reversed(levels[:-1]):
         out = level + out

@@ -267,3 +267,36 @@ def test_sea_table_against_published_port_distances():
 def test_lazy_plan_does_not_collect(raw, factors):
     legs, alloc = logistics_lazy(raw, factors)
     assert isinstance(legs, pl.LazyFrame) and isinstance(alloc, pl.LazyFrame)
+
+
+def test_legs_of_one_item_are_the_legs_grouping_gives(factors):
+    """`_legs` takes the legs of one item as they stand and groups only the others: the same rows, to the bit,
+    as grouping every leg (first values in file order, `fsum` of the masses, joined lineage)."""
+    from transforms.logistics.engine import _LEG_FIRST, LEG_KEYS, _legs
+    from transforms.stable import fsum
+
+    items = pl.DataFrame(
+        {
+            "shipment_id": ["S1", "S2", "S3", "S4", "S4", "S5"],
+            "leg_no": [1, 1, 1, 1, 1, 2],
+            "item_mass_t": [-0.0, 1e-30, None, 0.1, 0.2, 0.007200000000000001],
+            "mass_source": ["declared", "declared", None, "declared", "product", "declared"],
+            "_row": [0, 1, 2, 3, 4, 5],
+            "_source_row_id": [None, "f#2", "f#3", "f#4", None, "f#6"],
+            **{c: [None, "x", "y", None, "z", "w"] for c in _LEG_FIRST},
+        }
+    ).lazy()
+    every = items.group_by(LEG_KEYS).agg(
+        *(pl.col(c).sort_by("_row").drop_nulls().first() for c in _LEG_FIRST),
+        mass_t=pl.when(pl.col("item_mass_t").is_null().any())
+        .then(None)
+        .otherwise(pl.col("item_mass_t").pipe(fsum)),
+        mass_source=pl.col("mass_source").min(),
+        item_count=pl.len(),
+        _row=pl.col("_row").min(),
+        source_row_ids=pl.col("_source_row_id").sort_by("_row").drop_nulls().str.join("|"),
+    )
+    got, want = _legs(items).collect().sort(LEG_KEYS), every.collect().sort(LEG_KEYS)
+    assert got.equals(want, null_equal=True)
+    assert got["mass_t"].to_numpy().tobytes() == want["mass_t"].to_numpy().tobytes()
+    assert got.filter(pl.col("shipment_id") == "S4")["item_count"].item() == 2

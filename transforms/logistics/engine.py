@@ -24,7 +24,7 @@ from transforms.ghg.common import (
 )
 from transforms.ghg.factors import GhgFactors
 from transforms.logistics.places import gcd_km, place_keys, resolve_places
-from transforms.stable import canonical, fsum
+from transforms.stable import canonical, fsum, fsum_of_one
 from transforms.units import convert_expr, dimension_expr, to_base_expr, to_factor_expr
 
 LEG_KEYS = ["shipment_id", "leg_no"]
@@ -83,22 +83,43 @@ def _items(raw: Mapping[str, pl.LazyFrame]) -> pl.LazyFrame:
     )  # fmt: skip
 
 
+_LEG_FIRST = ("ship_date", "direction", "mode", "sub_type", "origin", "destination", "distance_km", "fuel_type",
+              "fuel_quantity", "fuel_unit", "mass_issue")  # fmt: skip
+
+
 def _legs(items: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per shipment_id + leg_no (several item rows of a leg share one vehicle movement)."""
-    first = [pl.col(c).sort_by("_row").drop_nulls().first().alias(c) for c in (  # file order, not thread order
-        "ship_date", "direction", "mode", "sub_type", "origin", "destination", "distance_km", "fuel_type",
-        "fuel_quantity", "fuel_unit")]  # fmt: skip
-    return items.group_by(LEG_KEYS).agg(
-        *first,
-        mass_t=pl.when(pl.col("item_mass_t").is_null().any())
-        .then(None)
-        .otherwise(pl.col("item_mass_t").pipe(fsum)),
-        mass_source=pl.col("mass_source").min(),
-        mass_issue=pl.col("mass_issue").sort_by("_row").drop_nulls().first(),
-        item_count=pl.len(),
-        _row=pl.col("_row").min(),
-        source_row_ids=pl.col("_source_row_id").sort_by("_row").drop_nulls().str.join("|"),
+    """One row per shipment_id + leg_no (several item rows of a leg share one vehicle movement). Most legs
+    carry one item: those rows are the leg as they stand (the same values the aggregation gives a group of
+    one, `fsum_of_one` the same bits as `fsum`), and only the legs of several items are grouped (the grouping's
+    sorted firsts took half of the legs' plan: 1.4 s of 631 k legs at scale 100)."""
+    alone = pl.len().over(LEG_KEYS) == 1
+    grouped = (
+        items.filter(~alone)
+        .group_by(LEG_KEYS)
+        .agg(
+            # file order, not thread order
+            *(pl.col(c).sort_by("_row").drop_nulls().first() for c in _LEG_FIRST),
+            mass_t=pl.when(pl.col("item_mass_t").is_null().any())
+            .then(None)
+            .otherwise(pl.col("item_mass_t").pipe(fsum)),
+            mass_source=pl.col("mass_source").min(),
+            item_count=pl.len(),
+            _row=pl.col("_row").min(),
+            source_row_ids=pl.col("_source_row_id").sort_by("_row").drop_nulls().str.join("|"),
+        )
     )
+    single = items.filter(alone).select(
+        *LEG_KEYS,
+        *_LEG_FIRST,
+        mass_t=pl.when(pl.col("item_mass_t").is_null())
+        .then(None)
+        .otherwise(fsum_of_one(pl.col("item_mass_t"))),
+        mass_source="mass_source",
+        item_count=pl.lit(1, pl.get_index_type()),
+        _row="_row",
+        source_row_ids=pl.col("_source_row_id").fill_null(""),
+    )
+    return pl.concat([single, grouped], how="vertical")
 
 
 def _valid_rows(keys: pl.LazyFrame, table: pl.DataFrame, on: list[str], date_col: str) -> pl.LazyFrame:
