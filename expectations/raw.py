@@ -16,6 +16,7 @@ import yaml
 from expectations.gate import Gate
 from transforms.contracts import Dataset
 from transforms.ingest.quarantine import repeated_keys
+from transforms.paths import table_glob
 
 RAW_GATE = "raw_gate"
 
@@ -47,12 +48,12 @@ def _table_checks(ds: Dataset, current: Path, files: pl.DataFrame, since: date |
             f"{r['file']}: rows read {r['rows_read']} != accepted {r['rows_accepted']} + quarantined "
             f"{r['rows_quarantined']}"
         )
-    schema = pl.read_parquet_schema(current)
+    table = pl.scan_parquet(current)  # a file, or a folder of parts (transforms.paths.table_parts)
+    schema = table.collect_schema()
     try:  # a schema-only check: polars' match_to_schema looks at names and types, not values
         pl.DataFrame(schema=schema).match_to_schema(ds.schema)
     except Exception as e:  # polars raises several types for a mismatch: each is a gate failure, not a crash
         failures.append(f"current table does not match the contract schema: {e}")
-    table = pl.scan_parquet(current)
     if since is not None and "_drop_date" in schema:
         new, older = table.filter(pl.col("_drop_date") >= since), table.filter(pl.col("_drop_date") < since)
     else:
@@ -92,8 +93,9 @@ def _older_repeat(
 
 
 def contract_sql_checks(ds: Dataset, parquet: Path) -> list[str]:
-    """Run the contract's `quality: [{type: sql, query, mustBe…}]` rules with DuckDB on one Parquet file
-    (the query's `${object}` names the table); one failure line per rule whose value misses its bound."""
+    """Run the contract's `quality: [{type: sql, query, mustBe…}]` rules with DuckDB on one Parquet file or a
+    folder of parts (the query's `${object}` names the table); one failure line per rule whose value misses its
+    bound."""
     doc = yaml.safe_load(ds.contract_path.read_text(encoding="utf-8"))
     rules = [q for q in (doc["schema"][0].get("quality") or []) if q.get("type") == "sql"]
     if not rules:
@@ -101,7 +103,7 @@ def contract_sql_checks(ds: Dataset, parquet: Path) -> list[str]:
     out = []
     con = duckdb.connect()
     try:
-        con.execute(f"create view {ds.name} as select * from read_parquet('{parquet.as_posix()}')")
+        con.execute(f"create view {ds.name} as select * from read_parquet('{table_glob(parquet)}')")
         for rule in rules:
             query = rule["query"].replace("${object}", ds.name)
             value = con.execute(query).fetchone()[0]

@@ -14,8 +14,10 @@ from orchestration.lib import incremental as inc
 from orchestration.lib.home import Home
 from tests.conftest import EXAMPLE_DROP
 from tests.outputs import mart_digests
+from transforms.paths import part_name
 
 DROP_A, DROP_B = "2024-02-01", "2024-03-01"
+PART = part_name(0)  # a raw table's first part
 
 
 # --- units: the decisions on small files ------------------------------------------------------------------
@@ -27,8 +29,8 @@ def _write(path: Path, data: bytes) -> Path:
 
 def test_dbt_selection_full_then_nothing_then_only_changed_sources(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
-    _write(home.raw_table("exports"), b"one")
-    _write(home.raw_table("production"), b"two")
+    _write(home.raw_table("exports") / PART, b"one")
+    _write(home.raw_table("production") / PART, b"two")
     _write(home.raw_dir("exports") / "_files.parquet", b"ledger")
     sources = [("lake", "exports"), ("lake", "production"), ("lake_quality", "files")]
     build_dir, build_file = tmp_path / "build", tmp_path / "build" / "lingtan.duckdb"
@@ -39,7 +41,7 @@ def test_dbt_selection_full_then_nothing_then_only_changed_sources(tmp_path: Pat
     inc.save_build_state(build_dir, inc.sources_state(home, sources))
     assert inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))[0] == []
 
-    _write(home.raw_table("exports"), b"one and a new drop")
+    _write(home.raw_table("exports") / PART, b"one and a new drop")
     _write(home.raw_dir("exports") / "_files.parquet", b"ledger 2")
     select, _ = inc.dbt_selection(build_dir, build_file, inc.sources_state(home, sources))
     assert select == ["source:lake.exports+", "source:lake_quality.files+"]
@@ -50,7 +52,7 @@ def test_dbt_selection_full_then_nothing_then_only_changed_sources(tmp_path: Pat
 
 def test_dbt_selection_rebuilds_all_when_code_changed(tmp_path: Path, monkeypatch) -> None:
     home = Home(tmp_path / "home")
-    _write(home.raw_table("exports"), b"x")
+    _write(home.raw_table("exports") / PART, b"x")
     state = inc.sources_state(home, [("lake", "exports")])
     build_dir = tmp_path / "build"
     _write(build_dir / "lingtan.duckdb", b"db")
@@ -100,7 +102,7 @@ def test_unknown_dbt_source_is_an_error_not_a_silent_skip(tmp_path: Path) -> Non
 
 def test_engine_stamp_follows_input_content_not_time(tmp_path: Path) -> None:
     home = Home(tmp_path)
-    raw = _write(home.raw_table("exports"), b"rows")
+    raw = _write(home.raw_table("exports") / PART, b"rows")
     _write(home.computed_table("goods_see"), b"out")
     stamp = inc.engine_stamp(home, [raw])
     assert inc.engine_unchanged(home, "cbam_engine", stamp, ["goods_see"]) is None  # never published
@@ -116,9 +118,20 @@ def test_engine_stamp_follows_input_content_not_time(tmp_path: Path) -> None:
     assert inc.engine_unchanged(home, "cbam_engine", stamp, ["goods_see"]) is None
 
 
+def test_engine_stamp_of_a_table_stored_as_parts_sees_every_part(tmp_path: Path) -> None:
+    home = Home(tmp_path)
+    table = home.raw_table("exports")
+    _write(table / PART, b"rows")
+    stamp = inc.engine_stamp(home, [table])
+    _write(table / part_name(1), b"a night's rows")
+    assert inc.engine_stamp(home, [table]) != stamp
+    (table / part_name(1)).unlink()
+    assert inc.engine_stamp(home, [table]) == stamp
+
+
 def test_run_fingerprint_sees_locks_settings_and_lake(tmp_path: Path) -> None:
     home = Home(tmp_path)
-    _write(home.raw_table("exports"), b"rows")
+    _write(home.raw_table("exports") / PART, b"rows")
     today = date(2026, 12, 1)
     base = inc.run_fingerprint(home, today, {"price": None})
     assert inc.run_fingerprint(home, today, {"price": None}) == base
@@ -127,7 +140,7 @@ def test_run_fingerprint_sees_locks_settings_and_lake(tmp_path: Path) -> None:
 
     _write(locks_dir(home) / STATE, b'{"locks": {}}')  # a lock or an unlock must republish
     assert inc.run_fingerprint(home, today, {"price": None})["locks"] != base["locks"]
-    _write(home.raw_table("exports"), b"rows, new")
+    _write(home.raw_table("exports") / PART, b"rows, new")
     assert inc.run_fingerprint(home, today, {"price": None})["raw"] != base["raw"]
 
 

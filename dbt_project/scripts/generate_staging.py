@@ -114,8 +114,8 @@ def render_yml(ds: Dataset) -> str:
     model = {
         "name": f"stg_lake__{ds.name}",
         "description": (
-            f"{ds.description.strip()} Staged from the raw lake table `lake/raw/{ds.name}/current.parquet` "
-            f"(current valid rows). Contract {ds.contract_path.name} v{ds.contract_version}."
+            f"{ds.description.strip()} Staged from the raw lake table `lake/raw/{ds.name}/current/` "
+            f"(current valid rows, Parquet parts). Contract {ds.contract_path.name} v{ds.contract_version}."
         ),
         "columns": [{"name": n, "description": d, "data_type": t} for n, t, d in _columns(ds)],
         "data_tests": [

@@ -86,7 +86,7 @@ class DatasetEntry:
     expected_rows_read: int = 0
     expected_accepted: int = 0
     expected_quarantined: int = 0
-    expected_current_rows: int = 0  # rows of lake/raw/<dataset>/current.parquet after every drop is ingested
+    expected_current_rows: int = 0  # rows of lake/raw/<dataset>/current/ after every drop is ingested
     files: list[FileEntry] = field(default_factory=list)
 
 

@@ -19,6 +19,7 @@ from orchestration.lib.home import Home
 from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import atomic_write_parquet
 from transforms.contracts import datasets
+from transforms.paths import table_parts
 
 
 def load_raw(home: Home) -> dict[str, pl.LazyFrame]:
@@ -26,7 +27,7 @@ def load_raw(home: Home) -> dict[str, pl.LazyFrame]:
     out = {}
     for name, ds in datasets().items():
         p = home.raw_table(name)
-        out[name] = pl.scan_parquet(p) if p.exists() else pl.LazyFrame(schema=ds.schema)
+        out[name] = pl.scan_parquet(p) if table_parts(p) else pl.LazyFrame(schema=ds.schema)
     return out
 
 

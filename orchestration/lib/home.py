@@ -83,7 +83,10 @@ class Home:
         return self.raw / dataset
 
     def raw_table(self, dataset: str) -> Path:
-        return self.raw / dataset / "current.parquet"
+        """The dataset's current table: a folder of Parquet parts read in name order (`transforms.paths`;
+        polars reads the folder, DuckDB `current/part-*.parquet`). A night appends to its last part or adds one
+        (orchestration/lib/ingest.py `_stage_current`), so it does not rewrite the history."""
+        return self.raw / dataset / "current"
 
     def computed_table(self, name: str) -> Path:
         return self.computed / f"{name}.parquet"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestration.lib.home import Home
-from transforms.paths import DBT_DIR, REPO_ROOT
+from transforms.paths import DBT_DIR, REPO_ROOT, table_parts
 
 # What the code fingerprint covers: everything a run executes or reads from the repository.
 CODE_DIRS = ("transforms", "orchestration", "expectations", "data_contracts", "dbt_project")
@@ -84,14 +84,17 @@ def visible_factors(today: date) -> str:
 
 
 def files_hash(paths: Iterable[Path], root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(paths) if p.is_file()}
+    """sha256 of each file, by its path relative to `root`; a table stored as parts (a folder) by its parts."""
+    files = [f for p in paths for f in table_parts(p)]
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(files) if p.is_file()}
 
 
 def raw_state(home: Home) -> dict[str, str]:
     """Hash of every raw lake file the engines and dbt read (current tables, file ledgers, quarantine)."""
     if not home.raw.exists():
         return {}
-    return files_hash([p for d in home.raw.iterdir() if d.is_dir() for p in d.glob("*.parquet")], home.root)
+    tables = [p for d in home.raw.iterdir() if d.is_dir() for p in (*d.glob("*.parquet"), d / "current")]
+    return files_hash(tables, home.root)
 
 
 def locks_state(home: Home) -> str:

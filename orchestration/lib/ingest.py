@@ -42,6 +42,7 @@ from transforms.ingest import drops
 from transforms.ingest.quarantine import FILES_SCHEMA, QUARANTINE_SCHEMA, problem_records
 from transforms.ingest.readers import FileRejected
 from transforms.ingest.validate import plain, plain_schema
+from transforms.paths import part_index, part_name, table_parts
 
 
 @dataclass
@@ -381,7 +382,7 @@ def _sorted_drops(paths: list[Path]) -> int:
     return len(paths) if all(pl.read_parquet_metadata(p).get(IN_ORDER) == "1" for p in paths) else 0
 
 
-# `current.parquet` carries what it was built with: a current built under another contract (keys, kind,
+# every part of a current table carries what it was built with: a current built under another contract (keys, kind,
 # schema) is rebuilt from the whole history, never extended
 BUILT_BY = "lingtan.current.built_by"
 
@@ -412,45 +413,106 @@ def _published_drops(raw_dir: Path) -> dict[date, Path]:
     return out
 
 
-def _current(
-    ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame
-) -> tuple[pl.LazyFrame, date | None, Path | None, datetime | None]:
-    """The dataset's new current table (lazy), for an event dataset extended by new drops the first new
-    drop date (rows before it are the published current's: the raw gate's `since`), the staged history
-    file that is the current table as it stands, if one is (a first drop of an event dataset staged in order,
-    written with this contract's `BUILT_BY`: `drops.current_is_history`), to be copied rather than rewritten,
-    and, for an event dataset extended by new drops whose key holds a time (`Dataset.key_time`), the new rows'
-    earliest key time: no row before it changes (a row replaced has the key of a new row).
+@dataclass
+class _NewCurrent:
+    """What a run's current table is (`_current`), for `_stage_current` to stage."""
+
+    rows: pl.LazyFrame  # the whole table; when `append`, the rows that follow the published parts
+    append: bool = False  # the published parts are kept as they are, and `rows` follow them
+    since: date | None = None  # an extended event table's first new drop date (the raw gate's `since`)
+    same: Path | None = None  # a staged history file that is the table as it stands: copied, not rewritten
+    keys_from: datetime | None = (
+        None  # the new rows' earliest key time (`Dataset.key_time`): none before changes
+    )
+
+
+def _current(ds, raw_dir: Path, stage: Path, changed: list[date], q_all: pl.DataFrame) -> _NewCurrent:
+    """The dataset's new current table (lazy). For an event dataset extended by new drops: the first new drop
+    date (rows before it are the published current's: the raw gate's `since`) and, when its key holds a time
+    (`Dataset.key_time`), the new rows' earliest key time (no row before it changes: a row replaced has the key
+    of a new row); when no published row is replaced (the nightly case), only the new rows, which follow the
+    published parts (`append`). A first drop of an event dataset staged in order, written with this contract's
+    `BUILT_BY` (`drops.current_is_history`), is the current table as it stands (`same`).
 
     When every changed drop is later than every published one (the nightly case) and the published current
     was built under the same contract, it is derived from the published current and the new drops' rows only
-    (`drops.current_event_after`, `current_snapshot_after`); anything else (a re-delivered or corrected old
-    drop, a first run, a contract change) rebuilds it from the whole history. Both give the same rows in the
-    same order (tests/ingest/test_incremental_current.py)."""
+    (`drops.event_after`, `current_snapshot_after`); anything else (a re-delivered or corrected old drop, a
+    first run, a contract change) rebuilds it from the whole history. Both give the same rows in the same order
+    (tests/ingest/test_incremental_current.py)."""
     published = _published_drops(raw_dir)
     staged = {d: stage / "history" / _drop_name(d) for d in changed}
     if _extends(ds, raw_dir, published, changed):
         new_files = [staged[d] for d in sorted(staged)]
         new = pl.scan_parquet(new_files).match_to_schema(ds.schema)
         if ds.kind != "snapshot":
-            previous = pl.scan_parquet(raw_dir / "current.parquet").match_to_schema(ds.schema)
+            previous = pl.scan_parquet(raw_dir / "current").match_to_schema(ds.schema)
             keys_from = new.select(pl.col(ds.key_time).min()).collect().item() if ds.key_time else None
-            current = drops.current_event_after(ds, previous, new, _sorted_drops(new_files))
-            return current, min(changed), None, keys_from
+            kept, latest, all_kept = drops.event_after(ds, previous, new, _sorted_drops(new_files))
+            if all_kept:
+                return _NewCurrent(latest, append=True, since=min(changed), keys_from=keys_from)
+            return _NewCurrent(pl.concat([kept, latest]), since=min(changed), keys_from=keys_from)
         newest = max(changed)
         if pl.scan_parquet(staged[newest]).select(pl.len()).collect().item():
             old = pl.scan_parquet([published[d] for d in sorted(published)]).match_to_schema(ds.schema)
-            return drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()), None, None, None
+            return _NewCurrent(drops.current_snapshot_after(ds, old, new, newest, q_all.lazy()))
     files = {**published, **staged}
     paths = [files[d] for d in sorted(files)]
     history = pl.scan_parquet(paths).match_to_schema(ds.schema) if files else pl.LazyFrame(schema=ds.schema)
     if ds.kind == "snapshot":
-        return drops.current_snapshot(ds, history, q_all.lazy()), None, None, None
+        return _NewCurrent(drops.current_snapshot(ds, history, q_all.lazy()))
     sorted_drops = _sorted_drops(paths)
     same = paths[0] if len(paths) == 1 and drops.current_is_history(ds, sorted_drops) else None
     if same is not None and not _same_file_as_current(ds, same):
         same = None
-    return drops.current_event(ds, history, sorted_drops), None, same, None
+    return _NewCurrent(drops.current_event(ds, history, sorted_drops), same=same)
+
+
+# A current table's last part takes each night's new rows until it holds this many, then a new part starts: a
+# night rewrites at most one part of this size besides its own rows, however long the history (scale 100: 68 M
+# meter readings were decoded and encoded again every night, 11.5 s), and a year stays a few dozen files.
+PART_ROWS = 2_000_000
+
+
+def _stage_current(ds, raw_dir: Path, stage: Path, new: _NewCurrent) -> Path:
+    """Write the new current table into `stage/current/` as parts (`transforms.paths`): the published parts
+    it keeps as links (no copy, no rewrite), the rest written. A whole table is one part; appended rows go into
+    the last part while it holds fewer than `PART_ROWS` rows, else into a new one."""
+    out = stage / "current"
+    out.mkdir(parents=True)
+    if new.same is not None:
+        shutil.copyfile(new.same, out / part_name(0))
+        return out
+    if not new.append:
+        _sink_parquet(new.rows.match_to_schema(ds.schema), out / part_name(0), _built_by(ds))
+        return out
+    parts = table_parts(raw_dir / "current")
+    last = parts[-1]
+    grow = pl.scan_parquet(last).select(pl.len()).collect().item() < PART_ROWS
+    for p in parts[:-1] if grow else parts:
+        _link(p, out / p.name)
+    rows = pl.concat([pl.scan_parquet(last), new.rows]) if grow else new.rows
+    target = out / (last.name if grow else part_name(part_index(last) + 1))
+    _sink_parquet(rows.match_to_schema(ds.schema), target, _built_by(ds))
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    """A published part kept by the staged table: a hard link (same file system), a copy where none can be made."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def _move_single_file_current(raw_dir: Path) -> None:
+    """A home written before tables were stored as parts has `current.parquet`: it becomes the folder's only
+    part (a rename: the same bytes, so its `BUILT_BY` still lets the next night extend it)."""
+    legacy = raw_dir / "current.parquet"
+    if legacy.is_file() and not table_parts(raw_dir / "current"):
+        (raw_dir / "current").mkdir(parents=True, exist_ok=True)
+        os.replace(legacy, raw_dir / "current" / part_name(0))
+    elif legacy.is_file():
+        legacy.unlink()
 
 
 def _same_file_as_current(ds, path: Path) -> bool:
@@ -465,10 +527,10 @@ def _same_file_as_current(ds, path: Path) -> bool:
 def _extends(ds, raw_dir: Path, published: dict[date, Path], changed: list[date]) -> bool:
     """The published current can be extended by the changed drops alone: there is one, built under this
     contract, and every changed drop is later than every published drop."""
-    current = raw_dir / "current.parquet"
-    if not (changed and published and current.exists()) or min(changed) <= max(published):
+    parts = table_parts(raw_dir / "current")
+    if not (changed and published and parts) or min(changed) <= max(published):
         return False
-    return pl.read_parquet_metadata(current).get(BUILT_BY) == _built_by(ds)[BUILT_BY]
+    return all(pl.read_parquet_metadata(p).get(BUILT_BY) == _built_by(ds)[BUILT_BY] for p in parts)
 
 
 def pending_drop_dates(landing: Landing, home: Home, up_to: date | None = None) -> list[date]:
@@ -497,6 +559,7 @@ def ingest_dataset(
     ds = get_dataset(name)
     now = now or datetime.now(UTC)
     raw_dir = home.raw_dir(name)
+    _move_single_file_current(raw_dir)
     ledger = _read_or_empty(raw_dir / "_files.parquet", FILES_SCHEMA)
     quarantine = _read_or_empty(raw_dir / "_quarantine.parquet", QUARANTINE_SCHEMA)
 
@@ -529,10 +592,10 @@ def ingest_dataset(
     )
     if (
         not changed
-        and (raw_dir / "current.parquet").exists()
+        and table_parts(raw_dir / "current")
         and old_problems == {(f.rel_path, f.change_token) for f in problems}
     ):
-        cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
+        cur = pl.scan_parquet(raw_dir / "current").select(pl.len()).collect().item()
         return IngestResult(name, [], pl.DataFrame(schema=FILES_SCHEMA), Gate(RAW_GATE), cur)
 
     with staging(home.staging / name, f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}") as stage:
@@ -566,16 +629,14 @@ def ingest_dataset(
         run_files = (
             pl.concat([*new_files, prob_files]) if (new_files or not prob_files.is_empty()) else prob_files
         )
-        current, since, same, keys_from = _current(ds, raw_dir, stage, changed, q_all)
-        if same is not None:  # the current table is one staged history file as it stands: copied
-            shutil.copyfile(same, stage / "current.parquet")
-        else:
-            _sink_parquet(current.match_to_schema(ds.schema), stage / "current.parquet", _built_by(ds))
+        new_current = _current(ds, raw_dir, stage, changed, q_all)
+        staged_current = _stage_current(ds, raw_dir, stage, new_current)
+        since, keys_from = new_current.since, new_current.keys_from
         # gate: the raw gate on the staged table (when it extends the published one, on the new rows and the
         # keys: `since`); its verdict is stamped on this run's file records
         gate = audit(
             ds,
-            stage / "current.parquet",
+            staged_current,
             pl.concat([*new_files]) if new_files else pl.DataFrame(schema=FILES_SCHEMA),
             since,
         )
@@ -593,13 +654,13 @@ def ingest_dataset(
             gate,
             [
                 *((p, raw_dir / "history" / p.name) for p in staged_history),
-                (stage / "current.parquet", raw_dir / "current.parquet"),
+                (staged_current, raw_dir / "current"),
             ],
             always=[(stage / f, raw_dir / f) for f in ("_quarantine.parquet", "_files.parquet")],
         )
     if gate.passed and ds.key_time:  # the dbt step's key test reads the rows from `keys_from` on only
         record_version(home, name, keys_from, source="lake")
-    cur = pl.scan_parquet(raw_dir / "current.parquet").select(pl.len()).collect().item()
+    cur = pl.scan_parquet(raw_dir / "current").select(pl.len()).collect().item()
     return IngestResult(
         name,
         changed_dates,
@@ -610,16 +671,15 @@ def ingest_dataset(
 
 
 def ensure_empty_tables(home: Home) -> None:
-    """Every dataset has a current table and data-quality files, even before its first drop, so that the
-    engines and dbt always find their inputs."""
+    """Every dataset has a current table (a folder with at least one part) and data-quality files, even
+    before its first drop, so that the engines and dbt always find their inputs."""
     from transforms.contracts import datasets
 
     for name, ds in datasets().items():
         d = home.raw_dir(name)
-        for fname, schema in (
-            ("current.parquet", ds.schema),
-            ("_files.parquet", FILES_SCHEMA),
-            ("_quarantine.parquet", QUARANTINE_SCHEMA),
-        ):
+        _move_single_file_current(d)
+        if not table_parts(d / "current"):
+            atomic_write_parquet(pl.DataFrame(schema=ds.schema), d / "current" / part_name(0))
+        for fname, schema in (("_files.parquet", FILES_SCHEMA), ("_quarantine.parquet", QUARANTINE_SCHEMA)):
             if not (d / fname).exists():
                 atomic_write_parquet(pl.DataFrame(schema=schema), d / fname)

@@ -15,6 +15,7 @@ verdict, so a blocked drop is visible with its reasons.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import shutil
@@ -139,14 +140,34 @@ def staging(root: Path, run: str | None = None, *, sweep: bool = True) -> Iterat
 
 
 def promote(src: Path, dst: Path, *, replace: bool = True) -> Path:
-    """One atomic rename from staging into the published tree (same file system). `replace=False` refuses
-    to replace an existing non-empty folder (an immutable report version)."""
+    """One atomic rename from staging into the published tree (same file system). A staged folder replaces a
+    published one by exchanging the two (`_exchange`; a table stored as parts). `replace=False` refuses to
+    replace an existing non-empty folder (an immutable report version)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if replace:
-        os.replace(src, dst)
-    else:
+    if not replace:
         os.rename(src, dst)
+    elif src.is_dir() and dst.is_dir():
+        _exchange(src, dst)
+        shutil.rmtree(src)  # the published folder as it was, now at the staged path
+    else:
+        os.replace(src, dst)
     return dst
+
+
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two folders in one step (Linux `renameat2(RENAME_EXCHANGE)`): a reader sees the old folder or the
+    new one, never a mix of their files nor neither. Where the system has no such call, two renames: for an
+    instant the published folder is missing (a reader finds no table rather than a mixed one)."""
+    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if fn is not None and fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return
+    aside = b.with_name(f".{b.name}.{uuid.uuid4().hex[:8]}")
+    os.rename(b, aside)
+    os.rename(a, b)
+    os.rename(aside, a)
 
 
 def publish(gate: Gate, moves: Iterable[Move], always: Iterable[Move] = (), *, replace: bool = True) -> Gate:

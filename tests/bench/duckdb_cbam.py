@@ -35,6 +35,7 @@ from tests.bench.pandas_cbam import (
     stream_plan,
 )
 from transforms import units
+from transforms.paths import table_glob
 from transforms.reference.countries import to_iso2
 from transforms.reference.goods import ANNEX_II_CATEGORIES, to_category
 from transforms.units import factor_with_note
@@ -96,8 +97,8 @@ class DuckCbam:
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
         for name in DATASETS:
-            path = home_root / "lake" / "raw" / name / "current.parquet"
-            self.con.execute(f"create view {name} as select * from read_parquet('{path}')")
+            path = home_root / "lake" / "raw" / name / "current"
+            self.con.execute(f"create view {name} as select * from read_parquet('{table_glob(path)}')")
         self._register_reference()
 
     def sql(self, q: str) -> duckdb.DuckDBPyRelation:

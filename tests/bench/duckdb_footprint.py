@@ -24,6 +24,7 @@ import pandas as pd
 
 from tests.bench.pandas_footprint import DQR, GAP_SCORE_FLOOR, RAW_COLUMNS, propagate
 from transforms import units
+from transforms.paths import table_glob, table_parts
 
 KEYS = "installation_id, process_id, period, period_grain"
 GROUP = "installation_id, period, period_grain"
@@ -66,9 +67,9 @@ class DuckFootprint:
         if threads:
             self.con.execute(f"set threads = {int(threads)}")
         for name, cols in RAW_COLUMNS.items():
-            path = home_root / "lake" / "raw" / name / "current.parquet"
-            if path.exists():
-                self.con.execute(f"create view {name} as select * from read_parquet('{path}')")
+            path = home_root / "lake" / "raw" / name / "current"
+            if table_parts(path):
+                self.con.execute(f"create view {name} as select * from read_parquet('{table_glob(path)}')")
             else:  # an absent dataset reads as no rows
                 self.con.execute(
                     f"create view {name} as select {', '.join(f'null::varchar as {c}' for c in cols)} limit 0"

@@ -52,8 +52,8 @@ OTHER, ANNEX_IV = default_values.OTHER_KEY, default_values.ANNEX_IV_KEY
 
 
 def load_raw(home_root: Path, names: Iterable[str] = DATASETS) -> dict[str, pd.DataFrame]:
-    """The raw lake tables of a home (`<home>/lake/raw/<dataset>/current.parquet`) as pandas frames."""
-    return {name: read_table(home_root / "lake" / "raw" / name / "current.parquet") for name in names}
+    """The raw lake tables of a home (`<home>/lake/raw/<dataset>/current/`, Parquet parts) as pandas frames."""
+    return {name: read_table(home_root / "lake" / "raw" / name / "current") for name in names}
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import polars as pl
 
 from tests.bench.pandas_cbam import with_dates
 from transforms import units
+from transforms.paths import table_parts
 
 # the published numbers both references give, compared with the engine's product_footprint
 NUMBERS = [
@@ -68,8 +69,8 @@ def load_raw(home_root: Path) -> dict[str, pd.DataFrame]:
     """The raw lake tables the footprint reads (only the columns it reads; dates as datetime64)."""
     out = {}
     for name, cols in RAW_COLUMNS.items():
-        path = home_root / "lake" / "raw" / name / "current.parquet"
-        df = pd.read_parquet(path, columns=cols) if path.exists() else pd.DataFrame(columns=cols)
+        path = home_root / "lake" / "raw" / name / "current"
+        df = pd.read_parquet(path, columns=cols) if table_parts(path) else pd.DataFrame(columns=cols)
         out[name] = with_dates(df)
     return out
 

@@ -237,7 +237,7 @@ def test_contract_loads_and_follows_conventions(path: Path) -> None:
     assert d.name == name == doc["name"]
     assert doc["apiVersion"] == "v3.1.0"
     assert doc["id"] == f"lingtan-landing-{name.replace('_', '-')}"
-    assert doc["servers"][0]["path"] == f"./data/lake/raw/{name}/current.parquet"
+    assert doc["servers"][0]["path"] == f"./data/lake/raw/{name}/current/part-*.parquet"
     assert d.schema.names()[: len(d.columns)] == d.column_names  # every lingtanType maps to a polars type
     positions = [
         p.get("primaryKeyPosition")
@@ -354,7 +354,7 @@ def _valid_rows(d: Dataset, n: int = 2) -> pl.DataFrame:
 
 
 def _failures(d: Dataset, frame: pl.DataFrame, root: Path) -> list[str]:
-    target = root / "data" / "lake" / "raw" / d.name / "current.parquet"
+    target = root / "data" / "lake" / "raw" / d.name / "current" / "part-00000.parquet"
     target.parent.mkdir(parents=True, exist_ok=True)
     frame.write_parquet(target)
     run = DataContract(data_contract_file=str(d.contract_path), server="local").test()

@@ -1,4 +1,4 @@
-"""A tiny raw lake for warehouse tests: every landing dataset's current.parquet with a few rows that satisfy
+"""A tiny raw lake for warehouse tests: every landing dataset's current table (one part), a few rows that satisfy
 its contract (types from transforms.contracts, ids that reference each other), plus data-quality files.
 
 Values are derived from the column's name and lingtan type, so a dataset added to data_contracts/ gets rows
@@ -194,7 +194,8 @@ def quality_frames(ds: Dataset, rows: int = ROWS) -> tuple[pl.DataFrame, pl.Data
 
 
 def write_tiny_lake(home: Path, skip: tuple[str, ...] = ()) -> dict[str, int]:
-    """Writes <home>/lake/raw/<dataset>/{current,_files,_quarantine}.parquet; returns rows per dataset.
+    """Writes <home>/lake/raw/<dataset>/current/part-00000.parquet, _files.parquet and _quarantine.parquet;
+    returns rows per dataset.
     Datasets in `skip` get no files at all (an optional dataset never dropped)."""
     written = {}
     for name, ds in datasets().items():
@@ -203,7 +204,8 @@ def write_tiny_lake(home: Path, skip: tuple[str, ...] = ()) -> dict[str, int]:
         folder = home / "lake" / "raw" / name
         folder.mkdir(parents=True, exist_ok=True)
         frame = dataset_frame(ds)
-        frame.write_parquet(folder / "current.parquet")
+        (folder / "current").mkdir(exist_ok=True)
+        frame.write_parquet(folder / "current" / "part-00000.parquet")
         files, quarantine = quality_frames(ds)
         files.write_parquet(folder / "_files.parquet")
         quarantine.write_parquet(folder / "_quarantine.parquet")
@@ -221,7 +223,7 @@ def write_computed(home: Path) -> dict[str, int]:
 
     raw = {
         name: pl.scan_parquet(path)
-        if (path := home / "lake" / "raw" / name / "current.parquet").exists()
+        if (path := home / "lake" / "raw" / name / "current").exists()
         else pl.LazyFrame(schema=ds.schema)
         for name, ds in datasets().items()
     }

@@ -84,7 +84,7 @@ def _current(home: Path, stamps: list[datetime]) -> None:
     rows = pl.DataFrame(
         {"meter_id": ["M1"] * len(stamps), "interval_start": stamps, "value": 1.0}
     ).with_columns(_source_row_id=pl.format("meter_readings/x#{}", pl.int_range(pl.len())))
-    path = Home(home).raw_table("meter_readings")
+    path = Home(home).raw_table("meter_readings") / "part-00000.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.with_columns(
         pl.lit(None).cast(t).alias(c) for c, t in ds.schema.items() if c not in rows.columns

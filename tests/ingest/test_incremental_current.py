@@ -34,7 +34,7 @@ WIDE = "Timestamp,M1#Real Energy Into the Load#kWh,M2#Real Energy Into the Load#
 
 def _lake(home: Path, name: str) -> dict[str, pl.DataFrame]:
     raw = Home(home).raw_dir(name)
-    return {f: pl.read_parquet(raw / f) for f in ("current.parquet", "_files.parquet", "_quarantine.parquet")}
+    return {f: pl.read_parquet(raw / f) for f in ("current", "_files.parquet", "_quarantine.parquet")}
 
 
 class _Spy:
@@ -42,7 +42,7 @@ class _Spy:
 
     def __init__(self, monkeypatch) -> None:
         self.calls: list[str] = []
-        for fn in ("current_event_after", "current_snapshot_after"):
+        for fn in ("event_after", "current_snapshot_after"):
             real = getattr(drops, fn)
 
             def wrapped(*a, _real=real, _fn=fn, **kw):
@@ -172,10 +172,10 @@ def test_event_dataset_nightly_drops_corrections_duplicates_and_a_redelivered_ol
     )
     assert taken == [
         [],
-        ["current_event_after"],
-        ["current_event_after"],
+        ["event_after"],
+        ["event_after"],
         [],
-        ["current_event_after"],
+        ["event_after"],
         [],
         [],
     ]
@@ -261,7 +261,7 @@ def test_wide_meter_file_readings_of_one_line_keep_their_order(monkeypatch, tmp_
             ),
         ],
     )
-    assert taken == [[], ["current_event_after"], ["current_event_after"], []]
+    assert taken == [[], ["event_after"], ["event_after"], []]
     cur = pl.read_parquet(Home(tmp_path / "inc").raw_table(ds))
     fixed = cur.filter(pl.col("interval_start") == datetime(2025, 1, 2, 1))
     assert fixed["value"].to_list() == [9.0, 9.0, 9.0]
@@ -292,7 +292,8 @@ def test_a_current_built_under_another_contract_is_rebuilt(monkeypatch, tmp_path
     drop(landing, ds, "2026-01-03", "a.csv", f"{INV}\nINV1,1,2026-01-01,S1,I1,WR1,5,t\n")
     ingest(landing, home, ds)
     cur = Home(home).raw_table(ds)
-    pl.read_parquet(cur).write_parquet(cur)  # as an older lingtan wrote it: no record of its contract
+    part = cur / "part-00000.parquet"
+    pl.read_parquet(part).write_parquet(part)  # as an older lingtan wrote it: no record of its contract
     spy = _Spy(monkeypatch)
     drop(landing, ds, "2026-02-03", "a.csv", f"{INV}\nINV1,1,2026-01-01,S1,I1,WR1,6,t\n")
     ingest(landing, home, ds)
@@ -300,8 +301,85 @@ def test_a_current_built_under_another_contract_is_rebuilt(monkeypatch, tmp_path
     assert pl.read_parquet(cur)["quantity"].to_list() == [6.0]
     drop(landing, ds, "2026-03-03", "a.csv", f"{INV}\nINV1,1,2026-01-01,S1,I1,WR1,7,t\n")
     ingest(landing, home, ds)
-    assert spy.calls == ["current_event_after"]  # the rebuilt current records its contract again
+    assert spy.calls == ["event_after"]  # the rebuilt current records its contract again
     assert pl.read_parquet(cur)["quantity"].to_list() == [7.0]
+
+
+def test_a_nightly_appends_to_the_last_part_or_starts_one(monkeypatch, tmp_path):
+    """The current table is stored as parts: a night whose rows replace none of the published ones keeps the
+    published parts (the same files: links) and writes its rows into the last part while it holds fewer than
+    `PART_ROWS` rows, else into a new part; a night that replaces a row writes the table again as one part. The
+    frames equal a full rebuild's after every night (`_both_ways`)."""
+    ds = "supplier_invoices"
+    monkeypatch.setattr(ingest_mod, "PART_ROWS", 3)
+    inc = Home(tmp_path / "inc").raw_table(ds)
+    seen: list[list[tuple[str, int]]] = []
+
+    def night(day: int, lines: str):
+        def step(zone):
+            drop(zone, ds, f"2026-01-{day:02d}", "a.csv", f"{INV}\n{lines}")
+
+        return step
+
+    steps = [
+        night(3, "INV1,1,2026-01-01,S1,I1,WR1,1,t\nINV1,2,2026-01-01,S1,I1,WR1,2,t\n"),
+        night(4, "INV2,1,2026-01-02,S1,I1,WR1,3,t\n"),  # 2 rows < 3: into part 0
+        night(5, "INV3,1,2026-01-03,S1,I1,WR1,4,t\n"),  # part 0 holds 3: part 1
+        night(6, "INV4,1,2026-01-04,S1,I1,WR1,5,t\nINV5,1,2026-01-04,S1,I1,WR1,6,t\n"),  # into part 1
+        night(7, "INV1,2,2026-01-01,S1,I1,WR1,20,t\n"),  # a correction: the table again, one part
+        night(8, "INV6,1,2026-01-05,S1,I1,WR1,7,t\n"),  # part 0 holds 6: part 1
+    ]
+    inodes: dict[str, int] = {}
+
+    def observed(step):
+        def run(zone):
+            if inc.exists():  # the parts published by the night before, as they were then
+                seen.append(
+                    [
+                        (p.name, pl.scan_parquet(p).select(pl.len()).collect().item())
+                        for p in sorted(inc.iterdir())
+                    ]
+                )
+                inodes.update({f"{len(seen)}:{p.name}": p.stat().st_ino for p in inc.iterdir()})
+            step(zone)
+
+        return run
+
+    taken = _both_ways(monkeypatch, tmp_path, ds, [observed(s) for s in steps])
+    seen.append(
+        [(p.name, pl.scan_parquet(p).select(pl.len()).collect().item()) for p in sorted(inc.iterdir())]
+    )
+    assert taken == [[], ["event_after"], ["event_after"], ["event_after"], ["event_after"], ["event_after"]]
+    assert seen == [
+        [("part-00000.parquet", 2)],
+        [("part-00000.parquet", 3)],
+        [("part-00000.parquet", 3), ("part-00001.parquet", 1)],
+        [("part-00000.parquet", 3), ("part-00001.parquet", 3)],
+        [("part-00000.parquet", 6)],
+        [("part-00000.parquet", 6), ("part-00001.parquet", 1)],
+    ]
+    assert inodes["3:part-00000.parquet"] == inodes["4:part-00000.parquet"]  # kept as it was: not rewritten
+    assert [p.name for p in Home(tmp_path / "full").raw_table(ds).iterdir()] == ["part-00000.parquet"]
+    quantities = pl.read_parquet(inc).sort("invoice_id", "line_no")["quantity"].to_list()
+    assert quantities == [1.0, 20.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+
+
+def test_a_home_with_a_single_file_current_moves_it_into_the_folder(monkeypatch, tmp_path):
+    """A home written before tables were stored as parts: its `current.parquet` becomes the only part, and the
+    next night extends it (its contract record is in the file)."""
+    ds = "supplier_invoices"
+    landing, home = tmp_path / "l", tmp_path / "h"
+    drop(landing, ds, "2026-01-03", "a.csv", f"{INV}\nINV1,1,2026-01-01,S1,I1,WR1,5,t\n")
+    ingest(landing, home, ds)
+    cur = Home(home).raw_table(ds)
+    (cur / "part-00000.parquet").rename(cur.parent / "current.parquet")
+    cur.rmdir()
+    spy = _Spy(monkeypatch)
+    drop(landing, ds, "2026-02-03", "a.csv", f"{INV}\nINV2,1,2026-01-01,S1,I1,WR1,6,t\n")
+    ingest(landing, home, ds)
+    assert spy.calls == ["event_after"]
+    assert not (cur.parent / "current.parquet").exists()
+    assert pl.read_parquet(cur)["quantity"].to_list() == [5.0, 6.0]
 
 
 @dataclass

@@ -97,7 +97,7 @@ def test_duplicate_keys_found_in_memory_as_in_the_parts(tmp_path: Path, monkeypa
         assert_frame_equal(a[name], b[name], check_exact=True)
     q = a["_quarantine.parquet"]
     assert q.filter(pl.col("reason").str.contains("appears 2 times")).height == q.height
-    current = a["current.parquet"]
+    current = a["current/part-00000.parquet"]
     assert current.schema == DS.schema and current.height + q.height == 14 + 8  # a: 4 of 18 cells empty
 
 

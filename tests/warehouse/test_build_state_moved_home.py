@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestration.lib import incremental as inc
 from orchestration.lib.home import Home
+from transforms.paths import part_name
 
 SOURCES = [("lake", "exports"), ("lake", "production")]
 
@@ -18,8 +19,8 @@ SOURCES = [("lake", "exports"), ("lake", "production")]
 def _home(root: Path) -> Home:
     home = Home(root)
     for table, data in (("exports", b"one"), ("production", b"two")):
-        home.raw_table(table).parent.mkdir(parents=True, exist_ok=True)
-        home.raw_table(table).write_bytes(data)
+        home.raw_table(table).mkdir(parents=True, exist_ok=True)
+        (home.raw_table(table) / part_name(0)).write_bytes(data)
     build = home.root / "warehouse" / "build"
     build.mkdir(parents=True)
     (build / "lingtan.duckdb").write_bytes(b"db")
@@ -34,7 +35,9 @@ def test_a_copied_home_is_seen_as_moved_once(tmp_path: Path) -> None:
 
     shutil.copytree(first.root, tmp_path / "b")
     copy = Home(tmp_path / "b")
-    copy.raw_table("exports").write_bytes(b"one and a new drop")  # one source changed in the copy
+    (copy.raw_table("exports") / part_name(0)).write_bytes(
+        b"one and a new drop"
+    )  # one source changed in the copy
     build_b = copy.root / "warehouse" / "build"
     select, _ = inc.dbt_selection(build_b, build_b / "lingtan.duckdb", inc.sources_state(copy, SOURCES))
     assert select == ["source:lake.exports+"]  # content decides what is built …

@@ -386,19 +386,29 @@ def current_event_after(
     rows only, when every new row's drop is later than every drop behind `previous` (the nightly case): the
     previous rows whose key comes again are replaced by the new rows' latest version, which follow them
     (later drops sort after). The same rows in the same order as `current_event` over the whole history.
-    `sorted_drops`: as for `current_event`, of `new`. When no key comes again (a streamed semi-join on the key
-    columns finds none: the usual nightly day), the result is the two tables one after the other, streamed;
-    else the anti-join keeps the previous rows' order (and holds the previous table in memory)."""
+    `sorted_drops`: as for `current_event`, of `new`."""
+    kept, latest, _ = event_after(dataset, previous, new, sorted_drops)
+    return pl.concat([kept, latest])
+
+
+def event_after(
+    dataset: Dataset, previous: pl.LazyFrame, new: pl.LazyFrame, sorted_drops: int = 0
+) -> tuple[pl.LazyFrame, pl.LazyFrame, bool]:
+    """`current_event_after`'s two halves: the previous rows kept, the new rows' latest versions (which follow
+    them), and whether every previous row is kept. When no key comes again (a streamed semi-join on the key
+    columns finds none: the usual nightly day) the kept rows are `previous` itself, so a table stored as parts
+    keeps its parts and only adds the new rows; else the anti-join keeps the previous rows' order (and holds
+    the previous table in memory)."""
     latest = current_event(dataset, new, sorted_drops)
     keys = dataset.keys
     if not keys:
-        return pl.concat([previous, latest])
+        return previous, latest, True
     candidates = previous.select(keys).filter(_within(latest, keys))
     again = candidates.join(latest.select(keys), on=keys, how="semi", nulls_equal=True)
     if not again.select(pl.len()).collect().item():  # no key comes again (a nightly day): the rows stream
-        return pl.concat([previous, latest])
+        return previous, latest, True
     kept = previous.join(latest.select(keys), on=keys, how="anti", nulls_equal=True, maintain_order="left")
-    return pl.concat([kept, latest])
+    return kept, latest, False
 
 
 def _within(rows: pl.LazyFrame, keys: Sequence[str]) -> pl.Expr:

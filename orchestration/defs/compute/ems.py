@@ -40,7 +40,9 @@ from orchestration.lib.config import LingtanConfig
 from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
     code_fingerprint,
+    digest,
     engine_unchanged,
+    files_hash,
     forget_engine_stamp,
     record_version,
     save_engine_stamp,
@@ -184,7 +186,7 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     meters_file = home.raw_table("meters")
     if state.get("code") != code_fingerprint():
         return None, None, "code changed: every reading"
-    if state.get("meters") != (sha256_file(meters_file) if meters_file.exists() else ""):
+    if state.get("meters") != _meters_digest(home):
         return None, None, "meters changed: every reading"
     history = _history(home)
     known: dict[str, str] = state.get("history", {})
@@ -206,6 +208,11 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     return since, carry, f"{len(new)} new drop(s): readings from {since:%Y-%m} on (UTC) and the carry"
 
 
+def _meters_digest(home: Home) -> str:
+    """The meters table's content (its parts' hashes): a change of any meter recomputes every reading."""
+    return digest(files_hash([home.raw_table("meters")], home.root))
+
+
 def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame | Path) -> None:
     """The carry for the next run, then its state (written last: a partial carry is never read). `hourly`: the
     meter_hourly table, or its published file (copied: the carry keeps it when the table is published again)."""
@@ -215,10 +222,9 @@ def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame | Path) -> None:
             _copy(frame, d / f"{name}.parquet")
         else:
             atomic_write_parquet(frame.lazy().collect(), d / f"{name}.parquet")
-    meters_file = home.raw_table("meters")
     state = {
         "code": code_fingerprint(),
-        "meters": sha256_file(meters_file) if meters_file.exists() else "",
+        "meters": _meters_digest(home),
         "history": {n: sha256_file(p) for n, p in _history(home).items()},
     }
     (d / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
