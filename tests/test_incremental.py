@@ -129,6 +129,35 @@ def test_engine_stamp_of_a_table_stored_as_parts_sees_every_part(tmp_path: Path)
     assert inc.engine_stamp(home, [table]) == stamp
 
 
+def test_a_files_hash_is_kept_on_it_for_its_size_and_mtime(tmp_path: Path) -> None:
+    """`sha256_file` keeps the hash on the file (an extended attribute, with the size and mtime it is for): a
+    part kept by hard link is not read again; a file changed in place is hashed again; a file written within
+    the last 2 s (its mtime tick could still be reused by another write) is hashed and not remembered."""
+    import hashlib
+    import os
+
+    path = _write(tmp_path / "part-00000.parquet", b"rows")
+    old = 1_700_000_000
+    os.utime(path, (old, old))
+    want = hashlib.sha256(b"rows").hexdigest()
+    assert inc.sha256_file(path) == want
+    try:
+        kept = os.getxattr(path, inc.HASH_XATTR)
+    except OSError:
+        pytest.skip("this file system keeps no user attributes: every file is hashed each time")
+    assert kept == f"4:{old * 10**9}:{want}".encode()
+    os.link(path, tmp_path / "linked.parquet")  # the same inode: the same attribute
+    assert os.getxattr(tmp_path / "linked.parquet", inc.HASH_XATTR) == kept
+    os.setxattr(path, inc.HASH_XATTR, f"4:{old * 10**9}:{'0' * 64}".encode())  # it is what is read back
+    assert inc.sha256_file(tmp_path / "linked.parquet") == "0" * 64
+    path.write_bytes(b"ROWS")  # changed in place, same size, mtime now: hashed again, not remembered
+    assert inc.sha256_file(path) == hashlib.sha256(b"ROWS").hexdigest()
+    assert os.getxattr(path, inc.HASH_XATTR) == f"4:{old * 10**9}:{'0' * 64}".encode()
+    os.utime(path, (old + 1, old + 1))  # the same bytes, another mtime: hashed again and remembered
+    assert inc.sha256_file(path) == hashlib.sha256(b"ROWS").hexdigest()
+    assert os.getxattr(path, inc.HASH_XATTR).endswith(hashlib.sha256(b"ROWS").hexdigest().encode())
+
+
 def test_run_fingerprint_sees_locks_settings_and_lake(tmp_path: Path) -> None:
     home = Home(tmp_path)
     _write(home.raw_table("exports") / PART, b"rows")

@@ -18,7 +18,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import time
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
@@ -35,12 +38,34 @@ FINGERPRINT_KEY = "fingerprint"
 SOURCES_STATE = "_dbt_sources.json"  # beside the dbt build file: source hashes at its last successful build
 
 
+# A file's sha256 is kept on the file itself (an extended attribute) with the size and mtime it was computed
+# for: lake files are never changed in place (each write is a new file renamed into place), and a raw table's
+# parts kept from night to night are the same files (hard links), so a night hashes only what it wrote, not
+# the history again (stamps, fingerprints and build states hash the same files several times per run).
+HASH_XATTR = "user.lingtan.sha256"
+# a file modified this recently could be modified again within the same mtime tick: hashed, never remembered
+RACY_NS = 2_000_000_000
+
+
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
+        fd = f.fileno()
+        st = os.fstat(fd)
+        seen = f"{st.st_size}:{st.st_mtime_ns}:"
+        try:
+            kept = os.getxattr(fd, HASH_XATTR).decode()
+        except OSError:  # no attribute yet, or a file system without user attributes
+            kept = ""
+        if kept.startswith(seen):
+            return kept.removeprefix(seen)
+        h = hashlib.sha256()
         while chunk := f.read(1 << 20):
             h.update(chunk)
-    return h.hexdigest()
+        value = h.hexdigest()
+        if time.time_ns() - st.st_mtime_ns > RACY_NS:
+            with suppress(OSError):  # read-only or without user attributes: the hash is simply not kept
+                os.setxattr(fd, HASH_XATTR, f"{seen}{value}".encode())
+    return value
 
 
 def digest(value: Any) -> str:
