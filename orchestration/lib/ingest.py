@@ -672,13 +672,15 @@ def ingest_dataset(
 
 def ensure_empty_tables(home: Home) -> None:
     """Every dataset has a current table (a folder with at least one part) and data-quality files, even
-    before its first drop, so that the engines and dbt always find their inputs."""
+    before its first drop, so that the engines and dbt always find their inputs (a folder without parts reads
+    as no rows too: `load_raw`, dbt's `lake_table`)."""
     from transforms.contracts import datasets
 
     for name, ds in datasets().items():
         d = home.raw_dir(name)
         _move_single_file_current(d)
-        if not table_parts(d / "current"):
+        # (a dataset with drops but no current table is rebuilt from its history by its next ingestion)
+        if not table_parts(d / "current") and not _published_drops(d):
             atomic_write_parquet(pl.DataFrame(schema=ds.schema), d / "current" / part_name(0))
         for fname, schema in (("_files.parquet", FILES_SCHEMA), ("_quarantine.parquet", QUARANTINE_SCHEMA)):
             if not (d / fname).exists():

@@ -155,14 +155,20 @@ def promote(src: Path, dst: Path, *, replace: bool = True) -> Path:
 
 
 _RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+try:  # glibc ≥ 2.28; elsewhere (another libc, another system) the two renames below
+    _renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+except (AttributeError, OSError, TypeError):
+    _renameat2 = None
 
 
 def _exchange(a: Path, b: Path) -> None:
     """Swap two folders in one step (Linux `renameat2(RENAME_EXCHANGE)`): a reader sees the old folder or the
     new one, never a mix of their files nor neither. Where the system has no such call, two renames: for an
     instant the published folder is missing (a reader finds no table rather than a mixed one)."""
-    fn = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
-    if fn is not None and fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+    if (
+        _renameat2 is not None
+        and _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+    ):
         return
     aside = b.with_name(f".{b.name}.{uuid.uuid4().hex[:8]}")
     os.rename(b, aside)

@@ -382,6 +382,26 @@ def test_a_home_with_a_single_file_current_moves_it_into_the_folder(monkeypatch,
     assert pl.read_parquet(cur)["quantity"].to_list() == [5.0, 6.0]
 
 
+def test_a_current_table_gone_is_rebuilt_from_the_history(tmp_path):
+    """A current folder lost (removed by hand, or a publish cut between two renames where the system cannot
+    exchange folders): `ensure_empty_tables` does not paper over it with an empty table, and the next ingestion
+    rebuilds it from the history although no landing file changed."""
+    import shutil
+
+    ds = "supplier_invoices"
+    landing, home = tmp_path / "l", tmp_path / "h"
+    drop(landing, ds, "2026-01-03", "a.csv", f"{INV}\nINV1,1,2026-01-01,S1,I1,WR1,5,t\n")
+    drop(landing, ds, "2026-02-03", "a.csv", f"{INV}\nINV2,1,2026-01-01,S1,I1,WR1,6,t\n")
+    ingest(landing, home, ds)
+    cur = Home(home).raw_table(ds)
+    want = pl.read_parquet(cur)
+    shutil.rmtree(cur)
+    ingest_mod.ensure_empty_tables(Home(home))
+    assert not cur.exists()
+    assert ingest(landing, home, ds).drops_processed == []
+    assert_frame_equal(pl.read_parquet(cur), want, check_exact=True)
+
+
 @dataclass
 class _File:
     rel_path: str

@@ -94,3 +94,23 @@ def test_a_sweep_at_run_start_clears_every_staging_area_of_the_home(tmp_path):
         and not home.warehouse_staging.exists()
     )
     assert home.warehouse_dir.is_dir() and home.reports.is_dir()
+
+
+def test_a_staged_folder_replaces_a_published_one_whole(tmp_path: Path, monkeypatch) -> None:
+    """A table stored as parts is published by exchanging the staged folder with the published one (Linux
+    `renameat2(RENAME_EXCHANGE)`, else two renames): the published folder then holds exactly the staged parts,
+    and the old ones are gone with the stage."""
+    from orchestration.lib import publish as pub
+
+    for exchange in (pub._renameat2, None):
+        monkeypatch.setattr(pub, "_renameat2", exchange)
+        root = tmp_path / ("renameat2" if exchange else "renames")
+        published, staged = root / "raw/exports/current", root / "stage/current"
+        for folder, names in ((published, ["part-00000", "part-00001"]), (staged, ["part-00000"])):
+            folder.mkdir(parents=True)
+            for n in names:
+                (folder / f"{n}.parquet").write_text(f"{folder.parent.name} {n}")
+        pub.promote(staged, published)
+        assert [p.name for p in published.iterdir()] == ["part-00000.parquet"]
+        assert (published / "part-00000.parquet").read_text() == "stage part-00000"
+        assert not staged.exists() and sorted(p.name for p in published.parent.iterdir()) == ["current"]
