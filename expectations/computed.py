@@ -9,7 +9,8 @@ Two verdicts (docs/reliability.md, "Isolation"):
 
 A table too big to read whole (the interval engine's meter_hourly: 17.8 M rows, 4.3 GB in memory at scale 100) is
 read in slices (`Parts`): the gate keeps only those of its rows that could fail, and gives the same verdict and
-findings as over the whole table.
+findings as over the whole table. Stored by month (a folder of parts), it is read part by part, and the parts an
+incremental run kept need not be read again: their suspects are those the gate kept when it read them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class Audit:
     found: pl.DataFrame  # row findings per installation × year (isolation.FINDINGS_SCHEMA)
     # of each table read in `Parts`: the rows the gate kept (`suspects`), with every column
     suspects: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # of each table stored as a folder of parts: the same, part by part (file name → rows)
+    part_suspects: dict[str, dict[str, pl.DataFrame]] = field(default_factory=dict)
 
     @property
     def warnings(self) -> list[str]:
@@ -56,6 +59,10 @@ class Parts:
     group: str
     key: tuple[str, ...]
     rows: int = 1 << 21
+    # a table stored by month (a folder of `part-YYYYMM.parquet`, `transforms.paths`): the column whose UTC month
+    # names each row's part. Each part is read as a table of its own (its groups together), and a row outside its
+    # part's month blocks: parts then share no key.
+    month_of: str = ""
 
 
 def suspects(path: Path, name: str, parts: Parts) -> tuple[pl.DataFrame, list[str]]:
@@ -114,18 +121,49 @@ def suspects(path: Path, name: str, parts: Parts) -> tuple[pl.DataFrame, list[st
     return rows, problems
 
 
+def month_parts_suspects(
+    folder: Path, name: str, parts: Parts, known: Mapping[str, pl.DataFrame] | None = None
+) -> tuple[dict[str, pl.DataFrame], list[str]]:
+    """(each part's `suspects`, the blocking lines) of a table stored by month (`Parts.month_of`). `known`: the
+    suspects of parts this gate does not read again (file name → rows: parts an incremental run kept as they were
+    when a gate read them)."""
+    from transforms.paths import NO_MONTH, month_of, table_parts
+
+    known = known or {}
+    out: dict[str, pl.DataFrame] = {}
+    problems: list[str] = []
+    for path in table_parts(folder):
+        if path.name in known:
+            out[path.name] = known[path.name]
+            continue
+        out[path.name], lines = suspects(path, name, parts)
+        problems += lines
+        m = month_of(path)
+        t = pl.col(parts.month_of)
+        outside = (
+            t.is_not_null() if m == NO_MONTH else (t.dt.year() * 100 + t.dt.month() != m).fill_null(True)
+        )
+        n = pl.scan_parquet(path).filter(outside).select(pl.len()).collect().item()
+        if n:
+            problems.append(f"{name}: {n} row(s) of {path.name} are not of its month ({parts.month_of})")
+    return out, problems
+
+
 def audit(
     staged: Mapping[str, Path],
     reconcile: Callable[[dict[str, pl.DataFrame]], list[str]],
     parts: Mapping[str, Parts] | None = None,
+    known: Mapping[str, Mapping[str, pl.DataFrame]] | None = None,
 ) -> Audit:
     """The blocking verdict and the row findings over the staged tables; those named in `parts` are read in
-    slices (`Parts`), the others whole."""
+    slices (`Parts`; a folder of parts by month part by part, `month_parts_suspects` with the `known` suspects of
+    the table's kept parts), the others whole."""
     from expectations.runner import validate  # GX takes seconds to import: only when a gate runs
     from expectations.suites.computed import SUITES
 
     parts = parts or {}
     tables: dict[str, pl.DataFrame] = {}
+    by_part: dict[str, dict[str, pl.DataFrame]] = {}
     apart: list[str] = []
     for name, path in staged.items():
         if name not in parts:
@@ -133,7 +171,11 @@ def audit(
             continue
         if name in SUITES and name not in isolation.RULES:
             raise ValueError(f"{name}: a Great Expectations suite reads the whole table, not parts of it")
-        tables[name], problems = suspects(path, name, parts[name])
+        if parts[name].month_of and path.is_dir():
+            by_part[name], problems = month_parts_suspects(path, name, parts[name], (known or {}).get(name))
+            tables[name] = pl.concat(by_part[name].values(), how="vertical_relaxed")
+        else:
+            tables[name], problems = suspects(path, name, parts[name])
         apart += problems
     failures = isolation.structural(tables) + apart
     for name, df in tables.items():
@@ -143,7 +185,9 @@ def audit(
                 failures.append(res.summary())
     failures += reconcile(tables)
     found = isolation.findings(tables)
-    return Audit(Gate.of(COMPUTED_GATE, failures), found, {n: tables[n] for n in parts if n in tables})
+    return Audit(
+        Gate.of(COMPUTED_GATE, failures), found, {n: tables[n] for n in parts if n in tables}, by_part
+    )
 
 
 def audit_computed(

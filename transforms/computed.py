@@ -10,7 +10,8 @@ Conventions inside each contract (ODCS v3.1): property `physicalType` is the Duc
 (`varchar`, `double`, `bigint`, `integer`, `tinyint`, `boolean`, `date`, `timestamp`, `varchar[]`); custom
 property `unit` its unit; schema custom properties `engine` (`cbam` / `ghg`), `docs` (the page describing it),
 `grain` (the columns one row stands for, in the published row order) and, when the grain is unique and tested,
-`uniqueKey`.
+`uniqueKey`; `partedBy` (a timestamp column) for a table stored as a folder of parts by its UTC month
+(lake/computed/<table>/part-YYYYMM.parquet, `transforms.paths`) instead of one file.
 """
 
 from __future__ import annotations
@@ -61,8 +62,21 @@ class ComputedTable:
     # incremental builds: the key tests read the rows whose `since_column` is at or after the time in `since_env`
     since_column: str = ""
     since_env: str = ""
+    # stored by month (lake/computed/<table>/part-YYYYMM.parquet, `transforms.paths`): the timestamp column whose
+    # UTC month names a row's part; "" for a table stored as one file (lake/computed/<table>.parquet)
+    parted_by: str = ""
     contract_version: str = ""
     contract_path: Path = field(default=Path(), compare=False)
+
+    @property
+    def lake_path(self) -> str:
+        """Where the table is in a home, as the dbt source and the contract's server read it: its file, or its
+        parts' glob when stored by month."""
+        return (
+            f"lake/computed/{self.name}/part-*.parquet"
+            if self.parted_by
+            else f"lake/computed/{self.name}.parquet"
+        )
 
     @property
     def column_names(self) -> list[str]:
@@ -101,14 +115,15 @@ def load_computed_contract(path: Path) -> ComputedTable:
         docs=cp.get("docs", ""),
         since_column=cp.get("sinceColumn", ""),
         since_env=cp.get("sinceEnv", ""),
+        parted_by=cp.get("partedBy", ""),
         contract_version=str(doc.get("version", "")),
         contract_path=path,
     )
-    named = set(table.grain) | set(table.unique_key) | ({table.since_column} - {""})
+    named = set(table.grain) | set(table.unique_key) | ({table.since_column, table.parted_by} - {""})
     unknown = sorted(named - set(table.column_names))
     if unknown:
         raise ValueError(
-            f"{path.name}: grain / uniqueKey / sinceColumn name columns it does not declare: {unknown}"
+            f"{path.name}: grain / uniqueKey / sinceColumn / partedBy name columns it does not declare: {unknown}"
         )
     if bool(table.since_column) != bool(table.since_env):
         raise ValueError(f"{path.name}: sinceColumn and sinceEnv go together")

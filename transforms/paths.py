@@ -19,6 +19,21 @@ def part_index(path: Path) -> int:
     return int(path.stem.removeprefix(PART_PREFIX))
 
 
+# A table stored by month (a computed table whose contract names `partedBy`, lake/computed/<table>/): one part per
+# UTC month of that column, `part-YYYYMM.parquet`, and `part-000000.parquet` first for the rows where it is null.
+NO_MONTH = 0
+
+
+def month_part_name(month: int) -> str:
+    """The part of a table stored by month holding `month` (year × 100 + month; `NO_MONTH`: no time)."""
+    return f"{PART_PREFIX}{month:06d}.parquet"
+
+
+def month_of(path: Path) -> int:
+    """The month (year × 100 + month, `NO_MONTH`) a part of a table stored by month holds."""
+    return int(path.stem.removeprefix(PART_PREFIX))
+
+
 def table_parts(path: Path) -> list[Path]:
     """The Parquet files of a table: its parts in name order when `path` is a folder, else the file itself."""
     if path.is_dir():

@@ -51,7 +51,7 @@ def _description(c: ComputedColumn) -> str:
 def render_sql(t: ComputedTable) -> str:
     spec = ",\n".join(f'    "{c.name}": "{c.physical}"' for c in t.columns)
     return f"""-- {HEADER.format(src="data_contracts/computed/" + t.contract_path.name)}
--- {t.name} as the {t.engine} engine writes it to lake/computed/{t.name}.parquet; columns and units: {t.docs}.
+-- {t.name} as the {t.engine} engine writes it to {t.lake_path}; columns and units: {t.docs}.
 -- Casts only (an absent file stages as an empty relation with these columns).
 {{%- set columns = {{
 {spec}
@@ -78,7 +78,7 @@ select * from final
 def render_yml(t: ComputedTable) -> str:
     model: dict = {
         "name": f"stg_computed__{t.name}",
-        "description": f"{t.description} As computed (lake/computed/{t.name}.parquet); columns and units: {t.docs}.",
+        "description": f"{t.description} As computed ({t.lake_path}); columns and units: {t.docs}.",
         "columns": [
             {"name": c.name, "description": _description(c), "data_type": c.physical} for c in t.columns
         ],
@@ -110,7 +110,8 @@ def render_sources(tables: dict[str, ComputedTable]) -> str:
         "name": "computed",
         "description": (
             "Tables the engines compute from the raw lake (written by Dagster, write-audit-publish, to "
-            "lake/computed/<table>.parquet). Contracts: data_contracts/computed/; columns and units: "
+            "lake/computed/<table>.parquet, or lake/computed/<table>/part-*.parquet for a table stored by month). "
+            "Contracts: data_contracts/computed/; columns and units: "
             "docs/computed/cbam.md (CBAM engine) and docs/computed/footprint.md (logistics, product footprint, "
             "site inventory)."
         ),
@@ -121,7 +122,17 @@ def render_sources(tables: dict[str, ComputedTable]) -> str:
             {
                 "name": t.name,
                 "description": t.description,
-                "config": {"meta": {"dagster": {"asset_key": ["computed", t.name]}}},
+                "config": {
+                    "meta": {
+                        "dagster": {"asset_key": ["computed", t.name]},
+                        # a table stored by month: its parts (the source's default reads <table>.parquet)
+                        **(
+                            {"external_location": f"read_parquet('$LINGTAN_HOME/{t.lake_path}')"}
+                            if t.parted_by
+                            else {}
+                        ),
+                    }
+                },
             }
             for t in tables.values()
         ],

@@ -89,4 +89,9 @@ class Home:
         return self.raw / dataset / "current"
 
     def computed_table(self, name: str) -> Path:
-        return self.computed / f"{name}.parquet"
+        """A computed table: `<name>.parquet`, or the folder `<name>/` of a table stored by month (its contract's
+        `partedBy`: one part per UTC month, `transforms.paths`), so a run rewrites only the months it recomputes."""
+        from transforms.computed import computed_tables
+
+        known = computed_tables().get(name)
+        return self.computed / (name if known is not None and known.parted_by else f"{name}.parquet")

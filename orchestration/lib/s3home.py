@@ -21,9 +21,10 @@ def mirror_dir(uri: str) -> Path:
     return (base / bucket / prefix).resolve()
 
 
-# A raw table's parts (`lake/raw/<dataset>/current/part-*.parquet`): the folder must hold exactly the home's
-# parts, or a part another run removed (a table rebuilt into fewer parts) would be read twice over.
-_PART = re.compile(r"^lake/raw/[^/]+/current/[^/]+$")
+# A table's parts (a raw table's `lake/raw/<dataset>/current/part-*.parquet`, a computed table stored by month
+# `lake/computed/<table>/part-*.parquet`, the interval engine's carry of it): the folder must hold exactly the
+# home's parts, or a part another run removed (a table rebuilt into fewer parts) would be read twice over.
+_PART = re.compile(r"^lake/(?:.+/)?part-[^/]+\.parquet$")
 
 
 def local_mirror(uri: str) -> Path:
@@ -53,22 +54,20 @@ def local_mirror(uri: str) -> Path:
 
 
 def _local_parts(root: Path) -> list[str]:
-    found = root.glob("lake/raw/*/current/*") if (root / "lake/raw").is_dir() else []
-    return [p.relative_to(root).as_posix() for p in found if p.is_file()]
+    found = (root / "lake").rglob("part-*.parquet") if (root / "lake").is_dir() else []
+    return [rel for p in found if p.is_file() and _PART.match(rel := p.relative_to(root).as_posix())]
 
 
 def push(uri: str, root: Path) -> int:
     """Upload the mirror's lake, reports and run records (each object PUT is atomic on S3), then delete the
-    raw tables' parts the mirror no longer holds."""
+    tables' parts the mirror no longer holds."""
     bucket, prefix = split_s3(uri)
     client = s3_client()
     n = 0
     start = f"{prefix}/" if prefix else ""
     remote_parts = {
         obj["Key"][len(start) :]
-        for page in client.get_paginator("list_objects_v2").paginate(
-            Bucket=bucket, Prefix=f"{start}lake/raw/"
-        )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{start}lake/")
         for obj in page.get("Contents", [])
         if _PART.match(obj["Key"][len(start) :])
     }

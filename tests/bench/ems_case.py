@@ -173,11 +173,11 @@ def incremental(n_meters: int, days: int) -> dict:
 
 def batched(n_meters: int, days: int, batch_readings: int | None = None) -> dict:
     """The nightly asset's way at scale (issue 13): `run_ems` batch by batch of meters (the asset's
-    `BATCH_READINGS` unless given), meter_hourly written to Parquet as it goes (`HourlyFile`), then read back by
-    the computed gate in slices (`expectations.computed.suspects`). 2,000 meters × 365 days is a scale-100 year
+    `BATCH_READINGS` unless given), meter_hourly written to its parts by month as it goes (`HourlyParts`), then
+    read back by the computed gate part by part in slices (`expectations.computed.month_parts_suspects`). 2,000 meters × 365 days is a scale-100 year
     (70 M readings)."""
-    from expectations.computed import suspects
-    from orchestration.defs.compute.ems import BATCH_READINGS, HOURLY_PARTS, HourlyFile
+    from expectations.computed import month_parts_suspects
+    from orchestration.defs.compute.ems import BATCH_READINGS, HOURLY_PARTS, HourlyParts
     from transforms.ems import run_ems
 
     with tempfile.TemporaryDirectory(prefix="lingtan-ems-bench-") as tmp:
@@ -192,12 +192,13 @@ def batched(n_meters: int, days: int, batch_readings: int | None = None) -> dict
         }
         n = pl.scan_parquet(path).select(pl.len()).collect().item()
         t0, c0 = time.perf_counter(), _cpu()
-        hourly = HourlyFile(Path(tmp) / "meter_hourly.parquet")
+        hourly = HourlyParts(Path(tmp) / "meter_hourly")
         run = run_ems(raw, hourly, batch_readings=batch_readings or BATCH_READINGS)
         rows = hourly.close()
         pl.collect_all(list(run.tables.values()))
         engine_s, engine_cpu = time.perf_counter() - t0, _cpu() - c0
-        kept, problems = suspects(hourly.path, "meter_hourly", HOURLY_PARTS)
+        by_part, problems = month_parts_suspects(hourly.folder, "meter_hourly", HOURLY_PARTS)
+        kept = pl.concat(by_part.values(), how="vertical_relaxed")
         seconds, cpu = time.perf_counter() - t0, _cpu() - c0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {

@@ -162,10 +162,8 @@ def _step(step: str, root: Path, home_dir: Path) -> dict:
         from orchestration.lib.home import Home
 
         t0, c0 = time.perf_counter(), _cpu()
-        # as the ems_engine asset runs it: batch by batch, meter_hourly appended to its staged file as it comes
-        run, hourly_rows = _run(
-            load_raw(Home(home_dir)), date.today(), None, None, home_dir / "meter_hourly.parquet"
-        )
+        # as the ems_engine asset runs it: batch by batch, meter_hourly appended to its staged parts as it comes
+        run, hourly_rows = _run(load_raw(Home(home_dir)), date.today(), None, None, home_dir / "meter_hourly")
         pl.collect_all(list(run.tables.values()))
         out = {"hourly_rows": hourly_rows}
     else:  # the physical reference: the wide file's bytes, every column as text

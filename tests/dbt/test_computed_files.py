@@ -67,7 +67,7 @@ def test_contract_lints_and_follows_conventions(path: Path) -> None:
     table = computed_table(path.name.removesuffix(".odcs.yaml"))
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert doc["id"] == f"lingtan-computed-{table.name.replace('_', '-')}"
-    assert doc["servers"][0]["path"] == f"./data/lake/computed/{table.name}.parquet"
+    assert doc["servers"][0]["path"] == f"./data/{table.lake_path}"
     assert table.grain and all(c.description for c in table.columns), table.name
     assert len(set(table.column_names)) == len(table.column_names)
     assert {c.physical for c in table.columns} <= set(PHYSICAL_TYPES)

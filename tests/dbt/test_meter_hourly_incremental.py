@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from orchestration.defs.compute.ems import write_hourly
 from orchestration.defs.warehouse.dbt import HOURLY_SINCE_ENV, hourly_since
 from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
@@ -77,8 +78,7 @@ def _statuses(result) -> list[str]:
 
 def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
     home, work = tmp_path / "home", tmp_path / "dbt"
-    table = home / "lake" / "computed" / "meter_hourly.parquet"
-    table.parent.mkdir(parents=True)
+    table = Home(home).computed_table("meter_hourly")
     path = home / "warehouse" / "build" / "lingtan.duckdb"
     path.parent.mkdir(parents=True)
     env = {
@@ -95,14 +95,14 @@ def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
 
     # v1: two meters over the turn of January; built whole
     v1 = _hourly(["M1", "M2"], datetime(2026, 1, 31, 20), 8)
-    v1.write_parquet(table)
+    write_hourly(v1, table)
     build("")
     assert _mart(path) == _rows(v1)
 
     # v2: the hours from February on recomputed (other quantities), more hours, a new meter: rebuilt from SINCE
     before = v1.filter(pl.col("hour_start_utc") < SINCE)
     v2 = pl.concat([before, _hourly(["M1", "M2"], SINCE, 10, 50.0), _hourly(["M3"], SINCE, 3, 7.0)])
-    v2.write_parquet(table)
+    write_hourly(v2, table)
     build(SINCE.isoformat(sep=" "))
     assert _mart(path) == _rows(v2)
 
@@ -113,7 +113,7 @@ def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
         .then(999.0)
         .otherwise(pl.col("quantity"))
     )
-    v3.write_parquet(table)
+    write_hourly(v3, table)
     build(SINCE.isoformat(sep=" "))
     assert _mart(path) == _rows(v2)
     # ... which the data test comparing the mart with its source catches (the nightly's build then fails)
@@ -127,10 +127,9 @@ def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
 def test_versions_chain_gives_the_earliest_since_or_none(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     table = home.computed_table("meter_hourly")
-    table.parent.mkdir(parents=True)
     digests = []
     for i, since in enumerate([None, datetime(2026, 3, 1), datetime(2026, 2, 1), datetime(2026, 4, 1)]):
-        _hourly(["M1"], datetime(2026, 1, 1), 2, float(i)).write_parquet(table)
+        write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 2, float(i)), table)
         record_version(home, "meter_hourly", since)
         digests.append(source_digest(home, "computed", "meter_hourly"))
     d0, d1, d2, d3 = digests
@@ -146,7 +145,7 @@ def test_versions_chain_gives_the_earliest_since_or_none(tmp_path: Path) -> None
     d4 = source_digest(home, "computed", "meter_hourly")
     assert unchanged_before(home, "meter_hourly", d3, d4) is None
     # a published table the list does not know (a run killed between publishing and listing it): whole
-    _hourly(["M1"], datetime(2026, 1, 1), 3).write_parquet(table)
+    write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 3), table)
     assert unchanged_before(home, "meter_hourly", d4, source_digest(home, "computed", "meter_hourly")) is None
     assert len(json.loads(versions_path(home, "meter_hourly").read_text(encoding="utf-8"))) == 5
 
@@ -154,14 +153,13 @@ def test_versions_chain_gives_the_earliest_since_or_none(tmp_path: Path) -> None
 def test_hourly_since_only_when_the_build_keeps_what_did_not_change(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
     table = home.computed_table("meter_hourly")
-    table.parent.mkdir(parents=True)
     build_dir = tmp_path / "build"
     build_dir.mkdir()
-    _hourly(["M1"], datetime(2026, 1, 1), 2).write_parquet(table)
+    write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 2), table)
     record_version(home, "meter_hourly", None)
     built = source_digest(home, "computed", "meter_hourly")
     (build_dir / SOURCES_STATE).write_text(json.dumps({"sources": {"computed.meter_hourly": built}}))
-    _hourly(["M1"], datetime(2026, 1, 1), 3).write_parquet(table)
+    write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 3), table)
     record_version(home, "meter_hourly", SINCE)
     state = {"computed.meter_hourly": source_digest(home, "computed", "meter_hourly")}
     assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state) == SINCE
@@ -174,8 +172,7 @@ def test_key_tests_read_the_hours_from_since_on_when_it_is_set(tmp_path: Path) -
     from LINGTAN_METER_HOURLY_SINCE on when it is set (17.8 M keys at scale 100, 3.8 s of the one-day build); a
     duplicate at or after it always fails them, one before it only a whole build (or an earlier one) sees."""
     home, work = tmp_path / "home", tmp_path / "dbt"
-    table = home / "lake" / "computed" / "meter_hourly.parquet"
-    table.parent.mkdir(parents=True)
+    table = Home(home).computed_table("meter_hourly")
     path = home / "warehouse" / "build" / "lingtan.duckdb"
     path.parent.mkdir(parents=True)
     env = {
@@ -189,7 +186,7 @@ def test_key_tests_read_the_hours_from_since_on_when_it_is_set(tmp_path: Path) -
     since = {HOURLY_SINCE_ENV: SINCE.isoformat(sep=" ")}
     hours = _hourly(["M1"], datetime(2026, 1, 31, 22), 4)
     for where, dup in (("before", datetime(2026, 1, 31, 23)), ("after", datetime(2026, 2, 1, 1))):
-        pl.concat([hours, hours.filter(pl.col("hour_start_utc") == dup)]).write_parquet(table)
+        write_hourly(pl.concat([hours, hours.filter(pl.col("hour_start_utc") == dup)]), table)
         assert run_dbt(models, {**env, HOURLY_SINCE_ENV: ""}, work).success
         whole = _statuses(run_dbt(check, {**env, HOURLY_SINCE_ENV: ""}, work))
         scoped = _statuses(run_dbt(check, {**env, **since}, work))

@@ -133,30 +133,75 @@ def test_an_incremental_run_in_batches_equals_one_over_every_meter(tmp_path: Pat
     carry = carry._replace(hourly=pl.scan_parquet(conformed))
     batched, batched_carry, n = _batched(raw, 6_000, since=since, carry=carry)
     assert n > 2
+    # the batches hand over the hours from `since` on (the asset keeps the months before as published)
+    t = pl.col("hour_start_utc")
+    assert whole["meter_hourly"].filter(t < since).height > 0
+    whole["meter_hourly"] = whole["meter_hourly"].filter(t.is_null() | (t >= since))
     _assert_same(whole, batched)
     _assert_same(whole_carry, batched_carry)
 
 
-def _staged_hourly(path: Path, rows: pl.DataFrame) -> Path:
-    from orchestration.defs.compute.ems import HourlyFile
+def _staged_hourly(folder: Path, rows: pl.DataFrame) -> Path:
+    from orchestration.defs.compute.ems import HourlyParts
 
-    out = HourlyFile(path)
+    out = HourlyParts(folder)
     for start in range(0, rows.height, 500):
         out(rows.slice(start, 500))
     assert out.close() == rows.height
-    return path
+    return folder
 
 
-def test_the_hourly_file_holds_the_table_rows_without_an_hour_first(tmp_path: Path) -> None:
+def test_the_hourly_parts_hold_each_month_and_the_rows_without_an_hour_first(tmp_path: Path) -> None:
+    from transforms.paths import table_parts
+
     meters, readings = _hard_case()
     whole, _ = _whole({"meters": meters.lazy(), "meter_readings": readings.lazy()})
-    hourly = whole["meter_hourly"]
-    null = pl.col("hour_start_utc").is_null()
-    # the row without an hour comes in a late batch: the file is written again with it first
-    late = pl.concat([hourly.filter(~null), hourly.filter(null)])
-    path = _staged_hourly(tmp_path / "meter_hourly.parquet", late)
-    assert_frame_equal(pl.read_parquet(path), conform("meter_hourly", hourly), check_exact=True)
-    assert not list(tmp_path.glob(".*"))  # the body file is gone
+    hourly = conform("meter_hourly", whole["meter_hourly"])
+    t = pl.col("hour_start_utc")
+    # the row without an hour comes in a late batch: it still goes to the first part
+    late = pl.concat([hourly.filter(t.is_not_null()), hourly.filter(t.is_null())])
+    folder = _staged_hourly(tmp_path / "meter_hourly", late)
+    months = hourly.select(t.dt.strftime("%Y%m").unique().sort().drop_nulls())["hour_start_utc"].to_list()
+    assert len(months) >= 2
+    assert [p.name for p in table_parts(folder)] == [
+        "part-000000.parquet",
+        *(f"part-{m}.parquet" for m in months),
+    ]
+    assert_frame_equal(pl.read_parquet(folder / "part-000000.parquet"), hourly.filter(t.is_null()))
+    for m in months:  # each month's rows in the table's order (meter, then hour)
+        part = pl.read_parquet(folder / f"part-{m}.parquet")
+        assert_frame_equal(part, hourly.filter(t.dt.strftime("%Y%m") == m), check_exact=True)
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_hourly_parts_of_an_incremental_run_keep_the_months_before_since(tmp_path: Path) -> None:
+    """The months before `since` are the carry's parts, linked (not written); an hour of such a month handed
+    over by the engine is an error."""
+    from orchestration.defs.compute.ems import HourlyParts
+
+    meters, readings = _hard_case()
+    whole, _ = _whole({"meters": meters.lazy(), "meter_readings": readings.lazy()})
+    hourly = conform("meter_hourly", whole["meter_hourly"])
+    t = pl.col("hour_start_utc")
+    kept = _staged_hourly(tmp_path / "carry", hourly)
+    months = sorted(p.name for p in kept.iterdir())
+    since = datetime(2025, 3, 1)
+    out = HourlyParts(tmp_path / "staged", since, kept)
+    out(hourly.filter(t.is_null() | (t >= since)))
+    assert out.close() == hourly.height
+    staged = tmp_path / "staged"
+    assert sorted(p.name for p in staged.iterdir()) == months
+    for name in months:
+        same = (staged / name).stat().st_ino == (kept / name).stat().st_ino
+        assert same == (name < "part-202503" and name != "part-000000.parquet"), name
+    assert_frame_equal(pl.read_parquet(staged), pl.read_parquet(kept), check_exact=True)
+
+    again = HourlyParts(tmp_path / "staged", since, kept)
+    with pytest.raises(ValueError, match="a month the carry keeps"):
+        again(hourly)
+        again.close()
+    again.abandon()
+    assert not staged.exists()
 
 
 def test_a_failed_hourly_write_fails_the_run_and_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> None:
@@ -168,17 +213,17 @@ def test_a_failed_hourly_write_fails_the_run_and_leaves_no_partial_file(tmp_path
     raw = {"meters": meters.lazy(), "meter_readings": readings.lazy()}
     written: list[int] = []
 
-    def disk_full(self, part, path) -> None:  # the second batch's write fails
+    def disk_full(self, part, month) -> None:  # the second batch's write fails
         if written:
             raise OSError(28, "No space left on device")
         written.append(part.height)
-        original(self, part, path)
+        original(self, part, month)
 
-    original = ems.HourlyFile._write
-    monkeypatch.setattr(ems.HourlyFile, "_write", disk_full)
+    original = ems.HourlyParts._write
+    monkeypatch.setattr(ems.HourlyParts, "_write", disk_full)
     monkeypatch.setattr(ems, "BATCH_READINGS", 3_000)
     with pytest.raises(OSError, match="No space left"):
-        ems._run(raw, date(2025, 6, 1), None, None, tmp_path / "meter_hourly.parquet")
+        ems._run(raw, date(2025, 6, 1), None, None, tmp_path / "meter_hourly")
     assert written and not list(tmp_path.iterdir())
 
 
@@ -198,16 +243,15 @@ def test_the_gate_in_slices_gives_the_verdict_and_findings_of_the_whole_table(tm
     h = pl.concat([h.head(1001), h.slice(1000, 1), h.slice(1001)])
     staged = {}
     for name, df in {**tables, "meter_hourly": h}.items():
-        staged[name] = tmp_path / f"{name}.parquet"
+        staged[name] = tmp_path / (name if name == "meter_hourly" else f"{name}.parquet")
         (
             _staged_hourly(staged[name], df)
             if name == "meter_hourly"
             else conform(name, df).write_parquet(staged[name])
         )
     whole = audit(staged, reconcile_ems)
-    parted = audit(
-        staged, reconcile_ems, {"meter_hourly": Parts("meter_id", ("meter_id", "hour_start_utc"), 700)}
-    )
+    by_month = Parts("meter_id", ("meter_id", "hour_start_utc"), 700, "hour_start_utc")
+    parted = audit(staged, reconcile_ems, {"meter_hourly": by_month})
     assert not whole.gate.passed and whole.gate.failures == parted.gate.failures
     assert any("1 rows repeat the key" in f for f in whole.gate.failures)
     assert_frame_equal(whole.found, parted.found)
@@ -220,11 +264,24 @@ def test_the_gate_in_slices_gives_the_verdict_and_findings_of_the_whole_table(tm
 
     # a meter's rows apart: the gate cannot check its keys slice by slice, so it blocks
     apart = pl.concat([h.slice(0, 100), h.slice(2000, 100), h.slice(100, 50)])
-    staged["meter_hourly"] = _staged_hourly(tmp_path / "apart.parquet", apart)
-    parted = audit(
-        staged, reconcile_ems, {"meter_hourly": Parts("meter_id", ("meter_id", "hour_start_utc"), 70)}
-    )
+    staged["meter_hourly"] = _staged_hourly(tmp_path / "apart", apart)
+    small = Parts("meter_id", ("meter_id", "hour_start_utc"), 70, "hour_start_utc")
+    parted = audit(staged, reconcile_ems, {"meter_hourly": small})
     assert any("are not together" in f and h["meter_id"][0] in f for f in parted.gate.failures)
+
+    # a part holding an hour of another month: parts could then share a key, so it blocks
+    folder = _staged_hourly(tmp_path / "moved", h.filter(pl.col("hour_start_utc").is_not_null()).head(50))
+    part = max(folder.iterdir())
+    moved = pl.read_parquet(part).with_columns(pl.col("hour_start_utc").dt.offset_by("-1mo"))
+    moved.write_parquet(part)
+    staged["meter_hourly"] = folder
+    parted = audit(staged, reconcile_ems, {"meter_hourly": small})
+    line = f"{moved.height} row(s) of {part.name} are not of its month"
+    assert any(line in f for f in parted.gate.failures), parted.gate.failures
+    # the suspects of a part it need not read (kept by an incremental run) are taken as given
+    kept = {part.name: pl.DataFrame(schema=moved.schema)}
+    parted = audit(staged, reconcile_ems, {"meter_hourly": small}, {"meter_hourly": kept})
+    assert parted.gate.passed
 
 
 def test_the_asset_in_batches_publishes_what_one_batch_does(tmp_path: Path, monkeypatch) -> None:

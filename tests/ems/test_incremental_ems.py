@@ -85,7 +85,7 @@ def test_no_new_reading_keeps_the_carry() -> None:
 def test_the_asset_plans_an_incremental_run_only_over_new_drops(tmp_path: Path) -> None:
     """`incremental_plan`: the carry saved after a run, new history files (drops) → from the month before them;
     a drop read before that changed → every reading."""
-    from orchestration.defs.compute.ems import _save_carry, incremental_plan
+    from orchestration.defs.compute.ems import _save_carry, incremental_plan, write_hourly
     from orchestration.lib.home import Home
 
     home = Home(tmp_path / "home")
@@ -99,7 +99,9 @@ def test_the_asset_plans_an_incremental_run_only_over_new_drops(tmp_path: Path) 
     tables, carry = compute_ems_carry(
         {"meters": pl.scan_parquet(home.raw_table("meters")), "meter_readings": readings.lazy()}
     )
-    _save_carry(home, carry, tables["meter_hourly"].collect())
+    published = home.computed_table("meter_hourly")
+    write_hourly(tables["meter_hourly"].collect(), published)
+    _save_carry(home, carry, published, {})
     since, kept, why = incremental_plan(home)
     assert (
         since is not None and kept is not None and "0 new drop" in why
@@ -228,3 +230,85 @@ def test_the_asset_lists_each_version_with_the_time_before_which_rows_are_kept(t
     list(_compute(config, date(2025, 4, 2)))
     versions = json.loads(versions_path(home, "meter_hourly").read_text(encoding="utf-8"))
     assert [v["since"] for v in versions] == [None, "2025-02-01T00:00:00", None]
+
+
+def test_the_asset_writes_the_months_from_since_and_keeps_the_others_as_published(tmp_path: Path) -> None:
+    """meter_hourly is stored by UTC month (lake/computed/meter_hourly/part-YYYYMM.parquet): after a new drop the
+    asset writes the months from `since` on, links the months before from the carry (the same files), and its
+    folder, part by part, and its other tables are those a run over every reading publishes; the gate's
+    findings too, though it reads only the parts it wrote."""
+    from datetime import date
+
+    from orchestration.defs.compute.ems import _compute
+    from orchestration.lib.config import LingtanConfig
+    from orchestration.lib.home import Home
+    from transforms.ems import EMS_TABLES
+    from transforms.paths import table_parts
+
+    meters, readings = _case()
+    drops = {
+        "2025-03-03": readings.filter(pl.col("interval_start") < CUT),
+        "2025-04-01": readings.filter(pl.col("interval_start") >= CUT),
+    }
+
+    def run(home: Home, names: list[str]) -> list:
+        raw = home.raw_dir("meter_readings")
+        (raw / "history").mkdir(parents=True, exist_ok=True)
+        home.raw_dir("meters").mkdir(parents=True, exist_ok=True)
+        meters.write_parquet(home.raw_table("meters"))
+        for name in names:
+            drops[name].write_parquet(raw / "history" / f"{name}.parquet")
+        pl.concat([drops[n] for n in names]).write_parquet(home.raw_table("meter_readings"))
+        return list(_compute(LingtanConfig(home=str(home.root)), date(2025, 4, 2)))
+
+    nightly, whole = Home(tmp_path / "nightly"), Home(tmp_path / "whole")
+    run(nightly, ["2025-03-03"])
+    folder = nightly.computed_table("meter_hourly")
+    before = {p.name: p.stat().st_ino for p in table_parts(folder)}
+    # (the first readings' hours start on 31 December UTC: Shanghai time)
+    months = ["000000", "202412", "202501", "202502", "202503"]
+    assert list(before) == [f"part-{m}.parquet" for m in months]
+    incremental = run(nightly, ["2025-03-03", "2025-04-01"])
+    full = run(whole, ["2025-03-03", "2025-04-01"])
+
+    after = {p.name: p.stat().st_ino for p in table_parts(folder)}
+    assert after["part-202412.parquet"] == before["part-202412.parquet"]  # kept: the same file
+    assert after["part-202501.parquet"] == before["part-202501.parquet"]
+    assert after["part-202502.parquet"] != before["part-202502.parquet"]  # since 2025-02-01: written again
+    assert [p.name for p in table_parts(whole.computed_table("meter_hourly"))] == list(after)
+    for name in after:
+        (
+            assert_frame_equal(
+                pl.read_parquet(folder / name),
+                pl.read_parquet(whole.computed_table("meter_hourly") / name),
+                check_exact=True,
+            ),
+            name,
+        )
+    for name in EMS_TABLES[1:]:
+        (
+            assert_frame_equal(
+                pl.read_parquet(nightly.computed_table(name)),
+                pl.read_parquet(whole.computed_table(name)),
+                check_exact=True,
+            ),
+            name,
+        )
+
+    def checks(results: list) -> dict:
+        return {
+            (r.asset_key.path[-1], r.check_name): (r.passed, r.metadata["details"])
+            for r in results
+            if hasattr(r, "check_name")
+        }
+
+    assert checks(incremental) == checks(full)
+
+    # the gate reads only the parts it wrote: a kept part's findings are the suspects saved when it was written
+    saved = nightly.computed / "_ems_carry" / "hourly_suspects"
+    assert sorted(p.name for p in saved.iterdir()) == list(after)
+    row = pl.read_parquet(folder / "part-202412.parquet").head(1).with_columns(quantity=pl.lit(-1.0))
+    row.write_parquet(saved / "part-202412.parquet")
+    again = checks(run(nightly, ["2025-03-03", "2025-04-01"]))
+    passed, details = again[("meter_hourly", "computed_gate")]
+    assert "quantity" in str(details) and row["installation_id"][0] in str(details), details

@@ -9,6 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.defs.compute.ems import write_hourly
+from orchestration.lib.home import Home
 from tests.dbt.conftest import failures, run_dbt
 from tests.ems.helpers import readings, run
 from tests.ems.test_balance import _week_meters, _week_rows
@@ -31,7 +33,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = home / "lake" / "computed"
     folder.mkdir(parents=True)
     for name, df in tables.items():
-        df.write_parquet(folder / f"{name}.parquet")
+        if name == "meter_hourly":  # (stored by month)
+            write_hourly(df, Home(home).computed_table(name))
+        else:
+            df.write_parquet(folder / f"{name}.parquet")
     db = home / "warehouse" / "build" / "lingtan.duckdb"
     db.parent.mkdir(parents=True)
     env = {

@@ -35,7 +35,8 @@ FIX_DATE = "2024-02-02"
 # stage → what it publishes (a disk-full failure at a stage leaves these and every later stage's untouched)
 PUBLISHED = {
     "ingest": ("lake/raw",),
-    "engines": ("lake/computed/*.parquet",),  # the tables (an engine forgets its stamp before recomputing)
+    # the tables, a table stored by month as its folder of parts (an engine forgets its stamp before recomputing)
+    "engines": ("lake/computed/*.parquet", "lake/computed/[!_]*/part-*.parquet"),
     "dbt": ("warehouse/lingtan.duckdb",),
     "reports": ("reports",),
 }

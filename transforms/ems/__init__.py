@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 
 from transforms.ems.balance import BALANCE_COLUMNS
-from transforms.ems.batched import ISSUE_COLUMNS, EmsCarry, EmsRun, run_ems
+from transforms.ems.batched import ISSUE_COLUMNS, EmsCarry, EmsRun, _after_carry, frame_of, run_ems
 from transforms.ems.hourly import HOURLY_COLUMNS
 from transforms.ems.meters import METERS_SCHEMA, READINGS_SCHEMA, normalise_meters, with_columns_of
 
@@ -55,6 +55,9 @@ def compute_ems_carry(
     parts: list[pl.DataFrame] = []
     run = run_ems(raw, parts.append, as_of, since, carry)
     (hourly,) = parts  # one batch
+    if since is not None and carry is not None and carry.hourly is not None:  # the hours before `since` added
+        meters = normalise_meters(frame_of(raw, "meters", METERS_SCHEMA)).collect()
+        hourly = _after_carry(carry.hourly.lazy(), hourly, meters, since)
     tables = {"meter_hourly": hourly.lazy(), **run.tables}
     return {n: tables[n] for n in EMS_TABLES}, run.carry._replace(hourly=tables["meter_hourly"])
 

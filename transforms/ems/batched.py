@@ -58,7 +58,6 @@ BALANCE_INPUT = [
     "intervals_estimated",
     "intervals_missing",
 ]
-CARRIED_HOUR = 3  # a carried hourly row (23 columns, two lineage texts, merged) weighs about 3 readings
 _BILLS_SCHEMA = {
     "installation_id": pl.String,
     "meter_id": pl.String,
@@ -164,7 +163,9 @@ def run_ems(
     """The EMS computed tables, meter_hourly handed to `sink` batch by batch (see module doc). `as_of`,
     `since` and `carry` as `compute_ems_carry` takes them (incremental: `carry.hourly` holds the hourly rows of
     the last run, meter_hourly's contract types or the engine's). A batch's frame starts with its rows without
-    an hour (a meter whose data window holds no hour), which a run over every reading puts first in the table."""
+    an hour (a meter whose data window holds no hour), which a run over every reading puts first in the table.
+    An incremental run hands over the hours from `since` on only: the carry's hours before `since` are the
+    table's (the nightly asset keeps the months before as published; `compute_ems_carry` adds them)."""
     # Master data, a few thousand rows at most: collected once, its attributes gathered onto the readings (one
     # chunk: a gather from a table in several chunks costs many times more).
     meters_df = normalise_meters(frame_of(raw, "meters", METERS_SCHEMA)).collect().rechunk()
@@ -177,13 +178,7 @@ def run_ems(
     # incremental: an hour starting before `split` may hold intervals from before `since` (the carry's hours)
     split = since + timedelta(hours=1) if part is not None and since is not None else None
     readings = frame_of(raw, "meter_readings", READINGS_SCHEMA)
-    weights = None
-    if part is not None and split is not None:
-        # an incremental batch also holds its meters' carried hours, merged with the new ones: about as much
-        # memory as `CARRIED_HOUR` readings each (a year of 16 k hours for 600 meters took 6 GB in one batch)
-        hours = (pl.min_horizontal("_last", pl.lit(split)) - pl.col("range_start_utc")).dt.total_hours()
-        weights = part.ranges.select("_mi", _w=(hours.clip(0) * CARRIED_HOUR).fill_null(0))
-    batches = plan_batches(readings, meters_df, batch_readings, weights)
+    batches = plan_batches(readings, meters_df, batch_readings)
     usable = meters_df.filter(pl.col("_mi").is_not_null())["meter_id"]
     counted: list[pl.DataFrame] = []
     issues: list[pl.DataFrame] = []
@@ -202,7 +197,8 @@ def run_ems(
         hourly = meter_hourly(intervals, decreases, ranges_b, meters_df, zone_list, split)
         del intervals, decreases
         if part is not None and carry is not None and carry.hourly is not None and split is not None:
-            carried = carry.hourly.lazy()
+            # the carried hours in [since, split) (those before `since` stand as the carry has them)
+            carried = carry.hourly.lazy().filter(pl.col("hour_start_utc") >= since)
             hourly = _after_carry(
                 carried if rows_b is None else carried.filter(rows_b), hourly, meters_df, split
             )
@@ -213,6 +209,12 @@ def run_ems(
         rows += hourly.height
         sink(hourly)
         del hourly
+    if part is not None and carry is not None and carry.hourly is not None and since is not None:
+        # the energy balance reads every counted hour: those before `since` from the carry (its columns only;
+        # the carry may hold the contract's types)
+        schema = counted[0].schema
+        before = carry.hourly.lazy().filter(pl.col("hour_start_utc") < since, pl.col("counted"))
+        counted.insert(0, before.select(pl.col(c).cast(t) for c, t in schema.items()).collect())
     issues_df = pl.concat(issues)
     tails_df = pl.concat(tails)
     steps_df = pl.concat(steps)

@@ -16,8 +16,14 @@ continues from it (`incremental_plan`, `transforms.ems.compute_ems_carry`); the 
 reading (tests/ems/test_incremental_ems.py).
 
 Bounded memory at scale 100 (issue 13): the engine runs batch by batch of meters (`BATCH_READINGS`), each batch's
-hourly rows appended to the staged meter_hourly file as they come (`HourlyFile`), and the gate reads that file
-back in slices of whole meters (`HOURLY_PARTS`); the carry keeps a copy of the published file.
+hourly rows appended to the staged meter_hourly parts as they come (`HourlyParts`), and the gate reads them back
+part by part in slices of whole meters (`HOURLY_PARTS`).
+
+History-bound work avoided (issue 13): meter_hourly is stored by UTC month (lake/computed/meter_hourly/
+part-YYYYMM.parquet, the contract's `partedBy`). An incremental run hands over the hours from `since` on only;
+the months before are the carry's links to the published parts (`_ems_carry/hourly/`), linked again into the
+stage, and the gate takes the suspects it kept of them when it read them (`_ems_carry/hourly_suspects/`). A night
+writes and checks the months it recomputed, not the year.
 """
 
 import json
@@ -51,6 +57,7 @@ from orchestration.lib.incremental import (
 from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import atomic_write_parquet
 from transforms.ems import EMS_TABLES
+from transforms.paths import NO_MONTH, month_of, month_part_name, table_parts
 
 GROUP = "ems"
 RAW_DEPS = ["meters", "meter_readings", "energy_bills"]
@@ -192,10 +199,10 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     known: dict[str, str] = state.get("history", {})
     if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
         return None, None, "a drop read before changed or is gone: every reading"
-    if any(not (d / f"{n}.parquet").exists() for n in EmsCarry._fields):
+    if any(not table_parts(_carried(d, n)) for n in EmsCarry._fields):
         return None, None, "the carry is incomplete (left by an older version): every reading"
     meters = pl.scan_parquet(meters_file)
-    carry = EmsCarry(**{n: pl.scan_parquet(d / f"{n}.parquet") for n in EmsCarry._fields})
+    carry = EmsCarry(**{n: pl.scan_parquet(_carried(d, n)) for n in EmsCarry._fields})
     new = [history[n] for n in history if n not in known]
     since = incremental_since(
         pl.scan_parquet(new) if new else pl.LazyFrame(schema={"meter_id": pl.String}), meters, carry.ranges
@@ -213,21 +220,49 @@ def _meters_digest(home: Home) -> str:
     return digest(files_hash([home.raw_table("meters")], home.root))
 
 
-def _save_carry(home: Home, carry: Any, hourly: pl.DataFrame | Path) -> None:
+def _carried(d: Path, name: str) -> Path:
+    """Where the carry keeps `name` (an `EmsCarry` field): a file, or for `hourly` a folder of links to the
+    published meter_hourly's parts."""
+    return d / "hourly" if name == "hourly" else d / f"{name}.parquet"
+
+
+def _save_carry(home: Home, carry: Any, hourly: Path, suspects: Mapping[str, pl.DataFrame]) -> None:
     """The carry for the next run, then its state (written last: a partial carry is never read). `hourly`: the
-    meter_hourly table, or its published file (copied: the carry keeps it when the table is published again)."""
+    published meter_hourly folder, its parts linked (the carry keeps them when the table is published again);
+    `suspects`: what the gate kept of each part (`expectations.computed.month_parts_suspects`), so the next
+    run's gate need not read the parts it keeps."""
     d = _carry_dir(home)
-    for name, frame in {**carry._asdict(), "hourly": hourly}.items():
-        if isinstance(frame, Path):
-            _copy(frame, d / f"{name}.parquet")
-        else:
-            atomic_write_parquet(frame.lazy().collect(), d / f"{name}.parquet")
+    for name, frame in carry._asdict().items():
+        if name != "hourly":
+            atomic_write_parquet(frame.lazy().collect(), _carried(d, name))
+    (d / "hourly.parquet").unlink(missing_ok=True)  # (a carry of one file, before parts by month)
+    for folder, files in (("hourly", table_parts(hourly)), ("hourly_suspects", [])):
+        fresh = d / f".{folder}.new"
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir(parents=True)
+        for p in files:
+            _copy(p, fresh / p.name)
+        if folder == "hourly_suspects":
+            for part, rows in suspects.items():
+                rows.write_parquet(fresh / part)
+        shutil.rmtree(d / folder, ignore_errors=True)
+        fresh.rename(d / folder)
     state = {
         "code": code_fingerprint(),
         "meters": _meters_digest(home),
         "history": {n: sha256_file(p) for n, p in _history(home).items()},
     }
     (d / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def _kept_suspects(home: Home, staged: Path, since: datetime | None) -> dict[str, pl.DataFrame]:
+    """The suspects the gate kept, in the run that wrote them, of the parts an incremental run from `since` kept
+    (file name → rows); a part whose suspects the carry lacks is read again."""
+    if since is None:
+        return {}
+    d = _carry_dir(home) / "hourly_suspects"
+    kept = [p.name for p in table_parts(staged) if NO_MONTH < month_of(p) < _month(since)]
+    return {n: pl.read_parquet(d / n) for n in kept if (d / n).exists()}
 
 
 def _copy(src: Path, target: Path) -> None:
@@ -251,26 +286,39 @@ def _copy(src: Path, target: Path) -> None:
 # Memory grows with it (about 0.2 KB a reading at the batch's peak), and so does nothing else much.
 BATCH_READINGS = int(os.environ.get("LINGTAN_EMS_BATCH_READINGS", 6_000_000))
 # meter_hourly is read back by the gate meter by meter, in slices of about this many rows (`Parts`)
-HOURLY_PARTS = Parts(group="meter_id", key=("meter_id", "hour_start_utc"))
+HOURLY_PARTS = Parts(group="meter_id", key=("meter_id", "hour_start_utc"), month_of="hour_start_utc")
 HOURLY_ROW_GROUP = 512**2  # rows per row group of meter_hourly (polars' `write_parquet` default)
 
 
-class HourlyFile:
-    """meter_hourly written as the engine hands it over, batch by batch (`transforms.ems.run_ems`'s sink): each
-    batch conformed to the contract and appended to one Parquet file (zstd, statistics; pyarrow's writer, as
-    `atomic_write_parquet` gives polars' columns). Rows without an hour (a meter whose window holds no hour) go
-    first in the table, as a run over every reading puts them: they are held, and when there are any the file is
-    written again with them first (row group by row group). `close` renames it to `path`.
+class HourlyParts:
+    """meter_hourly written as the engine hands it over, batch by batch (`transforms.ems.run_ems`'s sink), into
+    the folder of its parts by UTC month (`transforms.paths.month_part_name`; the contract's `partedBy`): each
+    batch conformed to the contract and its rows appended to their month's part (zstd, statistics; pyarrow's
+    writer, as `atomic_write_parquet` gives polars' columns). The rows without an hour (a meter whose window holds
+    no hour) go to `part-000000`, written at `close` (an empty one when there are none: the folder always has a
+    part). Batches come in meter order, so each part holds its meters' rows together, in meter then hour order.
+
+    Incremental (`since`, a UTC month start, and the `kept` folder: the carry's copy of the published parts): the
+    months before `since` are linked from `kept` (the engine hands over the hours from `since` on only), so a
+    night writes the months it recomputed, not the history. A row of a kept month handed over is an error.
 
     A batch is conformed and written on a thread of its own while the engine computes the next one (pyarrow
-    and polars release the GIL: ~2 s of a year of 500 meters' 4.4 M hours, mostly compressing the lineage texts,
-    off the critical path); one batch at most is held for writing, so memory stays at two batches' hours."""
+    and polars release the GIL; mostly compressing the lineage texts, off the critical path); one batch at most
+    is held for writing, so memory stays at two batches' hours."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.body = path.with_name(f".{path.name}.body")
+    def __init__(self, folder: Path, since: datetime | None = None, kept: Path | None = None) -> None:
+        shutil.rmtree(folder, ignore_errors=True)  # (a run over every reading after an incremental attempt)
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self.first = _month(since) if since is not None else 0  # the first month written, when incremental
+        self.kept: list[Path] = []
+        if since is not None and kept is not None:
+            for p in table_parts(kept):
+                if NO_MONTH < month_of(p) < self.first:
+                    _copy(p, folder / p.name)
+                    self.kept.append(folder / p.name)
         self.head: list[pl.DataFrame] = []
-        self.writer: Any = None
+        self.writers: dict[int, Any] = {}
         self.rows = 0
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="meter-hourly")
         self._pending: Future[None] | None = None
@@ -283,11 +331,20 @@ class HourlyFile:
         from transforms.computed import conform
 
         part = conform("meter_hourly", part)
-        if part["hour_start_utc"].null_count():
-            nulls = pl.col("hour_start_utc").is_null()
-            self.head.append(part.filter(nulls))
-            part = part.filter(~nulls)
-        self._write(part, self.body)
+        hour = pl.col("hour_start_utc")
+        month = (hour.dt.year() * 100 + hour.dt.month()).fill_null(NO_MONTH).alias("_month")
+        for (m,), df in (
+            part.with_columns(month).partition_by("_month", as_dict=True, maintain_order=True).items()
+        ):
+            rows = df.drop("_month")
+            if m == NO_MONTH:
+                self.head.append(rows)
+            elif m < self.first:
+                raise ValueError(
+                    f"meter_hourly: the engine handed over hours of {m}, a month the carry keeps"
+                )
+            else:
+                self._write(rows, int(m))
 
     def _wait(self) -> None:
         pending, self._pending = self._pending, None
@@ -295,27 +352,25 @@ class HourlyFile:
             pending.result()
 
     def abandon(self) -> None:
-        """After a failed run: the batch being written finished (its error dropped), the partial file removed."""
+        """After a failed run: the batch being written finished (its error dropped), the partial folder removed."""
         with suppress(Exception):
             self._wait()
         self._pool.shutdown()
-        if self.writer is not None:
+        for w in self.writers.values():
             with suppress(Exception):
-                self.writer.close()
-            self.writer = None
-        self.body.unlink(missing_ok=True)
+                w.close()
+        self.writers.clear()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _write(self, part: pl.DataFrame | Any, path: Path) -> None:
+    def _write(self, part: pl.DataFrame, month: int) -> None:
         import pyarrow.parquet as pq
 
-        if isinstance(part, pl.DataFrame):
-            # text as string_view: no copy (large_string copied every text: 4 s of 17 M hours), the same Parquet bytes
-            table = part.to_arrow(compat_level=pl.CompatLevel.newest())
-        else:  # a row group read back: the writer's types (pyarrow reads a text column as `string`)
-            table = part.cast(self.writer.schema)
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(
-                path,
+        # text as string_view: no copy (large_string copied every text: 4 s of 17 M hours), the same Parquet bytes
+        table = part.to_arrow(compat_level=pl.CompatLevel.newest())
+        writer = self.writers.get(month)
+        if writer is None:
+            writer = self.writers[month] = pq.ParquetWriter(
+                self.folder / month_part_name(month),
                 table.schema,
                 compression="zstd",
                 write_statistics=True,
@@ -323,39 +378,44 @@ class HourlyFile:
                 # a lineage id per hour is nearly unique: no dictionary tried for it
                 use_dictionary=[c for c in table.column_names if not c.startswith("source_row_id")],
             )
-        self.writer.write_table(table, row_group_size=HOURLY_ROW_GROUP)
+        writer.write_table(table, row_group_size=HOURLY_ROW_GROUP)
         self.rows += table.num_rows
 
     def close(self) -> int:
-        """The file in place; its row count."""
+        """The parts in place; the table's row count (the kept months' included)."""
         import pyarrow.parquet as pq
 
         from transforms.computed import computed_table
 
         self._wait()
         self._pool.shutdown()
-        if self.writer is None:  # (no batch was handed over: a run has one at least)
-            self._write(pl.DataFrame(schema=computed_table("meter_hourly").schema), self.body)
-        self.writer.close()
-        self.writer = None
-        if not self.head:
-            os.replace(self.body, self.path)
-            return self.rows
-        body, self.rows = pq.ParquetFile(self.body), 0
-        self._write(pl.concat(self.head), self.path)
-        for i in range(body.num_row_groups):
-            self._write(body.read_row_group(i), self.path)
-        self.writer.close()
-        self.writer = None
-        self.body.unlink()
-        return self.rows
+        empty = pl.DataFrame(schema=computed_table("meter_hourly").schema)
+        self._write(pl.concat(self.head) if self.head else empty, NO_MONTH)
+        for w in self.writers.values():
+            w.close()
+        self.writers.clear()
+        return self.rows + sum(pq.ParquetFile(p).metadata.num_rows for p in self.kept)
 
 
-def _run(raw: dict, today: date, since: datetime | None, carry: Any, path: Path) -> tuple[Any, int]:
-    """The interval engine batch by batch, meter_hourly written to `path` as it goes: (its run, hourly rows)."""
+def write_hourly(frame: pl.DataFrame, folder: Path) -> int:
+    """meter_hourly rows (the table's order) written to `folder` as the engine writes them (`HourlyParts`)."""
+    parts = HourlyParts(folder)
+    parts(frame)
+    return parts.close()
+
+
+def _month(t: datetime) -> int:
+    return t.year * 100 + t.month
+
+
+def _run(
+    raw: dict, today: date, since: datetime | None, carry: Any, folder: Path, kept: Path | None = None
+) -> tuple[Any, int]:
+    """The interval engine batch by batch, meter_hourly written to `folder` as it goes (`HourlyParts`; the
+    months before `since` linked from `kept`): (its run, hourly rows)."""
     from transforms.ems import run_ems
 
-    hourly = HourlyFile(path)
+    hourly = HourlyParts(folder, since, kept)
     try:
         run = run_ems(raw, hourly, as_of=today, since=since, carry=carry, batch_readings=BATCH_READINGS)
         return run, hourly.close()
@@ -381,8 +441,9 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
     # write-audit-publish (orchestration/lib/publish.py), meter_hourly staged batch by batch and read back by
     # the gate in slices (`HOURLY_PARTS`): its 17.8 M rows at scale 100 are never held whole
     with staging(home.staging / "computed") as stage:
-        staged = {n: stage / f"{n}.parquet" for n in EMS_TABLES}
-        run, hourly_rows = _run(raw, today, since, carry, staged["meter_hourly"])
+        staged = {n: stage / home.computed_table(n).name for n in EMS_TABLES}
+        kept = _carry_dir(home) / "hourly"
+        run, hourly_rows = _run(raw, today, since, carry, staged["meter_hourly"], kept)
         if carry is not None and inferred_interval_changed(carry.ranges, run.carry.ranges):
             if log is not None:
                 log.info(
@@ -394,13 +455,17 @@ def _compute(lingtan: LingtanConfig, today: date, log: Any = None) -> Iterator:
         tables = conform_all(dict(zip(run.tables, pl.collect_all(list(run.tables.values())), strict=True)))
         for name, df in tables.items():
             atomic_write_parquet(df, staged[name])
-        audited = audit(staged, reconcile_ems, {"meter_hourly": HOURLY_PARTS})
+        known = _kept_suspects(home, staged["meter_hourly"], since)
+        audited = audit(staged, reconcile_ems, {"meter_hourly": HOURLY_PARTS}, {"meter_hourly": known})
         publish(audited.gate, [(p, home.computed_table(n)) for n, p in staged.items()])
     if audited.gate.passed:  # row findings publish (docs/reliability.md)
         # an incremental run's hours before `since` are the carry's, i.e. the last published table's: the dbt
         # step then rebuilds fct_meter_hourly from `since` on only
         record_version(home, "meter_hourly", since)
-        _save_carry(home, run.carry, home.computed_table("meter_hourly"))
+        (home.computed / "meter_hourly.parquet").unlink(missing_ok=True)  # (one file, before parts by month)
+        _save_carry(
+            home, run.carry, home.computed_table("meter_hourly"), audited.part_suspects["meter_hourly"]
+        )
     if log is not None:
         log.info(f"ems_engine: {run.batches} batch(es) of meters, {hourly_rows} hourly rows")
     counts = interval_count_problems(audited.suspects["meter_hourly"])
