@@ -312,3 +312,38 @@ def test_the_asset_writes_the_months_from_since_and_keeps_the_others_as_publishe
     again = checks(run(nightly, ["2025-03-03", "2025-04-01"]))
     passed, details = again[("meter_hourly", "computed_gate")]
     assert "quantity" in str(details) and row["installation_id"][0] in str(details), details
+
+
+def test_a_home_written_before_parts_by_month_is_recomputed_into_parts(tmp_path: Path) -> None:
+    """A home whose meter_hourly is one file (and its carry's copy too): the carry counts as incomplete, the next
+    run is over every reading, publishes the folder of parts and removes the old files."""
+    import shutil
+    from datetime import date
+
+    from orchestration.defs.compute.ems import _compute, incremental_plan
+    from orchestration.lib.config import LingtanConfig
+    from orchestration.lib.home import Home
+
+    meters, readings = _case()
+    home = Home(tmp_path / "home")
+    raw = home.raw_dir("meter_readings")
+    (raw / "history").mkdir(parents=True)
+    home.raw_dir("meters").mkdir(parents=True)
+    meters.write_parquet(home.raw_table("meters"))
+    readings.write_parquet(raw / "history" / "2025-04-01.parquet")
+    readings.write_parquet(home.raw_table("meter_readings"))
+    config = LingtanConfig(home=str(home.root))
+    list(_compute(config, date(2025, 4, 2)))
+    folder, carry = home.computed_table("meter_hourly"), home.computed / "_ems_carry"
+    table = pl.read_parquet(folder)
+    # as an older version left it: one file each
+    shutil.rmtree(folder)
+    shutil.rmtree(carry / "hourly")
+    shutil.rmtree(carry / "hourly_suspects")
+    for path in (home.computed / "meter_hourly.parquet", carry / "hourly.parquet"):
+        table.write_parquet(path)
+    assert "incomplete" in incremental_plan(home)[2]
+    list(_compute(config, date(2025, 4, 2)))
+    assert not (home.computed / "meter_hourly.parquet").exists() and not (carry / "hourly.parquet").exists()
+    assert_frame_equal(pl.read_parquet(folder), table, check_exact=True)
+    assert "0 new drop" in incremental_plan(home)[2]
