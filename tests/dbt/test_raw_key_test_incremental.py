@@ -120,3 +120,47 @@ def test_the_key_test_reads_the_rows_from_since_on(tmp_path: Path) -> None:
     )  # from SINCE on: not read (as checked by a build before)
     _current(home, [*hours, hours[3]])  # a key twice at SINCE
     assert key_test(SINCE.isoformat(sep=" ")) == "fail"
+
+
+def test_the_not_null_test_reads_the_rows_from_since_on_and_those_without_a_time(tmp_path: Path) -> None:
+    """`stg_lake__meter_readings_required_not_null` is scoped as the key test is (the rows before SINCE are those a
+    build before checked); a reading without a time is always read."""
+    home, work = tmp_path / "home", tmp_path / "dbt"
+    path = home / "warehouse" / "build" / "lingtan.duckdb"
+    path.parent.mkdir(parents=True)
+    env = {
+        "LINGTAN_HOME": str(home),
+        "LINGTAN_WAREHOUSE_PATH": str(path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+    def not_null(since: str) -> str:
+        result = run_dbt(["build", "--select", "stg_lake__meter_readings"], {**env, ENV: since}, work)
+        assert result.exception is None, result.exception
+        (status,) = [
+            str(getattr(r.status, "value", r.status))
+            for r in result.result
+            if r.node.name == "stg_lake__meter_readings_required_not_null"
+        ]
+        return status
+
+    hours = [SINCE - timedelta(hours=3) + timedelta(hours=h) for h in range(6)]
+    scoped = SINCE.isoformat(sep=" ")
+    for null_at, whole, from_since in (
+        (hours[0], "fail", "pass"),
+        (hours[4], "fail", "fail"),
+        (None, "fail", "fail"),
+    ):
+        _current(home, hours)
+        part = Home(home).raw_table("meter_readings") / "part-00000.parquet"
+        rows = pl.read_parquet(part)
+        if null_at is None:  # a reading without its time
+            rows = rows.with_columns(
+                interval_start=pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise("interval_start")
+            )
+        else:
+            rows = rows.with_columns(
+                value=pl.when(pl.col("interval_start") == null_at).then(None).otherwise("value")
+            )
+        rows.write_parquet(part)
+        assert (not_null(""), not_null(scoped)) == (whole, from_since), null_at

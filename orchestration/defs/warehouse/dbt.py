@@ -130,7 +130,7 @@ def keys_since(
     home: Home, build_dir: Path, select: list[str] | None, state: dict[str, str]
 ) -> dict[str, datetime | None]:
     """For each raw event table whose key holds a time (`Dataset.key_time`), the time from which this build's
-    key test of its staging model reads the rows (None: every row). Set when the build keeps what did not
+    key and not-null tests of its staging model read the rows (None: every row). Set when the build keeps what did not
     change, rebuilds that table's models, and every version of the table published since the last successful
     build extended the one before (orchestration/lib/ingest.py lists them): the rows before it are those that
     build's test checked."""
