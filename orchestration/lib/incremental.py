@@ -374,7 +374,21 @@ def forget_build_state(build_dir: Path) -> None:
     (build_dir / SOURCES_STATE).unlink(missing_ok=True)
 
 
-def save_build_state(build_dir: Path, state: Mapping[str, str]) -> None:
+def last_build_parts(build_dir: Path, key: str) -> dict[str, str]:
+    """The parts (name → sha256) of the source `key` (a table stored by month) at the last successful build in
+    `build_dir` ({} when none are recorded)."""
+    try:
+        last = json.loads((build_dir / SOURCES_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return dict(last.get("parts", {}).get(key, {}))
+
+
+def save_build_state(
+    build_dir: Path, state: Mapping[str, str], parts: Mapping[str, Mapping[str, str]] | None = None
+) -> None:
+    """After a successful build: its code, year and source digests, and the parts (name → sha256) of the
+    sources stored by month named in `parts` (`last_build_parts`)."""
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / SOURCES_STATE).write_text(
         json.dumps(
@@ -383,6 +397,7 @@ def save_build_state(build_dir: Path, state: Mapping[str, str]) -> None:
                 "dbt_dir": str(DBT_DIR),
                 "year": date.today().year,
                 "sources": dict(state),
+                "parts": {k: dict(v) for k, v in (parts or {}).items()},
             },
             indent=1,
         ),

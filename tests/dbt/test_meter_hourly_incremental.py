@@ -11,11 +11,12 @@ import duckdb
 import polars as pl
 
 from orchestration.defs.compute.ems import write_hourly
-from orchestration.defs.warehouse.dbt import HOURLY_SINCE_ENV, hourly_since
+from orchestration.defs.warehouse.dbt import HOURLY_SINCE_ENV, hourly_parts, hourly_since
 from orchestration.lib.home import Home
 from orchestration.lib.incremental import (
     SOURCES_STATE,
     record_version,
+    save_build_state,
     source_digest,
     unchanged_before,
     versions_path,
@@ -116,9 +117,15 @@ def test_fct_meter_hourly_is_rebuilt_from_since_on_only(tmp_path: Path) -> None:
     write_hourly(v3, table)
     build(SINCE.isoformat(sep=" "))
     assert _mart(path) == _rows(v2)
-    # ... which the data test comparing the mart with its source catches (the nightly's build then fails)
+    # ... which the data test comparing the mart with its source catches (the nightly's build then fails); given
+    # SINCE it compares the months from it on only: the dbt step gives it only when the older months' parts are
+    # the files the last build read (`hourly_since`, tested below), which January's part here is not
     check = ["build", "--select", "assert_fct_meter_hourly_equals_its_source", "--resource-type", "test"]
     assert _statuses(run_dbt(check, env, work)) == ["fail"]
+    assert _statuses(run_dbt(check, {**env, HOURLY_SINCE_ENV: SINCE.isoformat(sep=" ")}, work)) == ["pass"]
+    write_hourly(v3.with_columns(quantity=pl.col("quantity") + 1), table)  # February's hours differ too
+    assert _statuses(run_dbt(check, {**env, HOURLY_SINCE_ENV: SINCE.isoformat(sep=" ")}, work)) == ["fail"]
+    write_hourly(v3, table)
     build("")
     assert _mart(path) == _rows(v3)
     assert _statuses(run_dbt(check, env, work)) == ["pass"]
@@ -157,14 +164,31 @@ def test_hourly_since_only_when_the_build_keeps_what_did_not_change(tmp_path: Pa
     build_dir.mkdir()
     write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 2), table)
     record_version(home, "meter_hourly", None)
-    built = source_digest(home, "computed", "meter_hourly")
-    (build_dir / SOURCES_STATE).write_text(json.dumps({"sources": {"computed.meter_hourly": built}}))
-    write_hourly(_hourly(["M1"], datetime(2026, 1, 1), 3), table)
+    save_build_state(
+        build_dir,
+        {"computed.meter_hourly": source_digest(home, "computed", "meter_hourly")},
+        {"computed.meter_hourly": hourly_parts(home)},
+    )
+    january = hourly_parts(home)["part-202601.parquet"]
+    # an incremental version from SINCE: January's part linked as it was, February's written
+    write_hourly(pl.concat([_hourly(["M1"], datetime(2026, 1, 1), 2), _hourly(["M1"], SINCE, 3)]), table)
+    assert hourly_parts(home)["part-202601.parquet"] == january
     record_version(home, "meter_hourly", SINCE)
     state = {"computed.meter_hourly": source_digest(home, "computed", "meter_hourly")}
     assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state) == SINCE
     assert hourly_since(home, build_dir, None, state) is None  # a full build
     assert hourly_since(home, build_dir, ["source:lake.exports+"], state) is None  # meter_hourly unchanged
+    # a part of a month before SINCE that is not the file the last build read: whole, whatever the versions say
+    parts = {**hourly_parts(home), "part-202601.parquet": "another"}
+    assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state, parts) is None
+    parts = {**hourly_parts(home), "part-202512.parquet": "a month the last build did not have"}
+    assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state, parts) is None
+    # a build state from before parts by month (no parts recorded): whole
+    save_build_state(build_dir, {"computed.meter_hourly": "x"})
+    (build_dir / SOURCES_STATE).write_text(
+        json.dumps({"sources": {"computed.meter_hourly": source_digest(home, "computed", "meter_hourly")}})
+    )
+    assert hourly_since(home, build_dir, ["source:computed.meter_hourly+"], state) is None
 
 
 def test_key_tests_read_the_hours_from_since_on_when_it_is_set(tmp_path: Path) -> None:

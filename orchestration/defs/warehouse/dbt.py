@@ -32,14 +32,17 @@ from orchestration.lib.incremental import (
     dbt_selection,
     forget_build_state,
     home_moved,
+    last_build_parts,
     last_build_sources,
     not_downstream,
     save_build_state,
+    sha256_file,
     sources_state,
     unchanged_before,
 )
 from transforms.computed import computed_table
 from transforms.contracts import dataset, datasets
+from transforms.paths import NO_MONTH, month_of, table_parts
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
 PARTIAL_PARSE = "partial_parse.msgpack"
@@ -114,16 +117,41 @@ def seed_partial_parse(target: Path) -> bool:
 HOURLY_SINCE_ENV = computed_table("meter_hourly").since_env
 
 
+HOURLY_KEY = "computed.meter_hourly"
+
+
+def hourly_parts(home: Home) -> dict[str, str]:
+    """meter_hourly's parts (stored by UTC month), name → sha256: the build state keeps them (`hourly_since`)."""
+    return {p.name: sha256_file(p) for p in table_parts(home.computed_table("meter_hourly"))}
+
+
 def hourly_since(
-    home: Home, build_dir: Path, select: list[str] | None, state: dict[str, str]
+    home: Home,
+    build_dir: Path,
+    select: list[str] | None,
+    state: dict[str, str],
+    parts: dict[str, str] | None = None,
 ) -> datetime | None:
     """Where this build may rebuild fct_meter_hourly from (its hours before are as last built), or None: whole.
-    Only when the build keeps what did not change (`select` a list) and the interval engine published only
-    incremental versions of meter_hourly since the table was last built (orchestration/lib/incremental.py)."""
-    key = "computed.meter_hourly"
-    if not select or f"source:{key}+" not in select:
+    Only when the build keeps what did not change (`select` a list), the interval engine published only
+    incremental versions of meter_hourly since the table was last built (orchestration/lib/incremental.py), and
+    the parts of the months before are the files that build read (`parts`, name → sha256, against the build
+    state's). The last makes the hours before a file-level fact, so the test comparing the mart with its source
+    (tests/assert_fct_meter_hourly_equals_its_source.sql) reads the months from `since` on only."""
+    if not select or f"source:{HOURLY_KEY}+" not in select:
         return None
-    return unchanged_before(home, "meter_hourly", last_build_sources(build_dir).get(key), state[key])
+    since = unchanged_before(
+        home, "meter_hourly", last_build_sources(build_dir).get(HOURLY_KEY), state[HOURLY_KEY]
+    )
+    if since is None:
+        return None
+    first = since.year * 100 + since.month
+
+    def kept(files: dict[str, str]) -> dict[str, str]:
+        return {n: h for n, h in files.items() if NO_MONTH < month_of(Path(n)) < first}
+
+    now = hourly_parts(home) if parts is None else parts
+    return since if kept(now) == kept(last_build_parts(build_dir, HOURLY_KEY)) else None
 
 
 def keys_since(
@@ -181,9 +209,10 @@ def lingtan_dbt(
         # Incremental: only the models downstream of lake/computed tables whose content changed since the
         # last successful build into this (persistent) build file; nothing when none changed.
         state = sources_state(lingtan.home_dir(), manifest_sources())
+        parts = hourly_parts(lingtan.home_dir())
         select, why = dbt_selection(build_file.parent, build_file, state)
         context.log.info(f"dbt build: {why}")
-        since = hourly_since(lingtan.home_dir(), build_file.parent, select, state)
+        since = hourly_since(lingtan.home_dir(), build_file.parent, select, state, parts)
         if since is not None:
             context.log.info(
                 f"dbt build: fct_meter_hourly from {since:%Y-%m-%d %H:%M} UTC on (the hours before kept)"
@@ -217,7 +246,7 @@ def lingtan_dbt(
                     if isinstance(event, dg.Output):
                         done.add(context.asset_key_for_output(event.output_name))
                     yield event
-            save_build_state(build_file.parent, state)
+            save_build_state(build_file.parent, state, {HOURLY_KEY: parts})
         for key in sorted(context.selected_asset_keys - done, key=lambda k: k.to_user_string()):
             yield _no_change(context, key, why)
     removed = prune_targets(lingtan_dbt_project.project_dir / "target")
