@@ -262,6 +262,16 @@ def test_written_pack_valid_and_check_catches_tampering(tmp_path: Path) -> None:
     text = (tmp_path / "lines.csv").read_text(encoding="utf-8").replace("60.0", "61.0")
     (tmp_path / "lines.csv").write_text(text, encoding="utf-8")
     assert any("lines.csv" in p for p in check(doc, tmp_path, marts))
+    # an XLSX edited after writing is refused, on either sheet it re-reads (one opening reads both)
+    import openpyxl
+
+    for sheet in ("Lines", "Totals"):
+        KIND.write(doc, tmp_path)
+        wb = openpyxl.load_workbook(tmp_path / "declaration_pack.xlsx")
+        cell = next(c for c in wb[sheet][2] if isinstance(c.value, int | float) and c.value)
+        cell.value = cell.value + 1.0
+        wb.save(tmp_path / "declaration_pack.xlsx")
+        assert any(f"xlsx {sheet}" in p for p in check(doc, tmp_path, marts)), sheet
     # a JSON that breaks the schema is refused
     bad = to_json(doc) | {"year": "2027"}
     assert schema_errors(bad)
