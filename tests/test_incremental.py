@@ -210,7 +210,16 @@ def _landing(root: Path, example: Path) -> Path:
     landing = root / "landing"
     shutil.copytree(example, landing)  # copy2: bytes and modification times
     extra = {**rows["exports"][0], "export_id": "EX-CEMENT-EXP2", "quantity": 250.0}
-    write_landing({"exports": [extra]}, landing, DROP_B)
+    # the line's two legs, the first shipments of the lake: the footprint engines' logistics carry (empty after
+    # drop A) computes only the shipment drop B touches
+    legs = [
+        {"shipment_id": "SH-EXP2", "leg_no": n, "ship_date": "2024-01-20", "direction": "outbound", "mode": mode,
+         "origin": origin, "destination": destination, "distance_km": km, "mass_t": 250.0,
+         "product_id": "EX-CEMENT-PR1", "export_id": "EX-CEMENT-EXP2"}
+        for n, mode, origin, destination, km in ((1, "road", "plant", "port", 85.0),
+                                                  (2, "sea", "port", "Hamburg", 19_800.0))
+    ]  # fmt: skip
+    write_landing({"exports": [extra], "shipments": legs}, landing, DROP_B)
     return landing
 
 
@@ -257,6 +266,7 @@ def test_incremental_equals_full_and_no_change_recomputes_nothing(example_run, t
     assert "changed source(s)" in log and "lake.exports" in log and "lake.installations" not in log
     assert "staging views made again" in log  # the copy's views now read the copy's lake
     assert "--exclude" in log  # dbt built only what is downstream of the changed tables
+    assert "logistics: 1 new drop(s): 1 shipment(s) computed again, the others carried" in log
     built, everything = _dbt_total(log), _dbt_total(full.log.read_text(encoding="utf-8"))
     assert 0 < built < everything / 2, (built, everything)
 

@@ -114,6 +114,29 @@ def files_hash(paths: Iterable[Path], root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(files) if p.is_file()}
 
 
+def raw_history(home: Home, dataset: str) -> dict[str, Path]:
+    """An event dataset's history files, one per drop (`lake/raw/<dataset>/history/<drop>.parquet`, the drop's
+    accepted rows), by name in drop order: a drop a run has not read before is a file whose name it does not
+    know, a corrected drop one whose hash changed."""
+    d = home.raw_dir(dataset) / "history"
+    return {p.name: p for p in sorted(d.glob("*.parquet"))} if d.exists() else {}
+
+
+def history_hashes(home: Home, dataset: str) -> dict[str, str]:
+    """`raw_history` as name → sha256: what an incremental engine keeps of the drops its run read."""
+    return {n: sha256_file(p) for n, p in raw_history(home, dataset).items()}
+
+
+def new_drops(home: Home, dataset: str, known: Mapping[str, str]) -> list[Path] | None:
+    """The history files of `dataset` that are not in `known` (name → sha256 of the drops a run read), or None
+    when a drop it read changed or went (the earlier run's result no longer follows from the lake plus the new
+    drops)."""
+    history = raw_history(home, dataset)
+    if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
+        return None
+    return [p for n, p in history.items() if n not in known]
+
+
 def raw_state(home: Home) -> dict[str, str]:
     """Hash of every raw lake file the engines and dbt read (current tables, file ledgers, quarantine)."""
     if not home.raw.exists():

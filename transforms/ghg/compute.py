@@ -39,6 +39,7 @@ def compute_ghg(
     inventory_as_of: date | None = None,
     parks: pl.DataFrame | pl.LazyFrame | None = None,
     gec_claims: pl.DataFrame | None = None,
+    logistics: tuple[pl.DataFrame, pl.DataFrame] | None = None,
 ) -> dict[str, pl.DataFrame]:
     """Every GHG table (GHG_TABLES) from the raw lake frames, the pinned factors and the CBAM engine's
     `stream_emissions`, `process_see` and `precursor_inputs`.
@@ -47,8 +48,10 @@ def compute_ghg(
     file). The product footprint and the Scope 2 detail lines use every factor on file, as the asset has always
     done; `parks` overrides the park mapping of the installations (see `inventory.park_mapping`); `gec_claims`
     (the certificate ledger's claims, zero_carbon.claims_by_site_period) replace the bills' gec_mwh in
-    market-based Scope 2 where a site has a ledger claim in the year (CBAM never sees them)."""
-    legs, allocations = compute_logistics(raw, factors)
+    market-based Scope 2 where a site has a ledger claim in the year (CBAM never sees them). `logistics`: the
+    (legs, allocations) `compute_logistics` gives for this lake, when the caller has them already
+    (`transforms.logistics.carry.update_logistics` from an earlier run's tables)."""
+    legs, allocations = logistics if logistics is not None else compute_logistics(raw, factors)
     # the purchased material and fuel lines with their footprints (millions of invoice lines at scale): computed
     # once and read by both the footprint and the inventory engine
     material_lines = engine_material_lines(raw)

@@ -245,6 +245,7 @@ def cbam_engine(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
 def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig):
     """Logistics (ISO 14083), product footprints (ISO 14067) and site inventories (GHG Protocol)."""
     from expectations.suites.computed import reconcile_footprint
+    from orchestration.defs.compute.logistics import carried_logistics, logistics_plan, save_logistics_carry
     from transforms.footprint import load_factors
     from transforms.ghg.compute import compute_ghg
 
@@ -261,14 +262,20 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
         for k, v in load_computed(home, ["stream_emissions", "process_see", "precursor_inputs"]).items()
     }
     claims = load_computed(home, ["gec_claims"]).get("gec_claims")  # certificate ledger (zero_carbon.py)
+    raw, factors = load_raw(home), load_factors()
+    # only the shipments the new drops touch are computed again (orchestration/defs/compute/logistics.py)
+    plan = logistics_plan(home)
+    logistics, why = carried_logistics(home, plan, raw, factors)
+    context.log.info(f"footprint_engines: logistics: {why}")
     tables = compute_ghg(
-        load_raw(home),
-        load_factors(),
+        raw,
+        factors,
         cbam["stream_emissions"],
         cbam["process_see"],
         cbam["precursor_inputs"],
         inventory_as_of=today,
         gec_claims=claims.collect() if claims is not None else None,
+        logistics=logistics,
     )
 
     def reconcile(t: dict[str, pl.DataFrame]) -> list[str]:
@@ -277,3 +284,4 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
     yield from _publish(
         context, lingtan, tables, reconcile, advisory=True, stamp=("footprint_engines", stamp)
     )
+    save_logistics_carry(home, plan)

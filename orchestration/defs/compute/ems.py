@@ -50,9 +50,10 @@ from orchestration.lib.incremental import (
     engine_unchanged,
     files_hash,
     forget_engine_stamp,
+    history_hashes,
+    new_drops,
     record_version,
     save_engine_stamp,
-    sha256_file,
 )
 from orchestration.lib.publish import publish, staging
 from orchestration.lib.storage import atomic_write_parquet
@@ -172,11 +173,6 @@ def _carry_dir(home: Home) -> Path:
     return home.computed / CARRY_DIR
 
 
-def _history(home: Home) -> dict[str, Path]:
-    d = home.raw_dir("meter_readings") / "history"
-    return {p.name: p for p in sorted(d.glob("*.parquet"))} if d.exists() else {}
-
-
 def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
     """(since, carry, why): where an incremental run of the interval engine starts and the carry it continues,
     or (None, None, why) for a run over every reading. Incremental only when the last run left a carry, the code
@@ -195,15 +191,13 @@ def incremental_plan(home: Home) -> tuple[datetime | None, Any, str]:
         return None, None, "code changed: every reading"
     if state.get("meters") != _meters_digest(home):
         return None, None, "meters changed: every reading"
-    history = _history(home)
-    known: dict[str, str] = state.get("history", {})
-    if any(name not in history or sha256_file(history[name]) != h for name, h in known.items()):
+    new = new_drops(home, "meter_readings", state.get("history", {}))
+    if new is None:
         return None, None, "a drop read before changed or is gone: every reading"
     if any(not table_parts(_carried(d, n)) for n in EmsCarry._fields):
         return None, None, "the carry is incomplete (left by an older version): every reading"
     meters = pl.scan_parquet(meters_file)
     carry = EmsCarry(**{n: pl.scan_parquet(_carried(d, n)) for n in EmsCarry._fields})
-    new = [history[n] for n in history if n not in known]
     since = incremental_since(
         pl.scan_parquet(new) if new else pl.LazyFrame(schema={"meter_id": pl.String}), meters, carry.ranges
     )
@@ -250,7 +244,7 @@ def _save_carry(home: Home, carry: Any, hourly: Path, suspects: Mapping[str, pl.
     state = {
         "code": code_fingerprint(),
         "meters": _meters_digest(home),
-        "history": {n: sha256_file(p) for n, p in _history(home).items()},
+        "history": history_hashes(home, "meter_readings"),
     }
     (d / "state.json").write_text(json.dumps(state, indent=1), encoding="utf-8")
 

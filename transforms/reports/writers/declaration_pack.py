@@ -83,6 +83,11 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
+def _text_cell(v: Any) -> str | None:
+    """What a text cell of the XLSX holds (None: blank)."""
+    return None if v is None else neutralise(_cell_text(v))
+
+
 def _frame(
     rows: list[dict[str, Any]], columns: tuple[tuple[str, str, str, str], ...], lead: dict[str, Any]
 ) -> pl.DataFrame:
@@ -177,7 +182,7 @@ def _write_xlsx(doc: ReportDoc, path: Path) -> Path:
         if v is None:
             ws.write_blank(r, c, None)
         elif code == "text" or isinstance(v, str | bool):
-            ws.write_string(r, c, neutralise(_cell_text(v)))
+            ws.write_string(r, c, _text_cell(v))
         else:
             ws.write_number(r, c, float(v), fmt(code))
 
@@ -214,11 +219,17 @@ def _write_xlsx(doc: ReportDoc, path: Path) -> Path:
         ("Installation / 装置", "Origin / 原产国", "CN code / CN编码", "Source row / 来源行")
     ):
         ws.write_string(0, c, h, head)
+    # one row per source row of a line (hundreds of thousands at scale): each line's three cells are made once,
+    # and the cells are written as `put` writes text
     r = 1
     for ln in m["lines"]:
+        lead = [_text_cell(ln[k]) for k in ("installation_id", "origin_country", "cn_code")]
         for s in ln["source_row_ids"] + ln["carbon_price_source_row_ids"]:
-            for c, v in enumerate((ln["installation_id"], ln["origin_country"], ln["cn_code"], s)):
-                put(ws, r, c, v, "text")
+            for c, v in enumerate((*lead, _text_cell(s))):
+                if v is None:
+                    ws.write_blank(r, c, None)
+                else:
+                    ws.write_string(r, c, v)
             r += 1
     ws.set_column(3, 3, 60)
     ws.freeze_panes(1, 0)
