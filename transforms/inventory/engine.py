@@ -314,7 +314,9 @@ def compute_site_inventory(
             .pipe(fsum),
         )
     )
-    parts = [s1, s2_month, cat1_prec, mats, transport]
+    # materialised once: the keys and the joins below read each part (polars ran the invoice lines' grouping,
+    # millions of rows at scale, once for each)
+    parts = [p.lazy() for p in pl.collect_all([s1, s2_month, cat1_prec, mats, transport])]
     keys = pl.concat([p.select(SITE_KEYS) for p in parts]).unique()
     site = keys
     for p in parts:
