@@ -109,3 +109,60 @@ def test_nothing_touched_keeps_the_carried_tables(case, factors) -> None:
     legs, allocations = update_logistics(after, factors, *carried, pl.Series("shipment_id", [], pl.String))
     assert_frame_equal(legs, carried[0], check_exact=True)
     assert_frame_equal(allocations, carried[1], check_exact=True)
+
+
+def test_the_asset_carries_only_while_what_the_carry_read_still_holds(case, tmp_path, monkeypatch) -> None:
+    """`logistics_plan` → incremental over the new drops only when the carry exists and its code, products,
+    materials, installations, drops read and published tables are still those; else a run over every shipment.
+    `carried_logistics` then gives the tables of the whole lake."""
+    from orchestration.defs.compute import logistics as carry
+    from orchestration.lib.home import Home
+    from transforms.footprint import load_factors
+
+    home = Home(tmp_path / "home")
+    earlier, after, drop = _lakes()
+    for name in (*carry.DEPENDS, *carry.DROPPED):
+        home.raw_table(name).mkdir(parents=True)
+        (home.raw_dir(name) / "history").mkdir()
+        after[name].collect().write_parquet(home.raw_table(name) / "part-00000.parquet")
+    for name in carry.DROPPED:  # drop 1: the earlier lake's rows; drop 2: the new rows
+        earlier[name].collect().write_parquet(home.raw_dir(name) / "history" / "2024-04-01.parquet")
+    home.computed.mkdir(parents=True)
+    for name, table in zip(carry.TABLES, case[1], strict=True):
+        table.write_parquet(home.computed_table(name))
+
+    assert carry.logistics_plan(home).new is None  # no carry yet
+    carry.save_logistics_carry(home, carry.logistics_plan(home))
+    plan = carry.logistics_plan(home)
+    assert plan.new == {n: [] for n in carry.DROPPED} and plan.why == "0 new drop(s)"
+
+    for name in carry.DROPPED:
+        drop[name].write_parquet(home.raw_dir(name) / "history" / "2024-05-01.parquet")
+    plan = carry.logistics_plan(home)
+    assert plan.why == "1 new drop(s)" and all(len(files) == 1 for files in plan.new.values())
+    factors = load_factors()
+    out, why = carry.carried_logistics(home, plan, after, factors)
+    assert out is not None and "shipment(s) computed again" in why
+    full = _published(*compute_logistics(after, factors))
+    assert_frame_equal(out[0], full[0], check_exact=True)
+    assert_frame_equal(out[1], full[1], check_exact=True)
+
+    # what breaks the carry: a drop read before rewritten, the published table changed, a master table changed,
+    # other code
+    first = home.raw_dir("exports") / "history" / "2024-04-01.parquet"
+    saved = first.read_bytes()
+    drop["exports"].write_parquet(first)
+    assert "exports read before changed" in carry.logistics_plan(home).why
+    first.write_bytes(saved)
+    table = home.computed_table("shipment_emissions")
+    saved = table.read_bytes()
+    case[1][0].head(1).write_parquet(table)
+    assert "shipment_emissions is not the table" in carry.logistics_plan(home).why
+    table.write_bytes(saved)
+    part = home.raw_table("materials") / "part-00000.parquet"
+    after["materials"].collect().head(1).write_parquet(part)
+    assert "materials or installations changed" in carry.logistics_plan(home).why
+    after["materials"].collect().write_parquet(part)
+    assert carry.logistics_plan(home).new is not None
+    monkeypatch.setattr(carry, "code_fingerprint", lambda: "other code")
+    assert carry.logistics_plan(home).why == "code changed: every shipment"
