@@ -16,7 +16,7 @@ from tests.conftest import EXAMPLE_DROP
 from tests.outputs import mart_digests
 from transforms.paths import part_name
 
-DROP_A, DROP_B = "2024-02-01", "2024-03-01"
+DROP_A, DROP_B, DROP_C, DROP_D = "2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"
 PART = part_name(0)  # a raw table's first part
 
 
@@ -194,6 +194,18 @@ def test_visible_factors_moves_only_on_publication_dates() -> None:
 
 
 # --- end to end: incremental == full recompute; no change recomputes nothing ---------------------------------
+def _export_line(export_id: str, quantity: float) -> dict:
+    """One more export line of the cement example's good (its first line with another id and quantity)."""
+    from tools.refbuild.examples.fixtures import load_fixture
+    from tools.refbuild.examples.landing import fixture_to_landing_rows
+
+    return {
+        **fixture_to_landing_rows(load_fixture("cement"))["exports"][0],
+        "export_id": export_id,
+        "quantity": quantity,
+    }
+
+
 def _landing(root: Path, example: Path) -> Path:
     """Drop A: the cement example's landing zone as the shared session build wrote it (tests/conftest.py), copied
     with its files' times (the change tokens the copied home's ledger knows); drop B: one more export line of the
@@ -209,7 +221,7 @@ def _landing(root: Path, example: Path) -> Path:
     )
     landing = root / "landing"
     shutil.copytree(example, landing)  # copy2: bytes and modification times
-    extra = {**rows["exports"][0], "export_id": "EX-CEMENT-EXP2", "quantity": 250.0}
+    extra = _export_line("EX-CEMENT-EXP2", 250.0)
     # the line's two legs, the first shipments of the lake: the footprint engines' logistics carry (empty after
     # drop A) computes only the shipment drop B touches
     legs = [
@@ -279,3 +291,22 @@ def test_incremental_equals_full_and_no_change_recomputes_nothing(example_run, t
     assert Home(home).warehouse.read_bytes() == warehouse
     record = json.loads(same.run_record.read_text(encoding="utf-8"))
     assert record["no_change_since"] == incr.run_id and record["success"]
+
+    # Two more nights, one export line each. Drop B's publish copied (no earlier warehouse kept in this home);
+    # drop C's build file is its own, published by a link (orchestration/lib/warehouse.py), and drop B's copy
+    # kept. Readers may hold drop C's file, so drop D builds into drop B's (separate_build), which dbt brings up
+    # to date from that build's own state (C and D changed since). The full home takes C and D in one run.
+    from tests.pipeline.test_examples_through_pipeline import write_landing
+
+    for n, drop in enumerate((DROP_C, DROP_D), start=3):
+        write_landing({"exports": [_export_line(f"EX-CEMENT-EXP{n}", 10.0 * n)]}, landing, drop)
+    b_night = Home(home).warehouse.stat().st_ino
+    night_c = _run(landing, home, DROP_C)
+    assert "dbt build: building into" not in night_c.log.read_text(encoding="utf-8")
+    night_d = _run(landing, home, DROP_D)
+    log = night_d.log.read_text(encoding="utf-8")
+    assert "building into the warehouse published before it" in log and "lake.exports" in log
+    assert Home(home).warehouse.stat().st_ino == b_night  # drop B's file, brought up to date
+    full_d = _run(landing, full.home.root, DROP_D)
+    assert mart_digests(Home(home).warehouse) == mart_digests(full_d.home.warehouse)
+    assert mart_digests(Home(home).warehouse) != digest  # the two lines are in the marts

@@ -21,6 +21,7 @@ import polars as pl
 
 from orchestration.lib import locks
 from orchestration.lib.home import Home
+from orchestration.lib.warehouse import checkpoint, same_file
 from transforms.restatement import (
     CHANGE_COLUMNS,
     diff_rows,
@@ -59,11 +60,8 @@ def apply_locks(
     held = locks.current_locks(home)
     if not held:
         return build, []
-    con = duckdb.connect(str(build))
-    try:
-        con.execute("CHECKPOINT")  # the copy must hold everything the build wrote
-    finally:
-        con.close()
+    if not same_file(build, home.warehouse):  # a published file is complete, and readers may hold it
+        checkpoint(build)  # the copy must hold everything the build wrote
     locked = (stage or build.parent) / f"locked-{run_id[:8]}-{build.name}"
     shutil.copyfile(build, locked)
     now_inputs = locks.current_inputs(home)
