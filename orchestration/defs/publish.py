@@ -1,4 +1,4 @@
-"""Publish stage: the warehouse copy analysts read, replaced atomically after a passing dbt build."""
+"""Publish stage: the warehouse analysts read, replaced atomically after a passing dbt build."""
 
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from orchestration.lib.warehouse import publish_warehouse
     group_name="publish",
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
-    description="The published warehouse (<home>/warehouse/lingtan.duckdb, schema `marts`): a copy of the "
-    "last build whose dbt contracts and tests passed, swapped in atomically.",
+    description="The published warehouse (<home>/warehouse/lingtan.duckdb, schema `marts`): the last build "
+    "whose dbt contracts and tests passed (a hard link of the build file), swapped in atomically.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, lingtan: LingtanConfig) -> dg.MaterializeResult:
     home = lingtan.home_dir()
