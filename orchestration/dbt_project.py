@@ -48,6 +48,7 @@ _VENV_BIN = Path(sys.prefix) / "bin"
 if shutil.which("dbt") is None and (_VENV_BIN / "dbt").exists():
     os.environ["PATH"] = f"{_VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
+PARTIAL_PARSE = "partial_parse.msgpack"  # dbt's parse state in a target folder
 PROFILE_DUCKDB_FILE = "lingtan.duckdb"  # dbt_project/profiles.yml's path when LINGTAN_WAREHOUSE_PATH is unset
 
 
@@ -98,6 +99,33 @@ class _Preparer(DagsterDbtProjectPreparer):
         with environ({"LINGTAN_WAREHOUSE_PATH": None}):
             super().prepare(project)
 
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        """Under `dagster dev` / `dg dev`: only when a project file is newer than the manifest (each code location
+        load parsed again before, rewriting the manifest other processes were reading)."""
+        if self.using_dagster_dev() and manifest_is_stale(project.manifest_path):
+            super().prepare_if_dev(project)
+
+    def _prepare_manifest(self, project: DbtProject) -> None:
+        """`dbt parse` into a folder of its own (seeded with the current partial parse), then each artifact renamed
+        into the target folder, the manifest last: a process reading the manifest meanwhile (a run, a test, the
+        UI) reads the old one or the new one whole, never half a file."""
+        target = project.project_dir / project.target_path
+        work = target.parent / f".{target.name}.{os.getpid()}.parse"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        try:
+            if (target / PARTIAL_PARSE).exists():
+                shutil.copyfile(target / PARTIAL_PARSE, work / PARTIAL_PARSE)
+            from dagster_dbt.core.resource import DbtCliResource
+
+            DbtCliResource(project_dir=project).cli(self._prepare_project_cli_args, target_path=work).wait()
+            target.mkdir(parents=True, exist_ok=True)
+            for name in (PARTIAL_PARSE, "semantic_manifest.json", "manifest.json"):
+                if (work / name).exists():
+                    os.replace(work / name, target / name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
     def _invalidate_seeds_in_partial_parse(self, project: DbtProject) -> None:
         return None
 
@@ -108,7 +136,6 @@ lingtan_dbt_project = DbtProject(
     project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=Path("target") / "dagster"
 )
 lingtan_dbt_project.preparer.__class__ = _Preparer  # DbtProject takes no preparer argument
-lingtan_dbt_project.prepare_if_dev()
 
 
 _PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
@@ -124,6 +151,9 @@ def manifest_is_stale(manifest: Path) -> bool:
     for sub in _PROJECT_SOURCES:
         files += [p for p in (root / sub).rglob("*") if p.is_file()]
     return any(p.exists() and p.stat().st_mtime > built for p in files)
+
+
+lingtan_dbt_project.prepare_if_dev()
 
 
 def ensure_manifest() -> Path:

@@ -21,7 +21,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.dbt_project import dbt_env, ensure_manifest, environ, lingtan_dbt_project, warehouse_env
+from orchestration.dbt_project import (
+    PARTIAL_PARSE,
+    dbt_env,
+    ensure_manifest,
+    environ,
+    lingtan_dbt_project,
+    warehouse_env,
+)
 from orchestration.defs.warehouse.translator import LingtanTranslator
 from orchestration.lib import warm_dbt
 from orchestration.lib.child import CWD_ENV, PARENT_ENV, WARM_ENV
@@ -46,7 +53,6 @@ from transforms.contracts import dataset, datasets
 from transforms.paths import NO_MONTH, month_of, table_parts
 
 WAREHOUSE_POOL = "duckdb_warehouse"  # DuckDB has one writer: every warehouse writer takes this pool
-PARTIAL_PARSE = "partial_parse.msgpack"
 TARGETS_KEPT = 3  # dagster-dbt writes each build to target/lingtan_dbt-<run>-<id> (~12 MB): keep the newest
 
 
