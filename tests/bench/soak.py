@@ -45,18 +45,23 @@ SIZE_COLS = (
 
 
 def _tree(p: Path) -> tuple[int, int, int]:
-    """(bytes, files, empty folders) under p; a missing p is (0, 0, 0)."""
+    """(bytes, files, empty folders) under p, a file with several names (hard links: the published warehouse,
+    the EMS carry) counted once; a missing p is (0, 0, 0)."""
     size = files = empty = 0
     if not p.exists():
         return 0, 0, 0
+    seen: set[tuple[int, int]] = set()
     for root, dirs, names in os.walk(p):
         if not dirs and not names:
             empty += 1
         for n in names:
             f = Path(root, n)
             if f.is_file() and not f.is_symlink():
-                size += f.stat().st_size
-                files += 1
+                st = f.stat()
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    size += st.st_size
+                    files += 1
     return size, files, empty
 
 
