@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
@@ -121,11 +121,13 @@ def main(n_meters: int, days: int) -> dict:
 
 
 def incremental(n_meters: int, days: int) -> dict:
-    """A nightly drop of one day: the engine over every reading but the last day's (the carry), then the
-    incremental run the asset makes when that day's drop lands (orchestration/defs/compute/ems.py): the readings
-    written from two days before the month it starts in, read from the Parquet file (row groups before are
-    skipped), and the carry. Both timed here; the full run over every reading is the `main` case."""
-    from transforms.ems import EmsCarry, compute_ems_carry, incremental_since
+    """A nightly drop of one day, the nightly asset's way (orchestration/defs/compute/ems.py): the engine batch by
+    batch over every reading but the last day's, meter_hourly written to its parts by month (`HourlyParts`) and
+    the carry kept; then the incremental run when that day's drop lands: from the UTC month the new readings
+    start in (`incremental_since`), over the readings written from two days before it (earlier row groups are
+    not read), the months before linked from the parts already written. Both timed here, without the gate."""
+    from orchestration.defs.compute.ems import BATCH_READINGS, HourlyParts
+    from transforms.ems import EmsCarry, incremental_readings, incremental_since, run_ems
 
     with tempfile.TemporaryDirectory(prefix="lingtan-ems-bench-") as tmp:
         path = Path(tmp) / "meter_readings.parquet"
@@ -138,31 +140,41 @@ def incremental(n_meters: int, days: int) -> dict:
         last_day = readings.select(pl.col("interval_start").max().dt.truncate("1d")).collect().item()
         t0, c0 = time.perf_counter(), _cpu()
         before = readings.filter(pl.col("interval_start") < last_day)
-        tables, carry = compute_ems_carry({"meters": meters, "meter_readings": before})
-        hourly = tables["meter_hourly"].collect()
+        published = HourlyParts(Path(tmp) / "published")
+        prior = run_ems(
+            {"meters": meters, "meter_readings": before}, published, batch_readings=BATCH_READINGS
+        )
+        published.close()
+        pl.collect_all(list(prior.tables.values()))
         prior_s, prior_cpu = time.perf_counter() - t0, _cpu() - c0
         saved = {}
-        for name, frame in {**carry._asdict(), "hourly": hourly}.items():
-            frame.lazy().collect().write_parquet(Path(tmp) / f"carry_{name}.parquet")
-            saved[name] = pl.scan_parquet(Path(tmp) / f"carry_{name}.parquet")
-        del tables, carry, hourly
+        for name, frame in prior.carry._asdict().items():
+            if frame is not None:
+                frame.lazy().collect().write_parquet(Path(tmp) / f"carry_{name}.parquet")
+                saved[name] = pl.scan_parquet(Path(tmp) / f"carry_{name}.parquet")
+        del prior
         t1, c1 = time.perf_counter(), _cpu()
         new = readings.filter(pl.col("interval_start") >= last_day)
-        kept = EmsCarry(**saved)
+        kept = EmsCarry(hourly=None, **saved)
         since = incremental_since(new, meters, kept.ranges)
-        window = readings.filter(pl.col("interval_start") >= since - timedelta(days=2))
-        out, _ = compute_ems_carry({"meters": meters, "meter_readings": window}, since=since, carry=kept)
-        frames = pl.collect_all(list(out.values()))
+        window = incremental_readings(readings, since)
+        hourly = HourlyParts(Path(tmp) / "staged", since, Path(tmp) / "published")
+        run = run_ems(
+            {"meters": meters, "meter_readings": window}, hourly, since=since, carry=kept,
+            batch_readings=BATCH_READINGS,
+        )  # fmt: skip
+        hourly_rows = hourly.close()  # the table's rows, the kept months' included
+        pl.collect_all(list(run.tables.values()))
         seconds, cpu = time.perf_counter() - t1, _cpu() - c1
         n_new = new.select(pl.len()).collect().item()
         n_window = window.select(pl.len()).collect().item()
         n_all = readings.select(pl.len()).collect().item()
-        del frames
     return {
         "readings": n_all,
         "new_readings": n_new,
         "since": since.isoformat(),
         "readings_recomputed": n_window,
+        "hourly_rows": hourly_rows,
         "incremental_s": round(seconds, 2),
         "incremental_cpu_s": round(cpu, 2),
         "run_before_drop_s": round(prior_s, 2),
