@@ -111,6 +111,21 @@ def ems_cases() -> list[Measurement]:
     return [engine, read, ingest, endtoend, nightly]
 
 
+def against_scale_1(results: list[Measurement]) -> None:
+    """Issue 13: the one-day nightly at a larger scale over the same case at scale 1 (≤ 2: cost grows with the new
+    data, not the history), on each larger scale's row."""
+    for case in ("nightly one new drop day", "nightly one real day"):
+        rows = {
+            r.name.removeprefix(f"{case} (scale ").rstrip(")"): r for r in results if r.name.startswith(case)
+        }
+        if "1" not in rows:
+            continue
+        for label, r in rows.items():
+            if label != "1":
+                r.info["vs_scale_1"] = ratio = round(r.seconds / rows["1"].seconds, 2)
+                r.info["target_2"] = "met" if ratio <= 2 else "missed"
+
+
 def table(results: list[Measurement]) -> str:
     head = f"{'case':<44}{'wall':>11}{'cpu':>11}{'peak':>11}  figures"
     return "\n".join([head, "-" * len(head), *(r.line() for r in results)])
@@ -176,6 +191,8 @@ def main(argv: list[str]) -> None:
             add(guarded("ems interval engine", ems_cases))
         if "fixed" not in SKIP:
             add(guarded("fixed costs (tiny run, floors)", lambda: tiny_case.run(Path(tmp))))
+    against_scale_1(results)
+    save(out, started, scales, loads, results)
     print(table(results))
     mean = sum(load[0] for load in loads) / len(loads)
     print(
