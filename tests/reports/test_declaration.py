@@ -277,6 +277,22 @@ def test_written_pack_valid_and_check_catches_tampering(tmp_path: Path) -> None:
     assert schema_errors(bad)
 
 
+def test_check_counts_the_sources_rows(tmp_path: Path) -> None:
+    import openpyxl
+
+    from transforms.reports.writers.xlsx_rows import append_rows
+
+    doc, marts = _pack([_export("DE1", "A GmbH", "2027-02-10", STEEL, 60.0, 3.0)])
+    KIND.write(doc, tmp_path)
+    xlsx = tmp_path / "declaration_pack.xlsx"
+    sources = openpyxl.load_workbook(xlsx, read_only=True)["Sources"]
+    rows = [r for r in sources.iter_rows(min_row=2, values_only=True)]
+    assert rows and all(r[3] for r in rows) and check(doc, tmp_path, marts) == []
+    index = openpyxl.load_workbook(xlsx, read_only=True).sheetnames.index("Sources")
+    append_rows(xlsx, index, [("X", None, None, "one row too many")], first_row=len(rows) + 1)
+    assert any("xlsx Sources" in p for p in check(doc, tmp_path, marts))
+
+
 def test_figures_and_keys() -> None:
     doc, _ = _pack([_export("DE1", "A GmbH", "2027-02-10", STEEL, 60.0, 3.0)])
     assert doc.key == "DE1_2027" and doc.kind == "declaration_pack" and doc.installations == {"CN-X-001"}
