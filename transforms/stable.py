@@ -51,14 +51,33 @@ def fsum_of_one(expr: pl.Expr) -> pl.Expr:
     return _fsum(expr, lambda level: level)
 
 
-def _fsum(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    x = expr.cast(pl.Float64)
-    cuts = [_truncated(x, g) for g in _GRIDS]
-    levels = [total(cuts[0])] + [total(fine - coarse) for coarse, fine in zip(cuts, cuts[1:], strict=False)]
+def fsum_levels(expr: pl.Expr) -> list[pl.Expr]:
+    """`fsum`'s exact per-grid sums of `expr` (coarsest first; use in `agg` or `select`). The levels of a group's
+    parts add up, with a plain `sum()` of each level, to the group's own levels exactly (the same bound of 2^24
+    rows holds for the whole group), so `fsum_of_levels` of those sums is the group's `fsum` to the bit: sums of
+    parts carried from run to run (the zero-carbon indicators' meter years, by month part of meter_hourly)."""
+    return _levels(expr, pl.Expr.sum)
+
+
+def fsum_of_levels(levels: Sequence[pl.Expr]) -> pl.Expr:
+    """The `fsum` whose per-grid sums are `levels` (as `fsum_levels` gives them), combined smallest first."""
     out = levels[-1]
     for level in reversed(levels[:-1]):
         out = level + out
     return out
+
+
+FSUM_LEVELS = len(_GRIDS)
+
+
+def _levels(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> list[pl.Expr]:
+    x = expr.cast(pl.Float64)
+    cuts = [_truncated(x, g) for g in _GRIDS]
+    return [total(cuts[0])] + [total(fine - coarse) for coarse, fine in zip(cuts, cuts[1:], strict=False)]
+
+
+def _fsum(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    return fsum_of_levels(_levels(expr, total))
 
 
 def quotient(a: pl.Expr, b: pl.Expr) -> pl.Expr:

@@ -26,6 +26,7 @@ from transforms.zero_carbon.ledger import (
     gec_ledger,
     reconcile_with_bills,
 )
+from transforms.zero_carbon.meter_years import years_of
 from transforms.zero_carbon.refdata import ZeroCarbonReference
 
 LEDGER_TABLES = ("gec_ledger", "gec_claims", "gec_ledger_rejects", "gec_reconciliation", "credits_retired")
@@ -72,17 +73,21 @@ def compute_zero_carbon(
 ) -> dict[str, pl.DataFrame]:
     """ZERO_CARBON_TABLES from the raw lake and the computed tables `site_inventory`, `scope2_lines`,
     `stream_emissions`, `credits_retired` (required) and `product_footprint`, `energy_balance`, `meter_hourly`
-    (optional: the indicators they feed say `no data` without them)."""
+    (optional: the indicators they feed say `no data` without them). `meter_years`, the summary of meter_hourly
+    (`transforms.zero_carbon.meter_years`), may stand for `meter_hourly`."""
     inv = computed["site_inventory"].lazy().collect()
     parks = raw.get("parks")
     parks = parks if _has_rows(parks) else None
     meters = raw.get("meters")
+    # the hours are read as their summary per meter × year: kept by part from run to run when given
     hourly = computed.get("meter_hourly")
+    years = computed.get("meter_years")
+    if years is None and hourly is not None:
+        years = years_of(hourly) if _has_rows(hourly.lazy()) else None
+    elif years is not None:
+        years = years.lazy() if _has_rows(years.lazy()) else None  # no hours: as without the table
     flows = metering_share(
-        raw_frame(raw, "energy_bills"),
-        meters if _has_rows(meters) else None,
-        hourly if hourly is not None and _has_rows(hourly.lazy()) else None,
-        ref,
+        raw_frame(raw, "energy_bills"), meters if _has_rows(meters) else None, None, ref, years
     )
     credits = computed["credits_retired"].lazy().collect()
     production = raw.get("production")
@@ -93,7 +98,7 @@ def compute_zero_carbon(
         production=production if _has_rows(production) else None,
         product_footprint=computed.get("product_footprint"),
         energy_balance=computed.get("energy_balance"),
-        meter_hourly=hourly,
+        meter_years=years,
         credits=credits,
         flows=flows,
         ref=ref,

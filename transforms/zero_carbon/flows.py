@@ -18,6 +18,7 @@ from transforms.carriers import ELECTRICITY, carrier_expr, energy_kind_expr
 from transforms.periods import split_by_month
 from transforms.stable import fsum
 from transforms.units import canonical_expr, gas_m3_to_nm3_factor, to_factor_expr
+from transforms.zero_carbon.meter_years import metered_quantity, years_of
 from transforms.zero_carbon.refdata import ZeroCarbonReference
 
 FLOW_COLUMNS = ["installation_id", "year", "metered_tce", "flows_tce", "flow_ids", "flows_not_sized"]
@@ -51,9 +52,11 @@ def metering_share(
     meters: pl.LazyFrame | None,
     meter_hourly: pl.DataFrame | pl.LazyFrame | None,
     ref: ZeroCarbonReference,
+    meter_years: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Per site × year: tce of the flows an EMS meter measures, of all flows, the evidence ids and the flows that
-    could not be sized (FLOW_COLUMNS)."""
+    could not be sized (FLOW_COLUMNS). The hours are read as their summary (`meter_years`): given, or made from
+    `meter_hourly`."""
     carrier = carrier_expr(pl.col("carrier"))
     is_el = (energy_kind_expr(pl.col("carrier")) == ELECTRICITY).fill_null(False)  # fuels have no energy kind
     billed = (
@@ -87,17 +90,14 @@ def metering_share(
             pl.col("supply").is_not_null()
             & ((pl.col("role") != "consumption") | (pl.col("parent_meter_id").is_null() & ~is_el))
         )  # fmt: skip
-        if meter_hourly is None:  # registry only: a listed meter counts for every year of the site's bills
+        if (
+            meter_hourly is None and meter_years is None
+        ):  # registry only: a listed meter counts for every year of the site's bills
             per_year = m.join(
                 billed.select("installation_id", "year").unique(), on="installation_id"
             ).with_columns(metered_quantity_tce=pl.lit(None, pl.Float64))
         else:
-            h = (
-                meter_hourly.lazy()
-                .filter(pl.col("intervals_measured") > 0)
-                .group_by("meter_id", year=pl.col("hour_start").dt.year().cast(pl.String))
-                .agg(quantity=pl.col("quantity").pipe(fsum), unit=pl.col("unit").first())
-            )
+            h = metered_quantity(years_of(meter_hourly) if meter_years is None else meter_years)
             per_year = m.join(h, on="meter_id", how="inner").with_columns(
                 metered_quantity_tce=_tce_expr(pl.col("carrier"), pl.col("quantity"), pl.col("unit"), ref)
             )

@@ -19,6 +19,7 @@ import polars as pl
 
 from transforms.stable import canonical, fsum
 from transforms.zero_carbon.flows import metering_share
+from transforms.zero_carbon.meter_years import counted_meters, years_of
 from transforms.zero_carbon.refdata import ZeroCarbonReference
 
 YEAR = "year"
@@ -61,9 +62,11 @@ def site_measures(
     credits: pl.DataFrame | None = None,
     flows: pl.DataFrame | None = None,
     ref: ZeroCarbonReference,
+    meter_years: pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """One row per installation × year with every input of the indicators (SITE_MEASURES, `*_ids` evidence lists,
-    `has_*` flags saying which inputs exist; tce columns added)."""
+    `has_*` flags saying which inputs exist; tce columns added). The hours are read as their summary
+    (`transforms.zero_carbon.meter_years`): `meter_years` when given, else made from `meter_hourly`."""
     inv = (
         site_inventory.lazy()
         .filter(pl.col("period_grain") == YEAR)
@@ -125,7 +128,7 @@ def site_measures(
         )
     )
     out = _join_optional(out, _production_cover(production, product_footprint), keys, "has_production")
-    out = _join_optional(out, _balance(energy_balance, meter_hourly), keys, "has_balance")
+    out = _join_optional(out, _balance(energy_balance, meter_hourly, meter_years), keys, "has_balance")
     out = _join_optional(out, _credits(credits), keys, "has_credits")
     out = _join_optional(out, flows.lazy() if flows is not None else None, keys, "has_flows")
     cols = out.collect_schema().names()
@@ -194,7 +197,9 @@ def _production_cover(
 
 
 def _balance(
-    balance: pl.DataFrame | pl.LazyFrame | None, meter_hourly: pl.DataFrame | pl.LazyFrame | None
+    balance: pl.DataFrame | pl.LazyFrame | None,
+    meter_hourly: pl.DataFrame | pl.LazyFrame | None,
+    meter_years: pl.LazyFrame | None,
 ) -> pl.LazyFrame | None:
     """Hourly-matched renewable MWh and the load over the hours with data, per site × year (F3). Evidence: the
     energy-balance row and the meters it counts (`meter:<id>`: join fct_meter_hourly, whose source_row_id_first /
@@ -209,14 +214,9 @@ def _balance(
     out = _year_rows(
         b, ["installation_id"], ["matched_hourly_mwh", "load_hours_with_data_mwh"], ["balance_ids"]
     )
-    if meter_hourly is None:
+    if meter_hourly is None and meter_years is None:
         return out
-    meters = (
-        meter_hourly.lazy()
-        .filter(pl.col("counted").fill_null(False) & (pl.col("intervals_measured") > 0))
-        .group_by("installation_id", year=pl.col("hour_start").dt.year().cast(pl.String))
-        .agg(_meters=pl.format("meter:{}", "meter_id").unique().sort())
-    )
+    meters = counted_meters(years_of(meter_hourly) if meter_years is None else meter_years)
     return (
         out.join(meters, on=["installation_id", "year"], how="left")
         .with_columns(
