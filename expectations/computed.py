@@ -154,10 +154,13 @@ def audit(
     reconcile: Callable[[dict[str, pl.DataFrame]], list[str]],
     parts: Mapping[str, Parts] | None = None,
     known: Mapping[str, Mapping[str, pl.DataFrame]] | None = None,
+    suite_rows: Mapping[str, pl.Expr] | None = None,
 ) -> Audit:
     """The blocking verdict and the row findings over the staged tables; those named in `parts` are read in
     slices (`Parts`; a folder of parts by month part by part, `month_parts_suspects` with the `known` suspects of
-    the table's kept parts), the others whole."""
+    the table's kept parts), the others whole. `suite_rows`: for a table with a Great Expectations suite, the rows
+    the suite reads (its rules are row by row: the others were carried from a publication the suite passed);
+    every row when not named."""
     from expectations.runner import validate  # GX takes seconds to import: only when a gate runs
     from expectations.suites.computed import SUITES
 
@@ -179,8 +182,9 @@ def audit(
         apart += problems
     failures = isolation.structural(tables) + apart
     for name, df in tables.items():
-        if name in SUITES and name not in isolation.RULES and df.height:
-            res = validate(df, SUITES[name]())
+        rows = df.filter((suite_rows or {})[name]) if name in (suite_rows or {}) else df
+        if name in SUITES and name not in isolation.RULES and rows.height:
+            res = validate(rows, SUITES[name]())
             if not res.passed:
                 failures.append(res.summary())
     failures += reconcile(tables)

@@ -224,6 +224,15 @@ def engine_unchanged(home: Home, engine: str, stamp: str, outputs: Iterable[str]
     return saved.get("checks") if saved.get("stamp") == stamp else None
 
 
+def last_verdicts(home: Home, engine: str) -> dict[str, Any]:
+    """The gate's verdicts (table → {passed, severity, details}) saved with the engine's last publication, whatever
+    its inputs; {} when none is saved (never published, or the run stopped between publishing and saving)."""
+    try:
+        return dict(json.loads(_stamp_path(home, engine).read_text(encoding="utf-8")).get("checks") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def save_engine_stamp(home: Home, engine: str, stamp: str, checks: Mapping[str, Any]) -> None:
     path = _stamp_path(home, engine)
     path.parent.mkdir(parents=True, exist_ok=True)

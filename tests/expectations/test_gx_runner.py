@@ -50,3 +50,19 @@ def test_a_table_level_expectation_gets_the_whole_frame() -> None:
     assert _read_by(df, suite, None).columns == df.columns
     assert not validate(df, suite).passed  # 6 columns, not 3: it saw them all
     assert validate(df.select("shipment_id", "leg_no", "mode"), suite).passed
+
+
+def test_the_gate_reads_the_legs_it_is_told_to(tmp_path) -> None:
+    """`audit`'s `suite_rows`: the suite reads only those legs (the others carried from a publication it passed)."""
+    from expectations.computed import audit
+
+    staged = {"shipment_emissions": tmp_path / "shipment_emissions.parquet"}
+    _legs().drop("notes").write_parquet(staged["shipment_emissions"])
+
+    def suite_failures(**kw) -> list[str]:
+        return [f for f in audit(staged, lambda t: [], **kw).gate.failures if "expect_column" in f]
+
+    assert suite_failures() and suite_failures(suite_rows={"shipment_emissions": pl.col("shipment_id") == "S2"})
+    assert suite_failures(suite_rows={"shipment_emissions": pl.col("leg_no") == 1}) != suite_failures()
+    none = pl.col("shipment_id") == "S1"
+    assert not suite_failures(suite_rows={"shipment_emissions": none & (pl.col("leg_no") == 1)})

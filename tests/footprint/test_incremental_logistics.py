@@ -141,11 +141,22 @@ def test_the_asset_carries_only_while_what_the_carry_read_still_holds(case, tmp_
     plan = carry.logistics_plan(home)
     assert plan.why == "1 new drop(s)" and all(len(files) == 1 for files in plan.new.values())
     factors = load_factors()
-    out, why = carry.carried_logistics(home, plan, after, factors)
+    carried = carry.carried_logistics(home, plan, after, factors)
+    out, why = carried.tables, carried.why
     assert out is not None and "shipment(s) computed again" in why
     full = _published(*compute_logistics(after, factors))
     assert_frame_equal(out[0], full[0], check_exact=True)
     assert_frame_equal(out[1], full[1], check_exact=True)
+    # the gate's suite reads the legs computed again, when the publication they were carried from passed it
+    touched = set(carried.touched)
+    assert 0 < len(touched) < full[0]["shipment_id"].n_unique()
+    rows = carried.suite_rows({"shipment_emissions": {"passed": True}})
+    assert set(out[0].filter(rows["shipment_emissions"])["shipment_id"]) == touched
+    assert carried.suite_rows({"shipment_emissions": {"passed": False}}) == {} == carried.suite_rows({})
+    assert (
+        carry.CarriedLogistics(None, "every shipment").suite_rows({"shipment_emissions": {"passed": True}})
+        == {}
+    )
 
     # what breaks the carry: a drop read before rewritten, the published table changed, a master table changed,
     # other code

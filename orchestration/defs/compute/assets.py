@@ -22,6 +22,7 @@ from orchestration.lib.incremental import (
     engine_stamp,
     engine_unchanged,
     forget_engine_stamp,
+    last_verdicts,
     save_engine_stamp,
     visible_factors,
 )
@@ -153,15 +154,17 @@ def _publish(
     reconcile,
     advisory: bool = False,
     stamp: tuple[str, str] | None = None,
+    suite_rows: dict[str, pl.Expr] | None = None,
 ) -> Iterator:
-    """`stamp`: (engine, input stamp) saved with the gate's verdicts once the tables are published."""
+    """`stamp`: (engine, input stamp) saved with the gate's verdicts once the tables are published; `suite_rows`:
+    the rows of a table its Great Expectations suite reads (`expectations.computed.audit`)."""
     home = lingtan.home_dir()
     audits: list[Audit] = []
     if stamp:
         forget_engine_stamp(home, stamp[0])
 
     def check(staged):
-        audits.append(audit(staged, reconcile))
+        audits.append(audit(staged, reconcile, suite_rows=suite_rows))
         # advisory: the findings are reported below, and the tables are published all the same
         return Gate(COMPUTED_GATE) if advisory else audits[0].gate
 
@@ -265,8 +268,9 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
     raw, factors = load_raw(home), load_factors()
     # only the shipments the new drops touch are computed again (orchestration/defs/compute/logistics.py)
     plan = logistics_plan(home)
-    logistics, why = carried_logistics(home, plan, raw, factors)
-    context.log.info(f"footprint_engines: logistics: {why}")
+    carried = carried_logistics(home, plan, raw, factors)
+    context.log.info(f"footprint_engines: logistics: {carried.why}")
+    suite_rows = carried.suite_rows(last_verdicts(home, "footprint_engines"))  # before _publish forgets them
     tables = compute_ghg(
         raw,
         factors,
@@ -275,13 +279,19 @@ def footprint_engines(context: dg.AssetExecutionContext, lingtan: LingtanConfig)
         cbam["precursor_inputs"],
         inventory_as_of=today,
         gec_claims=claims.collect() if claims is not None else None,
-        logistics=logistics,
+        logistics=carried.tables,
     )
 
     def reconcile(t: dict[str, pl.DataFrame]) -> list[str]:
         return reconcile_footprint(t, cbam)
 
     yield from _publish(
-        context, lingtan, tables, reconcile, advisory=True, stamp=("footprint_engines", stamp)
+        context,
+        lingtan,
+        tables,
+        reconcile,
+        advisory=True,
+        stamp=("footprint_engines", stamp),
+        suite_rows=suite_rows,
     )
     save_logistics_carry(home, plan)

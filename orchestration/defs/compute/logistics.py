@@ -90,17 +90,35 @@ def _rows(files: list[Path], column: str) -> pl.LazyFrame | None:
     return pl.concat([pl.scan_parquet(p).select(column) for p in files]) if files else None
 
 
+@dataclass
+class CarriedLogistics:
+    """The logistics tables for this lake from the carry (`tables`: legs, allocations; None for a run over every
+    shipment), what was done (`why`, for the run's log) and the shipments computed again (`touched`)."""
+
+    tables: tuple[pl.DataFrame, pl.DataFrame] | None
+    why: str
+    touched: pl.Series | None = None
+
+    def suite_rows(self, verdicts: dict) -> dict[str, pl.Expr]:
+        """The legs the computed gate's Great Expectations suite must read: only those computed again, when every
+        other leg is carried from a publication whose gate passed them (`verdicts`: that publication's, from
+        `last_verdicts`; the suite's rules are row by row, and the carry is dropped when the code changes);
+        else all of them ({})."""
+        if self.touched is None or not verdicts.get("shipment_emissions", {}).get("passed"):
+            return {}
+        return {"shipment_emissions": pl.col("shipment_id").is_in(self.touched.implode())}
+
+
 def carried_logistics(
     home: Home, plan: LogisticsPlan, raw: dict[str, pl.LazyFrame], factors: GhgFactors
-) -> tuple[tuple[pl.DataFrame, pl.DataFrame] | None, str]:
-    """(legs, allocations) for this lake from the carry and the shipments the new drops touch, or None for a
-    run over every shipment; and what was done, for the run's log."""
+) -> CarriedLogistics:
+    """The legs and allocations for this lake from the carry and the shipments the new drops touch."""
     from transforms.ghg.common import raw_frame
     from transforms.logistics.carry import shipments_touched, update_logistics
     from transforms.logistics.engine import EXTRA_COLUMNS
 
     if plan.new is None:
-        return None, plan.why
+        return CarriedLogistics(None, plan.why)
     shipments = raw_frame(raw, "shipments", EXTRA_COLUMNS)
     touched = shipments_touched(
         shipments,
@@ -110,7 +128,8 @@ def carried_logistics(
     )
     legs, allocations = (pl.read_parquet(home.computed_table(n)) for n in TABLES)
     out = update_logistics(raw, factors, legs, allocations, touched)
-    return out, f"{plan.why}: {touched.len():,} shipment(s) computed again, the others carried"
+    why = f"{plan.why}: {touched.len():,} shipment(s) computed again, the others carried"
+    return CarriedLogistics(out, why, touched)
 
 
 def save_logistics_carry(home: Home, plan: LogisticsPlan) -> None:
