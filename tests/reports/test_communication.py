@@ -23,7 +23,7 @@ CONFIG = ReportConfig(run_date=date(2026, 11, 24))
 TEMPLATE = (
     Path(__file__).resolve().parents[1] / "fixtures" / "cbam_examples" / "template_summary_communication.json"
 )
-HOSTILE = ['=HYPERLINK("http://x")', "+cmd", "@SUM(A1)", "-1+2", "\tlead"]
+HOSTILE = ['=HYPERLINK("http://x")', "+cmd", "@SUM(A1)", "-1+2", "\tlead", "<r><t>x</t></r>"]
 
 
 def year_rows(df: pl.DataFrame) -> pl.DataFrame:
