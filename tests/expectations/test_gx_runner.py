@@ -62,7 +62,9 @@ def test_the_gate_reads_the_legs_it_is_told_to(tmp_path) -> None:
     def suite_failures(**kw) -> list[str]:
         return [f for f in audit(staged, lambda t: [], **kw).gate.failures if "expect_column" in f]
 
-    assert suite_failures() and suite_failures(suite_rows={"shipment_emissions": pl.col("shipment_id") == "S2"})
+    assert suite_failures() and suite_failures(
+        suite_rows={"shipment_emissions": pl.col("shipment_id") == "S2"}
+    )
     assert suite_failures(suite_rows={"shipment_emissions": pl.col("leg_no") == 1}) != suite_failures()
     none = pl.col("shipment_id") == "S1"
     assert not suite_failures(suite_rows={"shipment_emissions": none & (pl.col("leg_no") == 1)})

@@ -220,7 +220,13 @@ def test_schema_is_valid_and_documents_units() -> None:
     )
 
 
-HOSTILE = ['=HYPERLINK("http://evil","x")', "@SUM(A1)", "+cmd|' /C calc'!A0", "-2+3", "<r><t>x</t></r></si><si><t>y</t></r>"]
+HOSTILE = [
+    '=HYPERLINK("http://evil","x")',
+    "@SUM(A1)",
+    "+cmd|' /C calc'!A0",
+    "-2+3",
+    "<r><t>x</t></r></si><si><t>y</t></r>",
+]
 
 
 @pytest.mark.parametrize("name", HOSTILE)
