@@ -19,8 +19,15 @@ from pathlib import Path
 
 import polars as pl
 
-from transforms.ghg.materials import ENGINE_COLUMNS, engine_material_lines, purchased_material_lines
-from transforms.stable import quotient
+from transforms.ghg.materials import (
+    DAY_KEYS,
+    ENGINE_COLUMNS,
+    days_tco2e,
+    engine_material_days,
+    engine_material_lines,
+    purchased_material_lines,
+)
+from transforms.stable import fsum, quotient
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -253,3 +260,23 @@ def test_distance_rule_pick_same_row_whatever_the_order_of_tied_rows():
     for other in got[1:]:
         assert other.equals(got[0])
     assert got[0].filter(pl.col("mode") == "road")["gcd_multiplier"].item() == 1.1
+
+
+def test_material_days_sum_the_lines_to_the_bit_in_any_layout():
+    """The engines read the lines summed per day (`engine_material_days`, streamed): each day's tco2e is the `fsum`
+    of its lines, and its per-grid sums add up across days to the `fsum` of all their lines."""
+    raw = _raw(["PET", "STEEL", "PIECE", "BAG"])
+    lines = _engine(raw)
+    want = (
+        lines.group_by(DAY_KEYS).agg(pl.col("tco2e").pipe(fsum), lines=pl.len().cast(pl.Int64)).sort(DAY_KEYS)
+    )
+    for frames in (raw, raw | {"supplier_invoices": _one_row_chunks(raw["supplier_invoices"])}):
+        days = engine_material_days({k: v.lazy() for k, v in frames.items()}).sort(DAY_KEYS)
+        assert days.select(*DAY_KEYS, "tco2e", "lines").equals(want)
+        total = days.select(days_tco2e()).item()
+        assert total == lines.select(pl.col("tco2e").pipe(fsum)).item()
+        only_pet = days.select(days_tco2e(pl.col("material_id") == "PET")).item()
+        assert (
+            only_pet == lines.filter(pl.col("material_id") == "PET").select(pl.col("tco2e").pipe(fsum)).item()
+        )
+        assert only_pet < total

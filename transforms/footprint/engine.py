@@ -33,7 +33,7 @@ from transforms.ghg.common import (
 )
 from transforms.ghg.electricity import energy_bill_months, pick_grid_factor
 from transforms.ghg.factors import GhgFactors, allocation_versions
-from transforms.ghg.materials import engine_material_lines
+from transforms.ghg.materials import days_tco2e, engine_material_days
 from transforms.ghg.precursors import precursor_rows
 from transforms.stable import canonical, fsum
 from transforms.units import convert_expr
@@ -164,12 +164,11 @@ def _precursors(purchased: pl.LazyFrame) -> pl.LazyFrame:
     )  # fmt: skip
 
 
-def _materials(lines: pl.LazyFrame, ps: pl.LazyFrame) -> pl.LazyFrame:
-    # `lines`: engine_material_lines (materialised, only the columns the engines read, so the per-line texts of
-    # millions of invoice lines are never built), summed per day first (everything below is linear in tco2e and keyed by these): millions of invoice lines
-    # become a few thousand rows before the grains, the spread and the sums
+def _materials(days: pl.LazyFrame, ps: pl.LazyFrame) -> pl.LazyFrame:
+    # `days`: engine_material_days, the invoice lines summed per day (everything below is linear in tco2e and
+    # keyed by these), so millions of invoice lines are a few thousand rows before the grains, the spread and sums
     day = ["installation_id", "process_id", "invoice_date", "material_id", "footprint_source"]
-    per_day = lines.group_by(day).agg(pl.col("tco2e").pipe(fsum), _lines=pl.len())
+    per_day = days.group_by(day).agg(tco2e=days_tco2e(), _lines=pl.col("lines").sum())
     lines = in_both_grains(per_day.collect().lazy(), "invoice_date")
     src = pl.col("footprint_source")
     dqr = (
@@ -329,13 +328,13 @@ def compute_product_footprint(
     *,
     electricity_method: ElectricityMethod = "lifecycle_grid",
     as_of: date | None = None,
-    material_lines: pl.DataFrame | pl.LazyFrame | None = None,
+    material_days: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """PCF per product × period (rows follow the CBAM process periods); columns FOOTPRINT_COLUMNS.
 
     `process_see`, `precursor_inputs`, `stream_emissions`: the CBAM engine's outputs (docs/computed/cbam.md);
     `shipment_allocations`: transforms.logistics allocations. `process_see` may carry `own_electricity_mwh_per_t`.
-    `material_lines`: `transforms.ghg.materials.engine_material_lines(raw)` when the caller already has it
+    `material_days`: `transforms.ghg.materials.engine_material_days(raw)` when the caller already has it
     (compute_ghg shares it with the inventory engine); None: computed here.
     """
     ps = process_see.lazy()
@@ -348,9 +347,9 @@ def compute_product_footprint(
     base = _electricity(ps, raw, factors, electricity_method, as_of)
     purchased, internal = precursor_rows(precursor_inputs, raw, ps)
     prec = _precursors(purchased)
-    if material_lines is None:
-        material_lines = engine_material_lines(raw)
-    mats = _materials(material_lines.lazy(), ps)
+    if material_days is None:
+        material_days = engine_material_days(raw)
+    mats = _materials(material_days.lazy(), ps)
     inbound = _inbound(shipment_allocations.lazy(), raw, ps)
     bio = None
     if stream_emissions is not None:

@@ -14,7 +14,7 @@ import polars as pl
 from transforms.computed import conform_all
 from transforms.footprint.engine import compute_product_footprint
 from transforms.ghg.factors import GhgFactors, emission_factor_catalog
-from transforms.ghg.materials import engine_material_lines
+from transforms.ghg.materials import engine_material_days
 from transforms.inventory.engine import compute_park_progress, compute_site_inventory, scope2_lines
 from transforms.logistics.engine import compute_logistics
 
@@ -52,9 +52,9 @@ def compute_ghg(
     (legs, allocations) `compute_logistics` gives for this lake, when the caller has them already
     (`transforms.logistics.carry.update_logistics` from an earlier run's tables)."""
     legs, allocations = logistics if logistics is not None else compute_logistics(raw, factors)
-    # the purchased material and fuel lines with their footprints (millions of invoice lines at scale): computed
-    # once and read by both the footprint and the inventory engine
-    material_lines = engine_material_lines(raw)
+    # the purchased material and fuel lines' footprints summed per day (millions of invoice lines at scale):
+    # computed once and read by both the footprint and the inventory engine
+    material_days = engine_material_days(raw)
     footprint = compute_product_footprint(
         raw,
         factors,
@@ -62,7 +62,7 @@ def compute_ghg(
         precursor_inputs,
         allocations,
         stream_emissions,
-        material_lines=material_lines,
+        material_days=material_days,
     )
     sites = compute_site_inventory(
         raw,
@@ -73,7 +73,7 @@ def compute_ghg(
         parks=parks,
         as_of=inventory_as_of,
         gec_claims=gec_claims,
-        material_lines=material_lines,
+        material_days=material_days,
     )
     tables = {
         "shipment_emissions": legs,

@@ -40,7 +40,7 @@ from transforms.ghg.electricity import (
     pick_grid_factor,
 )
 from transforms.ghg.factors import GhgFactors, allocation_versions
-from transforms.ghg.materials import engine_material_lines
+from transforms.ghg.materials import TCO2E_LEVELS, days_tco2e, engine_material_days
 from transforms.ghg.precursors import precursor_rows
 from transforms.stable import canonical, fsum
 from transforms.units import convert_expr
@@ -242,12 +242,12 @@ def compute_site_inventory(
     parks: pl.DataFrame | pl.LazyFrame | None = None,
     as_of: date | None = None,
     gec_claims: pl.DataFrame | None = None,
-    material_lines: pl.DataFrame | pl.LazyFrame | None = None,
+    material_days: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """Inventory per installation × period (month and year rows); columns SITE_COLUMNS, units in the names.
 
     `gec_claims`: the certificate ledger's claims (see `scope2_lines`); None: the bills' gec_mwh only.
-    `material_lines`: `transforms.ghg.materials.engine_material_lines(raw)` when the caller already has it
+    `material_days`: `transforms.ghg.materials.engine_material_days(raw)` when the caller already has it
     (compute_ghg shares it with the footprint engine); None: computed here."""
     s1 = _grains(
         stream_emissions.lazy().select(
@@ -284,20 +284,17 @@ def compute_site_inventory(
         precursor_gap_lines=pl.col("footprint_gap").cast(pl.Float64),  # CBAM zero-rated origin or no SEE
     )
     cat1_prec = _grains(pi, ["installation_id"], ["scope3_cat1_precursors_tco2e", "precursor_gap_lines"])
-    if material_lines is None:  # only the columns the engines read: no per-line texts built
-        material_lines = engine_material_lines(raw)
-    used = ["installation_id", "invoice_date", "kind", "footprint_source", "tco2e"]
-    mat_lines = in_both_grains(material_lines.lazy().select(used), "invoice_date")
-    mats = mat_lines.group_by(SITE_KEYS).agg(
-        scope3_cat1_materials_tco2e=pl.when(pl.col("kind") == "material")
-        .then("tco2e")
-        .otherwise(0.0)
-        .pipe(fsum),
-        scope3_cat3_fuel_upstream_tco2e=pl.when(pl.col("kind") == "fuel")
-        .then("tco2e")
-        .otherwise(0.0)
-        .pipe(fsum),
-        scope3_cat1_gap_lines=(pl.col("footprint_source") == "gap").sum().cast(pl.Float64),
+    if material_days is None:
+        material_days = engine_material_days(raw)
+    used = ["installation_id", "invoice_date", "kind", "footprint_source", *TCO2E_LEVELS, "lines"]
+    mat_days = in_both_grains(material_days.lazy().select(used), "invoice_date")
+    mats = mat_days.group_by(SITE_KEYS).agg(
+        scope3_cat1_materials_tco2e=days_tco2e(pl.col("kind") == "material"),
+        scope3_cat3_fuel_upstream_tco2e=days_tco2e(pl.col("kind") == "fuel"),
+        scope3_cat1_gap_lines=pl.col("lines")
+        .filter(pl.col("footprint_source") == "gap")
+        .sum()
+        .cast(pl.Float64),
     )
     alloc = shipment_allocations.lazy().filter(pl.col("installation_id").is_not_null())
     transport = (
