@@ -1,6 +1,7 @@
 """Run one benchmark case in a child process and measure its wall time, CPU time (user + system of the child
 and the processes it waited for) and peak memory (ru_maxrss via wait4), so cases do not inherit each other's
-memory. CPU seconds are the figure that holds on a shared machine: wall time there includes waiting for a core."""
+memory. CPU seconds are the figure that holds on a shared machine: wall time there includes waiting for a core.
+The system part of it is shown on its own (`sys_s`)."""
 
 from __future__ import annotations
 
@@ -19,10 +20,16 @@ class Measurement:
     peak_mb: float
     info: dict
     cpu_s: float = 0.0
+    # the kernel's part of cpu_s: on a VM whose host takes freed memory back (free page reporting), mostly
+    # first touches of memory, which can cost seconds per GB (docs/performance.md, 5 December)
+    sys_s: float = 0.0
 
     def line(self) -> str:
         extra = " ".join(f"{k}={v}" for k, v in self.info.items())
-        return f"{self.name:<44}{self.seconds:>9.2f} s{self.cpu_s:>9.2f} s{self.peak_mb:>8.0f} MB  {extra}"
+        return (
+            f"{self.name:<44}{self.seconds:>9.2f} s{self.cpu_s:>9.2f} s{self.sys_s:>9.2f} s{self.peak_mb:>8.0f} MB"
+            f"  {extra}"
+        )
 
 
 def measure(name: str, module: str, *args: str) -> Measurement:
@@ -39,4 +46,4 @@ def measure(name: str, module: str, *args: str) -> Measurement:
         raise RuntimeError(f"benchmark {name} failed:\n{out}\n{err[-3000:]}")
     info = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
     cpu = usage.ru_utime + usage.ru_stime
-    return Measurement(name, seconds, usage.ru_maxrss / 1024, info, round(cpu, 2))
+    return Measurement(name, seconds, usage.ru_maxrss / 1024, info, round(cpu, 2), round(usage.ru_stime, 2))

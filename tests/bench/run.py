@@ -127,7 +127,7 @@ def against_scale_1(results: list[Measurement]) -> None:
 
 
 def table(results: list[Measurement]) -> str:
-    head = f"{'case':<44}{'wall':>11}{'cpu':>11}{'peak':>11}  figures"
+    head = f"{'case':<44}{'wall':>11}{'cpu':>11}{'of it sys':>11}{'peak':>11}  figures"
     return "\n".join([head, "-" * len(head), *(r.line() for r in results)])
 
 
