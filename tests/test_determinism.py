@@ -260,3 +260,23 @@ def test_marts_are_byte_identical_when_rebuilt_with_another_thread_count(demo_ho
     assert set(first) == set(second) and len(first) > 20
     differ = sorted(name for name in first if first[name] != second[name])
     assert not differ, f"marts not identical across builds: {differ}"
+
+
+def test_cbam_engine_same_tables_on_either_polars_engine_and_leaves_the_setting_alone(small_home):
+    """compute_cbam runs its plans on polars' in-memory engine (less fixed cost per plan than the default
+    streaming one): the same tables as on the streaming engine, and the caller's engine setting afterwards."""
+    from orchestration.lib.compute import load_raw
+    from orchestration.lib.home import Home
+    from transforms.cbam.engine import _compute, compute_cbam
+    from transforms.reference.cbam import CbamReference
+
+    raw, ref = load_raw(Home(small_home)), CbamReference.from_seeds()
+    with pl.Config(engine_affinity="streaming"):
+        streamed = _compute(raw, ref, None, ("year", "month"))
+        assert os.environ.get("POLARS_ENGINE_AFFINITY") == "streaming"
+        ours = compute_cbam(raw, ref)
+        assert os.environ.get("POLARS_ENGINE_AFFINITY") == "streaming"  # restored
+    assert set(ours) == set(streamed)
+    for name, df in ours.items():
+        assert df.equals(streamed[name]), name
+    assert ours["goods_see"].height > 0 and ours["export_lines"].height > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.stable import quotient
+
 
 def split_by_month(
     lf: pl.LazyFrame, start: str = "period_start", end: str | None = "period_end"
@@ -31,7 +33,7 @@ def split_by_month(
         .explode("_m")
         .with_columns(
             month=pl.col("_m").dt.strftime("%Y-%m"),
-            fraction=pl.when(days > 0).then((overlap + 1).cast(pl.Float64) / days.cast(pl.Float64)),
+            fraction=pl.when(days > 0).then(quotient((overlap + 1).cast(pl.Float64), days.cast(pl.Float64))),
         )
         .drop("_s", "_e", "_m")
     )
