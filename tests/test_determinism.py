@@ -280,3 +280,39 @@ def test_cbam_engine_same_tables_on_either_polars_engine_and_leaves_the_setting_
     for name, df in ours.items():
         assert df.equals(streamed[name]), name
     assert ours["goods_see"].height > 0 and ours["export_lines"].height > 0
+
+
+def test_ghg_stage_same_tables_on_either_polars_engine(small_home):
+    """The GHG stage's tables do not depend on which polars engine runs its plans (its sums of a few columns
+    are added left to right: `transforms.stable.added`, not `pl.sum_horizontal`)."""
+    from orchestration.lib.compute import load_raw
+    from orchestration.lib.home import Home
+    from transforms.cbam.engine import compute_cbam
+    from transforms.footprint import load_factors
+    from transforms.ghg.compute import compute_ghg
+
+    raw = load_raw(Home(small_home))
+    cbam = compute_cbam(raw)
+    tables = {}
+    for engine in ("in-memory", "streaming"):
+        with pl.Config(engine_affinity=engine):
+            tables[engine] = compute_ghg(
+                raw,
+                load_factors(),
+                cbam["stream_emissions"],
+                cbam["process_see"],
+                cbam["precursor_inputs"],
+                inventory_as_of=date(2026, 12, 31),
+            )
+    for name, df in tables["in-memory"].items():
+        assert df.equals(tables["streaming"][name]), name
+    assert tables["streaming"]["product_footprint"].height > 0
+
+
+def test_added_is_left_to_right_on_either_engine():
+    from transforms.stable import added
+
+    df = pl.DataFrame({"a": [0.1, 1e16, None], "b": [0.2, 1.0, 1.0], "c": [0.3, -1e16, 2.0]})
+    for engine in ("in-memory", "streaming"):
+        got = df.lazy().select(added("a", "b", "c")).collect(engine=engine)["a"].to_list()
+        assert got == [(0.1 + 0.2) + 0.3, (1e16 + 1.0) - 1e16, None]

@@ -9,7 +9,9 @@ order, so the same inputs always give byte-identical Parquet files and stable ru
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
+from functools import reduce
 from typing import TypeVar
 
 import polars as pl
@@ -78,6 +80,13 @@ def _levels(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> list[pl.Expr]
 
 def _fsum(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     return fsum_of_levels(_levels(expr, total))
+
+
+def added(*terms: str | pl.Expr) -> pl.Expr:
+    """`terms[0] + terms[1] + …` added left to right, null when any term is null: the same bits on either polars
+    engine. `pl.sum_horizontal` adds floats in another order on the in-memory engine than on the streaming one
+    (the footprint's cradle-to-gate sum differed in the last bit in 65 of 216 rows at scale 100)."""
+    return reduce(operator.add, [pl.col(t) if isinstance(t, str) else t for t in terms])
 
 
 def quotient(a: pl.Expr, b: pl.Expr) -> pl.Expr:

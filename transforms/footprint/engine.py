@@ -35,7 +35,7 @@ from transforms.ghg.electricity import energy_bill_months, pick_grid_factor
 from transforms.ghg.factors import GhgFactors, allocation_versions
 from transforms.ghg.materials import days_tco2e, engine_material_days
 from transforms.ghg.precursors import precursor_rows
-from transforms.stable import canonical, fsum
+from transforms.stable import added, canonical, fsum
 from transforms.units import convert_expr
 
 ElectricityMethod = Literal["lifecycle_grid", "gec_backed"]
@@ -377,9 +377,9 @@ def compute_product_footprint(
         biogenic=safe_div(pl.col("biogenic_t").fill_null(0.0), al),
     ).with_columns(
         primary=pl.col("own_direct") + pl.col("own_indirect")
-        + safe_div(pl.sum_horizontal(pl.col("primary_t", "mat_primary_t", "in_primary_t").fill_null(0.0)), al),
+        + safe_div(added(*(pl.col(c).fill_null(0.0) for c in ("primary_t", "mat_primary_t", "in_primary_t"))), al),
         dq_weighted=pl.col("own_direct") * DQR["plant"] + pl.col("own_indirect") * DQR["plant_electricity"]
-        + safe_div(pl.sum_horizontal(pl.col("dq_weighted_t", "mat_dq_t", "in_dq_t").fill_null(0.0)), al),
+        + safe_div(added(*(pl.col(c).fill_null(0.0) for c in ("dq_weighted_t", "mat_dq_t", "in_dq_t"))), al),
         gap_flag=((pl.col("gap_count").fill_null(0.0) + pl.col("prec_gap_count").fill_null(0.0)) > 0).cast(pl.Float64),
         gap_list=pl.concat_list(_split_names("gap_materials"), _split_names("prec_gap_materials")).list.unique().list.sort(),
         al_issue=pl.when(al.is_null() | (al <= 0)).then(pl.lit("activity level missing or zero: per-tonne parts null")),
@@ -392,7 +392,7 @@ def compute_product_footprint(
         .with_columns(internal_inputs=pl.lit(True))
     )
     parts = ["own_direct", "own_indirect", "precursors", "materials", "inbound_transport"]
-    total = pl.sum_horizontal(parts, ignore_nulls=False)  # no activity level: no footprint
+    total = added(*parts)  # no activity level: no footprint
     products = (
         raw_frame(raw, "products")
         .select("product_id", "installation_id", "process_id", "cn_code", "unit_mass_t")
