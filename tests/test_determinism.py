@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.stable import canonical, fsum, fsum_of_one
+from transforms.stable import _GRIDS, canonical, fsum, fsum_levels, fsum_of_levels, fsum_of_one
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -67,6 +67,56 @@ def test_fsum_of_one_is_fsum_of_a_group_of_one_row_to_the_bit():
     alone = df.select(fsum_of_one(pl.col("x")))["x"]
     assert grouped.to_numpy().tobytes() == alone.to_numpy().tobytes()
     assert alone.to_list()[-len(edge) + 1] == 0.0  # -0.0 gives 0.0, as fsum does
+
+
+def _cut_levels(x: pl.Expr) -> list[pl.Expr]:
+    """fsum's per-grid sums by their definition: x cut toward zero to each grid, digits as differences of cuts."""
+
+    def cut(g: float) -> pl.Expr:
+        y = x * (1.0 / g)
+        return pl.when(y < 0).then(y.ceil()).otherwise(y.floor()) * g
+
+    cuts = [cut(g) for g in _GRIDS]
+    return [cuts[0].sum()] + [(fine - coarse).sum() for coarse, fine in zip(cuts, cuts[1:], strict=False)]
+
+
+def test_fsum_digits_are_the_cuts_toward_zero_to_the_bit():
+    # fsum computes each digit from remainders (a smaller expression); the digits and the sums must be those of
+    # the cuts, zeros' signs included: a zero sum is +0.0, never -0.0
+    edge = [0.0, -0.0, 5e-324, -5e-324, 1e-40, -1e-40, -(2.0**-123), -3 * 2.0**-123, 2.0**80, -(2.0**80),
+            2.0**81 - 1, -1.2e24, 0.1, -0.1, 2.0**52 + 1, -(2.0**53 - 1)]  # fmt: skip
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(20_000) * 10.0 ** rng.integers(-45, 24, 20_000)
+    pairs = [(-0.0, -0.0), (-1e-40, -1e-40), (3.0, -3.0), (-0.0, 0.0), (-1.5, -0.0), (-0.1, 0.1)]
+    df = pl.concat(
+        [
+            pl.DataFrame({"k": rng.integers(0, 500, x.size), "x": x}),
+            pl.DataFrame({"k": range(1000, 1000 + len(edge)), "x": edge}),  # groups of one
+            pl.DataFrame(
+                {"k": [2000 + i // 2 for i in range(2 * len(pairs))], "x": [v for p in pairs for v in p]}
+            ),
+        ]
+    )
+    for engine in ("in-memory", "streaming"):
+        got = (
+            df.lazy()
+            .group_by("k")
+            .agg(
+                ours=pl.col("x").pipe(fsum),
+                cuts=fsum_of_levels(_cut_levels(pl.col("x"))),
+                **{f"d{i}": d for i, d in enumerate(fsum_levels(pl.col("x")))},
+                **{f"c{i}": c for i, c in enumerate(_cut_levels(pl.col("x")))},
+            )
+            .sort("k")
+            .collect(engine=engine)
+        )
+        assert got["ours"].to_numpy().tobytes() == got["cuts"].to_numpy().tobytes(), engine
+        for i in range(len(_GRIDS)):
+            assert got[f"d{i}"].to_list() == got[f"c{i}"].to_list(), (engine, i)
+        zeros = got.filter(pl.col("ours") == 0)["ours"].to_list()
+        assert zeros and all(math.copysign(1.0, z) == 1.0 for z in zeros), engine
+        one = df.lazy().select(pl.col("x").pipe(fsum_of_one)).collect(engine=engine)["x"]
+        assert all(math.copysign(1.0, z) == 1.0 for z in one.filter(one == 0).to_list()), engine
 
 
 def test_fsum_keeps_sum_semantics_for_nulls_empty_zero_and_windows():

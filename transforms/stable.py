@@ -28,12 +28,6 @@ GROUP_BITS = 24
 _GRIDS = [2.0**e for e in range(80, -124, -(53 - GROUP_BITS))]
 
 
-def _truncated(x: pl.Expr, grid: float) -> pl.Expr:
-    """x cut toward zero to a multiple of `grid` (a power of two): exact, as are the scalings."""
-    y = x * (1.0 / grid)
-    return pl.when(y < 0).then(y.ceil()).otherwise(y.floor()) * grid
-
-
 def fsum(expr: pl.Expr) -> pl.Expr:
     """`expr.sum()` as Float64 with the same bits for any row order, thread count or engine, and at most about
     1 ulp from the correctly rounded sum (a plain float sum drifts by up to n ulps).
@@ -73,9 +67,19 @@ FSUM_LEVELS = len(_GRIDS)
 
 
 def _levels(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> list[pl.Expr]:
+    # The digit of x between grids g_i > g_(i+1) is sign(x) × (|x| mod g_i − |x| mod g_(i+1)): x cut toward zero to
+    # g_(i+1) minus x cut to g_i, the same value, computed exactly (each remainder of |x| by a power of two is
+    # exact, and so is their difference: a multiple of g_(i+1) under g_i). This form refers to x three times per
+    # digit where the cuts took six; polars' planning and running cost grow with the expression's size, and a
+    # plan with dozens of sums of a few rows spends most of its time there (docs/performance.md, 5 December).
     x = expr.cast(pl.Float64)
-    cuts = [_truncated(x, g) for g in _GRIDS]
-    return [total(cuts[0])] + [total(fine - coarse) for coarse, fine in zip(cuts, cuts[1:], strict=False)]
+    a, s = x.abs(), x.sign()
+    rem = [a % g for g in _GRIDS]
+    digits = [s * (a - rem[0])] + [s * (c - f) for c, f in zip(rem[:-2], rem[1:-1], strict=True)]
+    # the finest digit as a difference of signed remainders: +0.0 when it is zero, never -0.0, so the combination
+    # (smallest first) gives +0.0 for a zero sum, as the cuts did
+    digits.append(s * rem[-2] - s * rem[-1])
+    return [total(d) for d in digits]
 
 
 def _fsum(expr: pl.Expr, total: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
