@@ -238,7 +238,9 @@ def stream_emissions(
         "ef_basis",
         "ef_unit_canonical",
     )
-    lf = parts.join(p, on=["installation_id", "stream_id"], how="inner")
+    # Collected: the unit lookup reads its distinct units and the sums below read it again, and the plan above
+    # (month splits, laboratory means) would be planned and run for each.
+    lf = parts.join(p, on=["installation_id", "stream_id"], how="inner").collect().lazy()
     lf = join_factors(lf, "unit", "activity_unit", "gas_reference_c", prefix="ad_")
 
     f_c = ref.constant("f_co2_per_c")
