@@ -67,3 +67,21 @@ def test_results_go_under_the_home_unless_told(monkeypatch, tmp_path):
     assert results_path().as_posix() == "data/bench/results.json"  # ./data, the CLI's default home
     monkeypatch.setenv("LINGTAN_BENCH_OUT", str(tmp_path / "b.json"))
     assert results_path() == tmp_path / "b.json"
+
+
+def test_median_runs_alternate_the_cases_and_keep_each_ones_median_run(monkeypatch):
+    from tests.bench import engine_cases
+    from tests.bench.harness import Measurement
+
+    seconds = {"a": iter([5.0, 1.0, 3.0]), "b": iter([2.0, 9.0, 4.0])}
+    order = []
+
+    def fake(name, module, *args):
+        order.append(name)
+        return Measurement(name, 0.0, 1.0, {"seconds": next(seconds[name])})
+
+    monkeypatch.setattr(engine_cases, "measure", fake)
+    a, b = engine_cases.median_runs([("a", "m", ()), ("b", "m", ())], 3)
+    assert order == ["a", "b", "a", "b", "a", "b"]
+    assert (a.info["seconds"], a.info["runs_s"]) == (3.0, [5.0, 1.0, 3.0])
+    assert (b.info["seconds"], b.info["runs_s"]) == (4.0, [2.0, 9.0, 4.0])
