@@ -8,6 +8,7 @@ when presenting (`summarise_goods`, reports), see docs/precision.md. Columns, ty
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -16,7 +17,13 @@ from transforms.cbam.electricity import process_electricity
 from transforms.cbam.inputs import INPUT_SCHEMAS, prepare
 from transforms.cbam.periods import MONTH, YEAR
 from transforms.cbam.precursors import internal_flows, purchased_precursors
-from transforms.cbam.products import export_lines, goods_see, product_classification
+from transforms.cbam.products import (
+    export_lines,
+    export_rows,
+    goods_see,
+    product_classification,
+    with_goods_lineage,
+)
 from transforms.cbam.rounding import round_half_up
 from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
@@ -156,26 +163,37 @@ def _compute(
 ) -> dict[str, pl.DataFrame]:
     yrs = sorted(set(years)) if years is not None else None
     t = {name: prepare(raw, name) for name in INPUT_SCHEMAS}
-    se = stream_emissions(
-        t["source_streams"], t["stream_readings"], t["energy_bills"], ref, yrs, (YEAR, MONTH)
-    )
-    inst = installation_emissions(se)
-    attr = process_attribution(se, inst, t["production"], ref, yrs)
-    el_proc, el_totals = process_electricity(
-        t["energy_bills"], t["installations"], attr.select(*KEYS, "activity_level_t"), ref, yrs
-    )
-    flows = internal_flows(t["process_flows"], yrs)
-    purchased = purchased_precursors(
-        t["materials"],
-        t["suppliers"],
-        t["supplier_invoices"],
-        t["precursor_consumption"],
-        t["supplier_emissions"],
-        ref,
-        yrs,
-    )
-    psee, internal = solve(attr, el_proc, purchased, flows, t["processes"])
-    goods = goods_see(t["products"], psee, t["production"], ref, yrs)
+    # Purchased precursors and the export lines' rows need none of the installation's own emissions: they run in
+    # other threads while the streams, attribution and electricity (dozens of small plans, mostly planning: one
+    # core) run in this one. polars releases the GIL while it plans and runs. Errors come in the same order.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        purchasing = pool.submit(
+            purchased_precursors,
+            t["materials"],
+            t["suppliers"],
+            t["supplier_invoices"],
+            t["precursor_consumption"],
+            t["supplier_emissions"],
+            ref,
+            yrs,
+        )
+        reading_exports = pool.submit(export_rows, t["exports"])
+        se = stream_emissions(
+            t["source_streams"], t["stream_readings"], t["energy_bills"], ref, yrs, (YEAR, MONTH)
+        )
+        inst = installation_emissions(se)
+        attr = process_attribution(se, inst, t["production"], ref, yrs)
+        el_proc, el_totals = process_electricity(
+            t["energy_bills"], t["installations"], attr.select(*KEYS, "activity_level_t"), ref, yrs
+        )
+        flows = internal_flows(t["process_flows"], yrs)
+        purchased = purchasing.result()
+        psee, internal = solve(attr, el_proc, purchased, flows, t["processes"])
+        goods_numbers = goods_see(t["products"], psee, t["production"], ref, yrs)
+        exports = reading_exports.result()
+        exporting = pool.submit(export_lines, exports, t["products"], t["installations"], goods_numbers, ref)
+        goods = with_goods_lineage(goods_numbers, psee)
+        lines = exporting.result()
     out = {
         "stream_emissions": se,
         "installation_emissions": _installation_table(inst, el_totals, attr),
@@ -186,7 +204,7 @@ def _compute(
         "goods_see": goods,
     }
     out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
-    out["export_lines"] = export_lines(t["exports"], t["products"], t["installations"], goods, ref)
+    out["export_lines"] = lines
     out["product_classification"] = product_classification(t["products"], t["processes"], ref)
     # the columns, order and types each table's contract declares (data_contracts/computed/<table>.odcs.yaml),
     # rows in its grain order

@@ -125,7 +125,8 @@ def goods_see(
     ref: CbamReference,
     years: list[int] | None,
 ) -> pl.DataFrame:
-    """Per installation × product × period: SEE direct / indirect / total / chargeable, per t and per FU."""
+    """Per installation × product × period: SEE direct / indirect / total / chargeable, per t and per FU; the
+    product's own row id as `_product_row_id` (`with_goods_lineage` turns it into the good's lineage)."""
     prods = ref.with_cn_info(
         products.select(
             "product_id",
@@ -153,14 +154,12 @@ def goods_see(
         "electricity_ef_source",
         "embedded_electricity_mwh_per_t",
         "activity_level_t",
-        "_source_row_ids",
     )
     out = prods.join(ps, on=["installation_id", "process_id"], how="inner").join(
         product_output(production, years),
         on=["installation_id", "process_id", "product_id", "period", "period_grain"],
         how="left",
     )
-    out = _add_to_sorted_ids(out, "_source_row_ids", "_product_row_id")
     fu = pl.col("cn_functional_unit").fill_null("t")
     clinker = pl.coalesce(_param("clinker_factor"), _param("clinker_content"))
     n_content = pl.coalesce(_param("n_content"), _param("nitrogen_content"))
@@ -231,9 +230,22 @@ def goods_see(
         "fu_note",
         "produced_t",
         "activity_level_t",
-        "_source_row_ids",
     ]
-    return out.select(cols).sort("installation_id", "period_grain", "period", "product_id").collect()
+    return (
+        out.select(*cols, "_product_row_id")
+        .sort("installation_id", "period_grain", "period", "product_id")
+        .collect()
+    )
+
+
+def with_goods_lineage(goods: pl.DataFrame, process_see: pl.DataFrame) -> pl.DataFrame:
+    """`goods_see`'s rows with their `_source_row_ids`: the process's (sorted, distinct) row ids with the
+    product's row put in its place. Apart from the SEE: the export lines need only the SEE, and these lists (a
+    process's lineage holds every precursor invoice line: 10^5 ids) take as long as the rest of the goods."""
+    keys = ["installation_id", "process_id", "period", "period_grain"]
+    lineage = process_see.lazy().select(*keys, "_source_row_ids")
+    out = goods.lazy().join(lineage, on=keys, how="left", maintain_order="left")
+    return _add_to_sorted_ids(out, "_source_row_ids", "_product_row_id").drop("_product_row_id").collect()
 
 
 def default_see_exprs(annex_ii: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
@@ -257,14 +269,27 @@ LINE_KEY = {
 }
 
 
+def export_rows(exports: pl.LazyFrame) -> pl.DataFrame:
+    """The export lines in their grain's order (export_id, line_no) with their key columns for the SEE lookup:
+    what `export_lines` reads, collected on its own (it needs no other table)."""
+    # read by the distinct keys and by the join back (which keeps this order: sorted before the columns are added)
+    return (
+        exports.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
+        .rename(LINE_KEY)
+        .sort("export_id", "line_no")
+        .collect()
+    )
+
+
 def export_lines(
-    exports: pl.LazyFrame,
+    exports: pl.LazyFrame | pl.DataFrame,
     products: pl.LazyFrame,
     installations: pl.LazyFrame,
     goods: pl.DataFrame,
     ref: CbamReference,
 ) -> pl.DataFrame:
-    """Per export line: net mass, SEE (actual from goods_see, else DVR default) and embedded emissions."""
+    """Per export line: net mass, SEE (actual from goods_see, else DVR default) and embedded emissions.
+    `exports`: the raw lines, or `export_rows` of them."""
     prods = products.select(
         "product_id",
         pl.col("cn_code").alias("_p_cn"),
@@ -274,14 +299,7 @@ def export_lines(
     inst = installations.select("installation_id", pl.col("country").alias("origin_country")).unique(
         "installation_id"
     )
-    # collected: read by the distinct keys and by the join back (which keeps this order: sorted before the
-    # columns are added)
-    ex = (
-        exports.with_columns(declaration_year=pl.col("declaration_date").dt.year().cast(pl.Int64))
-        .rename(LINE_KEY)
-        .sort("export_id", "line_no")
-        .collect()
-    )
+    ex = exports if isinstance(exports, pl.DataFrame) else export_rows(exports)
     keys = ex.lazy().select(LINE_KEY.values()).unique()
     lines = (
         keys.with_columns(pl.col(k).alias(c) for c, k in LINE_KEY.items())
