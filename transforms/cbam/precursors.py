@@ -112,7 +112,8 @@ def _purchase_parts(
     # The filter on the (few) precursor material ids goes into the Parquet scan: only the matching rows of the
     # other columns are decoded (an inner join would read every invoice line first).
     mats = mats.collect().lazy()
-    ids = mats.select(pl.col("material_id").drop_nulls().unique().implode()).collect().item()
+    # a list of values: `is_in` with a Series of the column's own type is deprecated (ambiguous) in polars 2
+    ids = mats.select(pl.col("material_id").drop_nulls().unique()).collect().to_series().to_list()
     # Collected: the date check in month_parts and the split below would each read the Parquet file again.
     precursor_invoices = (
         invoices.filter(pl.col("material_id").is_in(ids))
