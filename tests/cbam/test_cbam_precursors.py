@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from cbam_testkit import Plant, chain, close, one, year_rows
 
-from transforms.cbam import PrecursorMatrixError
+from transforms.cbam import CbamInputError, PrecursorMatrixError
 from transforms.reference.countries import to_iso2
 
 # Hand solution (tCO2e or MWh per tonne):
@@ -181,3 +181,25 @@ def test_months_follow_the_same_rules():
     out = chain().run()
     months = out["process_see"].filter((pl.col("period_grain") == "month") & (pl.col("process_id") == "A"))
     assert months.height == 12 and all(close(v, A_DIR) for v in months["see_direct"])
+
+
+def test_errors_surface_in_the_steps_order_though_precursors_run_in_another_thread():
+    # purchased precursors run beside the streams chain (transforms/cbam/engine.py); a bad invoice alone stops the
+    # run with its own error, and a bad stream reading as well still comes first, as when the steps ran in turn
+    def plant() -> Plant:
+        return (
+            Plant()
+            .process("P", "Crude steel")
+            .produce("P", 100.0)
+            .material("ORE", "P", "2601")
+            .supplier("S", "BR")
+            .invoice("ORE", "S", 5.0, unit="pcs")  # pieces without a unit mass: not tonnes
+        )
+
+    with pytest.raises(CbamInputError, match="cannot be turned into tonnes"):
+        plant().run()
+    bad_stream = plant().stream("C", "process", unit="t", ef=1.0, ef_unit="tCO2/t", default_process_id="P")
+    bad_stream.reading("C", 10.0, unit="m3")
+    with pytest.raises(CbamInputError, match="stream_id=C") as e:
+        bad_stream.run()
+    assert "tonnes" not in str(e.value)
