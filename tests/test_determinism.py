@@ -366,3 +366,28 @@ def test_added_is_left_to_right_on_either_engine():
     for engine in ("in-memory", "streaming"):
         got = df.lazy().select(added("a", "b", "c")).collect(engine=engine)["a"].to_list()
         assert got == [(0.1 + 0.2) + 0.3, (1e16 + 1.0) - 1e16, None]
+
+
+def test_engines_call_nothing_polars_deprecates(small_home):
+    # polars warns from its Rust side while it collects and prints the warning rather than raising it, so no
+    # pytest filter can fail on it: the warnings of whole engine runs over a Parquet lake are recorded instead
+    import warnings
+
+    from orchestration.lib.compute import load_raw
+    from orchestration.lib.home import Home
+    from transforms.cbam.engine import compute_cbam
+    from transforms.footprint import load_factors
+    from transforms.ghg.compute import compute_ghg
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        raw = load_raw(Home(small_home))
+        cbam = compute_cbam(raw)
+        compute_ghg(raw, load_factors(), cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"],
+                    inventory_as_of=date(2026, 12, 31))  # fmt: skip
+    ours = [
+        f"{w.filename}:{w.lineno}: {w.message}"
+        for w in seen
+        if issubclass(w.category, DeprecationWarning) and Path(w.filename).is_relative_to(REPO)
+    ]
+    assert not ours, ours
