@@ -20,7 +20,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from transforms.stable import _GRIDS, canonical, fsum, fsum_levels, fsum_of_levels, fsum_of_one
+from transforms.stable import (
+    _GRIDS,
+    canonical,
+    distinct_sorted,
+    fsum,
+    fsum_levels,
+    fsum_of_levels,
+    fsum_of_one,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,6 +152,27 @@ def test_canonical_is_a_total_order_whatever_the_input_order():
     assert a.drop("l").equals(b.drop("l"))
     assert a["k"].to_list() == ["a", "a", "a", "b"] and a["v"].to_list()[:3] == [2.0, 2.0, None]
     assert canonical(df.lazy(), ["k"]).collect().drop("l").equals(a.drop("l"))
+
+
+def test_distinct_sorted_gives_the_lists_of_unique_then_sort():
+    ids = [f"supplier_invoices/2025-0{m}-03/inv.csv#{r}" for m in (1, 2) for r in (1, 2, 10, 9, 100)]
+    rng = np.random.default_rng(7)
+    lists = [list(rng.choice(ids, size=int(rng.integers(0, 12)))) for _ in range(200)]
+    lists += [[], None, [None, "b", "a", None, "a"], ["x#10", "x#9", "x#1"]]
+    s = pl.Series("ids", lists, dtype=pl.List(pl.String))
+    got = pl.select(distinct_sorted(pl.lit(s))).to_series()
+    assert got.equals(s.list.unique().list.sort())
+    assert got[-1].to_list() == ["x#1", "x#10", "x#9"] and got[-2].to_list() == [None, "a", "b"]
+    assert got[-3] is None and got[-4].to_list() == []
+    dropped = pl.select(distinct_sorted(pl.lit(s), drop_nulls=True)).to_series()
+    assert dropped[-2].to_list() == ["a", "b"]
+    # in a group_by: the same lists as `unique().sort()` of the group's elements
+    df = pl.DataFrame({"g": [i % 7 for i in range(len(lists))], "ids": s})
+    a = df.group_by("g").agg(
+        pl.col("ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()
+    )
+    b = df.group_by("g").agg(pl.col("ids").list.explode(keep_nulls=False, empty_as_null=False))
+    assert a.sort("g").equals(b.with_columns(distinct_sorted(pl.col("ids"))).sort("g"))
 
 
 # --- the engines, end to end --------------------------------------------------------------------------------------

@@ -123,3 +123,12 @@ def canonical(frame: F, keys: Sequence[str]) -> F:
             in_order = (order == pl.int_range(0, frame.height, dtype=order.dtype, eager=True)).all()
             return frame if in_order else frame[order]
     return frame.sort(lead + rest, nulls_last=True, maintain_order=True) if lead or rest else frame
+
+
+def distinct_sorted(lists: pl.Expr, *, drop_nulls: bool = False) -> pl.Expr:
+    """Each list's distinct elements in ascending order, nulls first (or dropped): the lists of
+    `lists.list.unique().list.sort()`, or of `unique().sort()` in a `group_by`, in about half the time. `list.eval`
+    spreads the lists over polars' threads and sorts texts faster than `list.sort`; lineage lists of 10^5 ids
+    are where it counts (docs/performance.md, 5 December)."""
+    element = pl.element().drop_nulls() if drop_nulls else pl.element()
+    return lists.list.eval(element.unique().sort())

@@ -29,7 +29,7 @@ from transforms.cbam.see import KEYS, RHS, solve
 from transforms.cbam.streams import installation_emissions, stream_emissions
 from transforms.computed import computed_table, conform
 from transforms.reference.cbam import CbamReference
-from transforms.stable import canonical, fsum, quotient
+from transforms.stable import canonical, distinct_sorted, fsum, quotient
 
 TABLES = (
     "stream_emissions",
@@ -123,12 +123,12 @@ def _installation_table(
         .with_columns(
             reconciliation_diff_tco2e=pl.col("direct_tco2e") - pl.col("sum_dirEm_tco2e"),
             total_tco2e=pl.col("direct_tco2e") + pl.col("indirect_tco2e"),
-            _source_row_ids=pl.concat_list(
-                pl.col("_source_row_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-                pl.col("electricity_row_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-            )
-            .list.unique()
-            .list.sort(),
+            _source_row_ids=distinct_sorted(
+                pl.concat_list(
+                    pl.col("_source_row_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                    pl.col("electricity_row_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                )
+            ),
         )
         .drop("electricity_row_ids")
     )
@@ -203,7 +203,8 @@ def _compute(
         "process_see": psee,
         "goods_see": goods,
     }
-    out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
+    if not {YEAR, MONTH} <= set(grains):  # (a filter keeping every row would still copy the lineage lists)
+        out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
     out["export_lines"] = lines
     out["product_classification"] = product_classification(t["products"], t["processes"], ref)
     # the columns, order and types each table's contract declares (data_contracts/computed/<table>.odcs.yaml),

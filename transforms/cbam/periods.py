@@ -15,7 +15,7 @@ import polars as pl
 
 from transforms.cbam.errors import CbamInputError
 from transforms.periods import split_by_month
-from transforms.stable import fsum
+from transforms.stable import distinct_sorted, fsum
 
 MONTH, YEAR = "month", "year"
 
@@ -71,20 +71,14 @@ def add_year_grain(
         .group_by([*keys, "period"])
         .agg(
             [sum_or_null(c) for c in sums]
-            + [
-                pl.col(c)
-                .list.explode(keep_nulls=False, empty_as_null=False)
-                .drop_nulls()
-                .unique()
-                .sort()
-                .alias(c)
-                for c in lists
-            ]
+            + [pl.col(c).list.explode(keep_nulls=False, empty_as_null=False) for c in lists]
             # no tie: the one caller (cbam/streams.py) passes stream-plan attributes joined on (installation_id,
             # stream_id), the key of source_streams and part of `keys`, so a key's months all hold the same value
             + [pl.col(c).drop_nulls().first().alias(c) for c in firsts]
         )
-        .with_columns(period_grain=pl.lit(YEAR))
+        .with_columns(
+            *(distinct_sorted(pl.col(c), drop_nulls=True) for c in lists), period_grain=pl.lit(YEAR)
+        )
     )
     cols = [*keys, "period", "period_grain", *sums, *lists, *firsts]
     parts = []

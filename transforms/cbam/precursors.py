@@ -24,7 +24,7 @@ from transforms.cbam.errors import CbamInputError, MissingFactorError
 from transforms.cbam.periods import add_year_grain, keep_years, month_parts
 from transforms.reference.cbam import DV_COLUMNS, CbamReference
 from transforms.reference.goods import ANNEX_II_CATEGORIES, category_expr
-from transforms.stable import fsum, quotient
+from transforms.stable import distinct_sorted, fsum, quotient
 from transforms.units import to_factor_expr
 
 # a month part's key columns (`_purchase_parts`): everything but its mass and lineage
@@ -408,9 +408,10 @@ def purchased_precursors(
         parts.group_by("_g")
         .agg(
             pl.col(group).first(),
-            pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            pl.col("_source_row_ids").list.explode(keep_nulls=False, empty_as_null=False),
             pl.col("se_row_id").drop_nulls().unique().sort().alias("supplier_emissions_row_ids"),
         )
+        .with_columns(distinct_sorted(pl.col("_source_row_ids")))
         .join(sums, on="_g", how="inner")
         .rename({"month": "period"})
         .drop("_g")

@@ -19,7 +19,7 @@ import polars as pl
 from transforms.cbam.errors import PrecursorMatrixError, ZeroProductionError
 from transforms.cbam.periods import YEAR
 from transforms.reference.goods import ANNEX_II_CATEGORIES
-from transforms.stable import fsum, quotient
+from transforms.stable import distinct_sorted, fsum, quotient
 
 GROUP = ["installation_id", "period", "period_grain"]
 KEYS = [*GROUP, "process_id"]
@@ -126,11 +126,11 @@ def _process_table(
     return (
         table.with_columns(pl.col(c).fill_null(0.0) for c in zero_cols)
         .with_columns(
-            _source_row_ids=pl.concat_list(
-                [pl.col(c).fill_null(empty) for c in ("_ids_attr", "_ids_el", "_ids_ext", "_ids_flow")]
+            _source_row_ids=distinct_sorted(
+                pl.concat_list(
+                    [pl.col(c).fill_null(empty) for c in ("_ids_attr", "_ids_el", "_ids_ext", "_ids_flow")]
+                )
             )
-            .list.unique()
-            .list.sort()
         )
         .drop("_ids_attr", "_ids_el", "_ids_ext", "_ids_flow")
         .with_columns(
