@@ -328,8 +328,12 @@ def export_lines(
         pl.col("see_status").alias("_g_status"),
         pl.col("annex_ii_direct_only").alias("_g_annex"),
     )
-    lines = lines.join(
-        g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left"
+    # collected: the default-value lookup reads its distinct keys first, and the lines' keys come from the
+    # export lines (a unique over every line)
+    lines = (
+        lines.join(g, on=["installation_id", "product_id", "production_period", "period_grain"], how="left")
+        .collect()
+        .lazy()
     )
     actual = pl.col("_g_dir").is_not_null()
     lines = ref.with_default_values(

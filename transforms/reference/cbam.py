@@ -124,21 +124,32 @@ def _with_cn_info(tables: seeds.LookupTables, lf: pl.LazyFrame, cn_col: str) -> 
 def _with_default_values(
     tables: seeds.LookupTables, lf: pl.LazyFrame, cn_col: str, country_col: str, year_col: str
 ) -> pl.LazyFrame:
-    keys = lf.select(
-        pl.col(cn_col).alias("_k_cn"),
-        pl.col(country_col).alias("_k_country"),
-        pl.col(year_col).alias("_k_year"),
-    ).unique()
-    dv = with_default_values(
-        keys, country_col="_k_country", cn_col="_k_cn", year_col="_k_year", tables=tables
-    ).select(
-        pl.col("_k_cn").alias(cn_col),
-        pl.col("_k_country").alias(country_col),
-        pl.col("_k_year").alias(year_col),
-        *DV_COLUMNS,
+    keys = (
+        lf.select(
+            pl.col(cn_col).alias("_k_cn"),
+            pl.col(country_col).alias("_k_country"),
+            pl.col(year_col).alias("_k_year"),
+        )
+        .unique()
+        .collect()
+    )
+    # Looked up on its own and joined back as a table: the lookup's plan holds the default-value keys (35 k texts)
+    # as literals, which polars' common-subplan pass hashes again and again (10 of the 17 ms of a lookup of 78
+    # keys); that plan shares no subplan, and the caller's plan no longer holds the literals.
+    dv = (
+        with_default_values(
+            keys.lazy(), country_col="_k_country", cn_col="_k_cn", year_col="_k_year", tables=tables
+        )
+        .select(
+            pl.col("_k_cn").alias(cn_col),
+            pl.col("_k_country").alias(country_col),
+            pl.col("_k_year").alias(year_col),
+            *DV_COLUMNS,
+        )
+        .collect(optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
     )
     return lf.join(
-        dv, on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left"
+        dv.lazy(), on=[cn_col, country_col, year_col], how="left", nulls_equal=True, maintain_order="left"
     )
 
 
