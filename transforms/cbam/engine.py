@@ -189,27 +189,48 @@ def _compute(
         flows = internal_flows(t["process_flows"], yrs)
         purchased = purchasing.result()
         psee, internal = solve(attr, el_proc, purchased, flows, t["processes"])
+        # What the solve settles is finished in another thread while the goods and their lineage (the longest
+        # step left) are worked out in this one, and the export lines in a third.
+        settling = pool.submit(
+            lambda: _finished(
+                {
+                    "stream_emissions": se,
+                    "installation_emissions": _installation_table(inst, el_totals, attr),
+                    "process_attribution": attr,
+                    "process_electricity": el_proc,
+                    "precursor_inputs": _precursor_inputs(purchased, internal, psee),
+                    "process_see": psee,
+                },
+                grains,
+            )
+        )
         goods_numbers = goods_see(t["products"], psee, t["production"], ref, yrs)
         exports = reading_exports.result()
-        exporting = pool.submit(export_lines, exports, t["products"], t["installations"], goods_numbers, ref)
-        goods = with_goods_lineage(goods_numbers, psee)
-        lines = exporting.result()
-    out = {
-        "stream_emissions": se,
-        "installation_emissions": _installation_table(inst, el_totals, attr),
-        "process_attribution": attr,
-        "process_electricity": el_proc,
-        "precursor_inputs": _precursor_inputs(purchased, internal, psee),
-        "process_see": psee,
-        "goods_see": goods,
-    }
-    if not {YEAR, MONTH} <= set(grains):  # (a filter keeping every row would still copy the lineage lists)
-        out = {k: v.filter(pl.col("period_grain").is_in(list(grains))) for k, v in out.items()}
-    out["export_lines"] = lines
-    out["product_classification"] = product_classification(t["products"], t["processes"], ref)
-    # the columns, order and types each table's contract declares (data_contracts/computed/<table>.odcs.yaml),
-    # rows in its grain order
-    return {k: canonical(conform(k, v), computed_table(k).grain) for k, v in out.items()}
+        exporting = pool.submit(
+            lambda: _finished(
+                {"export_lines": export_lines(exports, t["products"], t["installations"], goods_numbers, ref)}
+            )
+        )
+        goods = _finished({"goods_see": with_goods_lineage(goods_numbers, psee)}, grains)
+        classification = _finished(
+            {"product_classification": product_classification(t["products"], t["processes"], ref)}
+        )
+        return {**settling.result(), **goods, **exporting.result(), **classification}
+
+
+def _finished(
+    tables: Mapping[str, pl.DataFrame], grains: Sequence[str] | None = None
+) -> dict[str, pl.DataFrame]:
+    """Each table with the columns, order and types its contract declares (data_contracts/computed/
+    <table>.odcs.yaml) and its rows in grain order; with `grains`, only those grains' rows."""
+    out = {}
+    for name, table in tables.items():
+        if grains is not None and not {YEAR, MONTH} <= set(
+            grains
+        ):  # (a filter keeping every row copies lists)
+            table = table.filter(pl.col("period_grain").is_in(list(grains)))
+        out[name] = canonical(conform(name, table), computed_table(name).grain)
+    return out
 
 
 def summarise_goods(goods: pl.DataFrame, decimals: int = 5) -> pl.DataFrame:
