@@ -291,7 +291,11 @@ def purchased_precursors(
     # Every attribute below (supplier match, default value, SEE, texts) depends only on a part's key columns, so
     # it is worked out once per distinct key; each key keeps the masses of its parts (a list) for the sums, which
     # stay per part (Σ mass × SEE, not SEE × Σ mass: the same bits as summing the parts one by one).
-    parts = _purchase_parts(materials, suppliers, invoices, consumption, years).lazy()
+    found = _purchase_parts(materials, suppliers, invoices, consumption, years).with_row_index("_part")
+    # The parts' masses and source rows (10^5 of each) wait aside, by `_part`, until the sums: every join below
+    # would copy them.
+    carried = found.select("_part", "_masses", "_source_row_ids")
+    parts = found.drop("_masses", "_source_row_ids").lazy()
     parts = parts.join(_supplier_match(parts, supplier_em).lazy(), on=keys, how="left", nulls_equal=True)
     exempt = pl.col("origin_country").is_in(sorted(ref.exempt_origins))
     has_supplier = pl.col("se_row_id").is_not_null()
@@ -389,9 +393,11 @@ def purchased_precursors(
             .to_dicts()
         )
     group = [*PURCHASE_GROUP, "month"]
-    parts = parts.join(
-        parts.select(group).unique().with_row_index("_g"), on=group, how="left", nulls_equal=True
-    ).lazy()
+    parts = (
+        parts.join(parts.select(group).unique().with_row_index("_g"), on=group, how="left", nulls_equal=True)
+        .join(carried, on="_part", how="left")
+        .lazy()
+    )
     w = pl.col("_masses")
     sums = (
         parts.select("_g", "_masses", "see_direct", "see_indirect", "embedded_electricity_mwh_per_t")
