@@ -223,13 +223,12 @@ def _finished(
 ) -> dict[str, pl.DataFrame]:
     """Each table with the columns, order and types its contract declares (data_contracts/computed/
     <table>.odcs.yaml) and its rows in grain order; with `grains`, only those grains' rows."""
+    # (no filter when it would keep every row: it would still copy the lineage lists)
+    dropping = grains is not None and not {YEAR, MONTH} <= set(grains)
     out = {}
     for name, table in tables.items():
-        if grains is not None and not {YEAR, MONTH} <= set(
-            grains
-        ):  # (a filter keeping every row copies lists)
-            table = table.filter(pl.col("period_grain").is_in(list(grains)))
-        out[name] = canonical(conform(name, table), computed_table(name).grain)
+        kept = table.filter(pl.col("period_grain").is_in(list(grains))) if dropping and grains else table
+        out[name] = canonical(conform(name, kept), computed_table(name).grain)
     return out
 
 

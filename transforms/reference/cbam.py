@@ -133,9 +133,10 @@ def _with_default_values(
         .unique()
         .collect()
     )
-    # Looked up on its own and joined back as a table: the lookup's plan holds the default-value keys (35 k texts)
-    # as literals, which polars' common-subplan pass hashes again and again (10 of the 17 ms of a lookup of 78
-    # keys); that plan shares no subplan, and the caller's plan no longer holds the literals.
+    # Looked up on its own (the distinct keys are read from `lf` here, once) and joined back as a table: the
+    # lookup's plan holds the default-value keys (35 k texts) as literals, which polars' common-subplan pass
+    # hashes again and again (10 of the 17 ms of a lookup of 78 keys); that plan shares no subplan, and the
+    # caller's plan no longer holds the literals.
     dv = (
         with_default_values(
             keys.lazy(), country_col="_k_country", cn_col="_k_cn", year_col="_k_year", tables=tables
