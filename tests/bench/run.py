@@ -112,9 +112,10 @@ def ems_cases() -> list[Measurement]:
 
 
 def against_scale_1(results: list[Measurement]) -> None:
-    """Issue 13: the one-day nightly at a larger scale over the same case at scale 1 (≤ 2: cost grows with the new
-    data, not the history), on each larger scale's row."""
-    for case in ("nightly one new drop day", "nightly one real day"):
+    """Each larger scale's nightly with new data over the same case at scale 1 (`vs_scale_1`). Issue 13's target
+    (≤ 2: cost grows with the new data, not the history) is judged on the one real day only (`target_2`): the
+    demo's last drop holds a month of events, 56× more rows at scale 100 than at scale 1, so its cost should grow."""
+    for case, judged in (("nightly one new drop day", False), ("nightly one real day", True)):
         rows = {
             r.name.removeprefix(f"{case} (scale ").rstrip(")"): r for r in results if r.name.startswith(case)
         }
@@ -123,7 +124,8 @@ def against_scale_1(results: list[Measurement]) -> None:
         for label, r in rows.items():
             if label != "1":
                 r.info["vs_scale_1"] = ratio = round(r.seconds / rows["1"].seconds, 2)
-                r.info["target_2"] = "met" if ratio <= 2 else "missed"
+                if judged:
+                    r.info["target_2"] = "met" if ratio <= 2 else "missed"
 
 
 def table(results: list[Measurement]) -> str:

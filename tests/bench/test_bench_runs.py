@@ -85,3 +85,18 @@ def test_median_runs_alternate_the_cases_and_keep_each_ones_median_run(monkeypat
     assert order == ["a", "b", "a", "b", "a", "b"]
     assert (a.info["seconds"], a.info["runs_s"]) == (3.0, [5.0, 1.0, 3.0])
     assert (b.info["seconds"], b.info["runs_s"]) == (4.0, [2.0, 9.0, 4.0])
+
+
+def test_one_day_target_is_judged_on_the_real_day_only():
+    from tests.bench.harness import Measurement
+    from tests.bench.run import against_scale_1
+
+    rows = [
+        Measurement(f"nightly {case} (scale {scale})", seconds, 0.0, {})
+        for case in ("one new drop day", "one real day")
+        for scale, seconds in (("1", 20.0), ("100", 45.0))
+    ]
+    against_scale_1(rows)
+    month, day = rows[1].info, rows[3].info
+    assert month == {"vs_scale_1": 2.25}  # a month of events, 56× the rows: no target
+    assert day == {"vs_scale_1": 2.25, "target_2": "missed"}
