@@ -7,26 +7,24 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from tests.bench.duckdb_cbam import compute_cbam_duckdb
+from tests.bench.harness import child_clock
 from tests.bench.pandas_cbam import PandasReference
 
 
 def main() -> None:
-    start, cpu0 = time.perf_counter(), time.process_time()
+    clock = child_clock()
     ref = PandasReference.from_seeds()  # timed, as the other two build their reference tables in their time
     out = compute_cbam_duckdb(Path(sys.argv[1]), ref)
-    seconds = time.perf_counter() - start
-    cpu = time.process_time() - cpu0
+    times = clock()
     lines, goods = out["export_lines"], out["goods_see"]
     goods = goods[goods["period_grain"] == "year"]
     print(
         json.dumps(
             {
-                "seconds": round(seconds, 3),
-                "cpu_s": round(cpu, 3),
+                **times,
                 "export_lines": len(lines),
                 "export_direct_tco2e": float(lines["embedded_direct_tco2e"].sum()),
                 "export_indirect_tco2e": float(lines["embedded_indirect_tco2e"].sum()),

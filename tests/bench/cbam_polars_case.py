@@ -7,32 +7,29 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import polars as pl
 
 from orchestration.lib.compute import load_raw
 from orchestration.lib.home import Home
+from tests.bench.harness import child_clock
 from transforms.cbam.engine import compute_cbam
 from transforms.reference.cbam import CbamReference
 
 
 def main() -> None:
-    start, cpu0 = time.perf_counter(), time.process_time()
+    clock = child_clock()
     raw = load_raw(Home(Path(sys.argv[1])))
     out = compute_cbam(raw, CbamReference.from_seeds())
-    seconds = time.perf_counter() - start
+    times = clock()
     lines = out["export_lines"]
     goods = out["goods_see"].filter(pl.col("period_grain") == "year")
     invoices = raw["supplier_invoices"].select(pl.len()).collect().item()
     print(
         json.dumps(
             {
-                "seconds": round(seconds, 3),
-                "cpu_s": round(
-                    time.process_time() - cpu0, 3
-                ),  # every thread's CPU: holds on a loaded machine
+                **times,
                 "invoices": invoices,
                 "export_lines": lines.height,
                 "export_direct_tco2e": lines["embedded_direct_tco2e"].sum(),

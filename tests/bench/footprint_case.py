@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 from orchestration.lib.compute import load_raw
 from orchestration.lib.home import Home
+from tests.bench.harness import child_clock
 from tests.bench.pandas_footprint import INPUTS
 from transforms.cbam.engine import compute_cbam
 from transforms.footprint import load_factors
@@ -28,9 +28,9 @@ from transforms.reference.cbam import CbamReference
 
 
 def _timed(f):
-    t, c = time.perf_counter(), time.process_time()
+    clock = child_clock()
     out = f()
-    return out, round(time.perf_counter() - t, 3), round(time.process_time() - c, 3)
+    return out, clock()
 
 
 def main() -> None:
@@ -38,12 +38,12 @@ def main() -> None:
     factors = load_factors()
     cbam = compute_cbam(raw, CbamReference.from_seeds())
     _, allocations = compute_logistics(raw, factors)
-    fp, fp_s, fp_cpu = _timed(
+    fp, fp_times = _timed(
         lambda: compute_product_footprint(
             raw, factors, cbam["process_see"], cbam["precursor_inputs"], allocations, cbam["stream_emissions"]
         )
     )
-    ghg, ghg_s, ghg_cpu = _timed(
+    ghg, ghg_times = _timed(
         lambda: compute_ghg(
             raw, factors, cbam["stream_emissions"], cbam["process_see"], cbam["precursor_inputs"]
         )
@@ -62,11 +62,10 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "seconds": fp_s,
-                "cpu_s": fp_cpu,
+                **fp_times,
                 "footprint_rows": fp.height,
-                "ghg_stage_s": ghg_s,
-                "ghg_stage_cpu_s": ghg_cpu,
+                "ghg_stage_s": ghg_times["seconds"],
+                "ghg_stage_cpu_s": ghg_times["cpu_s"],
                 "site_inventory_rows": ghg["site_inventory"].height,
             }
         )

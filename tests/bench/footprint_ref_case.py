@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import polars as pl
 
 from tests.bench.duckdb_footprint import compute_footprint_duckdb
+from tests.bench.harness import child_clock
 from tests.bench.pandas_footprint import (
     INPUTS,
     compute_footprint_pandas,
@@ -30,18 +30,17 @@ from tests.bench.pandas_footprint import (
 def main() -> None:
     which, home, inputs_dir = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     inputs = inputs_as_pandas({name: pl.read_parquet(inputs_dir / f"{name}.parquet") for name in INPUTS})
-    start, cpu0 = time.perf_counter(), time.process_time()
+    clock = child_clock()
     if which == "pandas":
         out = compute_footprint_pandas(load_raw(home), **inputs)
     else:
         out = compute_footprint_duckdb(home, inputs)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    times = clock()
     engine = pd.read_parquet(inputs_dir / "engine_result.parquet")
     print(
         json.dumps(
             {
-                "seconds": round(seconds, 3),
-                "cpu_s": round(cpu, 3),
+                **times,
                 "footprint_rows": len(out),
                 "same_numbers": same_numbers(engine, out),
             }
