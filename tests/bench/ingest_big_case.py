@@ -30,6 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
+from tests.bench.harness import child_clock
+
 HEADER = [
     "发票号码",
     "行号",
@@ -101,7 +103,7 @@ def ingest(path: Path, out: Path) -> dict:
     ds = dataset("supplier_invoices")
     rel = f"supplier_invoices/2026-06-03/{path.name}"
     out.mkdir(parents=True, exist_ok=True)
-    wall, cpu = time.perf_counter(), time.process_time()
+    clock = child_clock()
     rows = accepted = quarantined = batches = 0
     formats = set()
     parts = _Parts(out / "parts", ds.schema)
@@ -118,16 +120,15 @@ def ingest(path: Path, out: Path) -> dict:
             quarantined += v.quarantine.height
             batches += 1
             formats.add((table.file_format, table.encoding))
-    secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
+    times = clock()
     return {
         "rows": rows,
         "accepted": accepted,
         "quarantined": quarantined,
         "batches": batches,
         "read_as": sorted(f"{a}/{b}" for a, b in formats),
-        "seconds": round(secs, 2),
-        "cpu_s": round(cpu_s, 2),
-        "rows_per_s": round(rows / secs),
+        **times,
+        "rows_per_s": round(rows / times["seconds"]),
     }
 
 
@@ -157,15 +158,10 @@ def read_ndjson(path: Path) -> dict:
 
 
 def read_csv(path: Path) -> dict:
-    wall, cpu = time.perf_counter(), time.process_time()
+    clock = child_clock()
     rows = pl.read_csv(path, infer_schema=False).height
-    secs, cpu_s = time.perf_counter() - wall, time.process_time() - cpu
-    return {
-        "rows": rows,
-        "seconds": round(secs, 2),
-        "cpu_s": round(cpu_s, 2),
-        "rows_per_s": round(rows / secs),
-    }
+    times = clock()
+    return {"rows": rows, **times, "rows_per_s": round(rows / times["seconds"])}
 
 
 def run(work: Path, mb: float) -> list:
@@ -183,6 +179,8 @@ def run(work: Path, mb: float) -> list:
     ref = measure("big invoice CSV: polars.read_csv", "tests.bench.ingest_big_case", "read_csv", str(path))
     ing.info["ratio_to_read_csv"] = round(ref.info["rows_per_s"] / ing.info["rows_per_s"], 2)
     ing.info["ratio_to_read_csv_cpu"] = round(ing.info["cpu_s"] / ref.info["cpu_s"], 2)
+    # shown, not judged: without the system part (first touches of memory on this VM; harness.child_clock)
+    ing.info["ratio_to_read_csv_user"] = round(ing.info["user_s"] / ref.info["user_s"], 2)
     ing.info["load_1min"] = round(os.getloadavg()[0], 1)
     path.unlink(missing_ok=True)
     shutil.rmtree(out, ignore_errors=True)
