@@ -173,8 +173,7 @@ def screenshots(url: str, out_dir: Path, run_id: str | None = None) -> list[Path
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             for name, path, ready in pages:
-                page.goto(url + path, wait_until="networkidle", timeout=120_000)
-                page.locator(ready).first.wait_for(timeout=120_000)
+                _open(page, url + path, ready)
                 page.wait_for_timeout(1500)  # let the lists settle (they stream in)
                 target = out_dir / f"{name}.png"
                 page.screenshot(path=str(target), full_page=False)
@@ -182,6 +181,22 @@ def screenshots(url: str, out_dir: Path, run_id: str | None = None) -> list[Path
         finally:
             browser.close()
     return saved
+
+
+def _open(page, address: str, ready: str, attempts: int = 3) -> None:
+    """`page` at `address` once `ready` shows. A run's event log streams in over a subscription that, on a loaded
+    machine, can stall before its first events (the run page then never shows RUN_SUCCESS): the page is loaded
+    again, up to `attempts` times, before giving up."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        page.goto(address, wait_until="networkidle", timeout=120_000)
+        try:
+            page.locator(ready).first.wait_for(timeout=60_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
 
 
 def main(argv: list[str]) -> int:
